@@ -1,0 +1,83 @@
+"""Named domain errors. Each carries the offending values; the CLI prints str(error)."""
+
+from datetime import date
+from decimal import Decimal
+
+
+class LedgerError(Exception):
+    """A request the ledger refuses. Nothing was recorded."""
+
+
+class InvalidAmount(LedgerError, ValueError):
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        self.field, self.value, self.reason = field, value, reason
+        super().__init__(f"{field}: {value!r} is not a valid amount: {reason}")
+
+
+class InvalidPolicy(LedgerError, ValueError):
+    pass
+
+
+class UnknownCounty(LedgerError):
+    def __init__(self, county: str, known: list[str]) -> None:
+        super().__init__(f"county {county!r} is not part of this scheme (known: {', '.join(known)})")
+
+
+class PeriodError(LedgerError):
+    """A period is unknown, already opened, or already closed."""
+
+
+class PeriodClosed(PeriodError):
+    def __init__(self, period: int) -> None:
+        self.period = period
+        super().__init__(
+            f"period {period} is closed: record an adjustment instead of posting into it"
+        )
+
+
+class NotEnrolled(LedgerError):
+    def __init__(self, member: str, period: int) -> None:
+        super().__init__(f"member {member!r} is not enrolled in period {period}")
+
+
+class AlreadyEnrolled(LedgerError):
+    def __init__(self, member: str, period: int) -> None:
+        super().__init__(f"member {member!r} is already enrolled in period {period}")
+
+
+class PremiumNotPaid(LedgerError):
+    def __init__(self, member: str, period: int, paid: Decimal, due: Decimal) -> None:
+        super().__init__(
+            f"member {member!r} has paid {paid} of the {due} premium for period {period}"
+        )
+
+
+class PremiumOverpaid(LedgerError):
+    def __init__(self, member: str, period: int, paid: Decimal, due: Decimal) -> None:
+        super().__init__(
+            f"member {member!r} would have paid {paid}, more than the {due} premium "
+            f"for period {period}"
+        )
+
+
+class ClaimDeadlinePassed(LedgerError):
+    def __init__(self, claim: str, submitted: date, deadline: date) -> None:
+        super().__init__(
+            f"claim {claim!r} submitted on {submitted} after the deadline {deadline}"
+        )
+
+
+class ClaimError(LedgerError):
+    """A claim is unknown, duplicated, or not in a state that allows the request."""
+
+
+class PayoutExceedsPayable(LedgerError):
+    def __init__(self, claim: str, amount: Decimal, payable: Decimal) -> None:
+        super().__init__(
+            f"claim {claim!r}: payout {amount} exceeds the approved unpaid amount {payable}"
+        )
+
+
+class DeficitAlreadyShared(LedgerError):
+    def __init__(self, county: str, period: int) -> None:
+        super().__init__(f"the deficit of county {county!r} for period {period} is already shared")

@@ -1,0 +1,408 @@
+"""A member of the scheme: enrolments, premiums, claims and payouts.
+
+Claims live on the member so that the annual cap is one aggregate's invariant: two
+approvals racing for the same member conflict on its version, and the loser retries
+against the new total.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.errors import (
+    AlreadyEnrolled,
+    ClaimDeadlinePassed,
+    ClaimError,
+    LedgerError,
+    NotEnrolled,
+    PayoutExceedsPayable,
+    PremiumNotPaid,
+    PremiumOverpaid,
+)
+from domain.money import ZERO, non_negative, positive
+from domain.policy import BenefitCalculation, BenefitRule, calculate_benefit
+from domain.scheme import NAMESPACE, Period
+
+
+@dataclass
+class Enrolment:
+    county: str
+    unit: str
+    group: str | None
+    premium_due: dict[str, Decimal]
+    premium_paid: dict[str, Decimal] = field(default_factory=dict)
+    approved: Decimal = ZERO
+
+    @property
+    def paid_up(self) -> bool:
+        return all(self.premium_paid.get(s, ZERO) >= due for s, due in self.premium_due.items())
+
+
+@dataclass
+class Claim:
+    claim_id: str
+    period: int
+    eligible: Decimal
+    status: str = "submitted"
+    approved: Decimal = ZERO
+    payouts: dict[str, Decimal] = field(default_factory=dict)
+    returned: set[str] = field(default_factory=set)
+
+    @property
+    def paid(self) -> Decimal:
+        return sum((a for ref, a in self.payouts.items() if ref not in self.returned), ZERO)
+
+    @property
+    def payable(self) -> Decimal:
+        return self.approved - self.paid
+
+
+class Member(Aggregate):
+    @staticmethod
+    def create_id(member_id: str, **_: Any) -> UUID:
+        return member_uuid(member_id)
+
+    class Registered(Aggregate.Created):
+        member_id: str
+        actor: str
+        effective_date: date
+
+    @event(Registered)
+    def __init__(self, member_id: str, actor: str, effective_date: date) -> None:
+        self.member_id = member_id
+        self.enrolments: dict[int, Enrolment] = {}
+        self.claims: dict[str, Claim] = {}
+
+    # Guards
+
+    def enrolment(self, period: int) -> Enrolment:
+        try:
+            return self.enrolments[period]
+        except KeyError:
+            raise NotEnrolled(self.member_id, period) from None
+
+    def claim(self, claim_id: str) -> Claim:
+        try:
+            return self.claims[claim_id]
+        except KeyError:
+            raise ClaimError(f"member {self.member_id!r} has no claim {claim_id!r}") from None
+
+    def _claim_in_status(self, claim_id: str, status: str) -> Claim:
+        claim = self.claim(claim_id)
+        if claim.status != status:
+            raise ClaimError(f"claim {claim_id!r} is {claim.status}, not {status}")
+        return claim
+
+    # Commands
+
+    def enrol(
+        self,
+        period: Period,
+        county: str,
+        unit: str,
+        group: str | None,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        if period.number in self.enrolments:
+            raise AlreadyEnrolled(self.member_id, period.number)
+        if not unit.strip():
+            raise LedgerError(f"member {self.member_id!r}: unit is required")
+        if group is not None and group not in period.policy.benefit.uplifts:
+            known = ", ".join(sorted(period.policy.benefit.uplifts)) or "none"
+            raise LedgerError(
+                f"member {self.member_id!r}: group {group!r} has no uplift in period "
+                f"{period.number} (groups: {known})"
+            )
+        self._enrolled(
+            period.number,
+            county,
+            unit.strip(),
+            group,
+            dict(period.policy.funding),
+            actor,
+            effective_date,
+        )
+
+    class Enrolled(Aggregate.Event):
+        period: int
+        county: str
+        unit: str
+        group: str | None
+        premium_due: dict[str, Decimal]
+        actor: str
+        effective_date: date
+
+    @event(Enrolled)
+    def _enrolled(
+        self,
+        period: int,
+        county: str,
+        unit: str,
+        group: str | None,
+        premium_due: dict[str, Decimal],
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        self.enrolments[period] = Enrolment(county, unit, group, premium_due)
+
+    def pay_premium(
+        self,
+        period: int,
+        amounts: dict[str, object],
+        receipt: str,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        enrolment = self.enrolment(period)
+        parsed = {s: non_negative(a, f"premium from {s}") for s, a in sorted(amounts.items())}
+        parsed = {s: a for s, a in parsed.items() if a > 0}
+        if not parsed:
+            raise LedgerError(f"member {self.member_id!r}: a premium payment needs an amount")
+        for source, amount in parsed.items():
+            due = enrolment.premium_due.get(source)
+            if due is None:
+                raise LedgerError(
+                    f"member {self.member_id!r}: {source!r} is not a funding source of period "
+                    f"{period} (sources: {', '.join(sorted(enrolment.premium_due))})"
+                )
+            paid = enrolment.premium_paid.get(source, ZERO) + amount
+            if paid > due:
+                raise PremiumOverpaid(self.member_id, period, paid, due)
+        self._premium_paid(period, enrolment.county, parsed, receipt, actor, effective_date)
+
+    class PremiumPaid(Aggregate.Event):
+        period: int
+        county: str
+        amounts: dict[str, Decimal]
+        receipt: str
+        actor: str
+        effective_date: date
+
+    @event(PremiumPaid)
+    def _premium_paid(
+        self,
+        period: int,
+        county: str,
+        amounts: dict[str, Decimal],
+        receipt: str,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        paid = self.enrolments[period].premium_paid
+        for source, amount in amounts.items():
+            paid[source] = paid.get(source, ZERO) + amount
+
+    def submit_claim(
+        self,
+        claim_id: str,
+        period: Period,
+        eligible: object,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        if claim_id in self.claims:
+            raise ClaimError(f"claim {claim_id!r} was already submitted")
+        enrolment = self.enrolment(period.number)
+        if not enrolment.paid_up:
+            paid = sum(enrolment.premium_paid.values(), ZERO)
+            raise PremiumNotPaid(self.member_id, period.number, paid, period.policy.premium)
+        if effective_date > period.claim_deadline:
+            raise ClaimDeadlinePassed(claim_id, effective_date, period.claim_deadline)
+        amount = positive(eligible, "eligible self-paid amount")
+        self._claim_submitted(
+            claim_id, period.number, enrolment.county, amount, actor, effective_date
+        )
+
+    class ClaimSubmitted(Aggregate.Event):
+        claim_id: str
+        period: int
+        county: str
+        eligible: Decimal
+        actor: str
+        effective_date: date
+
+    @event(ClaimSubmitted)
+    def _claim_submitted(
+        self,
+        claim_id: str,
+        period: int,
+        county: str,
+        eligible: Decimal,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        self.claims[claim_id] = Claim(claim_id, period, eligible)
+
+    def assess_claim(self, claim_id: str, rule: BenefitRule) -> BenefitCalculation:
+        """The benefit this claim would get now, within what is left of the member's cap."""
+        claim = self._claim_in_status(claim_id, "submitted")
+        enrolment = self.enrolments[claim.period]
+        return calculate_benefit(rule, claim.eligible, enrolment.group, enrolment.approved)
+
+    def approve_claim(
+        self, claim_id: str, period: Period, actor: str, effective_date: date
+    ) -> BenefitCalculation:
+        calculation = self.assess_claim(claim_id, period.policy.benefit)
+        claim = self.claims[claim_id]
+        self._claim_approved(
+            claim_id,
+            claim.period,
+            self.enrolments[claim.period].county,
+            calculation.benefit,
+            period.policy.version,
+            calculation.as_dict(),
+            actor,
+            effective_date,
+        )
+        return calculation
+
+    class ClaimApproved(Aggregate.Event):
+        claim_id: str
+        period: int
+        county: str
+        amount: Decimal
+        policy_version: str
+        breakdown: dict[str, Any]
+        actor: str
+        effective_date: date
+
+    @event(ClaimApproved)
+    def _claim_approved(
+        self,
+        claim_id: str,
+        period: int,
+        county: str,
+        amount: Decimal,
+        policy_version: str,
+        breakdown: dict[str, Any],
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        claim = self.claims[claim_id]
+        claim.status = "approved"
+        claim.approved = amount
+        self.enrolments[period].approved += amount
+
+    def reject_claim(self, claim_id: str, reason: str, actor: str, effective_date: date) -> None:
+        claim = self._claim_in_status(claim_id, "submitted")
+        if not reason.strip():
+            raise ClaimError(f"claim {claim_id!r}: a rejection needs a reason")
+        self._claim_rejected(claim_id, claim.period, reason.strip(), actor, effective_date)
+
+    class ClaimRejected(Aggregate.Event):
+        claim_id: str
+        period: int
+        reason: str
+        actor: str
+        effective_date: date
+
+    @event(ClaimRejected)
+    def _claim_rejected(
+        self, claim_id: str, period: int, reason: str, actor: str, effective_date: date
+    ) -> None:
+        self.claims[claim_id].status = "rejected"
+
+    def make_payout(
+        self,
+        claim_id: str,
+        amount: object | None,
+        bank_reference: str,
+        actor: str,
+        effective_date: date,
+    ) -> Decimal:
+        """Pay all or part of what is approved and unpaid; returns the amount paid."""
+        claim = self._claim_in_status(claim_id, "approved")
+        value = claim.payable if amount is None else positive(amount, "payout amount")
+        if value <= 0 or value > claim.payable:
+            raise PayoutExceedsPayable(claim_id, value, claim.payable)
+        if not bank_reference.strip():
+            raise ClaimError(f"claim {claim_id!r}: a payout needs a bank reference")
+        if bank_reference in claim.payouts:
+            raise ClaimError(f"claim {claim_id!r}: bank reference {bank_reference!r} already used")
+        self._payout_made(
+            claim_id,
+            claim.period,
+            self.enrolments[claim.period].county,
+            value,
+            bank_reference.strip(),
+            actor,
+            effective_date,
+        )
+        return value
+
+    class PayoutMade(Aggregate.Event):
+        claim_id: str
+        period: int
+        county: str
+        amount: Decimal
+        bank_reference: str
+        actor: str
+        effective_date: date
+
+    @event(PayoutMade)
+    def _payout_made(
+        self,
+        claim_id: str,
+        period: int,
+        county: str,
+        amount: Decimal,
+        bank_reference: str,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        self.claims[claim_id].payouts[bank_reference] = amount
+
+    def return_payout(
+        self, claim_id: str, bank_reference: str, reason: str, actor: str, effective_date: date
+    ) -> None:
+        """A bounced payment: the money is back in the bank and the benefit payable again."""
+        claim = self.claim(claim_id)
+        if bank_reference not in claim.payouts:
+            raise ClaimError(f"claim {claim_id!r} has no payout {bank_reference!r}")
+        if bank_reference in claim.returned:
+            raise ClaimError(f"payout {bank_reference!r} of claim {claim_id!r} was already returned")
+        if not reason.strip():
+            raise ClaimError(f"claim {claim_id!r}: a returned payout needs a reason")
+        self._payout_returned(
+            claim_id,
+            claim.period,
+            self.enrolments[claim.period].county,
+            claim.payouts[bank_reference],
+            bank_reference,
+            reason.strip(),
+            actor,
+            effective_date,
+        )
+
+    class PayoutReturned(Aggregate.Event):
+        claim_id: str
+        period: int
+        county: str
+        amount: Decimal
+        bank_reference: str
+        reason: str
+        actor: str
+        effective_date: date
+
+    @event(PayoutReturned)
+    def _payout_returned(
+        self,
+        claim_id: str,
+        period: int,
+        county: str,
+        amount: Decimal,
+        bank_reference: str,
+        reason: str,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        self.claims[claim_id].returned.add(bank_reference)
+
+
+def member_uuid(member_id: str) -> UUID:
+    return uuid5(NAMESPACE, f"member:{member_id}")

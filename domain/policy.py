@@ -1,0 +1,218 @@
+"""Scheme policies as data: premium and its funding split, benefit rule, deficit sharing.
+
+A policy version is published for a period and never edited; a change is a new version
+that applies from a later period. Presets are JSON files read by ledger.presets.
+"""
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+
+from domain.errors import InvalidPolicy
+from domain.money import ZERO, fmt, non_negative, round_yuan
+
+ONE = Decimal(1)
+FUNDING_SOURCE = re.compile(r"^(worker|employer|other|union:[a-z_]+)$")
+
+
+def _rate(value: object) -> Decimal:
+    if not isinstance(value, str | Decimal | int) or isinstance(value, bool):
+        raise ValueError("a rate is a string such as '0.20'")
+    rate = Decimal(value)
+    if not rate.is_finite() or not ZERO <= rate <= ONE:
+        raise ValueError(f"rate {value!r} must be between 0 and 1")
+    return rate
+
+
+Amount = Annotated[Decimal, BeforeValidator(non_negative)]
+Rate = Annotated[Decimal, BeforeValidator(_rate)]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Band(Frozen):
+    """Part of the eligible self-paid amount between lower and upper, reimbursed at rate."""
+
+    lower: Amount
+    upper: Amount | None = None
+    rate: Rate
+
+
+class BenefitRule(Frozen):
+    deductible: Amount
+    bands: tuple[Band, ...]
+    annual_cap: Amount | None = None
+    uplifts: dict[str, Rate] = {}
+    """Percentage points added to every band rate for a member group (0.05 = +5 points)."""
+    claim_deadline_days: int
+
+    @model_validator(mode="after")
+    def _bands_are_contiguous(self) -> "BenefitRule":
+        if not self.bands:
+            raise ValueError("at least one band is required")
+        if self.bands[0].lower != self.deductible:
+            raise ValueError("the first band must start at the deductible")
+        for below, above in zip(self.bands, self.bands[1:], strict=False):
+            if below.upper is None or below.upper != above.lower:
+                raise ValueError(f"bands must be contiguous: {below.upper} then {above.lower}")
+        for band in self.bands:
+            if band.upper is not None and band.upper <= band.lower:
+                raise ValueError(f"band {band.lower}-{band.upper} is empty")
+        if self.claim_deadline_days < 0:
+            raise ValueError("claim_deadline_days must not be negative")
+        return self
+
+
+class DeficitSharing(Frozen):
+    """Which fraction of a county's period deficit the city pool bears; the county bears the rest."""
+
+    city_share: Rate
+
+
+class Policy(Frozen):
+    version: str
+    premium: Amount
+    funding: dict[str, Amount]
+    """Premium per member by funding source: worker, employer, other, union:<level>."""
+    benefit: BenefitRule
+    deficit_sharing: DeficitSharing
+
+    @model_validator(mode="after")
+    def _funding_adds_up(self) -> "Policy":
+        for source in self.funding:
+            if not FUNDING_SOURCE.match(source):
+                raise ValueError(
+                    f"unknown funding source {source!r}: use worker, employer, other "
+                    "or union:<level>"
+                )
+        total = sum(self.funding.values(), ZERO)
+        if total != self.premium:
+            raise ValueError(f"funding sources add up to {total}, not the premium {self.premium}")
+        return self
+
+
+class PolicyVersion(Frozen):
+    """A policy and the periods it applies to (to_period None: until superseded)."""
+
+    from_period: int
+    to_period: int | None = None
+    policy: Policy
+
+
+class SchemePreset(Frozen):
+    name: str
+    city: str
+    source: str
+    assumptions: dict[str, str]
+    """Parameter path -> why it was assumed; everything else is stated in the source."""
+    policies: tuple[PolicyVersion, ...]
+
+    @model_validator(mode="after")
+    def _one_policy_per_period(self) -> "SchemePreset":
+        previous_end: int | None = 0
+        for version in self.policies:
+            if previous_end is None or version.from_period != previous_end + 1:
+                raise ValueError("policy versions must cover consecutive periods from period 1")
+            previous_end = version.to_period
+        return self
+
+    def policy_for(self, period: int) -> Policy:
+        for version in self.policies:
+            if version.from_period <= period and (
+                version.to_period is None or period <= version.to_period
+            ):
+                return version.policy
+        raise InvalidPolicy(f"preset {self.name!r} has no policy for period {period}")
+
+
+def describe_validation_error(error: ValidationError, source: str) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    return f"{source}: {where}: {first['msg']} ({error.error_count()} error(s))"
+
+
+def parse_policy(data: dict[str, Any], source: str) -> Policy:
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as e:
+        raise InvalidPolicy(describe_validation_error(e, source)) from None
+
+
+@dataclass(frozen=True)
+class BandShare:
+    lower: Decimal
+    upper: Decimal | None
+    base: Decimal
+    rate: Decimal
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class BenefitCalculation:
+    """The benefit for one claim and how it was reached, as recorded on approval."""
+
+    eligible: Decimal
+    deductible: Decimal
+    bands: tuple[BandShare, ...]
+    uplift: Decimal
+    before_cap: Decimal
+    cap_remaining: Decimal | None
+    cap_applied: bool
+    benefit: Decimal
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "eligible": fmt(self.eligible),
+            "deductible": fmt(self.deductible),
+            "bands": [
+                {
+                    "lower": fmt(b.lower),
+                    "upper": None if b.upper is None else fmt(b.upper),
+                    "base": fmt(b.base),
+                    "rate": str(b.rate),
+                    "amount": fmt(b.amount),
+                }
+                for b in self.bands
+            ],
+            "uplift": str(self.uplift),
+            "before_cap": fmt(self.before_cap),
+            "cap_remaining": None if self.cap_remaining is None else fmt(self.cap_remaining),
+            "cap_applied": self.cap_applied,
+            "benefit": fmt(self.benefit),
+        }
+
+
+def calculate_benefit(
+    rule: BenefitRule,
+    eligible: object,
+    group: str | None = None,
+    approved_so_far: Decimal = ZERO,
+) -> BenefitCalculation:
+    """Second reimbursement of an eligible self-paid amount, within what is left of the cap."""
+    amount = non_negative(eligible, "eligible self-paid amount")
+    uplift = rule.uplifts.get(group, ZERO) if group else ZERO
+    shares = []
+    for band in rule.bands:
+        top = amount if band.upper is None else min(amount, band.upper)
+        base = max(ZERO, top - band.lower)
+        rate = min(ONE, band.rate + uplift)
+        shares.append(BandShare(band.lower, band.upper, base, rate, round_yuan(base * rate)))
+    before_cap = sum((s.amount for s in shares), ZERO)
+    remaining = None if rule.annual_cap is None else max(ZERO, rule.annual_cap - approved_so_far)
+    benefit = before_cap if remaining is None else min(before_cap, remaining)
+    return BenefitCalculation(
+        eligible=amount,
+        deductible=rule.deductible,
+        bands=tuple(shares),
+        uplift=uplift,
+        before_cap=before_cap,
+        cap_remaining=remaining,
+        cap_applied=benefit < before_cap,
+        benefit=benefit,
+    )
+

@@ -1,0 +1,71 @@
+"""Posting rules: the double entries each event makes. Events that move no money make none."""
+
+from datetime import date
+from decimal import Decimal
+from functools import singledispatch
+
+from domain.accounts import (
+    BANK,
+    BENEFIT_EXPENSE,
+    BENEFITS_PAYABLE,
+    CITY_POOL,
+    COUNTY_CONTRIBUTIONS,
+    DEFICIT_TRANSFERS_IN,
+    DEFICIT_TRANSFERS_OUT,
+    Posting,
+    premium_income,
+)
+from domain.member import Member
+from domain.scheme import Scheme
+
+
+def entry(
+    entity: str, debit: str, credit: str, amount: Decimal, period: int, on: date
+) -> list[Posting]:
+    if amount == 0:
+        return []
+    return [Posting(entity, debit, amount, period, on), Posting(entity, credit, -amount, period, on)]
+
+
+@singledispatch
+def postings_for(event: object) -> list[Posting]:
+    return []
+
+
+@postings_for.register
+def _(e: Member.PremiumPaid) -> list[Posting]:
+    total = sum(e.amounts.values(), Decimal(0))
+    return [Posting(e.county, BANK, total, e.period, e.effective_date)] + [
+        Posting(e.county, premium_income(source), -amount, e.period, e.effective_date)
+        for source, amount in sorted(e.amounts.items())
+    ]
+
+
+@postings_for.register
+def _(e: Member.ClaimApproved) -> list[Posting]:
+    return entry(e.county, BENEFIT_EXPENSE, BENEFITS_PAYABLE, e.amount, e.period, e.effective_date)
+
+
+@postings_for.register
+def _(e: Member.PayoutMade) -> list[Posting]:
+    return entry(e.county, BENEFITS_PAYABLE, BANK, e.amount, e.period, e.effective_date)
+
+
+@postings_for.register
+def _(e: Member.PayoutReturned) -> list[Posting]:
+    return entry(e.county, BANK, BENEFITS_PAYABLE, e.amount, e.period, e.effective_date)
+
+
+@postings_for.register
+def _(e: Scheme.DeficitShared) -> list[Posting]:
+    on, period = e.effective_date, e.period
+    return [
+        *entry(CITY_POOL, DEFICIT_TRANSFERS_OUT, BANK, e.city_share, period, on),
+        *entry(e.county, BANK, DEFICIT_TRANSFERS_IN, e.city_share, period, on),
+        *entry(e.county, BANK, COUNTY_CONTRIBUTIONS, e.county_share, period, on),
+    ]
+
+
+@postings_for.register
+def _(e: Scheme.AdjustmentPosted) -> list[Posting]:
+    return entry(e.entity, e.debit, e.credit, e.amount, e.period, e.effective_date)

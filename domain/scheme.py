@@ -1,0 +1,258 @@
+"""The scheme: one city's pooled fund, its counties, periods, policies and deficit sharing."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.accounts import CITY_POOL, account_exists
+from domain.errors import (
+    DeficitAlreadyShared,
+    LedgerError,
+    PeriodClosed,
+    PeriodError,
+    UnknownCounty,
+)
+from domain.money import ZERO, positive, round_yuan
+from domain.policy import Policy
+
+NAMESPACE = uuid5(NAMESPACE_URL, "https://mutual-aid-ledger/")
+
+
+@dataclass(frozen=True)
+class CountyResult:
+    """A county's period figures at close: premium income and benefit expense."""
+
+    income: Decimal
+    expense: Decimal
+
+    @property
+    def deficit(self) -> Decimal:
+        return max(ZERO, self.expense - self.income)
+
+
+@dataclass
+class Period:
+    number: int
+    start: date
+    end: date
+    policy: Policy
+    closed: bool = False
+
+    @property
+    def claim_deadline(self) -> date:
+        return self.end + timedelta(days=self.policy.benefit.claim_deadline_days)
+
+
+class Scheme(Aggregate):
+    """One scheme per ledger; its id is fixed so every command finds it without a lookup."""
+
+    @staticmethod
+    def create_id(**_: Any) -> UUID:
+        return uuid5(NAMESPACE, "scheme")
+
+    class Created(Aggregate.Created):
+        name: str
+        preset: str | None
+        counties: dict[str, str]
+        actor: str
+        effective_date: date
+
+    @event(Created)
+    def __init__(
+        self,
+        name: str,
+        preset: str | None,
+        counties: dict[str, str],
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        self.name = name
+        self.preset = preset
+        self.counties = dict(counties)
+        self.periods: dict[int, Period] = {}
+        self.deficits_shared: set[tuple[int, str]] = set()
+
+    # Guards
+
+    def require_county(self, county: str) -> None:
+        if county not in self.counties:
+            raise UnknownCounty(county, sorted(self.counties))
+
+    def period(self, number: int) -> Period:
+        try:
+            return self.periods[number]
+        except KeyError:
+            raise PeriodError(f"period {number} has not been opened") from None
+
+    def open_period_for_posting(self, number: int) -> Period:
+        period = self.period(number)
+        if period.closed:
+            raise PeriodClosed(number)
+        return period
+
+    # Commands
+
+    def open_period(
+        self, number: int, start: date, end: date, policy: Policy, actor: str, effective_date: date
+    ) -> None:
+        if number in self.periods:
+            raise PeriodError(f"period {number} is already open")
+        if number < 1:
+            raise PeriodError(f"period numbers start at 1, not {number}")
+        if end <= start:
+            raise PeriodError(f"period {number} ends {end}, not after its start {start}")
+        self._period_opened(
+            number, start, end, policy.model_dump(mode="json"), actor, effective_date
+        )
+
+    class PeriodOpened(Aggregate.Event):
+        period: int
+        start: date
+        end: date
+        policy: dict[str, Any]
+        actor: str
+        effective_date: date
+
+    @event(PeriodOpened)
+    def _period_opened(
+        self,
+        period: int,
+        start: date,
+        end: date,
+        policy: dict[str, Any],
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        self.periods[period] = Period(period, start, end, Policy.model_validate(policy))
+
+    def close_period(
+        self,
+        number: int,
+        results: dict[str, CountyResult],
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        """Close a period and share each county's deficit, once, under the period's policy."""
+        period = self.open_period_for_posting(number)
+        if sorted(results) != sorted(self.counties):
+            raise LedgerError("closing needs the results of every county of the scheme")
+        self._period_closed(
+            number,
+            {c: {"income": r.income, "expense": r.expense} for c, r in sorted(results.items())},
+            actor,
+            effective_date,
+        )
+        city_share_rate = period.policy.deficit_sharing.city_share
+        for county, result in sorted(results.items()):
+            if result.deficit > 0:
+                city_share = round_yuan(result.deficit * city_share_rate)
+                self.share_deficit(
+                    number, county, result.deficit, city_share, actor, effective_date
+                )
+
+    class PeriodClosed(Aggregate.Event):
+        period: int
+        results: dict[str, dict[str, Decimal]]
+        actor: str
+        effective_date: date
+
+    @event(PeriodClosed)
+    def _period_closed(
+        self,
+        period: int,
+        results: dict[str, dict[str, Decimal]],
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        self.periods[period].closed = True
+
+    def share_deficit(
+        self,
+        period: int,
+        county: str,
+        deficit: Decimal,
+        city_share: Decimal,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        if (period, county) in self.deficits_shared:
+            raise DeficitAlreadyShared(county, period)
+        self._deficit_shared(
+            period, county, deficit, city_share, deficit - city_share, actor, effective_date
+        )
+
+    class DeficitShared(Aggregate.Event):
+        period: int
+        county: str
+        deficit: Decimal
+        city_share: Decimal
+        county_share: Decimal
+        actor: str
+        effective_date: date
+
+    @event(DeficitShared)
+    def _deficit_shared(
+        self,
+        period: int,
+        county: str,
+        deficit: Decimal,
+        city_share: Decimal,
+        county_share: Decimal,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        self.deficits_shared.add((period, county))
+
+    def post_adjustment(
+        self,
+        period: int,
+        entity: str,
+        debit: str,
+        credit: str,
+        amount: object,
+        reason: str,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        """The one way to change a period's figures after it closed: a new, explained entry."""
+        self.period(period)
+        if entity != CITY_POOL:
+            self.require_county(entity)
+        for account in (debit, credit):
+            if not account_exists(account):
+                raise LedgerError(f"adjustment: unknown account {account!r}")
+        if debit == credit:
+            raise LedgerError("adjustment: debit and credit accounts must differ")
+        if not reason.strip():
+            raise LedgerError("adjustment: a reason is required")
+        self._adjustment_posted(
+            period, entity, debit, credit, positive(amount), reason.strip(), actor, effective_date
+        )
+
+    class AdjustmentPosted(Aggregate.Event):
+        period: int
+        entity: str
+        debit: str
+        credit: str
+        amount: Decimal
+        reason: str
+        actor: str
+        effective_date: date
+
+    @event(AdjustmentPosted)
+    def _adjustment_posted(
+        self,
+        period: int,
+        entity: str,
+        debit: str,
+        credit: str,
+        amount: Decimal,
+        reason: str,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        pass

@@ -1,0 +1,307 @@
+"""The ledger application: the use cases, and the only code that loads and saves aggregates."""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+from uuid import UUID, uuid5
+
+import psycopg
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from psycopg import sql
+
+from domain.errors import ClaimError, LedgerError
+from domain.member import Member, member_uuid
+from domain.policy import BenefitCalculation, Policy
+from domain.scheme import NAMESPACE, CountyResult, Scheme
+from ledger.config import persistence_env
+
+P = ParamSpec("P")
+R = TypeVar("R")
+CONFLICT_RETRIES = 10
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+class ClaimIndex(Aggregate):
+    """Maps a claim id to its member; its fixed id makes a claim id unique across the scheme."""
+
+    @staticmethod
+    def create_id(claim_id: str, **_: Any) -> UUID:
+        return claim_uuid(claim_id)
+
+    class Indexed(Aggregate.Created):
+        claim_id: str
+        member_id: str
+
+    @event(Indexed)
+    def __init__(self, claim_id: str, member_id: str) -> None:
+        self.claim_id = claim_id
+        self.member_id = member_id
+
+
+def claim_uuid(claim_id: str) -> UUID:
+    return uuid5(NAMESPACE, f"claim:{claim_id}")
+
+
+def retry_on_conflict(command: Callable[P, R]) -> Callable[P, R]:
+    """Re-run a command that lost an optimistic-concurrency race: it reloads the aggregates
+    and decides again against the state the winner left."""
+
+    @wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        for _ in range(CONFLICT_RETRIES - 1):
+            try:
+                return command(*args, **kwargs)
+            except IntegrityError:
+                continue
+        return command(*args, **kwargs)
+
+    return run
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """One roster line for the bulk path: a member enrolled and, optionally, paid up."""
+
+    member_id: str
+    county: str
+    unit: str
+    group: str | None = None
+    pay_premium: bool = True
+
+
+class MutualAidLedger(Application[UUID]):
+    name = "ledger"
+
+    def __init__(self, db: str) -> None:
+        env = persistence_env(db)
+        if env.get("POSTGRES_SCHEMA"):
+            _create_schema(env)
+        super().__init__(env)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # Queries
+
+    def scheme(self) -> Scheme:
+        try:
+            scheme: Scheme = self.repository.get(Scheme.create_id())
+        except AggregateNotFoundError:
+            raise LedgerError("this ledger has no scheme yet: run `ledger scheme create`") from None
+        return scheme
+
+    def has_scheme(self) -> bool:
+        return self.recorder.max_notification_id() is not None
+
+    def member(self, member_id: str) -> Member:
+        try:
+            member: Member = self.repository.get(member_uuid(member_id))
+        except AggregateNotFoundError:
+            raise LedgerError(f"unknown member {member_id!r}") from None
+        return member
+
+    def member_of_claim(self, claim_id: str) -> Member:
+        try:
+            index: ClaimIndex = self.repository.get(claim_uuid(claim_id))
+        except AggregateNotFoundError:
+            raise ClaimError(f"unknown claim {claim_id!r}") from None
+        return self.member(index.member_id)
+
+    # Scheme commands
+
+    def create_scheme(
+        self, name: str, preset: str | None, counties: dict[str, str], actor: str, on: date
+    ) -> None:
+        if self.has_scheme():
+            raise LedgerError("this ledger already holds a scheme; use another --db")
+        if not counties:
+            raise LedgerError("a scheme needs at least one county")
+        self.save(Scheme(name, preset, counties, actor, on))
+
+    @retry_on_conflict
+    def open_period(
+        self, number: int, start: date, end: date, policy: Policy, actor: str, on: date
+    ) -> None:
+        scheme = self.scheme()
+        scheme.open_period(number, start, end, policy, actor, on)
+        self.save(scheme)
+
+    @retry_on_conflict
+    def close_period(
+        self, number: int, results: dict[str, CountyResult], actor: str, on: date
+    ) -> None:
+        scheme = self.scheme()
+        scheme.close_period(number, results, actor, on)
+        self.save(scheme)
+
+    @retry_on_conflict
+    def post_adjustment(
+        self,
+        period: int,
+        entity: str,
+        debit: str,
+        credit: str,
+        amount: object,
+        reason: str,
+        actor: str,
+        on: date,
+    ) -> None:
+        scheme = self.scheme()
+        scheme.post_adjustment(period, entity, debit, credit, amount, reason, actor, on)
+        self.save(scheme)
+
+    # Member commands
+
+    @retry_on_conflict
+    def enrol(
+        self,
+        member_id: str,
+        period: int,
+        county: str,
+        unit: str,
+        group: str | None,
+        actor: str,
+        on: date,
+    ) -> None:
+        scheme = self.scheme()
+        scheme.require_county(county)
+        member = self._member_or_new(member_id, actor, on)
+        member.enrol(scheme.open_period_for_posting(period), county, unit, group, actor, on)
+        self.save(member)
+
+    def enrol_many(
+        self, period: int, enrolments: Iterable[Enrolment], receipt: str, actor: str, on: date
+    ) -> int:
+        """Bulk path: enrol (and pay up) many members in one transaction; all or nothing."""
+        scheme = self.scheme()
+        open_period = scheme.open_period_for_posting(period)
+        members: dict[str, Member] = {}
+        for line, e in enumerate(enrolments, start=1):
+            try:
+                scheme.require_county(e.county)
+                member = members.get(e.member_id) or self._member_or_new(e.member_id, actor, on)
+                member.enrol(open_period, e.county, e.unit, e.group, actor, on)
+                if e.pay_premium:
+                    amounts: dict[str, object] = dict(open_period.policy.funding)
+                    member.pay_premium(period, amounts, f"{receipt}/{line}", actor, on)
+            except LedgerError as error:
+                raise LedgerError(f"enrolment {line} ({e.member_id}): {error}") from None
+            members[e.member_id] = member
+        self.save(*members.values())
+        return len(members)
+
+    @retry_on_conflict
+    def pay_premium(
+        self,
+        member_id: str,
+        period: int,
+        amounts: dict[str, object],
+        receipt: str,
+        actor: str,
+        on: date,
+    ) -> None:
+        self.scheme().open_period_for_posting(period)
+        member = self.member(member_id)
+        member.pay_premium(period, amounts, receipt, actor, on)
+        self.save(member)
+
+    @retry_on_conflict
+    def submit_claim(
+        self,
+        member_id: str,
+        period: int,
+        eligible: object,
+        actor: str,
+        on: date,
+        claim_id: str | None = None,
+    ) -> str:
+        open_period = self.scheme().open_period_for_posting(period)
+        member = self.member(member_id)
+        claim_id = claim_id or f"{member_id}-{period}-{len(member.claims) + 1}"
+        member.submit_claim(claim_id, open_period, eligible, actor, on)
+        try:
+            self.save(member, ClaimIndex(claim_id, member_id))
+        except IntegrityError:
+            if self._claim_exists(claim_id):
+                raise ClaimError(f"claim {claim_id!r} was already submitted") from None
+            raise
+        return claim_id
+
+    @retry_on_conflict
+    def approve_claim(self, claim_id: str, actor: str, on: date) -> BenefitCalculation:
+        member = self.member_of_claim(claim_id)
+        claim = member.claim(claim_id)
+        open_period = self.scheme().open_period_for_posting(claim.period)
+        calculation = member.approve_claim(claim_id, open_period, actor, on)
+        self.save(member)
+        return calculation
+
+    @retry_on_conflict
+    def reject_claim(self, claim_id: str, reason: str, actor: str, on: date) -> None:
+        member = self.member_of_claim(claim_id)
+        self.scheme().open_period_for_posting(member.claim(claim_id).period)
+        member.reject_claim(claim_id, reason, actor, on)
+        self.save(member)
+
+    @retry_on_conflict
+    def make_payout(
+        self, claim_id: str, amount: object | None, bank_reference: str, actor: str, on: date
+    ) -> Decimal:
+        member = self.member_of_claim(claim_id)
+        paid = member.make_payout(claim_id, amount, bank_reference, actor, on)
+        self.save(member)
+        return paid
+
+    @retry_on_conflict
+    def return_payout(
+        self, claim_id: str, bank_reference: str, reason: str, actor: str, on: date
+    ) -> None:
+        member = self.member_of_claim(claim_id)
+        member.return_payout(claim_id, bank_reference, reason, actor, on)
+        self.save(member)
+
+    # Helpers
+
+    def _member_or_new(self, member_id: str, actor: str, on: date) -> Member:
+        if not member_id.strip():
+            raise LedgerError("member id is required")
+        try:
+            member: Member = self.repository.get(member_uuid(member_id))
+        except AggregateNotFoundError:
+            return Member(member_id, actor, on)
+        return member
+
+    def _claim_exists(self, claim_id: str) -> bool:
+        return claim_uuid(claim_id) in self.repository
+
+
+def _create_schema(env: dict[str, str]) -> None:
+    with psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        autocommit=True,
+    ) as conn:
+        conn.execute(
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                sql.Identifier(env["POSTGRES_SCHEMA"])
+            )
+        )

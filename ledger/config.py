@@ -1,0 +1,47 @@
+"""Where the ledger is stored: an SQLite file (default) or a PostgreSQL URL."""
+
+import os
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+
+from psycopg.conninfo import conninfo_to_dict
+
+from domain.errors import LedgerError
+
+DEFAULT_DB = "ledger.db"
+
+
+def database() -> str:
+    return os.environ.get("LEDGER_DB") or DEFAULT_DB
+
+
+def is_postgres(db: str) -> bool:
+    return db.startswith(("postgresql://", "postgres://"))
+
+
+def persistence_env(db: str) -> dict[str, str]:
+    """Translate a --db value into the eventsourcing library's environment settings.
+
+    A PostgreSQL URL may carry `?schema=NAME` to keep the ledger in its own schema.
+    """
+    if not is_postgres(db):
+        if not db.strip():
+            raise LedgerError("--db: an empty database path")
+        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": db}
+    parts = urlsplit(db)
+    query = parse_qs(parts.query)
+    schema = query.pop("schema", [""])[0]
+    url = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
+    try:
+        info = conninfo_to_dict(url)
+    except Exception as e:  # psycopg raises ProgrammingError for a malformed URL
+        raise LedgerError(f"--db: not a valid PostgreSQL URL: {e}") from None
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": str(info.get("dbname") or info.get("user") or "postgres"),
+        "POSTGRES_HOST": str(info.get("host") or "localhost"),
+        "POSTGRES_PORT": str(info.get("port") or 5432),
+        "POSTGRES_USER": str(info.get("user") or os.environ.get("USER", "postgres")),
+        "POSTGRES_PASSWORD": str(info.get("password") or ""),
+        "POSTGRES_SCHEMA": schema,
+        "POSTGRES_POOL_SIZE": "4",
+    }
