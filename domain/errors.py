@@ -20,7 +20,9 @@ class InvalidPolicy(LedgerError, ValueError):
 
 class UnknownCounty(LedgerError):
     def __init__(self, county: str, known: list[str]) -> None:
-        super().__init__(f"county {county!r} is not part of this scheme (known: {', '.join(known)})")
+        super().__init__(
+            f"county {county!r} is not part of this scheme (known: {', '.join(known)})"
+        )
 
 
 class PeriodError(LedgerError):
@@ -62,9 +64,7 @@ class PremiumOverpaid(LedgerError):
 
 class ClaimDeadlinePassed(LedgerError):
     def __init__(self, claim: str, submitted: date, deadline: date) -> None:
-        super().__init__(
-            f"claim {claim!r} submitted on {submitted} after the deadline {deadline}"
-        )
+        super().__init__(f"claim {claim!r} submitted on {submitted} after the deadline {deadline}")
 
 
 class ClaimError(LedgerError):

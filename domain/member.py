@@ -365,7 +365,9 @@ class Member(Aggregate):
         if bank_reference not in claim.payouts:
             raise ClaimError(f"claim {claim_id!r} has no payout {bank_reference!r}")
         if bank_reference in claim.returned:
-            raise ClaimError(f"payout {bank_reference!r} of claim {claim_id!r} was already returned")
+            raise ClaimError(
+                f"payout {bank_reference!r} of claim {claim_id!r} was already returned"
+            )
         if not reason.strip():
             raise ClaimError(f"claim {claim_id!r}: a returned payout needs a reason")
         self._payout_returned(

@@ -69,7 +69,7 @@ class BenefitRule(Frozen):
 
 
 class DeficitSharing(Frozen):
-    """Which fraction of a county's period deficit the city pool bears; the county bears the rest."""
+    """Fraction of a county's period deficit the city pool bears; the county bears the rest."""
 
     city_share: Rate
 
@@ -215,4 +215,3 @@ def calculate_benefit(
         cap_applied=benefit < before_cap,
         benefit=benefit,
     )
-

@@ -24,7 +24,10 @@ def entry(
 ) -> list[Posting]:
     if amount == 0:
         return []
-    return [Posting(entity, debit, amount, period, on), Posting(entity, credit, -amount, period, on)]
+    return [
+        Posting(entity, debit, amount, period, on),
+        Posting(entity, credit, -amount, period, on),
+    ]
 
 
 @singledispatch

@@ -301,7 +301,5 @@ def _create_schema(env: dict[str, str]) -> None:
         autocommit=True,
     ) as conn:
         conn.execute(
-            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
-                sql.Identifier(env["POSTGRES_SCHEMA"])
-            )
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"]))
         )

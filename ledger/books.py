@@ -1,0 +1,115 @@
+"""The ledger with its read models: what the CLI and the demo work with."""
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from domain.accounts import CHART, CITY_POOL, PREMIUM_INCOME, kind_of, premium_income
+from domain.money import ZERO, fmt, from_fen
+from domain.scheme import CountyResult
+from ledger.app import MutualAidLedger
+from projections.balances import Balances, Filters
+
+NATURAL_CREDIT = {"liability", "income"}
+
+
+@dataclass(frozen=True)
+class EntityBalances:
+    """Balances of one fund entity, each account shown on its natural side (income positive)."""
+
+    accounts: dict[str, Decimal]
+
+    @property
+    def income(self) -> Decimal:
+        return sum((a for n, a in self.accounts.items() if kind_of(n) == "income"), ZERO)
+
+    @property
+    def expense(self) -> Decimal:
+        return sum((a for n, a in self.accounts.items() if kind_of(n) == "expense"), ZERO)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "accounts": {name: fmt(amount) for name, amount in self.accounts.items()},
+            "surplus": fmt(self.income - self.expense),
+        }
+
+
+class Books:
+    def __init__(self, db: str) -> None:
+        self.app = MutualAidLedger(db)
+        self.balances = Balances(self.app)
+
+    def close(self) -> None:
+        self.app.close()
+
+    def close_period(self, period: int, actor: str, on: date) -> dict[str, CountyResult]:
+        """Close a period on the figures of the whole log, and share each county's deficit."""
+        self.balances.catch_up()
+        scheme = self.app.scheme()
+        results = {}
+        for county in scheme.counties:
+            entity = self.entity_balances(self.balances.totals(Filters(county, period)), county)
+            premiums = sum(
+                (a for n, a in entity.accounts.items() if n.startswith(PREMIUM_INCOME + ":")),
+                ZERO,
+            )
+            results[county] = CountyResult(income=premiums, expense=entity.expense)
+        self.app.close_period(period, results, actor, on)
+        self.balances.catch_up()
+        return results
+
+    def entity_balances(self, totals: dict[tuple[str, str], int], entity: str) -> EntityBalances:
+        names = self._account_names(totals)
+        accounts = {}
+        for name in names:
+            fen = totals.get((entity, name), 0)
+            natural = -fen if kind_of(name) in NATURAL_CREDIT else fen
+            accounts[name] = from_fen(natural)
+        return EntityBalances(accounts)
+
+    def _account_names(self, totals: dict[tuple[str, str], int]) -> list[str]:
+        """Every account of the chart, with the premium income split by funding source."""
+        scheme = self.app.scheme()
+        sources = {s for p in scheme.periods.values() for s in p.policy.funding}
+        sources |= {a.split(":", 1)[1] for _, a in totals if a.startswith(PREMIUM_INCOME + ":")}
+        names: list[str] = []
+        for account in CHART:
+            if account.name == PREMIUM_INCOME:
+                names.extend(premium_income(s) for s in sorted(sources))
+            else:
+                names.append(account.name)
+        return names
+
+    def report(
+        self, county: str | None = None, period: int | None = None, as_of: date | None = None
+    ) -> dict[str, Any]:
+        """Balances per county, of the city pool and for the whole city, after catching up."""
+        self.balances.catch_up()
+        scheme = self.app.scheme()
+        if county is not None:
+            scheme.require_county(county)
+        if period is not None:
+            scheme.period(period)
+        totals = self.balances.totals(Filters(county, period, as_of))
+        counties = [county] if county else sorted(scheme.counties)
+        report: dict[str, Any] = {
+            "scheme": scheme.name,
+            "filters": {
+                "county": county,
+                "period": period,
+                "as_of": None if as_of is None else as_of.isoformat(),
+            },
+            "counties": {
+                c: {"name": scheme.counties[c], **self.entity_balances(totals, c).as_dict()}
+                for c in counties
+            },
+        }
+        if county is None:
+            report["city_pool"] = self.entity_balances(totals, CITY_POOL).as_dict()
+            city: dict[tuple[str, str], int] = {}
+            for (_, account), fen in totals.items():
+                city[("city", account)] = city.get(("city", account), 0) + fen
+            report["city"] = self.entity_balances(city, "city").as_dict()
+        report["trial_balance"] = fmt(from_fen(sum(totals.values())))
+        return report

@@ -1,0 +1,500 @@
+"""The `ledger` command line. Thin: it parses, calls the application and prints."""
+
+import getpass
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import psycopg
+import typer
+from eventsourcing.persistence import PersistenceError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from domain.errors import LedgerError
+from domain.policy import Policy, calculate_benefit
+from ledger.books import Books
+from ledger.config import database
+from ledger.demo import run_demo
+from ledger.policies import load_policy_file, load_preset
+
+cli = typer.Typer(
+    help="Event-sourced ledger for city-pooled worker medical mutual-aid funds.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+scheme_cli = typer.Typer(help="Create and inspect the scheme.", no_args_is_help=True)
+period_cli = typer.Typer(help="Open and close coverage periods.", no_args_is_help=True)
+claim_cli = typer.Typer(help="Submit, approve and reject claims.", no_args_is_help=True)
+payout_cli = typer.Typer(
+    help="Pay out approved benefits and record returned payments.", no_args_is_help=True
+)
+projections_cli = typer.Typer(help="Maintain the read models.", no_args_is_help=True)
+cli.add_typer(scheme_cli, name="scheme")
+cli.add_typer(period_cli, name="period")
+cli.add_typer(claim_cli, name="claim")
+cli.add_typer(payout_cli, name="payout")
+cli.add_typer(projections_cli, name="projections")
+
+out = Console()
+err = Console(stderr=True)
+
+DateOption = Annotated[
+    str | None, typer.Option("--date", help="Effective business date (YYYY-MM-DD); default today.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+class Settings:
+    def __init__(self, db: str, actor: str) -> None:
+        self.db, self.actor = db, actor
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings: Settings = ctx.ensure_object(Settings)
+    return settings
+
+
+@cli.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="SQLite file or postgresql:// URL [env LEDGER_DB; ledger.db]."),
+    ] = None,
+    actor: Annotated[
+        str | None, typer.Option("--actor", help="Who is acting [env LEDGER_ACTOR; login name].")
+    ] = None,
+) -> None:
+    ctx.obj = Settings(
+        db or database(), actor or os.environ.get("LEDGER_ACTOR") or getpass.getuser()
+    )
+
+
+@contextmanager
+def open_books(ctx: typer.Context) -> Iterator[Books]:
+    books = Books(_settings(ctx).db)
+    try:
+        yield books
+    finally:
+        books.close()
+
+
+def parse_date(value: str | None, field: str = "--date") -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise LedgerError(f"{field}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n")
+
+
+# Scheme and periods
+
+
+@scheme_cli.command("create")
+def scheme_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="Name of the scheme, e.g. the city.")],
+    county: Annotated[
+        list[str], typer.Option(help="CODE=NAME of a county; repeat for each county.")
+    ],
+    preset: Annotated[
+        str | None, typer.Option(help="Preset whose policies the scheme uses.")
+    ] = None,
+    on: DateOption = None,
+) -> None:
+    """Create the scheme with its counties."""
+    counties = {}
+    for item in county:
+        code, sep, label = item.partition("=")
+        if not sep or not code.strip() or not label.strip():
+            raise LedgerError(f"--county: {item!r} is not CODE=NAME")
+        if code.strip() in counties:
+            raise LedgerError(f"--county: code {code.strip()!r} given twice")
+        counties[code.strip()] = label.strip()
+    if preset is not None:
+        load_preset(preset)
+    with open_books(ctx) as books:
+        books.app.create_scheme(name, preset, counties, _settings(ctx).actor, parse_date(on))
+    out.print(f"Created scheme {name!r} with {len(counties)} counties.")
+
+
+@scheme_cli.command("show")
+def scheme_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Show the scheme, its counties and periods."""
+    with open_books(ctx) as books:
+        scheme = books.app.scheme()
+    periods = {
+        str(p.number): {
+            "start": p.start.isoformat(),
+            "end": p.end.isoformat(),
+            "policy_version": p.policy.version,
+            "closed": p.closed,
+        }
+        for p in scheme.periods.values()
+    }
+    data = {
+        "name": scheme.name,
+        "preset": scheme.preset,
+        "counties": scheme.counties,
+        "periods": periods,
+    }
+    if as_json:
+        print_json(data)
+        return
+    out.print(f"[bold]{scheme.name}[/bold] (preset: {scheme.preset or 'none'})")
+    for code, label in scheme.counties.items():
+        out.print(f"  county {code}: {label}")
+    for number, p in periods.items():
+        state = "closed" if p["closed"] else "open"
+        out.print(f"  period {number}: {p['start']} to {p['end']}, {p['policy_version']}, {state}")
+
+
+@period_cli.command("open")
+def period_open(
+    ctx: typer.Context,
+    period: Annotated[int, typer.Argument(help="Period number.")],
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD).")],
+    policy_file: Annotated[
+        Path | None, typer.Option(help="Policy JSON; default: the scheme's preset for the period.")
+    ] = None,
+    on: DateOption = None,
+) -> None:
+    """Open a period and publish the policy version in force for it."""
+    with open_books(ctx) as books:
+        scheme = books.app.scheme()
+        policy: Policy
+        if policy_file is not None:
+            policy = load_policy_file(policy_file)
+        elif scheme.preset is not None:
+            policy = load_preset(scheme.preset).policy_for(period)
+        else:
+            raise LedgerError("the scheme has no preset: give --policy-file")
+        books.app.open_period(
+            period,
+            parse_date(start, "--start"),
+            parse_date(end, "--end"),
+            policy,
+            _settings(ctx).actor,
+            parse_date(on),
+        )
+    out.print(f"Opened period {period} under policy {policy.version}.")
+
+
+@period_cli.command("close")
+def period_close(
+    ctx: typer.Context,
+    period: Annotated[int, typer.Argument(help="Period number.")],
+    on: DateOption = None,
+) -> None:
+    """Close a period and share each county's deficit between the city pool and the county."""
+    with open_books(ctx) as books:
+        results = books.close_period(period, _settings(ctx).actor, parse_date(on))
+    out.print(f"Closed period {period}.")
+    for county, result in sorted(results.items()):
+        note = f"deficit {result.deficit} shared" if result.deficit else "no deficit"
+        out.print(f"  {county}: income {result.income}, benefits {result.expense}, {note}")
+
+
+@cli.command("adjust")
+def adjust(
+    ctx: typer.Context,
+    period: Annotated[int, typer.Option(help="Period the adjustment belongs to.")],
+    entity: Annotated[str, typer.Option(help="County code, or CITY for the city pool.")],
+    debit: Annotated[str, typer.Option(help="Account debited.")],
+    credit: Annotated[str, typer.Option(help="Account credited.")],
+    amount: Annotated[str, typer.Option(help="Amount in yuan.")],
+    reason: Annotated[str, typer.Option(help="Why; kept with the entry.")],
+    on: DateOption = None,
+) -> None:
+    """Post an explicit adjustment, also into a closed period."""
+    with open_books(ctx) as books:
+        books.app.post_adjustment(
+            period, entity, debit, credit, amount, reason, _settings(ctx).actor, parse_date(on)
+        )
+    out.print(f"Posted adjustment of {amount} to {entity} for period {period}.")
+
+
+# Members and premiums
+
+
+@cli.command("enrol")
+def enrol(
+    ctx: typer.Context,
+    member: Annotated[str, typer.Argument(help="Member id.")],
+    period: Annotated[int, typer.Option(help="Period number.")],
+    county: Annotated[str, typer.Option(help="County code.")],
+    unit: Annotated[str, typer.Option(help="Employer unit (its union enrols the member).")],
+    group: Annotated[
+        str | None, typer.Option(help="Member group with an uplift, e.g. hardship.")
+    ] = None,
+    on: DateOption = None,
+) -> None:
+    """Enrol a member for a period."""
+    with open_books(ctx) as books:
+        books.app.enrol(member, period, county, unit, group, _settings(ctx).actor, parse_date(on))
+    out.print(f"Enrolled {member} in period {period} ({county}, {unit}).")
+
+
+@cli.command("pay-premium")
+def pay_premium(
+    ctx: typer.Context,
+    member: Annotated[str, typer.Argument(help="Member id.")],
+    period: Annotated[int, typer.Option(help="Period number.")],
+    receipt: Annotated[str, typer.Option(help="Receipt number.")],
+    source: Annotated[
+        list[str] | None,
+        typer.Option(help="SOURCE=AMOUNT, e.g. worker=1.00; default: all that is still due."),
+    ] = None,
+    on: DateOption = None,
+) -> None:
+    """Record a premium payment, by funding source."""
+    with open_books(ctx) as books:
+        if source:
+            amounts: dict[str, object] = {}
+            for item in source:
+                name, sep, amount = item.partition("=")
+                if not sep:
+                    raise LedgerError(f"--source: {item!r} is not SOURCE=AMOUNT")
+                amounts[name.strip()] = amount
+        else:
+            enrolment = books.app.member(member).enrolment(period)
+            amounts = {
+                s: due - enrolment.premium_paid.get(s, 0)
+                for s, due in enrolment.premium_due.items()
+            }
+        books.app.pay_premium(
+            member, period, amounts, receipt, _settings(ctx).actor, parse_date(on)
+        )
+    out.print(f"Recorded premium for {member}, period {period}.")
+
+
+# Claims and payouts
+
+
+@claim_cli.command("submit")
+def claim_submit(
+    ctx: typer.Context,
+    member: Annotated[str, typer.Argument(help="Member id.")],
+    period: Annotated[int, typer.Option(help="Period number.")],
+    self_paid: Annotated[str, typer.Option(help="Eligible self-paid amount after insurance.")],
+    claim_id: Annotated[
+        str | None, typer.Option(help="Claim id, e.g. the settlement number.")
+    ] = None,
+    on: DateOption = None,
+) -> None:
+    """Submit a claim for a member's eligible self-paid costs."""
+    with open_books(ctx) as books:
+        claim = books.app.submit_claim(
+            member, period, self_paid, _settings(ctx).actor, parse_date(on), claim_id
+        )
+    out.print(f"Submitted claim {claim}.")
+
+
+@claim_cli.command("approve")
+def claim_approve(
+    ctx: typer.Context,
+    claim: Annotated[str, typer.Argument(help="Claim id.")],
+    on: DateOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Approve a claim with the benefit the period's policy gives."""
+    with open_books(ctx) as books:
+        calculation = books.app.approve_claim(claim, _settings(ctx).actor, parse_date(on))
+    if as_json:
+        print_json({"claim": claim, **calculation.as_dict()})
+    else:
+        out.print(f"Approved claim {claim}: benefit {calculation.benefit}.")
+
+
+@claim_cli.command("reject")
+def claim_reject(
+    ctx: typer.Context,
+    claim: Annotated[str, typer.Argument(help="Claim id.")],
+    reason: Annotated[str, typer.Option(help="Why the claim is rejected.")],
+    on: DateOption = None,
+) -> None:
+    """Reject a claim, with a reason."""
+    with open_books(ctx) as books:
+        books.app.reject_claim(claim, reason, _settings(ctx).actor, parse_date(on))
+    out.print(f"Rejected claim {claim}.")
+
+
+@payout_cli.command("make")
+def payout_make(
+    ctx: typer.Context,
+    claim: Annotated[str, typer.Argument(help="Claim id.")],
+    bank_ref: Annotated[str, typer.Option(help="Bank reference of the payment.")],
+    amount: Annotated[
+        str | None, typer.Option(help="Amount; default: all that is approved and unpaid.")
+    ] = None,
+    on: DateOption = None,
+) -> None:
+    """Pay out an approved benefit."""
+    with open_books(ctx) as books:
+        paid = books.app.make_payout(claim, amount, bank_ref, _settings(ctx).actor, parse_date(on))
+    out.print(f"Paid {paid} on claim {claim} ({bank_ref}).")
+
+
+@payout_cli.command("return")
+def payout_return(
+    ctx: typer.Context,
+    claim: Annotated[str, typer.Argument(help="Claim id.")],
+    bank_ref: Annotated[str, typer.Option(help="Bank reference of the returned payment.")],
+    reason: Annotated[str, typer.Option(help="Why the bank returned it.")],
+    on: DateOption = None,
+) -> None:
+    """Record a bounced payment: the benefit becomes payable again."""
+    with open_books(ctx) as books:
+        books.app.return_payout(claim, bank_ref, reason, _settings(ctx).actor, parse_date(on))
+    out.print(f"Recorded returned payment {bank_ref} on claim {claim}.")
+
+
+# Reports
+
+
+@cli.command("balances")
+def balances(
+    ctx: typer.Context,
+    county: Annotated[str | None, typer.Option(help="Only this county.")] = None,
+    period: Annotated[int | None, typer.Option(help="Only postings of this period.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Only postings effective on or before this date.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Balances per county, of the city pool and for the whole city."""
+    with open_books(ctx) as books:
+        report = books.report(
+            county, period, None if as_of is None else parse_date(as_of, "--as-of")
+        )
+    if as_json:
+        print_json(report)
+    else:
+        print_balances(report)
+
+
+def print_balances(report: dict[str, Any]) -> None:
+    columns = {code: c["accounts"] for code, c in report["counties"].items()}
+    surpluses = {code: c["surplus"] for code, c in report["counties"].items()}
+    for key, label in (("city_pool", "CITY pool"), ("city", "City total")):
+        if key in report:
+            columns[label] = report[key]["accounts"]
+            surpluses[label] = report[key]["surplus"]
+    table = Table(title=f"{report['scheme']}: balances in yuan", show_lines=False)
+    table.add_column("account")
+    for name in columns:
+        table.add_column(name, justify="right")
+    for account in next(iter(columns.values())):
+        table.add_row(account, *(col[account] for col in columns.values()))
+    table.add_row("[bold]surplus (deficit)[/bold]", *surpluses.values())
+    wide = out if out.is_terminal else Console(width=max(out.width, 30 + 14 * len(columns)))
+    wide.print(table)
+    out.print(f"Trial balance (debits - credits): {report['trial_balance']}")
+
+
+@cli.command("benefit")
+def benefit(
+    preset: Annotated[str, typer.Argument(help="Preset name, e.g. pinghu.")],
+    self_paid: Annotated[str, typer.Argument(help="Eligible self-paid amount in yuan.")],
+    period: Annotated[int, typer.Option(help="Period whose policy applies.")] = 1,
+    group: Annotated[str | None, typer.Option(help="Member group, e.g. hardship.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Calculate the benefit for an eligible self-paid amount under a preset's policy."""
+    policy = load_preset(preset).policy_for(period)
+    if group is not None and group not in policy.benefit.uplifts:
+        raise LedgerError(f"--group: {group!r} has no uplift in {policy.version}")
+    calculation = calculate_benefit(policy.benefit, self_paid, group)
+    if as_json:
+        print_json({"preset": preset, "policy_version": policy.version, **calculation.as_dict()})
+        return
+    table = Table(title=f"{policy.version}: benefit for {calculation.eligible} yuan")
+    for column in ("band", "base", "rate", "amount"):
+        table.add_column(column, justify="right")
+    for band in calculation.bands:
+        upper = "" if band.upper is None else str(band.upper)
+        table.add_row(f"{band.lower}-{upper}", str(band.base), str(band.rate), str(band.amount))
+    out.print(table)
+    if calculation.cap_applied:
+        out.print(f"Capped at {calculation.cap_remaining}.")
+    out.print(f"Benefit: [bold]{calculation.benefit}[/bold]")
+
+
+@projections_cli.command("rebuild")
+def projections_rebuild(ctx: typer.Context) -> None:
+    """Rebuild every read model from the event log."""
+    with open_books(ctx) as books, _progress() as progress:
+        total = books.app.recorder.max_notification_id() or 0
+        task = progress.add_task("rebuilding balances", total=total)
+        applied = books.balances.rebuild(on_batch=lambda pos: progress.update(task, completed=pos))
+    out.print(f"Rebuilt balances from {applied} events.")
+
+
+@cli.command("demo")
+def demo(
+    ctx: typer.Context,
+    preset: Annotated[str, typer.Option(help="Preset to simulate.")] = "pinghu",
+    counties: Annotated[int, typer.Option(help="Number of counties.")] = 4,
+    members: Annotated[int, typer.Option(help="Number of members.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same books.")] = 1,
+) -> None:
+    """Simulate a coverage period and print the balances."""
+    with open_books(ctx) as books, _progress() as progress:
+        tasks: dict[str, Any] = {}
+
+        def show(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done)
+
+        summary = run_demo(books, preset, counties, members, seed, show)
+        report = books.report()
+    out.print(
+        f"Simulated {summary.members} members, {summary.claims} claims "
+        f"({summary.approved} approved, {summary.rejected} rejected), {summary.payouts} payouts "
+        f"({summary.returned} returned); period 1 closed."
+    )
+    print_balances(report)
+
+
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        yield progress
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: user errors become one line on stderr and exit status 1."""
+    try:
+        cli(args=argv, prog_name="ledger")
+    except LedgerError as e:
+        fail(str(e))
+    except (psycopg.Error, sqlite3.Error, PersistenceError) as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        fail(f"database: {reason}")
+
+
+def fail(message: str) -> None:
+    sys.stderr.write(f"error: {message}\n")
+    sys.exit(1)

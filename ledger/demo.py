@@ -1,0 +1,130 @@
+"""A simulated coverage period: the same seed gives the same events on every backend."""
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from domain.errors import LedgerError
+from domain.money import from_fen
+from domain.policy import calculate_benefit
+from ledger.app import Enrolment
+from ledger.books import Books
+from ledger.policies import load_preset
+
+COUNTY_NAMES = (
+    "东城 Dongcheng",
+    "西湖 Xihu",
+    "南浦 Nanpu",
+    "北仑 Beilun",
+    "江北 Jiangbei",
+    "滨海 Binhai",
+    "山阳 Shanyang",
+    "河西 Hexi",
+)
+PERIOD_START, PERIOD_END = date(2025, 1, 1), date(2025, 12, 31)
+ACTOR = "demo"
+CLAIM_RATE = 0.05
+BOUNCE_RATE = 0.03
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    members: int
+    claims: int
+    approved: int
+    rejected: int
+    payouts: int
+    returned: int
+
+
+def run_demo(
+    books: Books,
+    preset_name: str,
+    counties: int,
+    members: int,
+    seed: int,
+    progress: Callable[[str, int, int], None] = lambda stage, done, total: None,
+) -> DemoSummary:
+    if not 1 <= counties <= 99:
+        raise LedgerError("--counties must be between 1 and 99")
+    if members < counties * 10:
+        raise LedgerError(f"--members must be at least 10 per county ({counties * 10})")
+    if books.app.has_scheme():
+        raise LedgerError("the demo needs an empty ledger: pass --db with a new file or URL")
+    rng = random.Random(seed)
+    preset = load_preset(preset_name)
+    policy = preset.policy_for(1)
+    codes = {
+        f"C{i:02d}": COUNTY_NAMES[(i - 1) % len(COUNTY_NAMES)] + ("" if i <= 8 else f" {i}")
+        for i in range(1, counties + 1)
+    }
+    app = books.app
+    app.create_scheme(f"{preset.city} (demo)", preset_name, codes, ACTOR, PERIOD_START)
+    app.open_period(1, PERIOD_START, PERIOD_END, policy, ACTOR, PERIOD_START)
+
+    weights = [rng.uniform(0.5, 2.0) for _ in codes]
+    county_of = rng.choices(sorted(codes), weights=weights, k=members)
+    groups = sorted(policy.benefit.uplifts)
+    roster: dict[str, list[Enrolment]] = {c: [] for c in codes}
+    for n, county in enumerate(county_of, start=1):
+        group = rng.choice(groups) if groups and rng.random() < 0.06 else None
+        unit = f"{county}-U{rng.randint(1, max(1, members // (counties * 30))):03d}"
+        roster[county].append(Enrolment(f"M{n:06d}", county, unit, group))
+    enrolled = 0
+    for county, lines in sorted(roster.items()):
+        enrolled += app.enrol_many(1, lines, f"roster-{county}", ACTOR, PERIOD_START)
+        progress("enrolling", enrolled, members)
+
+    claims = _simulated_claims(rng, roster, hard_hit=sorted(codes)[-1])
+    approved, rejected, payouts, returned = [], 0, 0, 0
+    for done, (member_id, self_paid, on) in enumerate(claims, start=1):
+        claim_id = app.submit_claim(member_id, 1, self_paid, ACTOR, on)
+        group = app.member(member_id).enrolments[1].group
+        if calculate_benefit(policy.benefit, self_paid, group).benefit == 0:
+            app.reject_claim(claim_id, "below the deductible", ACTOR, on + timedelta(days=3))
+            rejected += 1
+        elif rng.random() < 0.03:
+            app.reject_claim(claim_id, "treatment not covered", ACTOR, on + timedelta(days=3))
+            rejected += 1
+        else:
+            app.approve_claim(claim_id, ACTOR, on + timedelta(days=5))
+            approved.append((claim_id, on + timedelta(days=12)))
+        progress("claims", done, len(claims))
+    for claim_id, on in approved:
+        reference = f"BANK-{claim_id}"
+        app.make_payout(claim_id, None, reference, ACTOR, on)
+        payouts += 1
+        if rng.random() < BOUNCE_RATE:
+            app.return_payout(claim_id, reference, "account closed", ACTOR, on + timedelta(days=4))
+            returned += 1
+            if rng.random() < 0.5:
+                app.make_payout(claim_id, None, reference + "-2", ACTOR, on + timedelta(days=9))
+                payouts += 1
+    books.close_period(1, ACTOR, PERIOD_END + timedelta(days=31))
+    return DemoSummary(members, len(claims), len(approved), rejected, payouts, returned)
+
+
+def _simulated_claims(
+    rng: random.Random, roster: dict[str, list[Enrolment]], hard_hit: str
+) -> list[tuple[str, Decimal, date]]:
+    """Many small claims, few large ones; one county is hit by catastrophic cases so that the
+    demo always has a deficit to share."""
+    claims = []
+    for county, lines in sorted(roster.items()):
+        for line in lines:
+            if rng.random() < CLAIM_RATE:
+                claims.append((line.member_id, _amount(rng.lognormvariate(7.8, 1.0)), _day(rng)))
+        if county == hard_hit:
+            for line in rng.sample(lines, max(1, len(lines) // 200)):
+                claims.append((line.member_id, _amount(rng.uniform(60_000, 150_000)), _day(rng)))
+    return claims
+
+
+def _amount(value: float) -> Decimal:
+    return from_fen(round(value * 100))
+
+
+def _day(rng: random.Random) -> date:
+    return PERIOD_START + timedelta(days=rng.randrange(0, 330))

