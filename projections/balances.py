@@ -213,14 +213,18 @@ class Balances:
                     ],
                 )
 
-    def rebuild(self, on_batch: Callable[[int], None] | None = None) -> int:
-        """Forget every posting and apply the whole log again."""
+    def reset(self) -> None:
+        """Forget every posting and where the projection was in the log."""
         with self.view.transaction() as cursor:
             cursor.execute(self._sql("DELETE FROM {postings}"))
             cursor.execute(
                 self._sql("DELETE FROM {tracking} WHERE application_name = ?"),
                 (self.tracking_name,),
             )
+
+    def rebuild(self, on_batch: Callable[[int], None] | None = None) -> int:
+        """Apply the whole log again from nothing."""
+        self.reset()
         return self.catch_up(on_batch=on_batch)
 
     def totals(self, filters: Filters = Filters()) -> dict[tuple[str, str], int]:

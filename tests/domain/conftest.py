@@ -1,0 +1,80 @@
+"""Builders for the domain tests: aggregates used directly, no application or database.
+
+The fixtures are session-scoped factories (each call builds fresh aggregates), so the
+Hypothesis tests can use them too.
+"""
+
+from collections.abc import Callable
+from datetime import date
+from functools import cache
+
+import pytest
+
+from domain.member import Member
+from domain.policy import Policy
+from domain.scheme import Period, Scheme
+from ledger.policies import load_preset
+
+CLERK = "alice"
+
+
+@cache
+def _preset_policy(preset: str, period: int) -> Policy:
+    return load_preset(preset).policy_for(period)
+
+
+def period_start(number: int) -> date:
+    """Period n is the calendar year 2024 + n: period 1 is 2025."""
+    return date(2024 + number, 1, 1)
+
+
+@pytest.fixture(scope="session")
+def preset_policy() -> Callable[[str, int], Policy]:
+    """The policy a preset gives a period, e.g. preset_policy("weihai", 15)."""
+    return _preset_policy
+
+
+@pytest.fixture(scope="session")
+def open_scheme() -> Callable[..., Scheme]:
+    """A scheme with its periods open (each a calendar year) and no pending events."""
+
+    def open_scheme(
+        preset: str = "pinghu",
+        counties: tuple[str, ...] = ("C1", "C2"),
+        periods: tuple[int, ...] = (1,),
+        policy: Policy | None = None,
+    ) -> Scheme:
+        scheme = Scheme(
+            preset.title(), preset, {c: f"County {c}" for c in counties}, CLERK, period_start(1)
+        )
+        for number in periods:
+            start = period_start(number)
+            scheme.open_period(
+                number,
+                start,
+                date(start.year, 12, 31),
+                policy or _preset_policy(preset, number),
+                CLERK,
+                start,
+            )
+        scheme.collect_events()
+        return scheme
+
+    return open_scheme
+
+
+@pytest.fixture(scope="session")
+def paid_up_member() -> Callable[..., Member]:
+    """A member enrolled in a period with the whole premium paid, and no pending events."""
+
+    def paid_up_member(
+        period: Period, member_id: str = "M1", county: str = "C1", group: str | None = None
+    ) -> Member:
+        member = Member(member_id, CLERK, period.start)
+        member.enrol(period, county, "U1", group, CLERK, period.start)
+        amounts: dict[str, object] = dict(period.policy.funding)
+        member.pay_premium(period.number, amounts, f"R-{member_id}", CLERK, period.start)
+        member.collect_events()
+        return member
+
+    return paid_up_member

@@ -1,0 +1,495 @@
+"""Policies as data: the presets state their articles' numbers, bad policies are refused,
+and the benefit calculation keeps its promises for any valid rule."""
+
+import copy
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from domain.errors import InvalidAmount, InvalidPolicy
+from domain.money import round_yuan
+from domain.policy import (
+    BenefitRule,
+    Policy,
+    SchemePreset,
+    calculate_benefit,
+    parse_policy,
+)
+from ledger.policies import load_preset
+
+PresetPolicy = Callable[[str, int], Policy]
+D = Decimal
+
+
+def yuan(text: str) -> Decimal:
+    return D(text).quantize(D("0.01"))
+
+
+# The presets
+
+
+def test_pinghu_premium_is_50_of_which_the_worker_pays_1_and_the_city_union_49(
+    preset_policy: PresetPolicy,
+) -> None:
+    policy = preset_policy("pinghu", 1)
+    assert policy.premium == D("50")
+    assert policy.funding == {"worker": D("1"), "union:city": D("49")}
+    assert policy.benefit.annual_cap is None
+    assert policy.deficit_sharing.city_share == D("0.5")
+
+
+@pytest.mark.parametrize(
+    ("eligible", "benefit"),
+    [
+        ("20000.00", "10380.00"),  # 880 + 2500 + 7000
+        ("600.00", "0.00"),
+        ("599.99", "0.00"),
+        ("0", "0.00"),
+        ("5000.00", "880.00"),
+        ("10000.00", "3380.00"),
+        ("600.01", "0.00"),  # 0.01 x 20% = 0.002, rounds to 0.00
+        ("600.03", "0.01"),  # 0.006 rounds half up to 0.01
+    ],
+)
+def test_pinghu_reimburses_20_50_and_70_percent_above_600_5000_and_10000(
+    preset_policy: PresetPolicy, eligible: str, benefit: str
+) -> None:
+    assert calculate_benefit(preset_policy("pinghu", 1).benefit, eligible).benefit == yuan(benefit)
+
+
+def test_pinghu_breakdown_shows_each_band_base_rate_and_amount(
+    preset_policy: PresetPolicy,
+) -> None:
+    calculation = calculate_benefit(preset_policy("pinghu", 1).benefit, "20000")
+    assert [(b.lower, b.upper, b.base, b.rate, b.amount) for b in calculation.bands] == [
+        (D("600"), D("5000"), D("4400"), D("0.20"), D("880")),
+        (D("5000"), D("10000"), D("5000"), D("0.50"), D("2500")),
+        (D("10000"), None, D("10000"), D("0.70"), D("7000")),
+    ]
+    assert (calculation.eligible, calculation.deductible) == (D("20000"), D("600"))
+    assert calculation.before_cap == calculation.benefit == D("10380")
+    assert (calculation.cap_remaining, calculation.cap_applied) == (None, False)
+
+
+def test_a_breakdown_as_a_dict_holds_amounts_as_two_place_strings(
+    preset_policy: PresetPolicy,
+) -> None:
+    breakdown = calculate_benefit(preset_policy("pinghu", 1).benefit, "20000").as_dict()
+    assert breakdown == {
+        "eligible": "20000.00",
+        "deductible": "600.00",
+        "bands": [
+            {
+                "lower": "600.00",
+                "upper": "5000.00",
+                "base": "4400.00",
+                "rate": "0.20",
+                "amount": "880.00",
+            },
+            {
+                "lower": "5000.00",
+                "upper": "10000.00",
+                "base": "5000.00",
+                "rate": "0.50",
+                "amount": "2500.00",
+            },
+            {
+                "lower": "10000.00",
+                "upper": None,
+                "base": "10000.00",
+                "rate": "0.70",
+                "amount": "7000.00",
+            },
+        ],
+        "uplift": "0.00",
+        "before_cap": "10380.00",
+        "cap_remaining": None,
+        "cap_applied": False,
+        "benefit": "10380.00",
+    }
+    assert json.loads(json.dumps(breakdown)) == breakdown
+
+
+def test_nanyang_premium_is_90_of_which_the_worker_pays_60_and_the_union_30(
+    preset_policy: PresetPolicy,
+) -> None:
+    policy = preset_policy("nanyang", 1)
+    assert policy.premium == D("90")
+    assert policy.funding == {"worker": D("60"), "union:city": D("30")}
+    assert policy.benefit.annual_cap == D("100000")
+    assert policy.benefit.uplifts == {}
+    assert policy.deficit_sharing.city_share == D("1")
+
+
+@pytest.mark.parametrize(
+    ("period", "deductible", "version"),
+    [(1, "8000", "weihai-1"), (14, "8000", "weihai-1"), (15, "6000", "weihai-15"), (99, "6000", "weihai-15")],
+)
+def test_weihai_threshold_is_8000_up_to_period_14_and_6000_from_period_15(
+    period: int, deductible: str, version: str
+) -> None:
+    policy = load_preset("weihai").policy_for(period)
+    assert policy.version == version
+    assert policy.benefit.deductible == D(deductible)
+    assert policy.benefit.bands[0].lower == D(deductible)
+    assert policy.benefit.annual_cap == D("100000")
+    assert policy.premium == D("60")
+    assert policy.funding == {"worker": D("50"), "union:city": D("10")}
+
+
+def test_beijing_caps_at_200653_and_lifts_hardship_and_model_workers_by_5_points(
+    preset_policy: PresetPolicy,
+) -> None:
+    benefit = preset_policy("beijing", 1).benefit
+    assert benefit.annual_cap == D("200653")
+    assert benefit.uplifts == {"hardship": D("0.05"), "model_worker": D("0.05")}
+
+
+@pytest.mark.parametrize(
+    ("group", "rate", "benefit"),
+    [(None, "0.50", "5000.00"), ("hardship", "0.55", "5500.00"), ("model_worker", "0.55", "5500.00")],
+)
+def test_beijing_uplift_adds_5_points_to_every_band(
+    preset_policy: PresetPolicy, group: str | None, rate: str, benefit: str
+) -> None:
+    calculation = calculate_benefit(preset_policy("beijing", 1).benefit, "11300", group)
+    assert [b.rate for b in calculation.bands] == [D(rate)]
+    assert calculation.benefit == yuan(benefit)
+    assert calculation.uplift == (D("0.05") if group else D(0))
+
+
+def test_an_uplift_never_takes_a_rate_above_100_percent() -> None:
+    rule = BenefitRule.model_validate(
+        {
+            "deductible": "0",
+            "bands": [{"lower": "0", "rate": "0.98"}],
+            "uplifts": {"hardship": "0.05"},
+            "claim_deadline_days": 90,
+        }
+    )
+    calculation = calculate_benefit(rule, "100", "hardship")
+    assert calculation.bands[0].rate == D(1)
+    assert calculation.benefit == D("100")
+
+
+# The annual cap
+
+
+@pytest.mark.parametrize(
+    ("approved_so_far", "remaining", "benefit"),
+    [
+        ("0", "100000.00", "100000.00"),
+        ("70000", "30000.00", "30000.00"),
+        ("99999.99", "0.01", "0.01"),
+        ("100000", "0.00", "0.00"),
+        ("120000", "0.00", "0.00"),
+    ],
+)
+def test_what_was_approved_so_far_reduces_what_is_left_of_the_cap(
+    preset_policy: PresetPolicy, approved_so_far: str, remaining: str, benefit: str
+) -> None:
+    rule = preset_policy("nanyang", 1).benefit
+    calculation = calculate_benefit(rule, "300000", approved_so_far=D(approved_so_far))
+    assert calculation.before_cap == D("149500")
+    assert calculation.cap_remaining == yuan(remaining)
+    assert calculation.benefit == yuan(benefit)
+    assert calculation.cap_applied is True
+    assert calculation.as_dict()["cap_remaining"] == remaining
+
+
+def test_the_cap_is_not_applied_to_a_benefit_below_it(preset_policy: PresetPolicy) -> None:
+    calculation = calculate_benefit(
+        preset_policy("nanyang", 1).benefit, "3000", approved_so_far=D("50000")
+    )
+    assert calculation.benefit == calculation.before_cap == D("1000")
+    assert calculation.cap_remaining == D("50000")
+    assert calculation.cap_applied is False
+
+
+def test_an_eligible_amount_must_be_a_non_negative_exact_amount(
+    preset_policy: PresetPolicy,
+) -> None:
+    rule = preset_policy("pinghu", 1).benefit
+    for bad in ("-1", 1000.0, "1.001"):
+        with pytest.raises(InvalidAmount) as caught:
+            calculate_benefit(rule, bad)
+        assert caught.value.field == "eligible self-paid amount"
+
+
+# Validation of policies and presets
+
+
+def pinghu_data(preset_policy: PresetPolicy) -> dict[str, Any]:
+    data: dict[str, Any] = preset_policy("pinghu", 1).model_dump(mode="json")
+    return copy.deepcopy(data)
+
+
+def refused(data: dict[str, Any]) -> str:
+    """The message of the ValidationError Policy raises, also raised by parse_policy."""
+    with pytest.raises(ValidationError) as caught:
+        Policy.model_validate(data)
+    with pytest.raises(InvalidPolicy) as caught_parsed:
+        parse_policy(data, "custom.json")
+    assert str(caught_parsed.value).startswith("custom.json: ")
+    return str(caught.value)
+
+
+def test_the_pinghu_data_itself_is_a_valid_policy(preset_policy: PresetPolicy) -> None:
+    assert parse_policy(pinghu_data(preset_policy), "x") == preset_policy("pinghu", 1)
+
+
+def test_funding_that_does_not_add_up_to_the_premium_is_refused(
+    preset_policy: PresetPolicy,
+) -> None:
+    data = pinghu_data(preset_policy)
+    data["funding"]["union:city"] = "48.00"
+    assert "funding sources add up to 49.00, not the premium 50.00" in refused(data)
+
+
+@pytest.mark.parametrize("source", ["government", "union", "union:", "union:City", "Worker"])
+def test_an_unknown_funding_source_is_refused(preset_policy: PresetPolicy, source: str) -> None:
+    data = pinghu_data(preset_policy)
+    data["funding"] = {"worker": "1.00", source: "49.00"}
+    assert "unknown funding source" in refused(data)
+
+
+def test_union_funding_at_any_named_level_is_accepted(preset_policy: PresetPolicy) -> None:
+    data = pinghu_data(preset_policy)
+    data["funding"] = {"worker": "1.00", "union:county": "9.00", "union:national": "40.00"}
+    assert Policy.model_validate(data).funding["union:national"] == D("40")
+
+
+def test_a_premium_given_as_a_json_float_is_refused(preset_policy: PresetPolicy) -> None:
+    data = json.loads(json.dumps(pinghu_data(preset_policy)).replace('"50.00"', "50.5"))
+    assert data["premium"] == 50.5
+    assert "floats are not accepted" in refused(data)
+
+
+def test_a_premium_given_as_a_json_integer_is_accepted(preset_policy: PresetPolicy) -> None:
+    data = pinghu_data(preset_policy)
+    data["premium"] = 50
+    assert Policy.model_validate(data).premium == D("50.00")
+
+
+def test_a_rate_given_as_a_float_is_refused(preset_policy: PresetPolicy) -> None:
+    data = pinghu_data(preset_policy)
+    data["benefit"]["bands"][0]["rate"] = 0.2
+    assert "a rate is a string" in refused(data)
+
+
+def test_a_rate_that_is_not_a_number_is_refused_as_a_validation_error(
+    preset_policy: PresetPolicy,
+) -> None:
+    data = pinghu_data(preset_policy)
+    data["benefit"]["bands"][0]["rate"] = "abc"
+    refused(data)
+
+
+@pytest.mark.parametrize(
+    ("band", "field", "value", "message"),
+    [
+        (1, "lower", "5001.00", "bands must be contiguous: 5000.00 then 5001.00"),
+        (0, "upper", "4000.00", "bands must be contiguous: 4000.00 then 5000.00"),
+        (1, "upper", None, "bands must be contiguous: None then 10000.00"),
+        (0, "lower", "500.00", "the first band must start at the deductible"),
+        (0, "rate", "1.01", "must be between 0 and 1"),
+        (2, "rate", "-0.10", "must be between 0 and 1"),
+        (1, "rate", "NaN", "must be between 0 and 1"),
+    ],
+)
+def test_bands_must_be_contiguous_from_the_deductible_with_rates_between_0_and_1(
+    preset_policy: PresetPolicy, band: int, field: str, value: str | None, message: str
+) -> None:
+    data = pinghu_data(preset_policy)
+    data["benefit"]["bands"][band][field] = value
+    assert message in refused(data)
+
+
+def test_an_empty_band_is_refused(preset_policy: PresetPolicy) -> None:
+    data = pinghu_data(preset_policy)
+    data["benefit"]["bands"] = [{"lower": "600.00", "upper": "600.00", "rate": "0.20"}]
+    assert "band 600.00-600.00 is empty" in refused(data)
+
+
+def test_a_benefit_without_bands_is_refused(preset_policy: PresetPolicy) -> None:
+    data = pinghu_data(preset_policy)
+    data["benefit"]["bands"] = []
+    assert "at least one band is required" in refused(data)
+
+
+def test_an_uplift_above_100_percent_is_refused(preset_policy: PresetPolicy) -> None:
+    data = pinghu_data(preset_policy)
+    data["benefit"]["uplifts"] = {"hardship": "1.5"}
+    assert "must be between 0 and 1" in refused(data)
+
+
+def test_a_negative_claim_deadline_is_refused(preset_policy: PresetPolicy) -> None:
+    data = pinghu_data(preset_policy)
+    data["benefit"]["claim_deadline_days"] = -1
+    assert "claim_deadline_days must not be negative" in refused(data)
+
+
+def test_a_city_share_above_1_is_refused(preset_policy: PresetPolicy) -> None:
+    data = pinghu_data(preset_policy)
+    data["deficit_sharing"]["city_share"] = "1.5"
+    assert "must be between 0 and 1" in refused(data)
+
+
+def test_an_unknown_field_is_refused(preset_policy: PresetPolicy) -> None:
+    data = pinghu_data(preset_policy)
+    data["benefit"]["annual_limit"] = "5000.00"
+    assert "annual_limit" in refused(data)
+
+
+def test_parse_policy_names_the_source_and_the_place_of_the_error(
+    preset_policy: PresetPolicy,
+) -> None:
+    data = pinghu_data(preset_policy)
+    data["benefit"]["bands"][0]["rate"] = "2"
+    with pytest.raises(InvalidPolicy, match=r"^my-policy\.json: benefit\.bands\.0\.rate: "):
+        parse_policy(data, "my-policy.json")
+
+
+def weihai_data(*ranges: tuple[int, int | None]) -> dict[str, Any]:
+    """The Weihai preset with its policy versions moved to the given period ranges."""
+    data: dict[str, Any] = load_preset("weihai").model_dump(mode="json")
+    version = data["policies"][0]
+    data["policies"] = [
+        {**copy.deepcopy(version), "from_period": start, "to_period": end} for start, end in ranges
+    ]
+    return data
+
+
+@pytest.mark.parametrize(
+    "ranges",
+    [
+        pytest.param([(1, 14), (16, None)], id="gap-at-period-15"),
+        pytest.param([(1, 14), (14, None)], id="overlap-at-period-14"),
+        pytest.param([(2, None)], id="nothing-for-period-1"),
+        pytest.param([(1, None), (2, None)], id="version-after-open-ended-one"),
+        pytest.param([(1, 5), (6, 3), (4, None)], id="version-ending-before-it-starts"),
+    ],
+)
+def test_preset_policy_versions_must_cover_consecutive_periods_from_period_1(
+    ranges: list[tuple[int, int | None]],
+) -> None:
+    with pytest.raises(ValidationError):
+        SchemePreset.model_validate(weihai_data(*ranges))
+
+
+def test_a_preset_may_end_its_last_version() -> None:
+    preset = SchemePreset.model_validate(weihai_data((1, 14), (15, 20)))
+    assert preset.policy_for(20).version == "weihai-1"
+
+
+@pytest.mark.parametrize("period", [0, -1, 21])
+def test_a_period_no_version_covers_has_no_policy(period: int) -> None:
+    preset = SchemePreset.model_validate(weihai_data((1, 14), (15, 20)))
+    with pytest.raises(InvalidPolicy, match=f"no policy for period {period}"):
+        preset.policy_for(period)
+
+
+# Properties of the benefit calculation over any valid rule
+
+
+def cents(low: int, high: int) -> st.SearchStrategy[Decimal]:
+    return st.integers(low, high).map(lambda n: D(n).scaleb(-2))
+
+
+rates = st.integers(0, 1000).map(lambda n: D(n).scaleb(-3))
+
+
+@st.composite
+def benefit_rules(draw: st.DrawFn) -> BenefitRule:
+    deductible = draw(cents(0, 10_000_00))
+    open_ended = draw(st.booleans())
+    widths = draw(st.lists(cents(1, 50_000_00), min_size=0 if open_ended else 1, max_size=4))
+    bounds = [deductible]
+    for width in widths:
+        bounds.append(bounds[-1] + width)
+    uppers: list[Decimal | None] = [*bounds[1:], None] if open_ended else bounds[1:]
+    bands = [
+        {"lower": lower, "upper": upper, "rate": draw(rates)}
+        for lower, upper in zip(bounds, uppers, strict=False)
+    ]
+    uplift = draw(st.none() | rates)
+    return BenefitRule.model_validate(
+        {
+            "deductible": deductible,
+            "bands": bands,
+            "annual_cap": draw(st.none() | cents(0, 200_000_00)),
+            "uplifts": {} if uplift is None else {"group": uplift},
+            "claim_deadline_days": 90,
+        }
+    )
+
+
+eligible_amounts = cents(0, 500_000_00)
+approved_amounts = cents(0, 300_000_00)
+groups = st.sampled_from([None, "group"])
+
+
+@settings(max_examples=200)
+@given(benefit_rules(), eligible_amounts, groups, approved_amounts)
+def test_a_benefit_never_exceeds_the_eligible_amount_nor_what_is_left_of_the_cap(
+    rule: BenefitRule, eligible: Decimal, group: str | None, approved: Decimal
+) -> None:
+    calculation = calculate_benefit(rule, eligible, group, approved)
+    assert D(0) <= calculation.benefit <= eligible
+    assert calculation.benefit <= max(D(0), eligible - rule.deductible)
+    if rule.annual_cap is None:
+        assert calculation.cap_remaining is None
+    else:
+        assert calculation.cap_remaining == max(D(0), rule.annual_cap - approved)
+        assert calculation.benefit <= calculation.cap_remaining
+
+
+@settings(max_examples=200)
+@given(benefit_rules(), eligible_amounts, groups, approved_amounts)
+def test_a_benefit_is_the_sum_of_its_bands_limited_by_the_cap(
+    rule: BenefitRule, eligible: Decimal, group: str | None, approved: Decimal
+) -> None:
+    calculation = calculate_benefit(rule, eligible, group, approved)
+    assert sum((b.amount for b in calculation.bands), D(0)) == calculation.before_cap
+    for band in calculation.bands:
+        assert band.amount == round_yuan(band.base * band.rate)
+        assert D(0) <= band.base
+        assert D(0) <= band.rate <= D(1)
+    if calculation.cap_remaining is None:
+        assert calculation.benefit == calculation.before_cap
+    else:
+        assert calculation.benefit == min(calculation.before_cap, calculation.cap_remaining)
+    assert calculation.cap_applied == (calculation.benefit < calculation.before_cap)
+    assert sum((b.base for b in calculation.bands), D(0)) == min(
+        max(D(0), eligible - rule.deductible),
+        max(D(0), (rule.bands[-1].upper or eligible) - rule.deductible),
+    )
+
+
+@settings(max_examples=200)
+@given(benefit_rules(), eligible_amounts, eligible_amounts, groups, approved_amounts)
+def test_a_benefit_never_decreases_as_the_eligible_amount_grows(
+    rule: BenefitRule, one: Decimal, other: Decimal, group: str | None, approved: Decimal
+) -> None:
+    smaller, larger = sorted((one, other))
+    assert (
+        calculate_benefit(rule, smaller, group, approved).benefit
+        <= calculate_benefit(rule, larger, group, approved).benefit
+    )
+
+
+@settings(max_examples=200)
+@given(benefit_rules(), eligible_amounts, approved_amounts)
+def test_an_uplift_never_lowers_a_benefit(
+    rule: BenefitRule, eligible: Decimal, approved: Decimal
+) -> None:
+    assert (
+        calculate_benefit(rule, eligible, None, approved).benefit
+        <= calculate_benefit(rule, eligible, "group", approved).benefit
+    )

@@ -1,0 +1,163 @@
+"""The application on both backends: use cases, invariants across aggregates, concurrency."""
+
+import threading
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from domain.errors import ClaimError, LedgerError, PeriodClosed, UnknownCounty
+from domain.member import Member
+from ledger.app import Enrolment, MutualAidLedger
+from ledger.books import Books
+from ledger.policies import load_preset
+
+ON = date(2025, 3, 1)
+
+
+def test_a_claim_goes_from_submission_to_payout_and_back(
+    books: Books, enrol: Callable[..., None]
+) -> None:
+    enrol("m1")
+    claim = books.app.submit_claim("m1", 1, "20000.00", "clerk", ON, claim_id="S-1")
+    calculation = books.app.approve_claim(claim, "approver", ON)
+    assert calculation.benefit == Decimal("10380.00")
+    assert books.app.make_payout(claim, "380.00", "B-1", "cashier", ON) == Decimal("380.00")
+    assert books.app.make_payout(claim, None, "B-2", "cashier", ON) == Decimal("10000.00")
+    books.app.return_payout(claim, "B-2", "account closed", "cashier", ON)
+    assert books.app.member("m1").claim(claim).payable == Decimal("10000.00")
+
+
+def test_events_carry_actor_and_effective_date(books: Books, enrol: Callable[..., None]) -> None:
+    enrol("m1")
+    claim = books.app.submit_claim("m1", 1, "900.00", "clerk", date(2025, 2, 3))
+    books.app.approve_claim(claim, "approver", date(2025, 2, 9))
+    events = list(books.app.events.get(books.app.member("m1").id))
+    approved = next(e for e in events if isinstance(e, Member.ClaimApproved))
+    assert (approved.actor, approved.effective_date) == ("approver", date(2025, 2, 9))
+    assert approved.policy_version == "pinghu-1"
+    assert approved.breakdown["bands"][0] == {
+        "lower": "600.00",
+        "upper": "5000.00",
+        "base": "300.00",
+        "rate": "0.20",
+        "amount": "60.00",
+    }
+
+
+def test_a_claim_id_is_unique_across_members(books: Books, enrol: Callable[..., None]) -> None:
+    enrol("m1")
+    enrol("m2")
+    books.app.submit_claim("m1", 1, "900.00", "clerk", ON, claim_id="S-1")
+    with pytest.raises(ClaimError, match="already submitted"):
+        books.app.submit_claim("m2", 1, "900.00", "clerk", ON, claim_id="S-1")
+    assert books.app.member("m2").claims == {}
+
+
+def test_enrolment_in_an_unknown_county_is_refused(books: Books) -> None:
+    with pytest.raises(UnknownCounty, match="'C9'"):
+        books.app.enrol("m1", 1, "C9", "U1", None, "clerk", ON)
+
+
+def test_a_bulk_enrolment_with_one_bad_line_records_nothing(books: Books) -> None:
+    before = books.app.recorder.max_notification_id()
+    lines = [Enrolment("m1", "C1", "U1"), Enrolment("m2", "C9", "U1")]
+    with pytest.raises(LedgerError, match=r"enrolment 2 \(m2\)"):
+        books.app.enrol_many(1, lines, "R", "clerk", ON)
+    assert books.app.recorder.max_notification_id() == before
+
+
+def test_nothing_is_posted_into_a_closed_period(books: Books, enrol: Callable[..., None]) -> None:
+    enrol("m1")
+    claim = books.app.submit_claim("m1", 1, "900.00", "clerk", ON)
+    books.close_period(1, "approver", date(2026, 1, 31))
+    with pytest.raises(PeriodClosed):
+        books.app.approve_claim(claim, "approver", ON)
+    with pytest.raises(PeriodClosed):
+        books.app.enrol("m2", 1, "C1", "U1", None, "clerk", ON)
+    books.app.post_adjustment(
+        1, "C1", "bank", "premium_income:other", "10.00", "late receipt", "approver", ON
+    )
+    assert books.report(period=1)["counties"]["C1"]["accounts"]["premium_income:other"] == "10.00"
+
+
+def test_a_period_closes_once(books: Books) -> None:
+    books.close_period(1, "approver", date(2026, 1, 31))
+    with pytest.raises(PeriodClosed):
+        books.close_period(1, "approver", date(2026, 2, 1))
+
+
+def test_closing_shares_each_deficit_by_the_policy(
+    books: Books, enrol: Callable[..., None]
+) -> None:
+    enrol("m1", "C1")
+    enrol("m2", "C2")
+    claim = books.app.submit_claim("m1", 1, "1101.00", "clerk", ON)
+    books.app.approve_claim(claim, "approver", ON)  # benefit 100.20 against income 50.00
+    results = books.close_period(1, "approver", date(2026, 1, 31))
+    assert results["C1"].deficit == Decimal("50.20")
+    assert results["C2"].deficit == Decimal("0.00")
+    report = books.report(period=1)
+    c1 = report["counties"]["C1"]["accounts"]
+    assert c1["deficit_transfers_in"] == "25.10"
+    assert c1["county_contributions"] == "25.10"
+    assert report["city_pool"]["accounts"]["deficit_transfers_out"] == "25.10"
+    assert report["counties"]["C1"]["surplus"] == "0.00"
+    assert report["trial_balance"] == "0.00"
+
+
+def test_a_lost_race_is_detected_by_the_store(
+    db: str, books: Books, enrol: Callable[..., None]
+) -> None:
+    enrol("m1")
+    first = books.app.submit_claim("m1", 1, "900.00", "clerk", ON)
+    second = books.app.submit_claim("m1", 1, "900.00", "clerk", ON)
+    other = MutualAidLedger(db)
+    try:
+        period = books.app.scheme().period(1)
+        mine, theirs = books.app.member("m1"), other.member("m1")
+        mine.approve_claim(first, period, "a", ON)
+        theirs.approve_claim(second, period, "b", ON)
+        books.app.save(mine)
+        with pytest.raises(IntegrityError):
+            other.save(theirs)
+    finally:
+        other.close()
+
+
+def test_racing_approvals_never_exceed_the_cap(db: str) -> None:
+    """Eight writers approve eight claims of one member at once under a 100,000 cap."""
+    setup = Books(db)
+    nanyang = load_preset("nanyang").policy_for(1)
+    setup.app.create_scheme("Nanyang", "nanyang", {"C1": "Wolong"}, "clerk", ON)
+    setup.app.open_period(1, date(2025, 1, 1), date(2025, 12, 31), nanyang, "clerk", ON)
+    setup.app.enrol_many(1, [Enrolment("m1", "C1", "U1")], "R", "clerk", ON)
+    claims = [setup.app.submit_claim("m1", 1, "41000.00", "clerk", ON) for _ in range(8)]
+    apps = [MutualAidLedger(db) for _ in claims]
+    barrier = threading.Barrier(len(claims))
+    errors: list[BaseException] = []
+
+    def approve(app: MutualAidLedger, claim: str) -> None:
+        barrier.wait()
+        try:
+            app.approve_claim(claim, "approver", ON)
+        except BaseException as e:  # collected and asserted below
+            errors.append(e)
+
+    threads = [
+        threading.Thread(target=approve, args=pair) for pair in zip(apps, claims, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for app in apps:
+        app.close()
+    assert errors == []
+    member = setup.app.member("m1")
+    approved = sorted(member.claims[c].approved for c in claims)
+    assert sum(approved) == Decimal("100000.00")  # each claim alone would get 20,000
+    assert approved == [0] * 3 + [Decimal("20000.00")] * 5
+    setup.close()
