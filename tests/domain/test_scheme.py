@@ -1,0 +1,287 @@
+"""The scheme aggregate: periods open and close once, deficits are shared once per county
+and period under the period's policy, and adjustments are the only entries after a close."""
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from domain.accounts import BANK, BENEFIT_EXPENSE, CITY_POOL, COUNTY_CONTRIBUTIONS
+from domain.errors import (
+    DeficitAlreadyShared,
+    InvalidAmount,
+    LedgerError,
+    PeriodClosed,
+    PeriodError,
+    UnknownCounty,
+)
+from domain.policy import Policy
+from domain.scheme import CountyResult, Scheme
+
+OpenScheme = Callable[..., Scheme]
+PresetPolicy = Callable[[str, int], Policy]
+D = Decimal
+ON = date(2026, 2, 1)
+
+
+def names(scheme: Scheme) -> list[str]:
+    return [type(e).__name__ for e in scheme.collect_events()]
+
+
+def results(**figures: tuple[str, str]) -> dict[str, CountyResult]:
+    """County -> (income, expense)."""
+    return {c: CountyResult(D(income), D(expense)) for c, (income, expense) in figures.items()}
+
+
+def close(scheme: Scheme, **figures: tuple[str, str]) -> list[Any]:
+    """Close period 1 with the given county figures; the events that recorded."""
+    scheme.close_period(1, results(**figures), "bob", ON)
+    return list(scheme.collect_events())
+
+
+def deficits_shared(events: list[Any]) -> list[Any]:
+    return [e for e in events if type(e).__name__ == "DeficitShared"]
+
+
+# Creating the scheme and opening periods
+
+
+def test_creating_a_scheme_records_its_counties_actor_and_date() -> None:
+    scheme = Scheme("Pinghu", "pinghu", {"C1": "A"}, "alice", date(2025, 1, 1))
+    [created] = scheme.collect_events()
+    assert type(created).__name__ == "Created"
+    assert (created.name, created.preset, created.counties) == ("Pinghu", "pinghu", {"C1": "A"})
+    assert (created.actor, created.effective_date) == ("alice", date(2025, 1, 1))
+    assert scheme.id == Scheme.create_id()
+
+
+def test_opening_a_period_records_its_dates_and_policy(preset_policy: PresetPolicy) -> None:
+    scheme = Scheme("Pinghu", "pinghu", {"C1": "A"}, "alice", date(2025, 1, 1))
+    scheme.collect_events()
+    policy = preset_policy("pinghu", 1)
+    scheme.open_period(1, date(2025, 1, 1), date(2025, 12, 31), policy, "alice", date(2025, 1, 2))
+    [opened] = scheme.collect_events()
+    assert type(opened).__name__ == "PeriodOpened"
+    assert (opened.period, opened.start, opened.end) == (1, date(2025, 1, 1), date(2025, 12, 31))
+    assert opened.policy == policy.model_dump(mode="json")
+    assert (opened.actor, opened.effective_date) == ("alice", date(2025, 1, 2))
+    assert scheme.period(1).policy == policy
+    assert scheme.period(1).claim_deadline == date(2026, 3, 31)
+
+
+def test_a_period_cannot_be_opened_twice(
+    open_scheme: OpenScheme, preset_policy: PresetPolicy
+) -> None:
+    scheme = open_scheme()
+    with pytest.raises(PeriodError, match="period 1 is already open"):
+        scheme.open_period(
+            1, date(2026, 1, 1), date(2026, 12, 31), preset_policy("pinghu", 1), "alice", ON
+        )
+    assert names(scheme) == []
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [(date(2025, 12, 31), date(2025, 1, 1)), (date(2025, 1, 1), date(2025, 1, 1))],
+)
+def test_a_period_must_end_after_it_starts(
+    open_scheme: OpenScheme, preset_policy: PresetPolicy, start: date, end: date
+) -> None:
+    scheme = open_scheme(periods=())
+    with pytest.raises(PeriodError, match="not after its start"):
+        scheme.open_period(1, start, end, preset_policy("pinghu", 1), "alice", ON)
+    assert names(scheme) == []
+
+
+def test_period_numbers_start_at_1(open_scheme: OpenScheme, preset_policy: PresetPolicy) -> None:
+    scheme = open_scheme(periods=())
+    with pytest.raises(PeriodError, match="start at 1"):
+        scheme.open_period(
+            0, date(2025, 1, 1), date(2025, 12, 31), preset_policy("pinghu", 1), "alice", ON
+        )
+
+
+def test_a_period_never_opened_is_unknown(open_scheme: OpenScheme) -> None:
+    scheme = open_scheme()
+    with pytest.raises(PeriodError, match="period 2 has not been opened"):
+        scheme.period(2)
+    with pytest.raises(PeriodError) as caught:
+        scheme.open_period_for_posting(2)
+    assert not isinstance(caught.value, PeriodClosed)
+
+
+def test_an_unknown_county_is_refused(open_scheme: OpenScheme) -> None:
+    scheme = open_scheme()
+    scheme.require_county("C2")
+    with pytest.raises(UnknownCounty, match="'C9' is not part of this scheme"):
+        scheme.require_county("C9")
+
+
+# Closing periods and sharing deficits
+
+
+def test_closing_a_period_records_each_county_result(open_scheme: OpenScheme) -> None:
+    scheme = open_scheme()
+    [closed] = close(scheme, C1=("500.00", "200.00"), C2=("300.00", "300.00"))
+    assert type(closed).__name__ == "PeriodClosed"
+    assert closed.period == 1
+    assert closed.results == {
+        "C1": {"income": D("500.00"), "expense": D("200.00")},
+        "C2": {"income": D("300.00"), "expense": D("300.00")},
+    }
+    assert (closed.actor, closed.effective_date) == ("bob", ON)
+    assert scheme.period(1).closed
+
+
+def test_a_period_cannot_be_closed_twice(open_scheme: OpenScheme) -> None:
+    scheme = open_scheme()
+    close(scheme, C1=("0", "0"), C2=("0", "0"))
+    with pytest.raises(PeriodClosed) as caught:
+        close(scheme, C1=("0", "0"), C2=("0", "0"))
+    assert caught.value.period == 1
+
+
+def test_a_closed_period_takes_no_more_postings(open_scheme: OpenScheme) -> None:
+    scheme = open_scheme(periods=(1, 2))
+    close(scheme, C1=("0", "0"), C2=("0", "0"))
+    with pytest.raises(PeriodClosed, match="record an adjustment instead"):
+        scheme.open_period_for_posting(1)
+    assert scheme.open_period_for_posting(2).number == 2
+
+
+def test_closing_needs_the_results_of_every_county(open_scheme: OpenScheme) -> None:
+    scheme = open_scheme()
+    with pytest.raises(LedgerError, match="results of every county"):
+        close(scheme, C1=("0", "0"))
+    with pytest.raises(LedgerError, match="results of every county"):
+        close(scheme, C1=("0", "0"), C2=("0", "0"), C3=("0", "0"))
+    assert not scheme.period(1).closed
+
+
+def test_pinghu_shares_a_deficit_half_and_half_the_city_taking_the_rounded_half(
+    open_scheme: OpenScheme,
+) -> None:
+    scheme = open_scheme("pinghu")
+    events = close(scheme, C1=("0.00", "100.01"), C2=("10.00", "0.00"))
+    [shared] = deficits_shared(events)
+    assert (shared.period, shared.county) == (1, "C1")
+    assert (shared.deficit, shared.city_share, shared.county_share) == (
+        D("100.01"),
+        D("50.01"),
+        D("50.00"),
+    )
+    assert (shared.actor, shared.effective_date) == ("bob", ON)
+
+
+def test_nanyang_city_pool_bears_a_county_deficit_in_full(open_scheme: OpenScheme) -> None:
+    scheme = open_scheme("nanyang")
+    events = close(scheme, C1=("900.00", "1233.33"), C2=("0", "0.01"))
+    assert [(e.county, e.deficit, e.city_share, e.county_share) for e in deficits_shared(events)] == [
+        ("C1", D("333.33"), D("333.33"), D("0.00")),
+        ("C2", D("0.01"), D("0.01"), D("0.00")),
+    ]
+
+
+def test_a_county_without_a_deficit_shares_nothing(open_scheme: OpenScheme) -> None:
+    scheme = open_scheme()
+    events = close(scheme, C1=("100.00", "100.00"), C2=("100.00", "99.99"))
+    assert [type(e).__name__ for e in events] == ["PeriodClosed"]
+
+
+def test_a_county_deficit_is_shared_once_per_period(open_scheme: OpenScheme) -> None:
+    scheme = open_scheme(periods=(1, 2))
+    close(scheme, C1=("0", "10.00"), C2=("0", "0"))
+    with pytest.raises(DeficitAlreadyShared, match="'C1' for period 1 is already shared"):
+        scheme.share_deficit(1, "C1", D("10.00"), D("5.00"), "bob", ON)
+    assert names(scheme) == []
+    scheme.share_deficit(1, "C2", D("4.00"), D("2.00"), "bob", ON)
+    scheme.share_deficit(2, "C1", D("4.00"), D("2.00"), "bob", ON)
+    assert names(scheme) == ["DeficitShared", "DeficitShared"]
+
+
+def test_sharing_a_deficit_gives_the_county_what_the_city_does_not_bear(
+    open_scheme: OpenScheme,
+) -> None:
+    scheme = open_scheme()
+    scheme.share_deficit(1, "C1", D("10.00"), D("3.33"), "bob", ON)
+    [shared] = scheme.collect_events()
+    assert shared.county_share == D("6.67")
+
+
+def test_a_closing_uses_the_city_share_of_the_period_policy(
+    open_scheme: OpenScheme, preset_policy: PresetPolicy
+) -> None:
+    data = preset_policy("pinghu", 1).model_dump(mode="json")
+    data["deficit_sharing"]["city_share"] = "0.3"
+    scheme = open_scheme(policy=Policy.model_validate(data))
+    [shared] = deficits_shared(close(scheme, C1=("0", "0.05"), C2=("0", "0")))
+    # 0.05 x 0.3 = 0.015, which rounds half up to 0.02
+    assert (shared.city_share, shared.county_share) == (D("0.02"), D("0.03"))
+
+
+# Adjustments
+
+
+def adjust(scheme: Scheme, **changes: Any) -> None:
+    arguments: dict[str, Any] = {
+        "period": 1,
+        "entity": "C1",
+        "debit": BANK,
+        "credit": COUNTY_CONTRIBUTIONS,
+        "amount": "12.50",
+        "reason": "bank fee refunded",
+        "actor": "carol",
+        "effective_date": ON,
+    }
+    scheme.post_adjustment(**{**arguments, **changes})
+
+
+def test_an_adjustment_may_be_posted_into_a_closed_period(open_scheme: OpenScheme) -> None:
+    scheme = open_scheme()
+    close(scheme, C1=("0", "0"), C2=("0", "0"))
+    adjust(scheme, reason="  late bank fee  ")
+    [adjusted] = scheme.collect_events()
+    assert type(adjusted).__name__ == "AdjustmentPosted"
+    assert (adjusted.period, adjusted.entity, adjusted.debit, adjusted.credit) == (
+        1,
+        "C1",
+        BANK,
+        COUNTY_CONTRIBUTIONS,
+    )
+    assert (adjusted.amount, adjusted.reason) == (D("12.50"), "late bank fee")
+    assert (adjusted.actor, adjusted.effective_date) == ("carol", ON)
+
+
+def test_an_adjustment_may_be_posted_to_the_city_pool_and_a_premium_sub_account(
+    open_scheme: OpenScheme,
+) -> None:
+    scheme = open_scheme()
+    adjust(scheme, entity=CITY_POOL, debit=BANK, credit="premium_income:union:city")
+    assert names(scheme) == ["AdjustmentPosted"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "error", "message"),
+    [
+        ({"debit": "cash"}, LedgerError, "unknown account 'cash'"),
+        ({"credit": "premium_income"}, LedgerError, "unknown account 'premium_income'"),
+        ({"credit": "premium_income:state"}, LedgerError, "unknown account"),
+        ({"debit": BENEFIT_EXPENSE, "credit": BENEFIT_EXPENSE}, LedgerError, "must differ"),
+        ({"entity": "C9"}, UnknownCounty, "'C9' is not part of this scheme"),
+        ({"reason": ""}, LedgerError, "a reason is required"),
+        ({"reason": "   "}, LedgerError, "a reason is required"),
+        ({"period": 2}, PeriodError, "period 2 has not been opened"),
+        ({"amount": "0"}, InvalidAmount, "must be greater than zero"),
+        ({"amount": "-5.00"}, InvalidAmount, "must be greater than zero"),
+        ({"amount": 12.5}, InvalidAmount, "floats are not accepted"),
+    ],
+)
+def test_an_adjustment_is_refused_unless_it_names_known_accounts_an_entity_and_a_reason(
+    open_scheme: OpenScheme, changes: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    scheme = open_scheme()
+    with pytest.raises(error, match=message):
+        adjust(scheme, **changes)
+    assert names(scheme) == []
