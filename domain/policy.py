@@ -119,6 +119,10 @@ class SchemePreset(Frozen):
             if previous_end is None or version.from_period != previous_end + 1:
                 raise ValueError("policy versions must cover consecutive periods from period 1")
             previous_end = version.to_period
+        data = self.model_dump()
+        for path in self.assumptions:
+            if not _has_path(data, path.split(".")):
+                raise ValueError(f"assumption about {path!r}, which is not a parameter")
         return self
 
     def policy_for(self, period: int) -> Policy:
@@ -128,6 +132,17 @@ class SchemePreset(Frozen):
             ):
                 return version.policy
         raise InvalidPolicy(f"preset {self.name!r} has no policy for period {period}")
+
+
+def _has_path(data: object, parts: list[str]) -> bool:
+    for part in parts:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list | tuple) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]
+        else:
+            return False
+    return True
 
 
 def describe_validation_error(error: ValidationError, source: str) -> str:
