@@ -408,3 +408,26 @@ class Member(Aggregate):
 
 def member_uuid(member_id: str) -> UUID:
     return uuid5(NAMESPACE, f"member:{member_id}")
+
+
+class ClaimIndex(Aggregate):
+    """Maps a claim id to its member; its fixed id makes a claim id unique across the scheme."""
+
+    @staticmethod
+    def create_id(claim_id: str, **_: Any) -> UUID:
+        return claim_uuid(claim_id)
+
+    class Indexed(Aggregate.Created):
+        claim_id: str
+        member_id: str
+        actor: str
+        effective_date: date
+
+    @event(Indexed)
+    def __init__(self, claim_id: str, member_id: str, actor: str, effective_date: date) -> None:
+        self.claim_id = claim_id
+        self.member_id = member_id
+
+
+def claim_uuid(claim_id: str) -> UUID:
+    return uuid5(NAMESPACE, f"claim:{claim_id}")

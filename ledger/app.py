@@ -5,19 +5,18 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
-from uuid import UUID, uuid5
+from typing import ParamSpec, TypeVar
+from uuid import UUID
 
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 from psycopg import sql
 
 from domain.errors import ClaimError, LedgerError
-from domain.member import Member, member_uuid
+from domain.member import ClaimIndex, Member, claim_uuid, member_uuid
 from domain.policy import BenefitCalculation, Policy
-from domain.scheme import NAMESPACE, CountyResult, Scheme
+from domain.scheme import CountyResult, Scheme
 from ledger.config import persistence_env
 
 P = ParamSpec("P")
@@ -34,27 +33,6 @@ class DateAsISO(Transcoding):
 
     def decode(self, data: str) -> date:
         return date.fromisoformat(data)
-
-
-class ClaimIndex(Aggregate):
-    """Maps a claim id to its member; its fixed id makes a claim id unique across the scheme."""
-
-    @staticmethod
-    def create_id(claim_id: str, **_: Any) -> UUID:
-        return claim_uuid(claim_id)
-
-    class Indexed(Aggregate.Created):
-        claim_id: str
-        member_id: str
-
-    @event(Indexed)
-    def __init__(self, claim_id: str, member_id: str) -> None:
-        self.claim_id = claim_id
-        self.member_id = member_id
-
-
-def claim_uuid(claim_id: str) -> UUID:
-    return uuid5(NAMESPACE, f"claim:{claim_id}")
 
 
 def retry_on_conflict(command: Callable[P, R]) -> Callable[P, R]:
@@ -236,7 +214,7 @@ class MutualAidLedger(Application[UUID]):
         claim_id = claim_id or f"{member_id}-{period}-{len(member.claims) + 1}"
         member.submit_claim(claim_id, open_period, eligible, actor, on)
         try:
-            self.save(member, ClaimIndex(claim_id, member_id))
+            self.save(member, ClaimIndex(claim_id, member_id, actor, on))
         except IntegrityError:
             if self._claim_exists(claim_id):
                 raise ClaimError(f"claim {claim_id!r} was already submitted") from None
