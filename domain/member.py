@@ -317,19 +317,20 @@ class Member(Aggregate):
     ) -> Decimal:
         """Pay all or part of what is approved and unpaid; returns the amount paid."""
         claim = self._claim_in_status(claim_id, "approved")
+        reference = bank_reference.strip()
         value = claim.payable if amount is None else positive(amount, "payout amount")
         if value <= 0 or value > claim.payable:
             raise PayoutExceedsPayable(claim_id, value, claim.payable)
-        if not bank_reference.strip():
+        if not reference:
             raise ClaimError(f"claim {claim_id!r}: a payout needs a bank reference")
-        if bank_reference in claim.payouts:
-            raise ClaimError(f"claim {claim_id!r}: bank reference {bank_reference!r} already used")
+        if reference in claim.payouts:
+            raise ClaimError(f"claim {claim_id!r}: bank reference {reference!r} already used")
         self._payout_made(
             claim_id,
             claim.period,
             self.enrolments[claim.period].county,
             value,
-            bank_reference.strip(),
+            reference,
             actor,
             effective_date,
         )
@@ -362,6 +363,7 @@ class Member(Aggregate):
     ) -> None:
         """A bounced payment: the money is back in the bank and the benefit payable again."""
         claim = self.claim(claim_id)
+        bank_reference = bank_reference.strip()
         if bank_reference not in claim.payouts:
             raise ClaimError(f"claim {claim_id!r} has no payout {bank_reference!r}")
         if bank_reference in claim.returned:

@@ -26,7 +26,10 @@ def money(value: object, field: str = "amount") -> Decimal:
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2:
         raise InvalidAmount(field, value, "more than 2 decimal places")
-    return amount.quantize(CENT)
+    try:
+        return amount.quantize(CENT)
+    except InvalidOperation:
+        raise InvalidAmount(field, value, "too large") from None
 
 
 def positive(value: object, field: str = "amount") -> Decimal:
@@ -59,4 +62,5 @@ def from_fen(fen: int) -> Decimal:
 
 def fmt(amount: Decimal) -> str:
     """Canonical text form: always two places, no exponent."""
-    return f"{round_yuan(amount):.2f}"
+    rounded = round_yuan(amount)
+    return f"{rounded if rounded else ZERO:.2f}"

@@ -6,7 +6,7 @@ that applies from a later period. Presets are JSON files read by ledger.presets.
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
@@ -21,7 +21,10 @@ FUNDING_SOURCE = re.compile(r"^(worker|employer|other|union:[a-z_]+)$")
 def _rate(value: object) -> Decimal:
     if not isinstance(value, str | Decimal | int) or isinstance(value, bool):
         raise ValueError("a rate is a string such as '0.20'")
-    rate = Decimal(value)
+    try:
+        rate = Decimal(value)
+    except InvalidOperation:
+        raise ValueError(f"rate {value!r} is not a number") from None
     if not rate.is_finite() or not ZERO <= rate <= ONE:
         raise ValueError(f"rate {value!r} must be between 0 and 1")
     return rate
@@ -118,6 +121,11 @@ class SchemePreset(Frozen):
         for version in self.policies:
             if previous_end is None or version.from_period != previous_end + 1:
                 raise ValueError("policy versions must cover consecutive periods from period 1")
+            if version.to_period is not None and version.to_period < version.from_period:
+                raise ValueError(
+                    f"a policy version ends (period {version.to_period}) before it starts "
+                    f"(period {version.from_period})"
+                )
             previous_end = version.to_period
         data = self.model_dump()
         for path in self.assumptions:

@@ -179,8 +179,15 @@ class Scheme(Aggregate):
         actor: str,
         effective_date: date,
     ) -> None:
+        self.period(period)
+        self.require_county(county)
         if (period, county) in self.deficits_shared:
             raise DeficitAlreadyShared(county, period)
+        if deficit <= ZERO or not ZERO <= city_share <= deficit:
+            raise LedgerError(
+                f"deficit of {county!r}: a city share of {city_share} does not fit a deficit "
+                f"of {deficit}"
+            )
         self._deficit_shared(
             period, county, deficit, city_share, deficit - city_share, actor, effective_date
         )

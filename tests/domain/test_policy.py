@@ -129,7 +129,12 @@ def test_nanyang_premium_is_90_of_which_the_worker_pays_60_and_the_union_30(
 
 @pytest.mark.parametrize(
     ("period", "deductible", "version"),
-    [(1, "8000", "weihai-1"), (14, "8000", "weihai-1"), (15, "6000", "weihai-15"), (99, "6000", "weihai-15")],
+    [
+        (1, "8000", "weihai-1"),
+        (14, "8000", "weihai-1"),
+        (15, "6000", "weihai-15"),
+        (99, "6000", "weihai-15"),
+    ],
 )
 def test_weihai_threshold_is_8000_up_to_period_14_and_6000_from_period_15(
     period: int, deductible: str, version: str
@@ -153,7 +158,11 @@ def test_beijing_caps_at_200653_and_lifts_hardship_and_model_workers_by_5_points
 
 @pytest.mark.parametrize(
     ("group", "rate", "benefit"),
-    [(None, "0.50", "5000.00"), ("hardship", "0.55", "5500.00"), ("model_worker", "0.55", "5500.00")],
+    [
+        (None, "0.50", "5000.00"),
+        ("hardship", "0.55", "5500.00"),
+        ("model_worker", "0.55", "5500.00"),
+    ],
 )
 def test_beijing_uplift_adds_5_points_to_every_band(
     preset_policy: PresetPolicy, group: str | None, rate: str, benefit: str
@@ -359,6 +368,7 @@ def test_parse_policy_names_the_source_and_the_place_of_the_error(
 def weihai_data(*ranges: tuple[int, int | None]) -> dict[str, Any]:
     """The Weihai preset with its policy versions moved to the given period ranges."""
     data: dict[str, Any] = load_preset("weihai").model_dump(mode="json")
+    data["assumptions"] = {}
     version = data["policies"][0]
     data["policies"] = [
         {**copy.deepcopy(version), "from_period": start, "to_period": end} for start, end in ranges
@@ -388,6 +398,33 @@ def test_a_preset_may_end_its_last_version() -> None:
     assert preset.policy_for(20).version == "weihai-1"
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "policies.0.policy.benefit.copay",
+        "policies.2",
+        "policies.x.policy",
+        "policies.0.policy.funding.employer",
+        "deficit_sharing",
+    ],
+)
+def test_a_preset_assumption_must_name_a_real_parameter(path: str) -> None:
+    data = weihai_data((1, 14), (15, None))
+    data["assumptions"] = {path: "assumed"}
+    with pytest.raises(ValidationError, match="which is not a parameter"):
+        SchemePreset.model_validate(data)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["policies.1", "policies.0.policy.funding.worker", "policies.1.policy.benefit.bands.0.rate"],
+)
+def test_a_preset_assumption_may_name_any_parameter_down_to_a_band(path: str) -> None:
+    data = weihai_data((1, 14), (15, None))
+    data["assumptions"] = {path: "assumed"}
+    assert SchemePreset.model_validate(data).assumptions == {path: "assumed"}
+
+
 @pytest.mark.parametrize("period", [0, -1, 21])
 def test_a_period_no_version_covers_has_no_policy(period: int) -> None:
     preset = SchemePreset.model_validate(weihai_data((1, 14), (15, 20)))
@@ -413,7 +450,9 @@ def benefit_rules(draw: st.DrawFn) -> BenefitRule:
     bounds = [deductible]
     for width in widths:
         bounds.append(bounds[-1] + width)
-    uppers: list[Decimal | None] = [*bounds[1:], None] if open_ended else bounds[1:]
+    uppers: list[Decimal | None] = [*bounds[1:]]
+    if open_ended:
+        uppers.append(None)
     bands = [
         {"lower": lower, "upper": upper, "rate": draw(rates)}
         for lower, upper in zip(bounds, uppers, strict=False)

@@ -26,8 +26,12 @@ D = Decimal
 ON = date(2026, 2, 1)
 
 
+def pending(scheme: Scheme) -> list[Any]:
+    return list(scheme.collect_events())
+
+
 def names(scheme: Scheme) -> list[str]:
-    return [type(e).__name__ for e in scheme.collect_events()]
+    return [type(e).__name__ for e in pending(scheme)]
 
 
 def results(**figures: tuple[str, str]) -> dict[str, CountyResult]:
@@ -38,7 +42,7 @@ def results(**figures: tuple[str, str]) -> dict[str, CountyResult]:
 def close(scheme: Scheme, **figures: tuple[str, str]) -> list[Any]:
     """Close period 1 with the given county figures; the events that recorded."""
     scheme.close_period(1, results(**figures), "bob", ON)
-    return list(scheme.collect_events())
+    return pending(scheme)
 
 
 def deficits_shared(events: list[Any]) -> list[Any]:
@@ -50,7 +54,7 @@ def deficits_shared(events: list[Any]) -> list[Any]:
 
 def test_creating_a_scheme_records_its_counties_actor_and_date() -> None:
     scheme = Scheme("Pinghu", "pinghu", {"C1": "A"}, "alice", date(2025, 1, 1))
-    [created] = scheme.collect_events()
+    [created] = pending(scheme)
     assert type(created).__name__ == "Created"
     assert (created.name, created.preset, created.counties) == ("Pinghu", "pinghu", {"C1": "A"})
     assert (created.actor, created.effective_date) == ("alice", date(2025, 1, 1))
@@ -62,7 +66,7 @@ def test_opening_a_period_records_its_dates_and_policy(preset_policy: PresetPoli
     scheme.collect_events()
     policy = preset_policy("pinghu", 1)
     scheme.open_period(1, date(2025, 1, 1), date(2025, 12, 31), policy, "alice", date(2025, 1, 2))
-    [opened] = scheme.collect_events()
+    [opened] = pending(scheme)
     assert type(opened).__name__ == "PeriodOpened"
     assert (opened.period, opened.start, opened.end) == (1, date(2025, 1, 1), date(2025, 12, 31))
     assert opened.policy == policy.model_dump(mode="json")
@@ -178,7 +182,9 @@ def test_pinghu_shares_a_deficit_half_and_half_the_city_taking_the_rounded_half(
 def test_nanyang_city_pool_bears_a_county_deficit_in_full(open_scheme: OpenScheme) -> None:
     scheme = open_scheme("nanyang")
     events = close(scheme, C1=("900.00", "1233.33"), C2=("0", "0.01"))
-    assert [(e.county, e.deficit, e.city_share, e.county_share) for e in deficits_shared(events)] == [
+    assert [
+        (e.county, e.deficit, e.city_share, e.county_share) for e in deficits_shared(events)
+    ] == [
         ("C1", D("333.33"), D("333.33"), D("0.00")),
         ("C2", D("0.01"), D("0.01"), D("0.00")),
     ]
@@ -206,7 +212,7 @@ def test_sharing_a_deficit_gives_the_county_what_the_city_does_not_bear(
 ) -> None:
     scheme = open_scheme()
     scheme.share_deficit(1, "C1", D("10.00"), D("3.33"), "bob", ON)
-    [shared] = scheme.collect_events()
+    [shared] = pending(scheme)
     assert shared.county_share == D("6.67")
 
 
@@ -242,7 +248,7 @@ def test_an_adjustment_may_be_posted_into_a_closed_period(open_scheme: OpenSchem
     scheme = open_scheme()
     close(scheme, C1=("0", "0"), C2=("0", "0"))
     adjust(scheme, reason="  late bank fee  ")
-    [adjusted] = scheme.collect_events()
+    [adjusted] = pending(scheme)
     assert type(adjusted).__name__ == "AdjustmentPosted"
     assert (adjusted.period, adjusted.entity, adjusted.debit, adjusted.credit) == (
         1,

@@ -1,0 +1,496 @@
+"""The member aggregate: enrolment, premiums, claims within deadline and cap, payouts."""
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from domain.errors import (
+    AlreadyEnrolled,
+    ClaimDeadlinePassed,
+    ClaimError,
+    InvalidAmount,
+    LedgerError,
+    NotEnrolled,
+    PayoutExceedsPayable,
+    PremiumNotPaid,
+    PremiumOverpaid,
+)
+from domain.member import ClaimIndex, Member, claim_uuid, member_uuid
+from domain.scheme import Period, Scheme
+
+OpenScheme = Callable[..., Scheme]
+PaidUpMember = Callable[..., Member]
+D = Decimal
+ON = date(2025, 6, 1)
+
+
+def pending(aggregate: Member | ClaimIndex) -> list[Any]:
+    return list(aggregate.collect_events())
+
+
+def names(member: Member) -> list[str]:
+    return [type(e).__name__ for e in member.collect_events()]
+
+
+@pytest.fixture
+def period(open_scheme: OpenScheme) -> Period:
+    """Pinghu period 1: 2025, premium 1 (worker) + 49 (union:city), claims until 2026-03-31."""
+    return open_scheme("pinghu").period(1)
+
+
+@pytest.fixture
+def nanyang(open_scheme: OpenScheme) -> Period:
+    """Nanyang period 1: 50% above 1000, capped at 100000 a year."""
+    return open_scheme("nanyang").period(1)
+
+
+@pytest.fixture
+def enrolled(period: Period) -> Member:
+    """A member enrolled in Pinghu period 1 who has paid nothing yet."""
+    member = Member("M1", "alice", period.start)
+    member.enrol(period, "C1", "U1", None, "alice", period.start)
+    member.collect_events()
+    return member
+
+
+@pytest.fixture
+def member(period: Period, paid_up_member: PaidUpMember) -> Member:
+    return paid_up_member(period)
+
+
+def approved(member: Member, period: Period, claim_id: str, eligible: str) -> Decimal:
+    """Submit and approve a claim; the benefit approved."""
+    member.submit_claim(claim_id, period, eligible, "alice", ON)
+    return member.approve_claim(claim_id, period, "bob", ON).benefit
+
+
+# Registration and enrolment
+
+
+def test_registering_a_member_records_who_and_when() -> None:
+    member = Member("M1", "alice", date(2025, 1, 1))
+    [registered] = pending(member)
+    assert type(registered).__name__ == "Registered"
+    assert (registered.member_id, registered.actor) == ("M1", "alice")
+    assert registered.effective_date == date(2025, 1, 1)
+    assert member.id == member_uuid("M1") != member_uuid("M2")
+
+
+def test_enrolling_records_the_county_unit_group_and_premium_due(open_scheme: OpenScheme) -> None:
+    period = open_scheme("beijing").period(1)
+    member = Member("M1", "alice", period.start)
+    member.collect_events()
+    member.enrol(period, "C2", "  Unit 7 ", "hardship", "alice", date(2025, 1, 3))
+    [enrolled] = pending(member)
+    assert type(enrolled).__name__ == "Enrolled"
+    assert (enrolled.period, enrolled.county, enrolled.unit) == (1, "C2", "Unit 7")
+    assert enrolled.group == "hardship"
+    assert enrolled.premium_due == {"union:city": D("60.00")}
+    assert (enrolled.actor, enrolled.effective_date) == ("alice", date(2025, 1, 3))
+
+
+def test_enrolling_twice_in_a_period_is_refused(enrolled: Member, period: Period) -> None:
+    with pytest.raises(AlreadyEnrolled, match="'M1' is already enrolled in period 1"):
+        enrolled.enrol(period, "C2", "U2", None, "alice", ON)
+    assert names(enrolled) == []
+    assert enrolled.enrolment(1).county == "C1"
+
+
+def test_a_member_may_enrol_again_in_the_next_period(
+    open_scheme: OpenScheme, paid_up_member: PaidUpMember
+) -> None:
+    scheme = open_scheme(periods=(1, 2))
+    member = paid_up_member(scheme.period(1))
+    member.enrol(scheme.period(2), "C2", "U1", None, "alice", date(2026, 1, 1))
+    assert names(member) == ["Enrolled"]
+    assert (member.enrolment(1).county, member.enrolment(2).county) == ("C1", "C2")
+
+
+def test_enrolling_needs_a_unit(period: Period) -> None:
+    member = Member("M1", "alice", ON)
+    with pytest.raises(LedgerError, match="unit is required"):
+        member.enrol(period, "C1", "  ", None, "alice", ON)
+
+
+def test_enrolling_in_a_group_the_policy_gives_no_uplift_is_refused(period: Period) -> None:
+    member = Member("M1", "alice", ON)
+    member.collect_events()
+    with pytest.raises(LedgerError, match=r"group 'hardship' has no uplift .*\(groups: none\)"):
+        member.enrol(period, "C1", "U1", "hardship", "alice", ON)
+    assert names(member) == []
+    with pytest.raises(NotEnrolled):
+        member.enrolment(1)
+
+
+# Premiums
+
+
+def test_paying_a_premium_records_the_amounts_by_source_and_the_county(enrolled: Member) -> None:
+    enrolled.pay_premium(1, {"worker": "1", "union:city": D("49")}, "R-7", "alice", ON)
+    [paid] = pending(enrolled)
+    assert type(paid).__name__ == "PremiumPaid"
+    assert (paid.period, paid.county, paid.receipt) == (1, "C1", "R-7")
+    assert paid.amounts == {"worker": D("1.00"), "union:city": D("49.00")}
+    assert (paid.actor, paid.effective_date) == ("alice", ON)
+    assert enrolled.enrolment(1).paid_up
+
+
+def test_premium_instalments_add_up_to_paid_up(enrolled: Member) -> None:
+    enrolled.pay_premium(1, {"union:city": "49"}, "R-1", "alice", ON)
+    enrolled.pay_premium(1, {"worker": "0.40"}, "R-2", "alice", ON)
+    assert not enrolled.enrolment(1).paid_up
+    enrolled.pay_premium(1, {"worker": "0.60", "union:city": "0"}, "R-3", "alice", ON)
+    assert enrolled.enrolment(1).paid_up
+    assert enrolled.enrolment(1).premium_paid == {"worker": D("1.00"), "union:city": D("49.00")}
+    assert [e.amounts for e in pending(enrolled)][-1] == {"worker": D("0.60")}
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (None, {"worker": "1.01"}),
+        (None, {"worker": "1", "union:city": "49.01"}),
+        ({"worker": "0.50"}, {"worker": "0.51"}),
+    ],
+)
+def test_paying_more_than_the_premium_due_from_a_source_is_refused(
+    enrolled: Member, first: dict[str, object] | None, second: dict[str, object]
+) -> None:
+    if first:
+        enrolled.pay_premium(1, first, "R-1", "alice", ON)
+        enrolled.collect_events()
+    with pytest.raises(PremiumOverpaid, match="more than the"):
+        enrolled.pay_premium(1, second, "R-2", "alice", ON)
+    assert names(enrolled) == []
+
+
+def test_paying_from_a_source_that_does_not_fund_the_period_is_refused(enrolled: Member) -> None:
+    with pytest.raises(LedgerError, match="'employer' is not a funding source of period 1"):
+        enrolled.pay_premium(1, {"worker": "1", "employer": "49"}, "R-1", "alice", ON)
+    assert names(enrolled) == []
+    assert enrolled.enrolment(1).premium_paid == {}
+
+
+@pytest.mark.parametrize(
+    ("amounts", "error"),
+    [
+        ({}, LedgerError),
+        ({"worker": "0"}, LedgerError),
+        ({"worker": "-1"}, InvalidAmount),
+        ({"worker": 1.0}, InvalidAmount),
+    ],
+)
+def test_a_premium_payment_needs_a_positive_exact_amount(
+    enrolled: Member, amounts: dict[str, object], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        enrolled.pay_premium(1, amounts, "R-1", "alice", ON)
+    assert names(enrolled) == []
+
+
+def test_paying_a_premium_for_a_period_not_enrolled_in_is_refused(enrolled: Member) -> None:
+    with pytest.raises(NotEnrolled, match="not enrolled in period 2"):
+        enrolled.pay_premium(2, {"worker": "1"}, "R-1", "alice", ON)
+
+
+# Claims
+
+
+def test_submitting_a_claim_records_its_period_county_and_eligible_amount(
+    member: Member, period: Period
+) -> None:
+    member.submit_claim("K1", period, "1234.5", "alice", ON)
+    [submitted] = pending(member)
+    assert type(submitted).__name__ == "ClaimSubmitted"
+    assert (submitted.claim_id, submitted.period, submitted.county) == ("K1", 1, "C1")
+    assert submitted.eligible == D("1234.50")
+    assert (submitted.actor, submitted.effective_date) == ("alice", ON)
+    assert member.claim("K1").status == "submitted"
+
+
+def test_a_claim_is_refused_for_a_member_not_enrolled_in_its_period(
+    open_scheme: OpenScheme, paid_up_member: PaidUpMember
+) -> None:
+    scheme = open_scheme(periods=(1, 2))
+    member = paid_up_member(scheme.period(1))
+    with pytest.raises(NotEnrolled, match="'M1' is not enrolled in period 2"):
+        member.submit_claim("K1", scheme.period(2), "1000", "alice", date(2026, 6, 1))
+    assert names(member) == []
+
+
+def test_a_claim_is_refused_for_a_member_not_paid_up(enrolled: Member, period: Period) -> None:
+    enrolled.pay_premium(1, {"union:city": "49"}, "R-1", "alice", ON)
+    enrolled.collect_events()
+    with pytest.raises(PremiumNotPaid, match=r"has paid 49\.00 of the 50\.00 premium"):
+        enrolled.submit_claim("K1", period, "1000", "alice", ON)
+    assert names(enrolled) == []
+
+
+def test_a_claim_is_accepted_up_to_the_deadline_after_the_period_end(
+    member: Member, period: Period
+) -> None:
+    deadline = period.end + timedelta(days=90)
+    assert deadline == date(2026, 3, 31)
+    member.submit_claim("K1", period, "1000", "alice", deadline)
+    assert names(member) == ["ClaimSubmitted"]
+
+
+def test_a_claim_is_refused_after_the_deadline(member: Member, period: Period) -> None:
+    with pytest.raises(ClaimDeadlinePassed, match="on 2026-04-01 after the deadline 2026-03-31"):
+        member.submit_claim("K1", period, "1000", "alice", date(2026, 4, 1))
+    assert names(member) == []
+
+
+def test_a_claim_id_is_used_once(member: Member, period: Period) -> None:
+    member.submit_claim("K1", period, "1000", "alice", ON)
+    with pytest.raises(ClaimError, match="'K1' was already submitted"):
+        member.submit_claim("K1", period, "2000", "alice", ON)
+
+
+@pytest.mark.parametrize("eligible", ["0", "-10", 1000.0])
+def test_a_claim_needs_a_positive_exact_eligible_amount(
+    member: Member, period: Period, eligible: object
+) -> None:
+    with pytest.raises(InvalidAmount):
+        member.submit_claim("K1", period, eligible, "alice", ON)
+    assert names(member) == []
+
+
+def test_a_claim_index_maps_a_claim_id_to_its_member_under_a_fixed_id() -> None:
+    index = ClaimIndex("K1", "M1", "alice", ON)
+    [indexed] = pending(index)
+    assert type(indexed).__name__ == "Indexed"
+    assert (indexed.claim_id, indexed.member_id) == ("K1", "M1")
+    assert (indexed.actor, indexed.effective_date) == ("alice", ON)
+    assert index.id == claim_uuid("K1") == ClaimIndex.create_id("K1")
+    assert claim_uuid("K1") not in (claim_uuid("K2"), member_uuid("K1"))
+
+
+# Approval
+
+
+def test_approving_a_claim_records_the_benefit_policy_version_and_breakdown(
+    member: Member, period: Period
+) -> None:
+    member.submit_claim("K1", period, "20000", "alice", ON)
+    member.collect_events()
+    calculation = member.approve_claim("K1", period, "bob", date(2025, 6, 2))
+    [approval] = pending(member)
+    assert type(approval).__name__ == "ClaimApproved"
+    assert (approval.claim_id, approval.period, approval.county) == ("K1", 1, "C1")
+    assert approval.amount == calculation.benefit == D("10380.00")
+    assert approval.policy_version == "pinghu-1"
+    assert approval.breakdown == calculation.as_dict()
+    assert (approval.actor, approval.effective_date) == ("bob", date(2025, 6, 2))
+    assert (member.claim("K1").status, member.claim("K1").payable) == ("approved", D("10380"))
+
+
+def test_a_group_uplift_applies_to_the_member_claims(
+    open_scheme: OpenScheme, paid_up_member: PaidUpMember
+) -> None:
+    period = open_scheme("beijing").period(1)
+    hardship = paid_up_member(period, "M1", group="hardship")
+    other = paid_up_member(period, "M2")
+    assert approved(hardship, period, "K1", "11300") == D("5500.00")
+    assert approved(other, period, "K2", "11300") == D("5000.00")
+
+
+def test_approvals_never_exceed_the_annual_cap_over_several_claims(
+    nanyang: Period, paid_up_member: PaidUpMember
+) -> None:
+    member = paid_up_member(nanyang)
+    assert approved(member, nanyang, "K1", "161000") == D("80000.00")
+    assert approved(member, nanyang, "K2", "101000") == D("20000.00")  # 50000 before the cap
+    assert approved(member, nanyang, "K3", "5000") == D("0.00")  # 2000 before the cap
+    breakdowns = [e.breakdown for e in pending(member) if type(e).__name__ == "ClaimApproved"]
+    assert [(b["cap_remaining"], b["cap_applied"]) for b in breakdowns] == [
+        ("100000.00", False),
+        ("20000.00", True),
+        ("0.00", True),
+    ]
+    assert member.enrolment(1).approved == D("100000.00")
+
+
+def test_the_cap_is_per_member_and_period(
+    open_scheme: OpenScheme, paid_up_member: PaidUpMember
+) -> None:
+    scheme = open_scheme("nanyang", periods=(1, 2))
+    first, second = scheme.period(1), scheme.period(2)
+    member = paid_up_member(first)
+    member.enrol(second, "C1", "U1", None, "alice", second.start)
+    member.pay_premium(2, {"worker": "60", "union:city": "30"}, "R-2", "alice", second.start)
+    neighbour = paid_up_member(first, "M2")
+    assert approved(member, first, "K1", "300000") == D("100000.00")
+    assert approved(neighbour, first, "K2", "300000") == D("100000.00")
+    member.submit_claim("K3", second, "300000", "alice", date(2026, 6, 1))
+    assert member.approve_claim("K3", second, "bob", date(2026, 6, 1)).benefit == D("100000")
+
+
+def test_assessing_a_claim_shows_the_benefit_without_recording_anything(
+    nanyang: Period, paid_up_member: PaidUpMember
+) -> None:
+    member = paid_up_member(nanyang)
+    approved(member, nanyang, "K1", "161000")
+    member.submit_claim("K2", nanyang, "101000", "alice", ON)
+    member.collect_events()
+    assert member.assess_claim("K2", nanyang.policy.benefit).benefit == D("20000.00")
+    assert names(member) == []
+    assert member.claim("K2").status == "submitted"
+
+
+def test_approving_a_claim_that_is_not_submitted_is_refused(member: Member, period: Period) -> None:
+    with pytest.raises(ClaimError, match="has no claim 'K9'"):
+        member.approve_claim("K9", period, "bob", ON)
+    approved(member, period, "K1", "1000")
+    with pytest.raises(ClaimError, match="'K1' is approved, not submitted"):
+        member.approve_claim("K1", period, "bob", ON)
+    member.submit_claim("K2", period, "1000", "alice", ON)
+    member.reject_claim("K2", "not eligible", "bob", ON)
+    with pytest.raises(ClaimError, match="'K2' is rejected, not submitted"):
+        member.approve_claim("K2", period, "bob", ON)
+    assert member.enrolment(1).approved == D("80.00")
+
+
+def test_rejecting_a_claim_needs_a_reason_and_records_it(member: Member, period: Period) -> None:
+    member.submit_claim("K1", period, "1000", "alice", ON)
+    member.collect_events()
+    with pytest.raises(ClaimError, match="needs a reason"):
+        member.reject_claim("K1", " ", "bob", ON)
+    member.reject_claim("K1", " duplicate bill ", "bob", ON)
+    [rejected] = pending(member)
+    assert type(rejected).__name__ == "ClaimRejected"
+    assert (rejected.claim_id, rejected.period, rejected.reason) == ("K1", 1, "duplicate bill")
+    with pytest.raises(ClaimError, match="is rejected, not approved"):
+        member.make_payout("K1", None, "B-1", "carol", ON)
+
+
+# Payouts
+
+
+@pytest.fixture
+def claim_of_100(member: Member, period: Period) -> Member:
+    """The member with claim K1 approved for 100.00 (20% of 1100 - 600) and nothing paid."""
+    assert approved(member, period, "K1", "1100") == D("100.00")
+    member.collect_events()
+    return member
+
+
+def pay(member: Member, amount: str | None, reference: str) -> Decimal:
+    return member.make_payout("K1", amount, reference, "carol", ON)
+
+
+def test_a_payout_records_the_amount_county_and_bank_reference(claim_of_100: Member) -> None:
+    assert pay(claim_of_100, "30", "B-1") == D("30.00")
+    [payout] = pending(claim_of_100)
+    assert type(payout).__name__ == "PayoutMade"
+    assert (payout.claim_id, payout.period, payout.county) == ("K1", 1, "C1")
+    assert (payout.amount, payout.bank_reference) == (D("30.00"), "B-1")
+    assert (payout.actor, payout.effective_date) == ("carol", ON)
+
+
+def test_partial_payouts_add_up_to_the_approved_amount(claim_of_100: Member) -> None:
+    assert pay(claim_of_100, "30", "B-1") == D("30.00")
+    assert pay(claim_of_100, "45.50", "B-2") == D("45.50")
+    assert pay(claim_of_100, None, "B-3") == D("24.50")
+    claim = claim_of_100.claim("K1")
+    assert (claim.paid, claim.payable) == (D("100.00"), D("0.00"))
+    with pytest.raises(PayoutExceedsPayable, match=r"payout 0\.00 exceeds"):
+        pay(claim_of_100, None, "B-4")
+
+
+def test_a_payout_never_exceeds_the_approved_unpaid_amount(claim_of_100: Member) -> None:
+    with pytest.raises(PayoutExceedsPayable, match=r"payout 100\.01 exceeds .* amount 100\.00"):
+        pay(claim_of_100, "100.01", "B-1")
+    pay(claim_of_100, "60", "B-1")
+    with pytest.raises(PayoutExceedsPayable, match=r"payout 40\.01 exceeds .* amount 40\.00"):
+        pay(claim_of_100, "40.01", "B-2")
+    assert [e.amount for e in pending(claim_of_100)] == [D("60.00")]
+
+
+def test_a_claim_approved_for_nothing_cannot_be_paid(member: Member, period: Period) -> None:
+    assert approved(member, period, "K1", "600") == D("0.00")
+    with pytest.raises(PayoutExceedsPayable):
+        pay(member, None, "B-1")
+
+
+def test_a_payout_of_a_claim_not_approved_is_refused(member: Member, period: Period) -> None:
+    member.submit_claim("K1", period, "1100", "alice", ON)
+    with pytest.raises(ClaimError, match="'K1' is submitted, not approved"):
+        pay(member, "10", "B-1")
+
+
+@pytest.mark.parametrize("amount", ["0", "-1", 10.0])
+def test_a_payout_amount_must_be_positive_and_exact(claim_of_100: Member, amount: object) -> None:
+    with pytest.raises(InvalidAmount):
+        claim_of_100.make_payout("K1", amount, "B-1", "carol", ON)
+
+
+def test_a_payout_needs_a_bank_reference_used_once(claim_of_100: Member) -> None:
+    with pytest.raises(ClaimError, match="needs a bank reference"):
+        pay(claim_of_100, "10", "  ")
+    pay(claim_of_100, "10", "B-1")
+    with pytest.raises(ClaimError, match="'B-1' already used"):
+        pay(claim_of_100, "10", "B-1")
+
+
+def test_a_bank_reference_differing_only_in_spaces_counts_as_used(claim_of_100: Member) -> None:
+    pay(claim_of_100, "60", "B-1")
+    with pytest.raises(ClaimError, match="already used"):
+        pay(claim_of_100, "40", "B-1 ")
+    claim = claim_of_100.claim("K1")
+    assert (claim.paid, claim.payable) == (D("60.00"), D("40.00"))
+
+
+# Returned payouts
+
+
+def test_a_returned_payout_makes_its_amount_payable_again(claim_of_100: Member) -> None:
+    pay(claim_of_100, "70", "B-1")
+    pay(claim_of_100, "30", "B-2")
+    claim_of_100.collect_events()
+    claim_of_100.return_payout("K1", "B-1", " account closed ", "carol", ON)
+    [returned] = pending(claim_of_100)
+    assert type(returned).__name__ == "PayoutReturned"
+    assert (returned.claim_id, returned.period, returned.county) == ("K1", 1, "C1")
+    assert (returned.amount, returned.bank_reference) == (D("70.00"), "B-1")
+    assert (returned.reason, returned.actor, returned.effective_date) == (
+        "account closed",
+        "carol",
+        ON,
+    )
+    assert claim_of_100.claim("K1").payable == D("70.00")
+    assert pay(claim_of_100, None, "B-3") == D("70.00")
+    assert claim_of_100.claim("K1").payable == D("0.00")
+
+
+def test_a_returned_payout_cannot_be_paid_again_under_its_old_reference(
+    claim_of_100: Member,
+) -> None:
+    pay(claim_of_100, None, "B-1")
+    claim_of_100.return_payout("K1", "B-1", "bounced", "carol", ON)
+    with pytest.raises(ClaimError, match="'B-1' already used"):
+        pay(claim_of_100, None, "B-1")
+
+
+def test_returning_a_payout_twice_is_refused(claim_of_100: Member) -> None:
+    pay(claim_of_100, None, "B-1")
+    claim_of_100.return_payout("K1", "B-1", "bounced", "carol", ON)
+    claim_of_100.collect_events()
+    with pytest.raises(ClaimError, match="'B-1' of claim 'K1' was already returned"):
+        claim_of_100.return_payout("K1", "B-1", "bounced", "carol", ON)
+    assert names(claim_of_100) == []
+    assert claim_of_100.claim("K1").payable == D("100.00")
+
+
+def test_returning_an_unknown_payout_or_without_a_reason_is_refused(claim_of_100: Member) -> None:
+    pay(claim_of_100, None, "B-1")
+    with pytest.raises(ClaimError, match="has no payout 'B-9'"):
+        claim_of_100.return_payout("K1", "B-9", "bounced", "carol", ON)
+    with pytest.raises(ClaimError, match="needs a reason"):
+        claim_of_100.return_payout("K1", "B-1", "", "carol", ON)
+    with pytest.raises(ClaimError, match="has no claim 'K9'"):
+        claim_of_100.return_payout("K9", "B-1", "bounced", "carol", ON)
+    assert claim_of_100.claim("K1").payable == D("0.00")
