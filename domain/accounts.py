@@ -2,10 +2,11 @@
 the same accounts; a posting names the entity, the account and a signed amount
 (debit positive, credit negative), so the postings of any event sum to zero."""
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+
+from domain.policy import FUNDING_SOURCE
 
 CITY_POOL = "CITY"
 """Entity code of the city pool (市级统筹), beside the county codes."""
@@ -35,7 +36,6 @@ CHART = (
     Account(BENEFIT_EXPENSE, "expense", "benefits approved"),
     Account(DEFICIT_TRANSFERS_OUT, "expense", "city pool: deficit shares paid to counties"),
 )
-_SUB_ACCOUNT = re.compile(rf"^{PREMIUM_INCOME}:(worker|employer|other|union:[a-z_]+)$")
 
 
 def premium_income(source: str) -> str:
@@ -43,9 +43,10 @@ def premium_income(source: str) -> str:
 
 
 def account_exists(account: str) -> bool:
-    return any(a.name == account for a in CHART if a.name != PREMIUM_INCOME) or bool(
-        _SUB_ACCOUNT.match(account)
-    )
+    parent, _, source = account.partition(":")
+    if parent == PREMIUM_INCOME:
+        return bool(FUNDING_SOURCE.match(source))
+    return any(a.name == account for a in CHART if a.name != PREMIUM_INCOME)
 
 
 def kind_of(account: str) -> str:

@@ -29,7 +29,7 @@ class PeriodError(LedgerError):
     """A period is unknown, already opened, or already closed."""
 
 
-class PeriodClosed(PeriodError):
+class PeriodNotOpen(PeriodError):
     def __init__(self, period: int) -> None:
         self.period = period
         super().__init__(

@@ -37,9 +37,14 @@ class Enrolment:
     premium_paid: dict[str, Decimal] = field(default_factory=dict)
     approved: Decimal = ZERO
 
+    def outstanding(self) -> dict[str, object]:
+        """What is still due, by funding source."""
+        owed = {s: due - self.premium_paid.get(s, ZERO) for s, due in self.premium_due.items()}
+        return {s: amount for s, amount in owed.items() if amount > 0}
+
     @property
     def paid_up(self) -> bool:
-        return all(self.premium_paid.get(s, ZERO) >= due for s, due in self.premium_due.items())
+        return not self.outstanding()
 
 
 @dataclass
@@ -76,6 +81,7 @@ class Member(Aggregate):
         self.member_id = member_id
         self.enrolments: dict[int, Enrolment] = {}
         self.claims: dict[str, Claim] = {}
+        self.receipts: set[str] = set()
 
     # Guards
 
@@ -159,6 +165,16 @@ class Member(Aggregate):
         effective_date: date,
     ) -> None:
         enrolment = self.enrolment(period)
+        receipt = receipt.strip()
+        if not receipt:
+            raise LedgerError(f"member {self.member_id!r}: a premium payment needs a receipt")
+        if receipt in self.receipts:
+            raise LedgerError(f"member {self.member_id!r}: receipt {receipt!r} already recorded")
+        if enrolment.paid_up:
+            raise LedgerError(
+                f"member {self.member_id!r}: nothing is due for period {period}, "
+                "the premium is paid in full"
+            )
         parsed = {s: non_negative(a, f"premium from {s}") for s, a in sorted(amounts.items())}
         parsed = {s: a for s, a in parsed.items() if a > 0}
         if not parsed:
@@ -193,6 +209,7 @@ class Member(Aggregate):
         actor: str,
         effective_date: date,
     ) -> None:
+        self.receipts.add(receipt)
         paid = self.enrolments[period].premium_paid
         for source, amount in amounts.items():
             paid[source] = paid.get(source, ZERO) + amount
@@ -213,6 +230,11 @@ class Member(Aggregate):
             raise PremiumNotPaid(self.member_id, period.number, paid, period.policy.premium)
         if effective_date > period.claim_deadline:
             raise ClaimDeadlinePassed(claim_id, effective_date, period.claim_deadline)
+        if effective_date < period.start:
+            raise ClaimError(
+                f"claim {claim_id!r} dated {effective_date}, before period {period.number} "
+                f"starts ({period.start})"
+            )
         amount = positive(eligible, "eligible self-paid amount")
         self._claim_submitted(
             claim_id, period.number, enrolment.county, amount, actor, effective_date
@@ -318,8 +340,10 @@ class Member(Aggregate):
         """Pay all or part of what is approved and unpaid; returns the amount paid."""
         claim = self._claim_in_status(claim_id, "approved")
         reference = bank_reference.strip()
+        if claim.payable <= 0:
+            raise ClaimError(f"claim {claim_id!r}: nothing is payable, all is paid")
         value = claim.payable if amount is None else positive(amount, "payout amount")
-        if value <= 0 or value > claim.payable:
+        if value > claim.payable:
             raise PayoutExceedsPayable(claim_id, value, claim.payable)
         if not reference:
             raise ClaimError(f"claim {claim_id!r}: a payout needs a bank reference")

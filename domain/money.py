@@ -1,11 +1,16 @@
 """Money: Decimal yuan with 2 places. The only module that parses or rounds amounts."""
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_UP, Decimal
 
 from domain.errors import InvalidAmount
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+LIMIT = Decimal("1000000000000")
+"""No single amount reaches a trillion yuan; the limit keeps every sum within 64-bit fen."""
+PLAIN = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
+"""Digits, optionally grouped in thousands by commas, and a decimal point."""
 
 
 def money(value: object, field: str = "amount") -> Decimal:
@@ -15,10 +20,13 @@ def money(value: object, field: str = "amount") -> Decimal:
     if isinstance(value, Decimal | int):
         amount = Decimal(value)
     elif isinstance(value, str):
-        try:
-            amount = Decimal(value.strip().replace(",", ""))
-        except InvalidOperation:
-            raise InvalidAmount(field, value, "not a number") from None
+        text = value.strip()
+        if not PLAIN.match(text):
+            special = text.lower().lstrip("+-") in {"nan", "snan", "inf", "infinity"}
+            raise InvalidAmount(
+                field, value, "not a finite number" if special else "not a number in yuan"
+            )
+        amount = Decimal(text.replace(",", ""))
     else:
         raise InvalidAmount(field, value, f"unsupported type {type(value).__name__}")
     if not amount.is_finite():
@@ -26,10 +34,9 @@ def money(value: object, field: str = "amount") -> Decimal:
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2:
         raise InvalidAmount(field, value, "more than 2 decimal places")
-    try:
-        return amount.quantize(CENT)
-    except InvalidOperation:
-        raise InvalidAmount(field, value, "too large") from None
+    if abs(amount) >= LIMIT:
+        raise InvalidAmount(field, value, f"too large (the limit is {LIMIT:,} yuan)")
+    return amount.quantize(CENT)
 
 
 def positive(value: object, field: str = "amount") -> Decimal:

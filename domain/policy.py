@@ -9,13 +9,21 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from domain.errors import InvalidPolicy
 from domain.money import ZERO, fmt, non_negative, round_yuan
 
 ONE = Decimal(1)
 FUNDING_SOURCE = re.compile(r"^(worker|employer|other|union:[a-z_]+)$")
+"""Who pays a share of the premium; each source has its own premium income account."""
 
 
 def _rate(value: object) -> Decimal:
@@ -52,7 +60,7 @@ class BenefitRule(Frozen):
     annual_cap: Amount | None = None
     uplifts: dict[str, Rate] = {}
     """Percentage points added to every band rate for a member group (0.05 = +5 points)."""
-    claim_deadline_days: int
+    claim_deadline_days: Annotated[int, Field(strict=True, ge=0, le=3650)]
 
     @model_validator(mode="after")
     def _bands_are_contiguous(self) -> "BenefitRule":
@@ -66,8 +74,6 @@ class BenefitRule(Frozen):
         for band in self.bands:
             if band.upper is not None and band.upper <= band.lower:
                 raise ValueError(f"band {band.lower}-{band.upper} is empty")
-        if self.claim_deadline_days < 0:
-            raise ValueError("claim_deadline_days must not be negative")
         return self
 
 

@@ -8,12 +8,12 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.accounts import CITY_POOL, account_exists
+from domain.accounts import BENEFIT_EXPENSE, CITY_POOL, PREMIUM_INCOME, account_exists
 from domain.errors import (
     DeficitAlreadyShared,
     LedgerError,
-    PeriodClosed,
     PeriodError,
+    PeriodNotOpen,
     UnknownCounty,
 )
 from domain.money import ZERO, positive, round_yuan
@@ -32,6 +32,15 @@ class CountyResult:
     @property
     def deficit(self) -> Decimal:
         return max(ZERO, self.expense - self.income)
+
+    @classmethod
+    def from_accounts(cls, accounts: dict[str, Decimal]) -> "CountyResult":
+        """A county's period result from its balances on their natural side: premiums
+        (adjustments included) against benefits; deficit sharing itself is left out."""
+        return cls(
+            income=sum((a for n, a in accounts.items() if n.startswith(PREMIUM_INCOME)), ZERO),
+            expense=accounts.get(BENEFIT_EXPENSE, ZERO),
+        )
 
 
 @dataclass
@@ -60,6 +69,21 @@ class Scheme(Aggregate):
         counties: dict[str, str]
         actor: str
         effective_date: date
+
+    @classmethod
+    def create(
+        cls, name: str, preset: str | None, counties: dict[str, str], actor: str, on: date
+    ) -> "Scheme":
+        if not name.strip():
+            raise LedgerError("a scheme needs a name")
+        if not counties:
+            raise LedgerError("a scheme needs at least one county")
+        for code, label in counties.items():
+            if not code.strip() or not label.strip():
+                raise LedgerError(f"county {code!r}: code and name are required")
+            if code.strip().upper() == CITY_POOL:
+                raise LedgerError(f"county code {code!r} is reserved for the city pool")
+        return cls(name.strip(), preset, counties, actor, on)
 
     @event(Created)
     def __init__(
@@ -91,7 +115,7 @@ class Scheme(Aggregate):
     def open_period_for_posting(self, number: int) -> Period:
         period = self.period(number)
         if period.closed:
-            raise PeriodClosed(number)
+            raise PeriodNotOpen(number)
         return period
 
     # Commands
@@ -105,6 +129,12 @@ class Scheme(Aggregate):
             raise PeriodError(f"period numbers start at 1, not {number}")
         if end <= start:
             raise PeriodError(f"period {number} ends {end}, not after its start {start}")
+        for other in self.periods.values():
+            if start <= other.end and other.start <= end:
+                raise PeriodError(
+                    f"period {number} ({start} to {end}) overlaps period {other.number} "
+                    f"({other.start} to {other.end})"
+                )
         self._period_opened(
             number, start, end, policy.model_dump(mode="json"), actor, effective_date
         )
@@ -138,6 +168,10 @@ class Scheme(Aggregate):
     ) -> None:
         """Close a period and share each county's deficit, once, under the period's policy."""
         period = self.open_period_for_posting(number)
+        if effective_date <= period.end:
+            raise PeriodError(
+                f"period {number} ends {period.end}: it can be closed from the day after"
+            )
         if sorted(results) != sorted(self.counties):
             raise LedgerError("closing needs the results of every county of the scheme")
         self._period_closed(

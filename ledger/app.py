@@ -11,6 +11,7 @@ from uuid import UUID
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.utils import Environment, EnvType
 from psycopg import sql
 
 from domain.errors import ClaimError, LedgerError
@@ -18,6 +19,7 @@ from domain.member import ClaimIndex, Member, claim_uuid, member_uuid
 from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyResult, Scheme
 from ledger.config import persistence_env
+from ledger.store import CLOSES, POSTS_INTO
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -52,8 +54,8 @@ def retry_on_conflict(command: Callable[P, R]) -> Callable[P, R]:
 
 
 @dataclass(frozen=True)
-class Enrolment:
-    """One roster line for the bulk path: a member enrolled and, optionally, paid up."""
+class RosterLine:
+    """One line of a roster for the bulk path: a member enrolled and, optionally, paid up."""
 
     member_id: str
     county: str
@@ -70,6 +72,11 @@ class MutualAidLedger(Application[UUID]):
         if env.get("POSTGRES_SCHEMA"):
             _create_schema(env)
         super().__init__(env)
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Only --db decides the store: the library would otherwise let any variable of the
+        shell (SQLITE_DBNAME, POSTGRES_ENABLE_DB_FUNCTIONS, ...) override it."""
+        return Environment(name, env)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -110,7 +117,7 @@ class MutualAidLedger(Application[UUID]):
             raise LedgerError("this ledger already holds a scheme; use another --db")
         if not counties:
             raise LedgerError("a scheme needs at least one county")
-        self.save(Scheme(name, preset, counties, actor, on))
+        self.save(Scheme.create(name, preset, counties, actor, on))
 
     @retry_on_conflict
     def open_period(
@@ -126,7 +133,7 @@ class MutualAidLedger(Application[UUID]):
     ) -> None:
         scheme = self.scheme()
         scheme.close_period(number, results, actor, on)
-        self.save(scheme)
+        self.save(scheme, **{CLOSES: number})
 
     @retry_on_conflict
     def post_adjustment(
@@ -161,10 +168,10 @@ class MutualAidLedger(Application[UUID]):
         scheme.require_county(county)
         member = self._member_or_new(member_id, actor, on)
         member.enrol(scheme.open_period_for_posting(period), county, unit, group, actor, on)
-        self.save(member)
+        self.save(member, **{POSTS_INTO: period})
 
     def enrol_many(
-        self, period: int, enrolments: Iterable[Enrolment], receipt: str, actor: str, on: date
+        self, period: int, enrolments: Iterable[RosterLine], receipt: str, actor: str, on: date
     ) -> int:
         """Bulk path: enrol (and pay up) many members in one transaction; all or nothing."""
         scheme = self.scheme()
@@ -176,12 +183,12 @@ class MutualAidLedger(Application[UUID]):
                 member = members.get(e.member_id) or self._member_or_new(e.member_id, actor, on)
                 member.enrol(open_period, e.county, e.unit, e.group, actor, on)
                 if e.pay_premium:
-                    amounts: dict[str, object] = dict(open_period.policy.funding)
+                    amounts = member.enrolment(period).outstanding()
                     member.pay_premium(period, amounts, f"{receipt}/{line}", actor, on)
             except LedgerError as error:
                 raise LedgerError(f"enrolment {line} ({e.member_id}): {error}") from None
             members[e.member_id] = member
-        self.save(*members.values())
+        self.save(*members.values(), **{POSTS_INTO: period})
         return len(members)
 
     @retry_on_conflict
@@ -197,7 +204,7 @@ class MutualAidLedger(Application[UUID]):
         self.scheme().open_period_for_posting(period)
         member = self.member(member_id)
         member.pay_premium(period, amounts, receipt, actor, on)
-        self.save(member)
+        self.save(member, **{POSTS_INTO: period})
 
     @retry_on_conflict
     def submit_claim(
@@ -211,10 +218,13 @@ class MutualAidLedger(Application[UUID]):
     ) -> str:
         open_period = self.scheme().open_period_for_posting(period)
         member = self.member(member_id)
-        claim_id = claim_id or f"{member_id}-{period}-{len(member.claims) + 1}"
+        if claim_id is None:
+            claim_id = self._next_claim_id(member, period)
+        elif not claim_id.strip():
+            raise ClaimError("a claim id must not be blank")
         member.submit_claim(claim_id, open_period, eligible, actor, on)
         try:
-            self.save(member, ClaimIndex(claim_id, member_id, actor, on))
+            self.save(member, ClaimIndex(claim_id, member_id, actor, on), **{POSTS_INTO: period})
         except IntegrityError:
             if self._claim_exists(claim_id):
                 raise ClaimError(f"claim {claim_id!r} was already submitted") from None
@@ -227,15 +237,16 @@ class MutualAidLedger(Application[UUID]):
         claim = member.claim(claim_id)
         open_period = self.scheme().open_period_for_posting(claim.period)
         calculation = member.approve_claim(claim_id, open_period, actor, on)
-        self.save(member)
+        self.save(member, **{POSTS_INTO: claim.period})
         return calculation
 
     @retry_on_conflict
     def reject_claim(self, claim_id: str, reason: str, actor: str, on: date) -> None:
         member = self.member_of_claim(claim_id)
-        self.scheme().open_period_for_posting(member.claim(claim_id).period)
+        period = member.claim(claim_id).period
+        self.scheme().open_period_for_posting(period)
         member.reject_claim(claim_id, reason, actor, on)
-        self.save(member)
+        self.save(member, **{POSTS_INTO: period})
 
     @retry_on_conflict
     def make_payout(
@@ -267,6 +278,13 @@ class MutualAidLedger(Application[UUID]):
 
     def _claim_exists(self, claim_id: str) -> bool:
         return claim_uuid(claim_id) in self.repository
+
+    def _next_claim_id(self, member: Member, period: int) -> str:
+        """MEMBER-PERIOD-N with the first N not taken, also by an id given by hand."""
+        n = len(member.claims) + 1
+        while self._claim_exists(f"{member.member_id}-{period}-{n}"):
+            n += 1
+        return f"{member.member_id}-{period}-{n}"
 
 
 def _create_schema(env: dict[str, str]) -> None:

@@ -47,14 +47,11 @@ class Books:
         """Close a period on the figures of the whole log, and share each county's deficit."""
         self.balances.catch_up()
         scheme = self.app.scheme()
-        results = {}
-        for county in scheme.counties:
-            entity = self.entity_balances(self.balances.totals(Filters(county, period)), county)
-            premiums = sum(
-                (a for n, a in entity.accounts.items() if n.startswith(PREMIUM_INCOME + ":")),
-                ZERO,
-            )
-            results[county] = CountyResult(income=premiums, expense=entity.expense)
+        totals = self.balances.totals(Filters(period=period))
+        results = {
+            county: CountyResult.from_accounts(self.entity_balances(totals, county).accounts)
+            for county in scheme.counties
+        }
         self.app.close_period(period, results, actor, on)
         self.balances.catch_up()
         return results

@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from domain.accounts import CHART, PREMIUM_INCOME
 from domain.errors import LedgerError
 from domain.policy import Policy, calculate_benefit
 from ledger.books import Books
@@ -270,13 +271,11 @@ def pay_premium(
                 name, sep, amount = item.partition("=")
                 if not sep:
                     raise LedgerError(f"--source: {item!r} is not SOURCE=AMOUNT")
+                if name.strip() in amounts:
+                    raise LedgerError(f"--source: {name.strip()!r} given twice")
                 amounts[name.strip()] = amount
         else:
-            enrolment = books.app.member(member).enrolment(period)
-            amounts = {
-                s: due - enrolment.premium_paid.get(s, 0)
-                for s, due in enrolment.premium_due.items()
-            }
+            amounts = books.app.member(member).enrolment(period).outstanding()
         books.app.pay_premium(
             member, period, amounts, receipt, _settings(ctx).actor, parse_date(on)
         )
@@ -433,6 +432,18 @@ def benefit(
     if calculation.cap_applied:
         out.print(f"Capped at {calculation.cap_remaining}.")
     out.print(f"Benefit: [bold]{calculation.benefit}[/bold]")
+
+
+@cli.command("accounts")
+def accounts() -> None:
+    """The chart of accounts every county and the city pool keep."""
+    table = Table(title="Chart of accounts")
+    for column in ("account", "kind", "holds"):
+        table.add_column(column)
+    for account in CHART:
+        name = f"{account.name}:<source>" if account.name == PREMIUM_INCOME else account.name
+        table.add_row(name, account.kind, account.description)
+    out.print(table)
 
 
 @projections_cli.command("rebuild")

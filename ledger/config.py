@@ -26,8 +26,17 @@ def persistence_env(db: str) -> dict[str, str]:
     if not is_postgres(db):
         if not db.strip():
             raise LedgerError("--db: an empty database path")
-        return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": db}
-    parts = urlsplit(db)
+        if os.path.isdir(db):
+            raise LedgerError(f"--db: {db!r} is a directory, not a database file")
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": db,
+            "APPLICATION_RECORDER_TOPIC": "ledger.store:GuardedSQLiteRecorder",
+        }
+    try:
+        parts = urlsplit(db)
+    except ValueError as e:
+        raise LedgerError(f"--db: not a valid PostgreSQL URL: {e}") from None
     query = parse_qs(parts.query)
     schema = query.pop("schema", [""])[0]
     url = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
@@ -44,5 +53,6 @@ def persistence_env(db: str) -> dict[str, str]:
         "POSTGRES_PASSWORD": str(info.get("password") or ""),
         "POSTGRES_SCHEMA": schema,
         "POSTGRES_POOL_SIZE": "4",
+        "APPLICATION_RECORDER_TOPIC": "ledger.store:GuardedPostgresRecorder",
         "POSTGRES_CONNECT_TIMEOUT": os.environ.get("LEDGER_CONNECT_TIMEOUT", "5"),
     }

@@ -8,8 +8,7 @@ from decimal import Decimal
 
 from domain.errors import LedgerError
 from domain.money import from_fen
-from domain.policy import calculate_benefit
-from ledger.app import Enrolment
+from ledger.app import RosterLine
 from ledger.books import Books
 from ledger.policies import load_preset
 
@@ -25,7 +24,9 @@ COUNTY_NAMES = (
 )
 PERIOD_START, PERIOD_END = date(2025, 1, 1), date(2025, 12, 31)
 ACTOR = "demo"
-CLAIM_RATE = 0.05
+CLAIMS_PER_THOUSAND = 50
+SELF_PAID_BANDS = ((100, 600), (600, 2_000), (2_000, 5_000), (5_000, 10_000), (10_000, 40_000))
+SELF_PAID_WEIGHTS = (30, 35, 20, 10, 5)
 BOUNCE_RATE = 0.03
 
 
@@ -67,11 +68,11 @@ def run_demo(
     weights = [rng.uniform(0.5, 2.0) for _ in codes]
     county_of = rng.choices(sorted(codes), weights=weights, k=members)
     groups = sorted(policy.benefit.uplifts)
-    roster: dict[str, list[Enrolment]] = {c: [] for c in codes}
+    roster: dict[str, list[RosterLine]] = {c: [] for c in codes}
     for n, county in enumerate(county_of, start=1):
         group = rng.choice(groups) if groups and rng.random() < 0.06 else None
         unit = f"{county}-U{rng.randint(1, max(1, members // (counties * 30))):03d}"
-        roster[county].append(Enrolment(f"M{n:06d}", county, unit, group))
+        roster[county].append(RosterLine(f"M{n:06d}", county, unit, group))
     enrolled = 0
     for county, lines in sorted(roster.items()):
         enrolled += app.enrol_many(1, lines, f"roster-{county}", ACTOR, PERIOD_START)
@@ -81,8 +82,8 @@ def run_demo(
     approved, rejected, payouts, returned = [], 0, 0, 0
     for done, (member_id, self_paid, on) in enumerate(claims, start=1):
         claim_id = app.submit_claim(member_id, 1, self_paid, ACTOR, on)
-        group = app.member(member_id).enrolments[1].group
-        if calculate_benefit(policy.benefit, self_paid, group).benefit == 0:
+        assessed = app.member(member_id).assess_claim(claim_id, policy.benefit)
+        if assessed.benefit == 0:
             app.reject_claim(claim_id, "below the deductible", ACTOR, on + timedelta(days=3))
             rejected += 1
         elif rng.random() < 0.03:
@@ -107,23 +108,30 @@ def run_demo(
 
 
 def _simulated_claims(
-    rng: random.Random, roster: dict[str, list[Enrolment]], hard_hit: str
+    rng: random.Random, roster: dict[str, list[RosterLine]], hard_hit: str
 ) -> list[tuple[str, Decimal, date]]:
     """Many small claims, few large ones; one county is hit by catastrophic cases so that the
     demo always has a deficit to share."""
     claims = []
     for county, lines in sorted(roster.items()):
         for line in lines:
-            if rng.random() < CLAIM_RATE:
-                claims.append((line.member_id, _amount(rng.lognormvariate(7.8, 1.0)), _day(rng)))
+            if rng.randrange(1000) < CLAIMS_PER_THOUSAND:
+                claims.append((line.member_id, _self_paid(rng), _day(rng)))
         if county == hard_hit:
             for line in rng.sample(lines, max(1, len(lines) // 200)):
-                claims.append((line.member_id, _amount(rng.uniform(60_000, 150_000)), _day(rng)))
+                claims.append((line.member_id, _fen(rng, 60_000, 150_000), _day(rng)))
     return claims
 
 
-def _amount(value: float) -> Decimal:
-    return from_fen(round(value * 100))
+def _self_paid(rng: random.Random) -> Decimal:
+    """Many small bills, few large: a band by weight, then an amount within it."""
+    low, high = rng.choices(SELF_PAID_BANDS, weights=SELF_PAID_WEIGHTS)[0]
+    return _fen(rng, low, high)
+
+
+def _fen(rng: random.Random, low: int, high: int) -> Decimal:
+    """Integers only, so the same seed gives the same amounts on any platform."""
+    return from_fen(rng.randrange(low * 100, high * 100))
 
 
 def _day(rng: random.Random) -> date:

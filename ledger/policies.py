@@ -32,6 +32,8 @@ def load_policy_file(path: Path) -> Policy:
         data: Any = json.loads(path.read_text("utf-8"))
     except OSError as e:
         raise InvalidPolicy(f"{path}: cannot read: {e.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidPolicy(f"{path}: not UTF-8 text") from None
     except json.JSONDecodeError as e:
         raise InvalidPolicy(f"{path}: line {e.lineno}: not valid JSON: {e.msg}") from None
     if not isinstance(data, dict):

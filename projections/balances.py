@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol, cast
 
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresFactory, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteFactory, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
@@ -54,7 +54,7 @@ class PostingsView(Protocol):
 
     placeholder: str
 
-    def transaction(self) -> Any: ...
+    def transaction(self, commit: bool) -> Any: ...
     def record_tracking(self, cursor: Cursor, tracking: Tracking) -> None: ...
     def max_tracking_id(self, application_name: str) -> int | None: ...
     def postings_table(self) -> Any: ...
@@ -76,8 +76,8 @@ class SQLitePostingsView(SQLiteTrackingRecorder):
         ]
 
     @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        with self.datastore.transaction(commit=True) as cursor:
+    def transaction(self, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as cursor:
             yield cursor
 
     def record_tracking(self, cursor: Any, tracking: Tracking) -> None:
@@ -111,8 +111,8 @@ class PostgresPostingsView(PostgresTrackingRecorder):
         )
 
     @contextmanager
-    def transaction(self) -> Iterator[Any]:
-        with self.datastore.transaction(commit=True) as cursor:
+    def transaction(self, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as cursor:
             yield cursor
 
     def record_tracking(self, cursor: Any, tracking: Tracking) -> None:
@@ -185,15 +185,25 @@ class Balances:
                             to_fen(p.amount),
                         )
                     )
+            if not self._record(rows, Tracking(self.tracking_name, notifications[-1].id)):
+                position = self.position  # another catch-up got there first: follow it
+                continue
             position = notifications[-1].id
-            self._record(rows, Tracking(self.tracking_name, position))
             applied += len(notifications)
             if on_batch is not None:
                 on_batch(position)
 
-    def _record(self, rows: Sequence[Row], tracking: Tracking) -> None:
+    def _record(self, rows: Sequence[Row], tracking: Tracking) -> bool:
+        """Write a batch with its position; False if another process recorded it first."""
         insert = self._sql("INSERT INTO {postings} VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        with self.view.transaction() as cursor:
+        try:
+            self._write(insert, rows, tracking)
+        except IntegrityError:
+            return False
+        return True
+
+    def _write(self, insert: Any, rows: Sequence[Row], tracking: Tracking) -> None:
+        with self.view.transaction(commit=True) as cursor:
             self.view.record_tracking(cursor, tracking)
             if rows:
                 cursor.executemany(
@@ -215,7 +225,7 @@ class Balances:
 
     def reset(self) -> None:
         """Forget every posting and where the projection was in the log."""
-        with self.view.transaction() as cursor:
+        with self.view.transaction(commit=True) as cursor:
             cursor.execute(self._sql("DELETE FROM {postings}"))
             cursor.execute(
                 self._sql("DELETE FROM {tracking} WHERE application_name = ?"),
@@ -244,12 +254,12 @@ class Balances:
             "SELECT entity, account, SUM(amount_fen) AS total FROM {postings} "
             f"WHERE {' AND '.join(where)} GROUP BY entity, account"
         )
-        with self.view.transaction() as cursor:
+        with self.view.transaction(commit=False) as cursor:
             cursor.execute(statement, params)
             return {(r["entity"], r["account"]): int(r["total"]) for r in cursor.fetchall()}
 
     def rows(self) -> list[tuple[Any, ...]]:
         """Every posting in log order, for comparing two builds of the read model."""
-        with self.view.transaction() as cursor:
+        with self.view.transaction(commit=False) as cursor:
             cursor.execute(self._sql("SELECT * FROM {postings} ORDER BY notification_id, seq"))
             return [tuple(str(v) for v in dict(r).values()) for r in cursor.fetchall()]

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from ledger.app import Enrolment
+from ledger.app import RosterLine
 from ledger.books import Books
 from ledger.policies import load_preset
 
@@ -115,7 +115,7 @@ def enrol(books: Books) -> Callable[..., None]:
     """Enrol a member in period 1 with the premium paid in full."""
 
     def enrol(member: str, county: str = "C1", group: str | None = None) -> None:
-        line = Enrolment(member, county, "U1", group)
+        line = RosterLine(member, county, "U1", group)
         books.app.enrol_many(1, [line], f"R-{member}", "clerk", PERIOD_START)
 
     return enrol

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ledger.app import MutualAidLedger
 from ledger.cli import main
 
 LEDGER = [sys.executable, "-m", "ledger"]
@@ -193,15 +194,119 @@ def test_a_clerk_records_a_whole_claim_from_the_command_line(ledger: Ledger, db:
             ("period", "open", "1", "--start", "2025-01-01", "--end", "2025-12-31"),
             "period 1 is already open",
         ),
+        (
+            (
+                "pay-premium",
+                "m1",
+                "--period",
+                "1",
+                "--receipt",
+                "R",
+                "--source",
+                "worker=0.50",
+                "--source",
+                "worker=0.50",
+            ),
+            "'worker' given twice",
+        ),
+        (
+            (
+                "pay-premium",
+                "m1",
+                "--period",
+                "1",
+                "--receipt",
+                "R",
+                "--source",
+                "union:city=4,9",
+            ),
+            "not a number in yuan",
+        ),
+        (
+            (
+                "claim",
+                "submit",
+                "m2",
+                "--period",
+                "1",
+                "--self-paid",
+                "1e2",
+                "--date",
+                "2025-03-01",
+            ),
+            "not a number",
+        ),
+        (("scheme", "create", "--name", "X", "--county", "A=B"), "already holds a scheme"),
+        (
+            (
+                "period",
+                "open",
+                "2",
+                "--start",
+                "2026-01-01",
+                "--end",
+                "2026-12-31",
+                "--policy-file",
+                "/nonexistent.json",
+            ),
+            "cannot read",
+        ),
     ],
 )
 def test_bad_requests_get_one_line_and_change_nothing(
     ledger: Ledger, db: str, args: tuple[str, ...], message: str
 ) -> None:
     create_scheme(ledger, db)
-    before = ledger.ok(db, "balances", "--json")
+    for member in ("m1", "m2"):
+        ledger.ok(db, "enrol", member, "--period", "1", "--county", "C1", "--unit", "U")
+    ledger.ok(db, "pay-premium", "m1", "--period", "1", "--receipt", "R1", "--source", "worker=1")
+    ledger.ok(db, "pay-premium", "m2", "--period", "1", "--receipt", "R2")
+    before = ledger.ok(db, "balances", "--json"), events_in(db)
     assert message in ledger.refused(db, *args)
-    assert ledger.ok(db, "balances", "--json") == before
+    assert (ledger.ok(db, "balances", "--json"), events_in(db)) == before
+
+
+def events_in(db: str) -> int | None:
+    app = MutualAidLedger(db)
+    try:
+        return app.recorder.max_notification_id()
+    finally:
+        app.close()
+
+
+def test_bad_database_urls_and_policy_files_are_one_line(ledger: Ledger, tmp_path: Path) -> None:
+    assert "not a valid PostgreSQL URL" in ledger.refused("postgresql://[bad", "balances")
+    assert "is a directory" in ledger.refused(str(tmp_path), "balances")
+    db = str(tmp_path / "x.db")
+    ledger.ok(db, "scheme", "create", "--name", "X", "--county", "C1=A")
+    latin = tmp_path / "policy.json"
+    latin.write_bytes('{"version": "é"}'.encode("latin-1"))
+    assert "not UTF-8" in ledger.refused(
+        db,
+        "period",
+        "open",
+        "1",
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-12-31",
+        "--policy-file",
+        str(latin),
+    )
+    latin.write_text('{"version": "v1"}', encoding="utf-8")
+    message = ledger.refused(
+        db,
+        "period",
+        "open",
+        "1",
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-12-31",
+        "--policy-file",
+        str(latin),
+    )
+    assert "premium: Field required" in message
 
 
 def test_a_ledger_without_a_scheme_says_so(ledger: Ledger, tmp_path: Path) -> None:

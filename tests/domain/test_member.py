@@ -397,7 +397,7 @@ def test_partial_payouts_add_up_to_the_approved_amount(claim_of_100: Member) -> 
     assert pay(claim_of_100, None, "B-3") == D("24.50")
     claim = claim_of_100.claim("K1")
     assert (claim.paid, claim.payable) == (D("100.00"), D("0.00"))
-    with pytest.raises(PayoutExceedsPayable, match=r"payout 0\.00 exceeds"):
+    with pytest.raises(ClaimError, match="nothing is payable"):
         pay(claim_of_100, None, "B-4")
 
 
@@ -412,7 +412,7 @@ def test_a_payout_never_exceeds_the_approved_unpaid_amount(claim_of_100: Member)
 
 def test_a_claim_approved_for_nothing_cannot_be_paid(member: Member, period: Period) -> None:
     assert approved(member, period, "K1", "600") == D("0.00")
-    with pytest.raises(PayoutExceedsPayable):
+    with pytest.raises(ClaimError, match="nothing is payable"):
         pay(member, None, "B-1")
 
 

@@ -341,7 +341,11 @@ def test_an_uplift_above_100_percent_is_refused(preset_policy: PresetPolicy) -> 
 def test_a_negative_claim_deadline_is_refused(preset_policy: PresetPolicy) -> None:
     data = pinghu_data(preset_policy)
     data["benefit"]["claim_deadline_days"] = -1
-    assert "claim_deadline_days must not be negative" in refused(data)
+    assert "claim_deadline_days" in refused(data)
+    data["benefit"]["claim_deadline_days"] = 10**9
+    assert "less than or equal to 3650" in refused(data)
+    data["benefit"]["claim_deadline_days"] = True
+    assert "claim_deadline_days" in refused(data)
 
 
 def test_a_city_share_above_1_is_refused(preset_policy: PresetPolicy) -> None:

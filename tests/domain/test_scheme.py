@@ -13,8 +13,8 @@ from domain.errors import (
     DeficitAlreadyShared,
     InvalidAmount,
     LedgerError,
-    PeriodClosed,
     PeriodError,
+    PeriodNotOpen,
     UnknownCounty,
 )
 from domain.policy import Policy
@@ -113,7 +113,7 @@ def test_a_period_never_opened_is_unknown(open_scheme: OpenScheme) -> None:
         scheme.period(2)
     with pytest.raises(PeriodError) as caught:
         scheme.open_period_for_posting(2)
-    assert not isinstance(caught.value, PeriodClosed)
+    assert not isinstance(caught.value, PeriodNotOpen)
 
 
 def test_an_unknown_county_is_refused(open_scheme: OpenScheme) -> None:
@@ -142,7 +142,7 @@ def test_closing_a_period_records_each_county_result(open_scheme: OpenScheme) ->
 def test_a_period_cannot_be_closed_twice(open_scheme: OpenScheme) -> None:
     scheme = open_scheme()
     close(scheme, C1=("0", "0"), C2=("0", "0"))
-    with pytest.raises(PeriodClosed) as caught:
+    with pytest.raises(PeriodNotOpen) as caught:
         close(scheme, C1=("0", "0"), C2=("0", "0"))
     assert caught.value.period == 1
 
@@ -150,7 +150,7 @@ def test_a_period_cannot_be_closed_twice(open_scheme: OpenScheme) -> None:
 def test_a_closed_period_takes_no_more_postings(open_scheme: OpenScheme) -> None:
     scheme = open_scheme(periods=(1, 2))
     close(scheme, C1=("0", "0"), C2=("0", "0"))
-    with pytest.raises(PeriodClosed, match="record an adjustment instead"):
+    with pytest.raises(PeriodNotOpen, match="record an adjustment instead"):
         scheme.open_period_for_posting(1)
     assert scheme.open_period_for_posting(2).number == 2
 

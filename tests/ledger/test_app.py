@@ -4,15 +4,17 @@ import threading
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from domain.errors import ClaimError, LedgerError, PeriodClosed, UnknownCounty
+from domain.errors import ClaimError, LedgerError, PeriodError, PeriodNotOpen, UnknownCounty
 from domain.member import Member
-from ledger.app import Enrolment, MutualAidLedger
+from ledger.app import MutualAidLedger, RosterLine
 from ledger.books import Books
 from ledger.policies import load_preset
+from ledger.store import POSTS_INTO
 
 ON = date(2025, 3, 1)
 
@@ -63,7 +65,7 @@ def test_enrolment_in_an_unknown_county_is_refused(books: Books) -> None:
 
 def test_a_bulk_enrolment_with_one_bad_line_records_nothing(books: Books) -> None:
     before = books.app.recorder.max_notification_id()
-    lines = [Enrolment("m1", "C1", "U1"), Enrolment("m2", "C9", "U1")]
+    lines = [RosterLine("m1", "C1", "U1"), RosterLine("m2", "C9", "U1")]
     with pytest.raises(LedgerError, match=r"enrolment 2 \(m2\)"):
         books.app.enrol_many(1, lines, "R", "clerk", ON)
     assert books.app.recorder.max_notification_id() == before
@@ -73,9 +75,9 @@ def test_nothing_is_posted_into_a_closed_period(books: Books, enrol: Callable[..
     enrol("m1")
     claim = books.app.submit_claim("m1", 1, "900.00", "clerk", ON)
     books.close_period(1, "approver", date(2026, 1, 31))
-    with pytest.raises(PeriodClosed):
+    with pytest.raises(PeriodNotOpen):
         books.app.approve_claim(claim, "approver", ON)
-    with pytest.raises(PeriodClosed):
+    with pytest.raises(PeriodNotOpen):
         books.app.enrol("m2", 1, "C1", "U1", None, "clerk", ON)
     books.app.post_adjustment(
         1, "C1", "bank", "premium_income:other", "10.00", "late receipt", "approver", ON
@@ -85,7 +87,7 @@ def test_nothing_is_posted_into_a_closed_period(books: Books, enrol: Callable[..
 
 def test_a_period_closes_once(books: Books) -> None:
     books.close_period(1, "approver", date(2026, 1, 31))
-    with pytest.raises(PeriodClosed):
+    with pytest.raises(PeriodNotOpen):
         books.close_period(1, "approver", date(2026, 2, 1))
 
 
@@ -133,7 +135,7 @@ def test_racing_approvals_never_exceed_the_cap(db: str) -> None:
     nanyang = load_preset("nanyang").policy_for(1)
     setup.app.create_scheme("Nanyang", "nanyang", {"C1": "Wolong"}, "clerk", ON)
     setup.app.open_period(1, date(2025, 1, 1), date(2025, 12, 31), nanyang, "clerk", ON)
-    setup.app.enrol_many(1, [Enrolment("m1", "C1", "U1")], "R", "clerk", ON)
+    setup.app.enrol_many(1, [RosterLine("m1", "C1", "U1")], "R", "clerk", ON)
     claims = [setup.app.submit_claim("m1", 1, "41000.00", "clerk", ON) for _ in range(8)]
     apps = [MutualAidLedger(db) for _ in claims]
     barrier = threading.Barrier(len(claims))
@@ -161,3 +163,67 @@ def test_racing_approvals_never_exceed_the_cap(db: str) -> None:
     assert sum(approved) == Decimal("100000.00")  # each claim alone would get 20,000
     assert approved == [0] * 3 + [Decimal("20000.00")] * 5
     setup.close()
+
+
+def test_an_approval_racing_a_close_is_refused_by_the_store(
+    books: Books, enrol: Callable[..., None]
+) -> None:
+    """The approver checked the period while it was open; the close commits first."""
+    enrol("m1")
+    claim = books.app.submit_claim("m1", 1, "20000.00", "clerk", ON)
+    member = books.app.member("m1")
+    member.approve_claim(claim, books.app.scheme().open_period_for_posting(1), "approver", ON)
+    books.close_period(1, "approver", date(2026, 1, 31))
+    before = books.app.recorder.max_notification_id()
+    with pytest.raises(PeriodNotOpen):
+        books.app.save(member, **{POSTS_INTO: 1})
+    assert books.app.recorder.max_notification_id() == before
+    assert books.app.member("m1").claim(claim).status == "submitted"
+
+
+def test_the_city_pool_code_cannot_be_a_county(db: str) -> None:
+    app = MutualAidLedger(db)
+    with pytest.raises(LedgerError, match="reserved for the city pool"):
+        app.create_scheme("X", "pinghu", {"city": "Downtown"}, "clerk", ON)
+    app.close()
+
+
+def test_the_shell_environment_cannot_redirect_the_store(
+    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEDGER_SQLITE_DBNAME", str(tmp_path / "elsewhere.db"))
+    monkeypatch.setenv("POSTGRES_ENABLE_DB_FUNCTIONS", "y")
+    app = MutualAidLedger(db)
+    app.create_scheme("X", "pinghu", {"C1": "A"}, "clerk", ON)
+    app.close()
+    assert not (tmp_path / "elsewhere.db").exists()
+    assert MutualAidLedger(db).scheme().name == "X"
+
+
+def test_periods_may_not_overlap_nor_close_before_they_end(books: Books) -> None:
+    policy = load_preset("pinghu").policy_for(2)
+    with pytest.raises(PeriodError, match="overlaps period 1"):
+        books.app.open_period(2, date(2025, 12, 1), date(2026, 11, 30), policy, "clerk", ON)
+    with pytest.raises(PeriodError, match="closed from the day after"):
+        books.close_period(1, "approver", date(2025, 12, 31))
+
+
+def test_claim_ids_generated_never_collide_with_ids_given_by_hand(
+    books: Books, enrol: Callable[..., None]
+) -> None:
+    enrol("m1")
+    enrol("m2")
+    books.app.submit_claim("m1", 1, "900.00", "clerk", ON, claim_id="m2-1-1")
+    assert books.app.submit_claim("m2", 1, "900.00", "clerk", ON) == "m2-1-2"
+    with pytest.raises(ClaimError, match="blank"):
+        books.app.submit_claim("m2", 1, "900.00", "clerk", ON, claim_id="  ")
+
+
+def test_a_receipt_is_recorded_once(books: Books) -> None:
+    books.app.enrol("m1", 1, "C1", "U1", None, "clerk", ON)
+    books.app.pay_premium("m1", 1, {"worker": "1.00"}, "R-1", "clerk", ON)
+    with pytest.raises(LedgerError, match="receipt 'R-1' already recorded"):
+        books.app.pay_premium("m1", 1, {"union:city": "49.00"}, "R-1", "clerk", ON)
+    books.app.pay_premium("m1", 1, {"union:city": "49.00"}, "R-2", "clerk", ON)
+    with pytest.raises(LedgerError, match="nothing is due"):
+        books.app.pay_premium("m1", 1, {"worker": "1.00"}, "R-3", "clerk", ON)

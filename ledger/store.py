@@ -1,0 +1,79 @@
+"""The event store, with one guard the aggregates cannot give: no posting into a closed period.
+
+A command checks that its period is open, then saves; a close may land in between. So the
+check is made again inside the transaction that inserts the events, under the store's write
+lock (PostgreSQL: the events table lock the library takes to keep notification ids in
+commit order, taken here before the check; SQLite: the database write lock, held from the
+insert on). A close records its
+period in `closed_periods` in the same way, so the two are serialised: either the posting
+commits before the close, or it is refused with PeriodNotOpen.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+from domain.errors import PeriodNotOpen
+
+POSTS_INTO = "posts_into"
+"""Keyword of Application.save(): the period whose postings the saved events make."""
+CLOSES = "closes"
+"""Keyword of Application.save(): the period the saved events close."""
+
+
+class GuardedSQLiteRecorder(SQLiteApplicationRecorder):
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            "CREATE TABLE IF NOT EXISTS closed_periods (period INTEGER PRIMARY KEY)",
+        ]
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        if kwargs.get(CLOSES) is not None:
+            c.execute("INSERT INTO closed_periods VALUES (?)", (kwargs[CLOSES],))
+        if kwargs.get(POSTS_INTO) is not None:
+            c.execute("SELECT 1 FROM closed_periods WHERE period = ?", (kwargs[POSTS_INTO],))
+            if c.fetchone():
+                raise PeriodNotOpen(kwargs[POSTS_INTO])
+        return ids
+
+
+class GuardedPostgresRecorder(PostgresApplicationRecorder):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.closed_periods = Identifier(self.datastore.schema, "closed_periods")
+        self.sql_create_statements.append(
+            SQL("CREATE TABLE IF NOT EXISTS {} (period integer PRIMARY KEY)").format(
+                self.closed_periods
+            )
+        )
+
+    def _insert_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        """Runs in the inserting transaction before the insert; takes the insert's table lock
+        early so the check below sees every close committed before this posting."""
+        super()._insert_events(curs, stored_events, **kwargs)
+        if kwargs.get(CLOSES) is None and kwargs.get(POSTS_INTO) is None:
+            return
+        self._lock_table(curs)
+        if kwargs.get(CLOSES) is not None:
+            curs.execute(
+                SQL("INSERT INTO {} VALUES (%s)").format(self.closed_periods), (kwargs[CLOSES],)
+            )
+        if kwargs.get(POSTS_INTO) is not None:
+            curs.execute(
+                SQL("SELECT 1 FROM {} WHERE period = %s").format(self.closed_periods),
+                (kwargs[POSTS_INTO],),
+            )
+            if curs.fetchone():
+                raise PeriodNotOpen(kwargs[POSTS_INTO])
