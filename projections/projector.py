@@ -1,0 +1,176 @@
+"""What every read model shares: its tables in the events' own database, and a projector
+that follows the event log with exactly-once tracking.
+
+Each batch of events is applied in the same transaction as the tracking record of the
+last event in it, so a projection that crashes resumes where its last committed batch
+ended: every event is applied exactly once. Tracking uses the library's tracking table,
+one row per read model (`ledger.<name>`).
+
+Read models write their SQL once, with `?` placeholders and `{name}` for their tables;
+`Database.sql` turns that into SQLite or PostgreSQL.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, ClassVar, Protocol, cast
+
+from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.postgres import PostgresFactory, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteFactory, SQLiteTrackingRecorder
+from psycopg.sql import SQL, Identifier
+
+from ledger.app import MutualAidLedger
+
+BATCH_SIZE = 1000
+
+
+class Cursor(Protocol):
+    def execute(self, statement: Any, params: Any = ..., /) -> Any: ...
+    def executemany(self, statement: Any, params: Any, /) -> Any: ...
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> Any: ...
+
+
+class ReadModel(ABC):
+    """One read model: its tables, how it applies events, how it forgets them."""
+
+    name: ClassVar[str]
+    tables: ClassVar[dict[str, str]]
+    """Table name -> column definitions, for CREATE TABLE IF NOT EXISTS."""
+    indexes: ClassVar[tuple[str, ...]] = ()
+    """CREATE INDEX statements, with {table} names."""
+
+    def __init__(self, db: "Database") -> None:
+        self.db = db
+
+    @abstractmethod
+    def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
+        """Apply a batch of (notification id, domain event) in log order."""
+
+    def reset(self, cursor: Cursor) -> None:
+        """Forget everything, before a rebuild; a model whose rows must outlive rebuilds
+        (an outbox) overrides this."""
+        for table in self.tables:
+            cursor.execute(self.db.sql(f"DELETE FROM {{{table}}}"))
+
+
+class Database:
+    """The events' database as the read models see it: SQL dialect, transactions, tracking."""
+
+    def __init__(self, app: MutualAidLedger) -> None:
+        factory = app.factory
+        self.recorder: SQLiteTrackingRecorder | PostgresTrackingRecorder
+        if isinstance(factory, PostgresFactory):
+            self.recorder = factory.tracking_recorder()
+            schema = self.recorder.datastore.schema
+            self.placeholder = "%s"
+            self._name: Callable[[str], Any] = lambda table: Identifier(schema, table)
+        elif isinstance(factory, SQLiteFactory):
+            self.recorder = factory.tracking_recorder()
+            self.placeholder = "?"
+            self._name = str
+        else:
+            raise TypeError(f"no read models on {type(factory).__name__}")
+        self.tracking_table = self._name(
+            self.recorder.tracking_table_name
+            if isinstance(self.recorder, PostgresTrackingRecorder)
+            else "tracking"
+        )
+
+    def sql(self, text: str, **tables: str) -> Any:
+        """A statement in this database's dialect; {name} stands for the table `name`."""
+        names = {"tracking": self.tracking_table}
+        names |= {t: self._name(t) for t in _table_names(text) if t not in names}
+        text = text.replace("?", self.placeholder)
+        if self.placeholder == "?":
+            return text.format(**names)
+        return SQL(text).format(**names)
+
+    @contextmanager
+    def transaction(self, commit: bool) -> Iterator[Cursor]:
+        with self.recorder.datastore.transaction(commit=commit) as cursor:
+            yield cast(Cursor, cursor)
+
+    def create(self, model: ReadModel) -> None:
+        with self.transaction(commit=True) as cursor:
+            for table, columns in model.tables.items():
+                cursor.execute(self.sql(f"CREATE TABLE IF NOT EXISTS {{{table}}} ({columns})"))
+            for index in model.indexes:
+                cursor.execute(self.sql(index))
+
+    def record_tracking(self, cursor: Cursor, tracking: Tracking) -> None:
+        self.recorder._insert_tracking(cursor, tracking)  # type: ignore[arg-type]
+
+    def max_tracking_id(self, name: str) -> int | None:
+        return self.recorder.max_tracking_id(name)
+
+
+def _table_names(text: str) -> set[str]:
+    names, rest = set(), text
+    while "{" in rest:
+        _, _, rest = rest.partition("{")
+        name, _, rest = rest.partition("}")
+        names.add(name)
+    return names
+
+
+class Projector:
+    """Keeps one read model up to date with the log: catch up, rebuild, position."""
+
+    def __init__(self, app: MutualAidLedger, model_class: type[ReadModel]) -> None:
+        self.app = app
+        self.db = Database(app)
+        self.model = model_class(self.db)
+        self.tracking_name = f"{app.name}.{self.model.name}"
+        self.db.create(self.model)
+
+    @property
+    def position(self) -> int:
+        """Notification id of the last event applied; 0 before the first."""
+        return self.db.max_tracking_id(self.tracking_name) or 0
+
+    def catch_up(
+        self, batch_size: int = BATCH_SIZE, on_batch: Callable[[int], None] | None = None
+    ) -> int:
+        """Apply every event recorded since the last run; returns how many were applied."""
+        applied = 0
+        position = self.position
+        while True:
+            notifications = self.app.recorder.select_notifications(
+                start=position, limit=batch_size, inclusive_of_start=False
+            )
+            if not notifications:
+                return applied
+            events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+            if not self._apply(events, Tracking(self.tracking_name, notifications[-1].id)):
+                position = self.position  # another catch-up got there first: follow it
+                continue
+            position = notifications[-1].id
+            applied += len(notifications)
+            if on_batch is not None:
+                on_batch(position)
+
+    def _apply(self, events: Sequence[tuple[int, object]], tracking: Tracking) -> bool:
+        """One batch and its position, together; False if another process recorded it."""
+        try:
+            with self.db.transaction(commit=True) as cursor:
+                self.db.record_tracking(cursor, tracking)
+                self.model.apply(cursor, events)
+        except IntegrityError:
+            return False
+        return True
+
+    def reset(self) -> None:
+        """Forget the model's rows and its position in the log."""
+        with self.db.transaction(commit=True) as cursor:
+            self.model.reset(cursor)
+            cursor.execute(
+                self.db.sql("DELETE FROM {tracking} WHERE application_name = ?"),
+                (self.tracking_name,),
+            )
+
+    def rebuild(self, on_batch: Callable[[int], None] | None = None) -> int:
+        """Apply the whole log again from nothing."""
+        self.reset()
+        return self.catch_up(on_batch=on_batch)
