@@ -47,6 +47,43 @@ class Enrolment:
         return not self.outstanding()
 
 
+@dataclass(frozen=True)
+class Settlement:
+    """A hospital stay as settled by basic medical insurance."""
+
+    settlement_no: str
+    admitted_on: date
+    discharged_on: date
+    total_cost: Decimal
+    insurance_paid: Decimal
+
+    def check(self, claim_id: str, eligible: Decimal) -> None:
+        if self.discharged_on < self.admitted_on:
+            raise ClaimError(
+                f"claim {claim_id!r}: discharged {self.discharged_on} before admitted "
+                f"{self.admitted_on}"
+            )
+        if self.insurance_paid > self.total_cost:
+            raise ClaimError(
+                f"claim {claim_id!r}: insurance paid {self.insurance_paid} exceeds the total "
+                f"cost {self.total_cost}"
+            )
+        if eligible > self.total_cost - self.insurance_paid:
+            raise ClaimError(
+                f"claim {claim_id!r}: eligible self-paid {eligible} exceeds what insurance left "
+                f"to pay ({self.total_cost - self.insurance_paid})"
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "settlement_no": self.settlement_no,
+            "admitted_on": self.admitted_on,
+            "discharged_on": self.discharged_on,
+            "total_cost": self.total_cost,
+            "insurance_paid": self.insurance_paid,
+        }
+
+
 @dataclass
 class Claim:
     claim_id: str
@@ -56,6 +93,7 @@ class Claim:
     approved: Decimal = ZERO
     payouts: dict[str, Decimal] = field(default_factory=dict)
     returned: set[str] = field(default_factory=set)
+    confirmed: set[str] = field(default_factory=set)
 
     @property
     def paid(self) -> Decimal:
@@ -221,7 +259,10 @@ class Member(Aggregate):
         eligible: object,
         actor: str,
         effective_date: date,
+        settlement: Settlement | None = None,
     ) -> None:
+        """A claim for eligible self-paid costs; from the insurance settlement system it comes
+        with the settlement, whose figures must account for the eligible amount."""
         if claim_id in self.claims:
             raise ClaimError(f"claim {claim_id!r} was already submitted")
         enrolment = self.enrolment(period.number)
@@ -236,8 +277,16 @@ class Member(Aggregate):
                 f"starts ({period.start})"
             )
         amount = positive(eligible, "eligible self-paid amount")
+        if settlement is not None:
+            settlement.check(claim_id, amount)
         self._claim_submitted(
-            claim_id, period.number, enrolment.county, amount, actor, effective_date
+            claim_id,
+            period.number,
+            enrolment.county,
+            amount,
+            actor,
+            effective_date,
+            None if settlement is None else settlement.as_dict(),
         )
 
     class ClaimSubmitted(Aggregate.Event):
@@ -247,6 +296,7 @@ class Member(Aggregate):
         eligible: Decimal
         actor: str
         effective_date: date
+        settlement: dict[str, Any] | None = None
 
     @event(ClaimSubmitted)
     def _claim_submitted(
@@ -257,8 +307,22 @@ class Member(Aggregate):
         eligible: Decimal,
         actor: str,
         effective_date: date,
+        settlement: dict[str, Any] | None = None,
     ) -> None:
         self.claims[claim_id] = Claim(claim_id, period, eligible)
+
+    def adjudicate_claim(
+        self, claim_id: str, period: Period, actor: str, effective_date: date
+    ) -> BenefitCalculation:
+        """Decide a claim by the period's rule: approved with its benefit, or rejected when
+        the rule gives nothing (below the deductible, or the cap is used up)."""
+        calculation = self.assess_claim(claim_id, period.policy.benefit)
+        if calculation.benefit > 0:
+            self.approve_claim(claim_id, period, actor, effective_date)
+        else:
+            reason = "annual cap reached" if calculation.cap_applied else "below the deductible"
+            self.reject_claim(claim_id, reason, actor, effective_date)
+        return calculation
 
     def assess_claim(self, claim_id: str, rule: BenefitRule) -> BenefitCalculation:
         """The benefit this claim would get now, within what is left of the member's cap."""
@@ -381,6 +445,33 @@ class Member(Aggregate):
         effective_date: date,
     ) -> None:
         self.claims[claim_id].payouts[bank_reference] = amount
+
+    def confirm_payout(
+        self, claim_id: str, bank_reference: str, actor: str, effective_date: date
+    ) -> None:
+        """The bank reports the payment credited to the member."""
+        claim = self.claim(claim_id)
+        bank_reference = bank_reference.strip()
+        if bank_reference not in claim.payouts:
+            raise ClaimError(f"claim {claim_id!r} has no payout {bank_reference!r}")
+        if bank_reference in claim.returned:
+            raise ClaimError(f"payout {bank_reference!r} of claim {claim_id!r} was returned")
+        if bank_reference in claim.confirmed:
+            raise ClaimError(f"payout {bank_reference!r} of claim {claim_id!r} is confirmed")
+        self._payout_confirmed(claim_id, claim.period, bank_reference, actor, effective_date)
+
+    class PayoutConfirmed(Aggregate.Event):
+        claim_id: str
+        period: int
+        bank_reference: str
+        actor: str
+        effective_date: date
+
+    @event(PayoutConfirmed)
+    def _payout_confirmed(
+        self, claim_id: str, period: int, bank_reference: str, actor: str, effective_date: date
+    ) -> None:
+        self.claims[claim_id].confirmed.add(bank_reference)
 
     def return_payout(
         self, claim_id: str, bank_reference: str, reason: str, actor: str, effective_date: date

@@ -9,7 +9,7 @@ period in `closed_periods` in the same way, so the two are serialised: either th
 commits before the close, or it is refused with PeriodNotOpen.
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -22,9 +22,18 @@ from psycopg.sql import SQL, Identifier
 from domain.errors import PeriodNotOpen
 
 POSTS_INTO = "posts_into"
-"""Keyword of Application.save(): the period whose postings the saved events make."""
+"""Keyword of Application.save(): the period (or collection of periods) the saved events
+post into."""
 CLOSES = "closes"
 """Keyword of Application.save(): the period the saved events close."""
+
+
+def _periods(value: int | Iterable[int] | None) -> list[int]:
+    if value is None:
+        return []
+    if isinstance(value, int):
+        return [value]
+    return sorted(value)
 
 
 class GuardedSQLiteRecorder(SQLiteApplicationRecorder):
@@ -40,10 +49,10 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder):
         ids = super()._insert_events(c, stored_events, **kwargs)
         if kwargs.get(CLOSES) is not None:
             c.execute("INSERT INTO closed_periods VALUES (?)", (kwargs[CLOSES],))
-        if kwargs.get(POSTS_INTO) is not None:
-            c.execute("SELECT 1 FROM closed_periods WHERE period = ?", (kwargs[POSTS_INTO],))
+        for period in _periods(kwargs.get(POSTS_INTO)):
+            c.execute("SELECT 1 FROM closed_periods WHERE period = ?", (period,))
             if c.fetchone():
-                raise PeriodNotOpen(kwargs[POSTS_INTO])
+                raise PeriodNotOpen(period)
         return ids
 
 
@@ -70,10 +79,10 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
             curs.execute(
                 SQL("INSERT INTO {} VALUES (%s)").format(self.closed_periods), (kwargs[CLOSES],)
             )
-        if kwargs.get(POSTS_INTO) is not None:
+        for period in _periods(kwargs.get(POSTS_INTO)):
             curs.execute(
                 SQL("SELECT 1 FROM {} WHERE period = %s").format(self.closed_periods),
-                (kwargs[POSTS_INTO],),
+                (period,),
             )
             if curs.fetchone():
-                raise PeriodNotOpen(kwargs[POSTS_INTO])
+                raise PeriodNotOpen(period)
