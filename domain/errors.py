@@ -67,6 +67,14 @@ class ClaimDeadlinePassed(LedgerError):
         super().__init__(f"claim {claim!r} submitted on {submitted} after the deadline {deadline}")
 
 
+class InvalidSettlement(LedgerError, ValueError):
+    """Settlement figures that do not add up, naming the field at fault."""
+
+    def __init__(self, claim: str, field: str, reason: str) -> None:
+        self.field, self.reason = field, reason
+        super().__init__(f"claim {claim!r}: {reason}")
+
+
 class ClaimError(LedgerError):
     """A claim is unknown, duplicated, or not in a state that allows the request."""
 

@@ -17,6 +17,7 @@ from domain.errors import (
     AlreadyEnrolled,
     ClaimDeadlinePassed,
     ClaimError,
+    InvalidSettlement,
     LedgerError,
     NotEnrolled,
     PayoutExceedsPayable,
@@ -59,19 +60,23 @@ class Settlement:
 
     def check(self, claim_id: str, eligible: Decimal) -> None:
         if self.discharged_on < self.admitted_on:
-            raise ClaimError(
-                f"claim {claim_id!r}: discharged {self.discharged_on} before admitted "
-                f"{self.admitted_on}"
+            raise InvalidSettlement(
+                claim_id,
+                "discharged_on",
+                f"discharged {self.discharged_on} before admitted {self.admitted_on}",
             )
         if self.insurance_paid > self.total_cost:
-            raise ClaimError(
-                f"claim {claim_id!r}: insurance paid {self.insurance_paid} exceeds the total "
-                f"cost {self.total_cost}"
+            raise InvalidSettlement(
+                claim_id,
+                "insurance_paid",
+                f"insurance paid {self.insurance_paid} exceeds the total cost {self.total_cost}",
             )
         if eligible > self.total_cost - self.insurance_paid:
-            raise ClaimError(
-                f"claim {claim_id!r}: eligible self-paid {eligible} exceeds what insurance left "
-                f"to pay ({self.total_cost - self.insurance_paid})"
+            raise InvalidSettlement(
+                claim_id,
+                "eligible_self_paid",
+                f"eligible self-paid {eligible} exceeds what insurance left to pay "
+                f"({self.total_cost - self.insurance_paid})",
             )
 
     def as_dict(self) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The ledger with its read models: what the CLI and the demo work with."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -10,6 +11,9 @@ from domain.money import ZERO, fmt, from_fen
 from domain.scheme import CountyResult
 from ledger.app import MutualAidLedger
 from projections.balances import Balances, Filters
+from projections.claims import Claims
+from projections.notifications import Notifications
+from projections.projector import Projector
 
 NATURAL_CREDIT = {"liability", "income"}
 
@@ -39,9 +43,17 @@ class Books:
     def __init__(self, db: str) -> None:
         self.app = MutualAidLedger(db)
         self.balances = Balances(self.app)
+        self.claims = Claims(self.app)
+        self.notifications = Notifications(self.app)
+        self.projectors: tuple[Projector, ...] = (self.balances, self.claims, self.notifications)
 
     def close(self) -> None:
         self.app.close()
+
+    def catch_up(self, on_batch: Callable[[int], None] | None = None) -> None:
+        """Bring every read model up to the end of the log."""
+        for projector in self.projectors:
+            projector.catch_up(on_batch=on_batch)
 
     def close_period(self, period: int, actor: str, on: date) -> dict[str, CountyResult]:
         """Close a period on the figures of the whole log, and share each county's deficit."""

@@ -15,15 +15,18 @@ import psycopg
 import typer
 from eventsourcing.persistence import PersistenceError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from domain.accounts import CHART, PREMIUM_INCOME
 from domain.errors import LedgerError
+from domain.money import fmt
 from domain.policy import Policy, calculate_benefit
 from ledger.books import Books
 from ledger.config import database
 from ledger.demo import run_demo
+from ledger.feeds import ImportRefused, ImportSummary, import_feed
+from ledger.payments import export_notifications, export_payouts
 from ledger.policies import load_policy_file, load_preset
 
 cli = typer.Typer(
@@ -36,13 +39,16 @@ scheme_cli = typer.Typer(help="Create and inspect the scheme.", no_args_is_help=
 period_cli = typer.Typer(help="Open and close coverage periods.", no_args_is_help=True)
 claim_cli = typer.Typer(help="Submit, approve and reject claims.", no_args_is_help=True)
 payout_cli = typer.Typer(
-    help="Pay out approved benefits and record returned payments.", no_args_is_help=True
+    help="Pay out approved benefits, in batches or one by one; record returned payments.",
+    no_args_is_help=True,
 )
+notifications_cli = typer.Typer(help="SMS texts to members about payouts.", no_args_is_help=True)
 projections_cli = typer.Typer(help="Maintain the read models.", no_args_is_help=True)
 cli.add_typer(scheme_cli, name="scheme")
 cli.add_typer(period_cli, name="period")
 cli.add_typer(claim_cli, name="claim")
-cli.add_typer(payout_cli, name="payout")
+cli.add_typer(payout_cli, name="payouts")
+cli.add_typer(notifications_cli, name="notifications")
 cli.add_typer(projections_cli, name="projections")
 
 out = Console()
@@ -363,6 +369,97 @@ def payout_return(
     out.print(f"Recorded returned payment {bank_ref} on claim {claim}.")
 
 
+@payout_cli.command("export")
+def payouts_export(
+    ctx: typer.Context,
+    batch: Annotated[str, typer.Option(help="Batch reference, e.g. 2025-07.")],
+    out: Annotated[Path, typer.Option(help="Bank payment file to write (CSV).")],
+    on: DateOption = None,
+) -> None:
+    """Pay all approved, unpaid benefits under a batch and write the bank's payment file."""
+    with open_books(ctx) as books:
+        written = export_payouts(books, batch, out, _settings(ctx).actor, parse_date(on))
+    note = "" if written.recorded else " (batch already recorded: file written again)"
+    _say(
+        f"Batch {written.batch}: {written.lines} payments, {fmt(written.total)} yuan, "
+        f"written to {out}{note}."
+    )
+
+
+@notifications_cli.command("export")
+def notifications_export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option(help="JSON Lines file of messages to send.")],
+) -> None:
+    """Hand the pending SMS texts to the sender and record them as handed over."""
+    with open_books(ctx) as books:
+        count = export_notifications(books, out)
+    _say(f"Handed over {count} messages in {out}.")
+
+
+@cli.command("import")
+def import_(
+    ctx: typer.Context,
+    kind: Annotated[str, typer.Argument(help="enrolments, premiums, claims or payout-results.")],
+    file: Annotated[Path, typer.Argument(help="CSV or JSON Lines file, UTF-8 or GB18030.")],
+    format: Annotated[
+        str | None, typer.Option(help="csv or jsonl; default: from the file's suffix.")
+    ] = None,
+    partial: Annotated[
+        bool, typer.Option(help="Import the good records; write the bad ones to --rejects.")
+    ] = False,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Where --partial writes bad records.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import a feed. By default a feed with any bad record changes nothing."""
+    with open_books(ctx) as books, _progress() as progress:
+        tasks: dict[str, Any] = {}
+
+        def show(stage: str, done: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=None)
+            progress.update(tasks[stage], completed=done)
+
+        try:
+            summary = import_feed(
+                books,
+                kind,
+                file,
+                _settings(ctx).actor,
+                format=format,
+                partial=partial,
+                rejects_path=rejects,
+                progress=show,
+            )
+        except ImportRefused as refused:
+            progress.stop()
+            report_import(refused.summary, as_json)
+            raise
+    report_import(summary, as_json)
+
+
+def report_import(summary: ImportSummary, as_json: bool) -> None:
+    if as_json:
+        print_json(summary.as_dict())
+        return
+    for reject in summary.rejects:
+        sys.stderr.write(f"{summary.file}: {reject}\n")
+    _say(
+        f"{summary.file}: read {summary.read}, imported {summary.imported}, already present "
+        f"{summary.already_present}, rejected {summary.rejected}."
+    )
+    for name, amount in sorted(summary.amounts.items()):
+        _say(f"  {name.replace('_', ' ')}: {fmt(amount)} yuan")
+    for name, count in sorted(summary.counts.items()):
+        _say(f"  claims {name.replace('_', ' ')}: {count}")
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
 # Reports
 
 
@@ -448,12 +545,17 @@ def accounts() -> None:
 
 @projections_cli.command("rebuild")
 def projections_rebuild(ctx: typer.Context) -> None:
-    """Rebuild every read model from the event log."""
+    """Rebuild every read model from the event log (the SMS outbox keeps what it has)."""
     with open_books(ctx) as books, _progress() as progress:
         total = books.app.recorder.max_notification_id() or 0
-        task = progress.add_task("rebuilding balances", total=total)
-        applied = books.balances.rebuild(on_batch=lambda pos: progress.update(task, completed=pos))
-    out.print(f"Rebuilt balances from {applied} events.")
+        for projector in books.projectors:
+            task = progress.add_task(f"rebuilding {projector.model.name}", total=total)
+
+            def show(position: int, task: TaskID = task) -> None:
+                progress.update(task, completed=position)
+
+            projector.rebuild(on_batch=show)
+    _say(f"Rebuilt {len(books.projectors)} read models from {total} events.")
 
 
 @cli.command("demo")

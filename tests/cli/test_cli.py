@@ -117,8 +117,8 @@ def test_a_clerk_records_a_whole_claim_from_the_command_line(ledger: Ledger, db:
     approval = json.loads(ledger.ok(db, "claim", "approve", "S1", "--json"))
     assert approval["benefit"] == "10380.00"
     assert [b["amount"] for b in approval["bands"]] == ["880.00", "2500.00", "7000.00"]
-    ledger.ok(db, "payout", "make", "S1", "--bank-ref", "B1")
-    ledger.ok(db, "payout", "return", "S1", "--bank-ref", "B1", "--reason", "account closed")
+    ledger.ok(db, "payouts", "make", "S1", "--bank-ref", "B1")
+    ledger.ok(db, "payouts", "return", "S1", "--bank-ref", "B1", "--reason", "account closed")
     report = json.loads(ledger.ok(db, "balances", "--json"))
     c1 = report["counties"]["C1"]["accounts"]
     assert c1["benefits_payable"] == "10380.00"
@@ -359,7 +359,7 @@ def test_the_demo_refuses_a_ledger_that_already_holds_a_scheme(ledger: Ledger, d
 def test_a_rebuild_gives_the_same_balances(ledger: Ledger, db: str) -> None:
     ledger.ok(db, "demo", "--members", "300", "--counties", "2")
     before = ledger.ok(db, "balances", "--json")
-    assert "Rebuilt balances" in ledger.ok(db, "projections", "rebuild")
+    assert "Rebuilt 3 read models" in ledger.ok(db, "projections", "rebuild")
     assert ledger.ok(db, "balances", "--json") == before
 
 

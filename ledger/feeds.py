@@ -1,0 +1,407 @@
+"""Bulk import of feeds: rosters, premium lists, insurance settlements and bank results.
+
+A feed is validated whole before anything is stored: every bad record is reported with its
+line, field, value and reason, and by default a feed with any bad record changes nothing.
+With `partial`, the good records are imported and the bad ones written to a rejects file.
+
+Records are applied to the aggregates in memory, then saved in chunks, one transaction
+each. A crash or Ctrl-C loses at most the chunk being written; every record has a source
+reference that the ledger remembers, so running the same feed again counts what was
+saved as already present and completes the rest.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
+from pydantic import ValidationError
+
+from domain.errors import (
+    AlreadyEnrolled,
+    ClaimDeadlinePassed,
+    InvalidAmount,
+    InvalidSettlement,
+    LedgerError,
+    NotEnrolled,
+    PeriodError,
+    PremiumNotPaid,
+    PremiumOverpaid,
+    UnknownCounty,
+)
+from domain.member import ClaimIndex, Member, Settlement, claim_uuid, member_uuid
+from domain.money import ZERO, fmt
+from domain.scheme import Period, Scheme
+from ledger.books import Books
+from ledger.files import ERROR, EXTRA, FeedFile, SourceRow, open_feed, read_rows, write_rejects
+from ledger.records import (
+    RECORDS,
+    EnrolmentRecord,
+    PayoutResultRecord,
+    PremiumRecord,
+    Record,
+    SettlementRecord,
+)
+from ledger.store import POSTS_INTO
+
+CHUNK = 2000
+"""Aggregates saved per transaction."""
+
+
+class Rejected(LedgerError):
+    def __init__(self, field: str, reason: str) -> None:
+        self.field, self.reason = field, reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class Reject:
+    line: int
+    field: str
+    value: object
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field} = {self.value!r}: {self.reason}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "line": self.line,
+            "field": self.field,
+            "value": str(self.value),
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class ImportSummary:
+    kind: str
+    file: str
+    read: int = 0
+    imported: int = 0
+    already_present: int = 0
+    rejected: int = 0
+    amounts: dict[str, Decimal] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    rejects: list[Reject] = field(default_factory=list)
+
+    def add(self, name: str, amount: Decimal) -> None:
+        self.amounts[name] = self.amounts.get(name, ZERO) + amount
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "file": self.file,
+            "read": self.read,
+            "imported": self.imported,
+            "already_present": self.already_present,
+            "rejected": self.rejected,
+            "amounts": {name: fmt(amount) for name, amount in sorted(self.amounts.items())},
+            "counts": dict(sorted(self.counts.items())),
+            "rejects": [r.as_dict() for r in self.rejects],
+        }
+
+
+class ImportRefused(LedgerError):
+    """The feed has bad records and partial import was not asked for: nothing was stored."""
+
+    def __init__(self, summary: ImportSummary) -> None:
+        self.summary = summary
+        super().__init__(
+            f"{summary.file}: {summary.rejected} bad record(s), nothing imported; fix them, or "
+            "import the good ones with --partial --rejects FILE"
+        )
+
+
+ERROR_FIELDS: dict[type[LedgerError], str] = {
+    UnknownCounty: "county",
+    NotEnrolled: "period",
+    AlreadyEnrolled: "period",
+    PeriodError: "period",
+    PremiumNotPaid: "member_id",
+    PremiumOverpaid: "amount",
+    ClaimDeadlinePassed: "discharged_on",
+}
+
+
+class Work:
+    """The aggregates an import touches, loaded once and saved together at the end."""
+
+    def __init__(self, books: Books, actor: str, summary: ImportSummary) -> None:
+        self.app = books.app
+        self.books = books
+        self.actor = actor
+        self.summary = summary
+        self.scheme: Scheme = books.app.scheme()
+        self.members: dict[str, Member | None] = {}
+        self.claim_owners: dict[str, str] = {}
+        self.new: list[Aggregate] = []
+        self.periods: set[int] = set()
+
+    def member(self, member_id: str) -> Member:
+        if member_id not in self.members:
+            try:
+                self.members[member_id] = self.app.repository.get(member_uuid(member_id))
+            except AggregateNotFoundError:
+                self.members[member_id] = None
+        member = self.members[member_id]
+        if member is None:
+            raise Rejected("member_id", f"unknown member {member_id!r}")
+        return member
+
+    def open_period(self, number: int) -> Period:
+        period = self.scheme.open_period_for_posting(number)
+        self.periods.add(number)
+        return period
+
+    def claim_owner(self, claim_id: str) -> str | None:
+        if claim_id not in self.claim_owners:
+            try:
+                index: ClaimIndex = self.app.repository.get(claim_uuid(claim_id))
+            except AggregateNotFoundError:
+                return None
+            self.claim_owners[claim_id] = index.member_id
+        return self.claim_owners[claim_id]
+
+    def save(self, progress: Callable[[str, int], None]) -> None:
+        pending: list[Aggregate] = [
+            m for m in self.members.values() if m is not None and m.pending_events
+        ]
+        pending += self.new
+        saved = 0
+        for start in range(0, len(pending), CHUNK):
+            chunk = pending[start : start + CHUNK]
+            try:
+                self.app.save(*chunk, **{POSTS_INTO: self.periods})
+            except IntegrityError:
+                raise LedgerError(
+                    "the ledger changed while this feed was imported; import it again: what "
+                    f"was saved ({saved} of {len(pending)} records' aggregates) will count as "
+                    "already present"
+                ) from None
+            saved += len(chunk)
+            progress("saving", saved)
+
+
+def enrol(record: EnrolmentRecord, work: Work) -> bool:
+    work.scheme.require_county(record.county)
+    period = work.open_period(record.period)
+    try:
+        member = work.member(record.member_id)
+    except Rejected:
+        member = Member(record.member_id, work.actor, record.enrolled_on)
+    existing = member.enrolments.get(record.period)
+    if existing is not None:
+        if (existing.county, existing.unit) == (record.county, record.unit):
+            return False
+        raise Rejected(
+            "member_id",
+            f"already enrolled in period {record.period} in {existing.county}, {existing.unit}",
+        )
+    member.enrol(period, record.county, record.unit, record.group, work.actor, record.enrolled_on)
+    work.members[record.member_id] = member
+    return True
+
+
+def pay_premium(record: PremiumRecord, work: Work) -> bool:
+    member = work.member(record.member_id)
+    if record.receipt in member.receipts:
+        return False
+    work.open_period(record.period)
+    member.pay_premium(
+        record.period, {record.source: record.amount}, record.receipt, work.actor, record.paid_on
+    )
+    work.summary.add("premiums", record.amount)
+    return True
+
+
+def settle_claim(record: SettlementRecord, work: Work) -> bool:
+    owner = work.claim_owner(record.settlement_no)
+    if owner == record.member_id:
+        return False
+    if owner is not None:
+        raise Rejected("settlement_no", f"settlement number already used for member {owner!r}")
+    member = work.member(record.member_id)
+    number = record.period or _period_of(work.scheme, record.discharged_on)
+    period = work.open_period(number)
+    settlement = Settlement(
+        record.settlement_no,
+        record.admitted_on,
+        record.discharged_on,
+        record.total_cost,
+        record.insurance_paid,
+    )
+    on = record.discharged_on
+    member.submit_claim(
+        record.settlement_no, period, record.eligible_self_paid, work.actor, on, settlement
+    )
+    calculation = member.adjudicate_claim(record.settlement_no, period, work.actor, on)
+    work.new.append(ClaimIndex(record.settlement_no, record.member_id, work.actor, on))
+    work.claim_owners[record.settlement_no] = record.member_id
+    work.summary.add("eligible_self_paid", record.eligible_self_paid)
+    work.summary.add("benefits_approved", member.claims[record.settlement_no].approved)
+    outcome = "approved" if calculation.benefit > 0 else "rejected_by_policy"
+    work.summary.counts[outcome] = work.summary.counts.get(outcome, 0) + 1
+    return True
+
+
+def record_bank_result(record: PayoutResultRecord, work: Work) -> bool:
+    payments = work.books.claims.payments(record.bank_reference)
+    if not payments:
+        raise Rejected("bank_reference", f"no payout was made under {record.bank_reference!r}")
+    done = {"paid": "confirmed", "returned": "returned"}[record.status]
+    if all(p.status == done for p in payments):
+        return False
+    for payment in payments:
+        member = work.member(payment.member_id)
+        if record.status == "paid":
+            member.confirm_payout(
+                payment.claim_id, record.bank_reference, work.actor, record.reported_on
+            )
+        else:
+            member.return_payout(
+                payment.claim_id,
+                record.bank_reference,
+                record.reason or "returned by the bank",
+                work.actor,
+                record.reported_on,
+            )
+        work.summary.add(done, payment.amount)
+    return True
+
+
+APPLY: dict[str, Callable[[Any, Work], bool]] = {
+    "enrolments": enrol,
+    "premiums": pay_premium,
+    "claims": settle_claim,
+    "payout-results": record_bank_result,
+}
+
+
+def _period_of(scheme: Scheme, day: date) -> int:
+    for period in scheme.periods.values():
+        if period.start <= day <= period.end:
+            return period.number
+    raise Rejected("discharged_on", f"no period covers {day}")
+
+
+def import_feed(
+    books: Books,
+    kind: str,
+    path: Path,
+    actor: str,
+    *,
+    format: str | None = None,
+    partial: bool = False,
+    rejects_path: Path | None = None,
+    progress: Callable[[str, int], None] = lambda stage, done: None,
+) -> ImportSummary:
+    """Import one feed; raises ImportRefused (nothing stored) if it has bad records and
+    `partial` is not set."""
+    if kind not in RECORDS:
+        raise LedgerError(f"unknown kind {kind!r} (kinds: {', '.join(RECORDS)})")
+    if partial and rejects_path is None:
+        raise LedgerError("--partial needs --rejects FILE for the records it leaves out")
+    feed = open_feed(path, format)
+    summary = ImportSummary(kind, str(path))
+    if kind == "payout-results":
+        books.claims.catch_up()
+    work = Work(books, actor, summary)
+    rejected = _apply_all(feed, RECORDS[kind], APPLY[kind], work, progress)
+    if rejected and not partial:
+        summary.imported, summary.amounts, summary.counts = 0, {}, {}
+        raise ImportRefused(summary)
+    work.save(progress)
+    if rejects_path is not None:
+        write_rejects(feed, rejects_path, rejected)
+    books.catch_up(on_batch=lambda position: progress("projecting", position))
+    return summary
+
+
+def _apply_all(
+    feed: FeedFile,
+    model: type[Record],
+    apply: Callable[[Any, Work], bool],
+    work: Work,
+    progress: Callable[[str, int], None],
+) -> list[tuple[SourceRow, str]]:
+    summary = work.summary
+    seen: dict[str, int] = {}
+    rejected: list[tuple[SourceRow, str]] = []
+    for row in read_rows(feed):
+        summary.read += 1
+        reject = _check(row, model, apply, work, seen)
+        if reject is None:
+            pass
+        elif isinstance(reject, Reject):
+            summary.rejected += 1
+            summary.rejects.append(reject)
+            rejected.append((row, f"{reject.field}: {reject.reason}"))
+        if summary.read % 1000 == 0:
+            progress("validating", summary.read)
+    progress("validating", summary.read)
+    return rejected
+
+
+def _check(
+    row: SourceRow,
+    model: type[Record],
+    apply: Callable[[Any, Work], bool],
+    work: Work,
+    seen: dict[str, int],
+) -> Reject | None:
+    """Apply one record; None if it was imported or already there, else why not."""
+    if ERROR in row.fields:
+        return Reject(row.line, "(line)", "", str(row.fields[ERROR]))
+    if EXTRA in row.fields:
+        return Reject(row.line, "(line)", row.fields[EXTRA], "more cells than columns")
+    try:
+        record = model.model_validate(row.fields)
+    except ValidationError as e:
+        return _schema_reject(row, e)
+    first = seen.setdefault(record.reference, row.line)
+    if first != row.line:
+        return Reject(
+            row.line, model.reference_field, record.reference, f"duplicate of line {first}"
+        )
+    try:
+        if apply(record, work):
+            work.summary.imported += 1
+        else:
+            work.summary.already_present += 1
+    except (Rejected, InvalidSettlement) as e:
+        return Reject(row.line, e.field, _value(row, model, e.field), e.reason)
+    except InvalidAmount as e:
+        return Reject(row.line, e.field, e.value, e.reason)
+    except LedgerError as e:
+        name = next((f for t, f in ERROR_FIELDS.items() if isinstance(e, t)), None)
+        name = name or model.reference_field
+        return Reject(row.line, name, _value(row, model, name), str(e))
+    return None
+
+
+def _schema_reject(row: SourceRow, error: ValidationError) -> Reject:
+    first = error.errors(include_url=False)[0]
+    where = str(first["loc"][0]) if first["loc"] else "(record)"
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, InvalidAmount):
+        reason = cause.reason
+    elif first["type"] == "missing":
+        reason = "missing"
+    else:
+        reason = first["msg"]
+    return Reject(row.line, where, row.fields.get(where, ""), reason)
+
+
+def _value(row: SourceRow, model: type[Record], name: str) -> object:
+    """The value as it stood in the file, under whichever header the file used."""
+    info = model.model_fields.get(name)
+    aliases: Iterable[str] = [name]
+    if info is not None and info.validation_alias is not None:
+        aliases = [str(a) for a in getattr(info.validation_alias, "choices", [name])]
+    return next((row.fields[a] for a in aliases if a in row.fields), "")

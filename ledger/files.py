@@ -1,0 +1,257 @@
+"""Feed files exported from Chinese spreadsheets: CSV and JSON Lines, in UTF-8 or GB18030.
+
+Reading never loses where a record came from (its line), and rejected records go back out
+in the file's own format and encoding, so a clerk can fix them in the same spreadsheet.
+"""
+
+import codecs
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal, NoReturn, TextIO
+
+from domain.errors import LedgerError
+
+Format = Literal["csv", "jsonl"]
+
+REASON = "reason"
+"""The column (CSV) or key (JSONL) that write_rejects adds; importers must ignore it."""
+EXTRA = "__extra__"
+"""Holds the cells of a CSV record beyond its headers, so the importer can reject it."""
+ERROR = "__error__"
+"""Holds why a JSONL line is not a JSON object, so the importer can reject just that line."""
+LINE = "__line__"
+"""Stands in a JSONL reject for the original line, which could not be kept."""
+
+FORMATS: dict[str, Format] = {"csv": "csv", "jsonl": "jsonl"}
+SUFFIXES: dict[str, Format] = {
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+}
+
+
+class FeedError(LedgerError):
+    """A feed file that cannot be read (or a rejects file written) at all: nothing was imported."""
+
+    def __init__(self, path: Path, reason: str, line: int | None = None) -> None:
+        self.path, self.reason, self.line = path, reason, line
+        where = f"{path}: line {line}" if line is not None else f"{path}"
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One record as found in the feed, with the line it starts on for the clerk to look up."""
+
+    line: int
+    fields: dict[str, object]
+
+
+@dataclass(frozen=True)
+class FeedFile:
+    path: Path
+    format: Format
+    encoding: str
+    headers: tuple[str, ...]
+
+
+def open_feed(path: Path, format: str | None = None) -> FeedFile:
+    """Checks that the file can be read at all, before any record is imported from it."""
+    kind = _format_of(path, format)
+    encoding = _detect_encoding(path)
+    headers: tuple[str, ...] = ()
+    if kind == "csv":
+        with _open_text(path, encoding) as text:
+            header = next(_csv_records(path, text), None)
+        if header is None:
+            raise FeedError(path, "is empty: a CSV feed starts with a header row")
+        headers = _checked_headers(path, *header)
+    return FeedFile(path, kind, encoding, headers)
+
+
+def read_rows(feed: FeedFile) -> Iterator[SourceRow]:
+    """Streams the records, so a feed of any size is imported in constant memory."""
+    with _open_text(feed.path, feed.encoding) as text:
+        if feed.format == "jsonl":
+            for line, raw in enumerate(text, 1):
+                if raw.strip():
+                    yield SourceRow(line, _json_fields(raw))
+            return
+        records = _csv_records(feed.path, text)
+        next(records, None)  # the header, checked by open_feed
+        width = len(feed.headers)
+        for line, cells in records:
+            fields: dict[str, object] = dict(zip(feed.headers, cells, strict=False))
+            if len(cells) > width:
+                fields[EXTRA] = cells[width:]
+            yield SourceRow(line, fields)
+
+
+def write_rejects(feed: FeedFile, path: Path, rejects: Iterable[tuple[SourceRow, str]]) -> int:
+    """Writes the rejected records in the feed's format and encoding, each with its reason.
+
+    CSV: the feed's headers plus a `reason` column (an existing one is overwritten); the
+    cells beyond the headers of a record that had too many follow the reason, so none is
+    lost. JSONL: each object plus a `reason` key, amounts with their digits as read. A
+    JSONL line that was not a JSON object cannot be written back from its fields, so it
+    becomes {"__line__": <its line in the feed>, "reason": ...}.
+    Returns how many records were written.
+    """
+    if path.resolve() == feed.path.resolve():
+        raise FeedError(path, "is the feed itself: write the rejects to another file")
+    # A JSON string may hold an escaped lone surrogate, which no encoding can write:
+    # backslashreplace writes it as the same JSON escape again.
+    errors = "backslashreplace" if feed.format == "jsonl" else "strict"
+    try:
+        out = path.open("w", encoding=feed.encoding, errors=errors, newline="")
+    except OSError as e:
+        raise FeedError(path, f"cannot write: {e.strerror}") from None
+    written = 0
+    with out:
+        if feed.format == "csv":
+            written = _write_csv_rejects(feed.headers, out, rejects)
+        else:
+            for row, reason in rejects:
+                original = {LINE: row.line} if ERROR in row.fields else row.fields
+                out.write(_json_text({**original, REASON: reason}) + "\n")
+                written += 1
+    return written
+
+
+def _format_of(path: Path, format: str | None) -> Format:
+    if format is not None:
+        if format not in FORMATS:
+            raise FeedError(path, f"unknown format {format!r}: use csv or jsonl")
+        return FORMATS[format]
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise FeedError(
+            path, f"cannot tell the format from the suffix {suffix!r}: pass --format csv or jsonl"
+        )
+    return SUFFIXES[suffix]
+
+
+def _detect_encoding(path: Path) -> str:
+    """Spreadsheets on Chinese Windows save "CSV" in GB18030 (GBK), elsewhere in UTF-8,
+    Excel's "CSV UTF-8" with a BOM. UTF-8 is tried first: UTF-8 Chinese often also decodes
+    as GB18030, as mojibake, while GB18030 Chinese is almost never valid UTF-8."""
+    try:
+        with path.open("rb") as raw:
+            head = raw.read(len(codecs.BOM_UTF8))
+    except OSError as e:
+        raise FeedError(path, f"cannot read: {e.strerror}") from None
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise FeedError(path, "is UTF-16 text: save it from the spreadsheet as CSV (UTF-8)")
+    if head == codecs.BOM_UTF8:
+        bad = _first_undecodable(path, "utf-8")
+        if bad is not None:
+            line, byte = bad
+            raise FeedError(
+                path, f"byte {byte} is not UTF-8, though the file has a UTF-8 BOM", line
+            )
+        return "utf-8-sig"
+    if _first_undecodable(path, "utf-8") is None:
+        return "utf-8"
+    bad = _first_undecodable(path, "gb18030")
+    if bad is not None:
+        line, byte = bad
+        raise FeedError(path, f"byte {byte} is neither UTF-8 nor GB18030 text", line)
+    return "gb18030"
+
+
+def _first_undecodable(path: Path, encoding: str) -> tuple[int, str] | None:
+    """The line and byte where decoding fails. Decoding line by line is exact: in neither
+    UTF-8 nor GB18030 can a newline byte be part of a multi-byte character."""
+    with path.open("rb") as raw:
+        for line, data in enumerate(raw, 1):
+            try:
+                data.decode(encoding)
+            except UnicodeDecodeError as e:
+                return line, f"0x{data[e.start]:02X}"
+    return None
+
+
+def _open_text(path: Path, encoding: str) -> TextIO:
+    try:
+        return path.open(encoding=encoding, newline="")
+    except OSError as e:
+        raise FeedError(path, f"cannot read: {e.strerror}") from None
+
+
+def _csv_records(path: Path, text: TextIO) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank records, cells stripped, each with the line it starts on. Strict
+    quoting: a stray quote would otherwise swallow every later record into one cell."""
+    reader = csv.reader(text, dialect="excel", strict=True)
+    start = 1
+    try:
+        for cells in reader:
+            stripped = [cell.strip() for cell in cells]
+            if any(stripped):
+                yield start, stripped
+            start = reader.line_num + 1
+    except csv.Error as e:
+        raise FeedError(path, f"not readable as CSV: {e}", start) from None
+
+
+def _checked_headers(path: Path, line: int, cells: list[str]) -> tuple[str, ...]:
+    unnamed = [str(column) for column, name in enumerate(cells, 1) if not name]
+    if unnamed:
+        raise FeedError(path, f"columns without a name in the header: {', '.join(unnamed)}", line)
+    duplicated = list(dict.fromkeys(name for name in cells if cells.count(name) > 1))
+    if duplicated:
+        raise FeedError(path, f"duplicate columns in the header: {', '.join(duplicated)}", line)
+    return tuple(cells)
+
+
+def _json_fields(raw: str) -> dict[str, object]:
+    try:
+        data: object = json.loads(raw, parse_float=Decimal, parse_constant=_not_a_number)
+    except json.JSONDecodeError as e:
+        return {ERROR: f"not valid JSON: {e.msg} at column {e.colno}"}
+    except ValueError as e:
+        return {ERROR: f"not valid JSON: {e}"}
+    if not isinstance(data, dict):
+        return {ERROR: "not a JSON object"}
+    return data
+
+
+def _not_a_number(name: str) -> NoReturn:
+    """NaN and Infinity are not JSON, and json.loads would make them floats."""
+    raise ValueError(f"{name} is not a number")
+
+
+def _write_csv_rejects(
+    headers: tuple[str, ...], out: TextIO, rejects: Iterable[tuple[SourceRow, str]]
+) -> int:
+    writer = csv.writer(out, dialect="excel")
+    writer.writerow(headers if REASON in headers else (*headers, REASON))
+    written = 0
+    for row, reason in rejects:
+        cells = [reason if name == REASON else row.fields.get(name, "") for name in headers]
+        if REASON not in headers:
+            cells.append(reason)
+        extra = row.fields.get(EXTRA)
+        if isinstance(extra, list):
+            cells.extend(extra)
+        writer.writerow(cells)
+        written += 1
+    return written
+
+
+def _json_text(value: object) -> str:
+    """As json.dumps, but a Decimal keeps its digits: 12.30 is written 12.30, not "12.30"."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dict):
+        members = (
+            f"{json.dumps(k, ensure_ascii=False)}: {_json_text(v)}" for k, v in value.items()
+        )
+        return "{" + ", ".join(members) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_json_text(item) for item in value) + "]"
+    return json.dumps(value, ensure_ascii=False)

@@ -1,0 +1,157 @@
+"""Claims and payouts as finance works with them: what is payable, and under which bank
+reference each payment went out. Rebuildable from the log."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import ClassVar
+
+from domain.member import Member
+from domain.money import from_fen, to_fen
+from ledger.app import MutualAidLedger
+from projections.projector import Cursor, Projector, ReadModel
+
+
+@dataclass(frozen=True)
+class Payable:
+    member_id: str
+    claim_id: str
+    county: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class Payment:
+    member_id: str
+    claim_id: str
+    county: str
+    bank_reference: str
+    amount: Decimal
+    status: str
+
+
+class ClaimsModel(ReadModel):
+    name = "claims"
+    tables: ClassVar[dict[str, str]] = {
+        "members": "originator_id TEXT PRIMARY KEY, member_id TEXT NOT NULL",
+        "claims": "claim_id TEXT PRIMARY KEY, member_id TEXT NOT NULL, county TEXT NOT NULL, "
+        "period INTEGER NOT NULL, status TEXT NOT NULL, approved_fen BIGINT NOT NULL, "
+        "paid_fen BIGINT NOT NULL",
+        "payouts": "claim_id TEXT NOT NULL, bank_reference TEXT NOT NULL, member_id TEXT NOT NULL, "
+        "county TEXT NOT NULL, amount_fen BIGINT NOT NULL, status TEXT NOT NULL, "
+        "PRIMARY KEY (claim_id, bank_reference)",
+    }
+    indexes = (
+        "CREATE INDEX IF NOT EXISTS claims_payable ON {claims} (status, paid_fen, approved_fen)",
+        "CREATE INDEX IF NOT EXISTS payouts_by_reference ON {payouts} (bank_reference)",
+    )
+
+    def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
+        sql = self.db.sql
+        for _, e in events:
+            if isinstance(e, Member.Registered):
+                cursor.execute(
+                    sql("INSERT INTO {members} VALUES (?, ?)"), (str(e.originator_id), e.member_id)
+                )
+            elif isinstance(e, Member.ClaimSubmitted):
+                cursor.execute(
+                    sql(
+                        "INSERT INTO {claims} SELECT ?, member_id, ?, ?, 'submitted', 0, 0 "
+                        "FROM {members} WHERE originator_id = ?"
+                    ),
+                    (e.claim_id, e.county, e.period, str(e.originator_id)),
+                )
+            elif isinstance(e, Member.ClaimApproved):
+                cursor.execute(
+                    sql(
+                        "UPDATE {claims} SET status = 'approved', approved_fen = ? "
+                        "WHERE claim_id = ?"
+                    ),
+                    (to_fen(e.amount), e.claim_id),
+                )
+            elif isinstance(e, Member.ClaimRejected):
+                cursor.execute(
+                    sql("UPDATE {claims} SET status = 'rejected' WHERE claim_id = ?"), (e.claim_id,)
+                )
+            elif isinstance(e, Member.PayoutMade):
+                self._paid(cursor, e.claim_id, to_fen(e.amount))
+                cursor.execute(
+                    sql(
+                        "INSERT INTO {payouts} SELECT ?, ?, member_id, ?, ?, 'made' "
+                        "FROM {members} WHERE originator_id = ?"
+                    ),
+                    (
+                        e.claim_id,
+                        e.bank_reference,
+                        e.county,
+                        to_fen(e.amount),
+                        str(e.originator_id),
+                    ),
+                )
+            elif isinstance(e, Member.PayoutConfirmed):
+                self._payout_status(cursor, e.claim_id, e.bank_reference, "confirmed")
+            elif isinstance(e, Member.PayoutReturned):
+                self._paid(cursor, e.claim_id, -to_fen(e.amount))
+                self._payout_status(cursor, e.claim_id, e.bank_reference, "returned")
+
+    def _paid(self, cursor: Cursor, claim_id: str, fen: int) -> None:
+        cursor.execute(
+            self.db.sql("UPDATE {claims} SET paid_fen = paid_fen + ? WHERE claim_id = ?"),
+            (fen, claim_id),
+        )
+
+    def _payout_status(self, cursor: Cursor, claim_id: str, reference: str, status: str) -> None:
+        cursor.execute(
+            self.db.sql(
+                "UPDATE {payouts} SET status = ? WHERE claim_id = ? AND bank_reference = ?"
+            ),
+            (status, claim_id, reference),
+        )
+
+
+class Claims(Projector):
+    def __init__(self, app: MutualAidLedger) -> None:
+        super().__init__(app, ClaimsModel)
+
+    def payable(self) -> list[Payable]:
+        """Approved benefits not yet paid (or paid and returned), by member and claim."""
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(
+                self.db.sql(
+                    "SELECT member_id, claim_id, county, approved_fen - paid_fen AS due "
+                    "FROM {claims} WHERE status = 'approved' AND approved_fen > paid_fen "
+                    "ORDER BY member_id, claim_id"
+                )
+            )
+            return [
+                Payable(r["member_id"], r["claim_id"], r["county"], from_fen(int(r["due"])))
+                for r in cursor.fetchall()
+            ]
+
+    def payments(
+        self, bank_reference: str | None = None, prefix: str | None = None
+    ) -> list[Payment]:
+        """Payouts under one bank reference, or under every reference that starts with prefix."""
+        if prefix is None:
+            where, value = "bank_reference = ?", bank_reference
+        else:
+            where, value = f"substr(bank_reference, 1, {len(prefix)}) = ?", prefix
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(
+                self.db.sql(
+                    "SELECT member_id, claim_id, county, bank_reference, amount_fen, status "
+                    f"FROM {{payouts}} WHERE {where} ORDER BY member_id, claim_id"
+                ),
+                (value,),
+            )
+            return [
+                Payment(
+                    r["member_id"],
+                    r["claim_id"],
+                    r["county"],
+                    r["bank_reference"],
+                    from_fen(int(r["amount_fen"])),
+                    r["status"],
+                )
+                for r in cursor.fetchall()
+            ]
