@@ -1,15 +1,16 @@
 """The ledger application: the use cases, and the only code that loads and saves aggregates."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import wraps
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
 import psycopg
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 from eventsourcing.utils import Environment, EnvType
 from psycopg import sql
@@ -19,7 +20,7 @@ from domain.member import ClaimIndex, Member, claim_uuid, member_uuid
 from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyResult, Scheme
 from ledger.config import persistence_env
-from ledger.store import CLOSES, POSTS_INTO
+from ledger.store import CLOSES, POSTS_INTO, GuardedPostgresRecorder, GuardedSQLiteRecorder
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -100,6 +101,22 @@ class MutualAidLedger(Application[UUID]):
         except AggregateNotFoundError:
             raise LedgerError(f"unknown member {member_id!r}") from None
         return member
+
+    def load_many(self, ids: Sequence[UUID]) -> dict[UUID, Aggregate]:
+        """Aggregates by id, read in bulk; ids with no events are left out."""
+        recorder = self.recorder
+        assert isinstance(recorder, GuardedSQLiteRecorder | GuardedPostgresRecorder)
+        events: dict[UUID, list[Any]] = {}
+        for stored in recorder.select_events_of(ids):
+            events.setdefault(stored.originator_id, []).append(  # type: ignore[arg-type]
+                self.mapper.to_domain_event(stored)
+            )
+        loaded: dict[UUID, Aggregate] = {}
+        for originator_id, history in events.items():
+            aggregate = project_aggregate(None, history)
+            assert isinstance(aggregate, Aggregate)
+            loaded[originator_id] = aggregate
+        return loaded
 
     def member_of_claim(self, claim_id: str) -> Member:
         try:

@@ -10,7 +10,7 @@ reference that the ledger remembers, so running the same feed again counts what 
 saved as already present and completes the rest.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -51,6 +51,8 @@ from ledger.store import POSTS_INTO
 
 CHUNK = 2000
 """Aggregates saved per transaction."""
+READ_CHUNK = 1000
+"""Records validated together, their aggregates loaded in one go."""
 
 
 class Rejected(LedgerError):
@@ -140,6 +142,7 @@ class Work:
         self.scheme: Scheme = books.app.scheme()
         self.members: dict[str, Member | None] = {}
         self.claim_owners: dict[str, str] = {}
+        self.no_claims: set[str] = set()
         self.new: list[Aggregate] = []
         self.periods: set[int] = set()
 
@@ -159,7 +162,28 @@ class Work:
         self.periods.add(number)
         return period
 
+    def prefetch(self, records: Iterable[Record]) -> None:
+        """Load the members and claim indexes a chunk of records names, in bulk."""
+        members = {r.member_id for r in records if isinstance(r, _MEMBER_RECORDS)}
+        members -= self.members.keys()
+        claims = {r.settlement_no for r in records if isinstance(r, SettlementRecord)}
+        claims -= self.claim_owners.keys() | self.no_claims
+        loaded = self.app.load_many(
+            [member_uuid(m) for m in sorted(members)] + [claim_uuid(c) for c in sorted(claims)]
+        )
+        for member_id in members:
+            member = loaded.get(member_uuid(member_id))
+            self.members[member_id] = member if isinstance(member, Member) else None
+        for claim_id in claims:
+            index = loaded.get(claim_uuid(claim_id))
+            if isinstance(index, ClaimIndex):
+                self.claim_owners[claim_id] = index.member_id
+            else:
+                self.no_claims.add(claim_id)
+
     def claim_owner(self, claim_id: str) -> str | None:
+        if claim_id in self.no_claims:
+            return None
         if claim_id not in self.claim_owners:
             try:
                 index: ClaimIndex = self.app.repository.get(claim_uuid(claim_id))
@@ -243,6 +267,7 @@ def settle_claim(record: SettlementRecord, work: Work) -> bool:
     calculation = member.adjudicate_claim(record.settlement_no, period, work.actor, on)
     work.new.append(ClaimIndex(record.settlement_no, record.member_id, work.actor, on))
     work.claim_owners[record.settlement_no] = record.member_id
+    work.no_claims.discard(record.settlement_no)
     work.summary.add("eligible_self_paid", record.eligible_self_paid)
     work.summary.add("benefits_approved", member.claims[record.settlement_no].approved)
     outcome = "approved" if calculation.benefit > 0 else "rejected_by_policy"
@@ -281,6 +306,9 @@ APPLY: dict[str, Callable[[Any, Work], bool]] = {
     "claims": settle_claim,
     "payout-results": record_bank_result,
 }
+
+
+_MEMBER_RECORDS = (EnrolmentRecord, PremiumRecord, SettlementRecord)
 
 
 def _period_of(scheme: Scheme, day: date) -> int:
@@ -333,37 +361,42 @@ def _apply_all(
     summary = work.summary
     seen: dict[str, int] = {}
     rejected: list[tuple[SourceRow, str]] = []
-    for row in read_rows(feed):
-        summary.read += 1
-        reject = _check(row, model, apply, work, seen)
-        if reject is None:
-            pass
-        elif isinstance(reject, Reject):
-            summary.rejected += 1
-            summary.rejects.append(reject)
-            rejected.append((row, f"{reject.field}: {reject.reason}"))
-        if summary.read % 1000 == 0:
-            progress("validating", summary.read)
-    progress("validating", summary.read)
+    for rows in batched(read_rows(feed), READ_CHUNK):
+        parsed = [(row, _parse(row, model)) for row in rows]
+        work.prefetch(r for _, r in parsed if isinstance(r, Record))
+        for row, record in parsed:
+            summary.read += 1
+            reject = (
+                record if isinstance(record, Reject) else _apply(row, record, apply, work, seen)
+            )
+            if reject is not None:
+                summary.rejected += 1
+                summary.rejects.append(reject)
+                rejected.append((row, f"{reject.field}: {reject.reason}"))
+        progress("validating", summary.read)
     return rejected
 
 
-def _check(
-    row: SourceRow,
-    model: type[Record],
-    apply: Callable[[Any, Work], bool],
-    work: Work,
-    seen: dict[str, int],
-) -> Reject | None:
-    """Apply one record; None if it was imported or already there, else why not."""
+def _parse(row: SourceRow, model: type[Record]) -> Record | Reject:
     if ERROR in row.fields:
         return Reject(row.line, "(line)", "", str(row.fields[ERROR]))
     if EXTRA in row.fields:
         return Reject(row.line, "(line)", row.fields[EXTRA], "more cells than columns")
     try:
-        record = model.model_validate(row.fields)
+        return model.model_validate(row.fields)
     except ValidationError as e:
         return _schema_reject(row, e)
+
+
+def _apply(
+    row: SourceRow,
+    record: Record,
+    apply: Callable[[Any, Work], bool],
+    work: Work,
+    seen: dict[str, int],
+) -> Reject | None:
+    """Apply one record; None if it was imported or already there, else why not."""
+    model = type(record)
     first = seen.setdefault(record.reference, row.line)
     if first != row.line:
         return Reject(
@@ -383,6 +416,17 @@ def _check(
         name = name or model.reference_field
         return Reject(row.line, name, _value(row, model, name), str(e))
     return None
+
+
+def batched(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
+    chunk: list[SourceRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _schema_reject(row: SourceRow, error: ValidationError) -> Reject:
