@@ -9,7 +9,7 @@ from typing import Any, ParamSpec, TypeVar
 from uuid import UUID
 
 import psycopg
-from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
 from eventsourcing.utils import Environment, EnvType
@@ -113,8 +113,9 @@ class MutualAidLedger(Application[UUID]):
             )
         loaded: dict[UUID, Aggregate] = {}
         for originator_id, history in events.items():
-            aggregate = project_aggregate(None, history)
-            assert isinstance(aggregate, Aggregate)
+            aggregate: Any = None
+            for event in history:  # as project_aggregate, without its per-event Protocol check
+                aggregate = event.mutate(aggregate)
             loaded[originator_id] = aggregate
         return loaded
 

@@ -13,7 +13,7 @@ from ledger.app import MutualAidLedger
 from projections.balances import Balances, Filters
 from projections.claims import Claims
 from projections.notifications import Notifications
-from projections.projector import Projector
+from projections.projector import Projector, catch_up_together
 
 NATURAL_CREDIT = {"liability", "income"}
 
@@ -52,8 +52,7 @@ class Books:
 
     def catch_up(self, on_batch: Callable[[int], None] | None = None) -> None:
         """Bring every read model up to the end of the log."""
-        for projector in self.projectors:
-            projector.catch_up(on_batch=on_batch)
+        catch_up_together(self.projectors, on_batch=on_batch)
 
     def close_period(self, period: int, actor: str, on: date) -> dict[str, CountyResult]:
         """Close a period on the figures of the whole log, and share each county's deficit."""

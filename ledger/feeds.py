@@ -162,7 +162,7 @@ class Work:
         self.periods.add(number)
         return period
 
-    def prefetch(self, records: Iterable[Record]) -> None:
+    def prefetch(self, records: list[Record]) -> None:
         """Load the members and claim indexes a chunk of records names, in bulk."""
         members = {r.member_id for r in records if isinstance(r, _MEMBER_RECORDS)}
         members -= self.members.keys()
@@ -363,7 +363,7 @@ def _apply_all(
     rejected: list[tuple[SourceRow, str]] = []
     for rows in batched(read_rows(feed), READ_CHUNK):
         parsed = [(row, _parse(row, model)) for row in rows]
-        work.prefetch(r for _, r in parsed if isinstance(r, Record))
+        work.prefetch([r for _, r in parsed if isinstance(r, Record)])
         for row, record in parsed:
             summary.read += 1
             reject = (

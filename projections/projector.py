@@ -134,25 +134,11 @@ class Projector:
         self, batch_size: int = BATCH_SIZE, on_batch: Callable[[int], None] | None = None
     ) -> int:
         """Apply every event recorded since the last run; returns how many were applied."""
-        applied = 0
-        position = self.position
-        while True:
-            notifications = self.app.recorder.select_notifications(
-                start=position, limit=batch_size, inclusive_of_start=False
-            )
-            if not notifications:
-                return applied
-            events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
-            if not self._apply(events, Tracking(self.tracking_name, notifications[-1].id)):
-                position = self.position  # another catch-up got there first: follow it
-                continue
-            position = notifications[-1].id
-            applied += len(notifications)
-            if on_batch is not None:
-                on_batch(position)
+        return catch_up_together([self], batch_size, on_batch)
 
-    def _apply(self, events: Sequence[tuple[int, object]], tracking: Tracking) -> bool:
+    def apply(self, events: Sequence[tuple[int, object]]) -> bool:
         """One batch and its position, together; False if another process recorded it."""
+        tracking = Tracking(self.tracking_name, events[-1][0])
         try:
             with self.db.transaction(commit=True) as cursor:
                 self.db.record_tracking(cursor, tracking)
@@ -174,3 +160,33 @@ class Projector:
         """Apply the whole log again from nothing."""
         self.reset()
         return self.catch_up(on_batch=on_batch)
+
+
+def catch_up_together(
+    projectors: Sequence[Projector],
+    batch_size: int = BATCH_SIZE,
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Bring read models of one application up to the end of its log, reading and decoding
+    each event once for all of them; returns how many events were read."""
+    app = projectors[0].app
+    positions = {p: p.position for p in projectors}
+    read = 0
+    while True:
+        notifications = app.recorder.select_notifications(
+            start=min(positions.values()), limit=batch_size, inclusive_of_start=False
+        )
+        if not notifications:
+            return read
+        events = [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
+        for projector, position in positions.items():
+            unseen = [(i, e) for i, e in events if i > position]
+            if not unseen:
+                continue
+            if projector.apply(unseen):
+                positions[projector] = unseen[-1][0]
+            else:  # another catch-up got there first: follow it
+                positions[projector] = projector.position
+        read += len(notifications)
+        if on_batch is not None:
+            on_batch(min(positions.values()))
