@@ -67,12 +67,19 @@ class ClaimDeadlinePassed(LedgerError):
         super().__init__(f"claim {claim!r} submitted on {submitted} after the deadline {deadline}")
 
 
-class InvalidSettlement(LedgerError, ValueError):
-    """Settlement figures that do not add up, naming the field at fault."""
+class FieldError(LedgerError, ValueError):
+    """A value refused for a reason that names the field at fault."""
+
+    def __init__(self, record: str, field: str, reason: str) -> None:
+        self.field, self.reason = field, reason
+        super().__init__(f"{record}: {reason}")
+
+
+class InvalidSettlement(FieldError):
+    """Settlement figures that do not add up."""
 
     def __init__(self, claim: str, field: str, reason: str) -> None:
-        self.field, self.reason = field, reason
-        super().__init__(f"claim {claim!r}: {reason}")
+        super().__init__(f"claim {claim!r}", field, reason)
 
 
 class ClaimError(LedgerError):

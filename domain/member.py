@@ -17,6 +17,7 @@ from domain.errors import (
     AlreadyEnrolled,
     ClaimDeadlinePassed,
     ClaimError,
+    FieldError,
     InvalidSettlement,
     LedgerError,
     NotEnrolled,
@@ -163,9 +164,10 @@ class Member(Aggregate):
             raise LedgerError(f"member {self.member_id!r}: unit is required")
         if group is not None and group not in period.policy.benefit.uplifts:
             known = ", ".join(sorted(period.policy.benefit.uplifts)) or "none"
-            raise LedgerError(
-                f"member {self.member_id!r}: group {group!r} has no uplift in period "
-                f"{period.number} (groups: {known})"
+            raise FieldError(
+                f"member {self.member_id!r}",
+                "group",
+                f"group {group!r} has no uplift in period {period.number} (groups: {known})",
             )
         self._enrolled(
             period.number,

@@ -26,7 +26,7 @@ from domain.errors import (
     AlreadyEnrolled,
     ClaimDeadlinePassed,
     InvalidAmount,
-    InvalidSettlement,
+    FieldError,
     LedgerError,
     NotEnrolled,
     PeriodError,
@@ -407,7 +407,7 @@ def _apply(
             work.summary.imported += 1
         else:
             work.summary.already_present += 1
-    except (Rejected, InvalidSettlement) as e:
+    except (Rejected, FieldError) as e:
         return Reject(row.line, e.field, _value(row, model, e.field), e.reason)
     except InvalidAmount as e:
         return Reject(row.line, e.field, e.value, e.reason)
