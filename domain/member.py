@@ -227,9 +227,11 @@ class Member(Aggregate):
         for source, amount in parsed.items():
             due = enrolment.premium_due.get(source)
             if due is None:
-                raise LedgerError(
-                    f"member {self.member_id!r}: {source!r} is not a funding source of period "
-                    f"{period} (sources: {', '.join(sorted(enrolment.premium_due))})"
+                raise FieldError(
+                    f"member {self.member_id!r}",
+                    "source",
+                    f"{source!r} is not a funding source of period {period} "
+                    f"(sources: {', '.join(sorted(enrolment.premium_due))})",
                 )
             paid = enrolment.premium_paid.get(source, ZERO) + amount
             if paid > due:
@@ -457,15 +459,23 @@ class Member(Aggregate):
         self, claim_id: str, bank_reference: str, actor: str, effective_date: date
     ) -> None:
         """The bank reports the payment credited to the member."""
+        claim = self.check_bank_result(claim_id, bank_reference, returned=False)
+        self._payout_confirmed(
+            claim_id, claim.period, bank_reference.strip(), actor, effective_date
+        )
+
+    def check_bank_result(self, claim_id: str, bank_reference: str, returned: bool) -> Claim:
+        """Whether the bank can report this payout paid (or returned), without recording it:
+        a bank line covering several claims is checked whole before any is recorded."""
         claim = self.claim(claim_id)
-        bank_reference = bank_reference.strip()
-        if bank_reference not in claim.payouts:
-            raise ClaimError(f"claim {claim_id!r} has no payout {bank_reference!r}")
-        if bank_reference in claim.returned:
-            raise ClaimError(f"payout {bank_reference!r} of claim {claim_id!r} was returned")
-        if bank_reference in claim.confirmed:
-            raise ClaimError(f"payout {bank_reference!r} of claim {claim_id!r} is confirmed")
-        self._payout_confirmed(claim_id, claim.period, bank_reference, actor, effective_date)
+        reference = bank_reference.strip()
+        if reference not in claim.payouts:
+            raise ClaimError(f"claim {claim_id!r} has no payout {reference!r}")
+        if reference in claim.returned:
+            raise ClaimError(f"payout {reference!r} of claim {claim_id!r} was already returned")
+        if not returned and reference in claim.confirmed:
+            raise ClaimError(f"payout {reference!r} of claim {claim_id!r} is confirmed")
+        return claim
 
     class PayoutConfirmed(Aggregate.Event):
         claim_id: str
@@ -484,14 +494,8 @@ class Member(Aggregate):
         self, claim_id: str, bank_reference: str, reason: str, actor: str, effective_date: date
     ) -> None:
         """A bounced payment: the money is back in the bank and the benefit payable again."""
-        claim = self.claim(claim_id)
+        claim = self.check_bank_result(claim_id, bank_reference, returned=True)
         bank_reference = bank_reference.strip()
-        if bank_reference not in claim.payouts:
-            raise ClaimError(f"claim {claim_id!r} has no payout {bank_reference!r}")
-        if bank_reference in claim.returned:
-            raise ClaimError(
-                f"payout {bank_reference!r} of claim {claim_id!r} was already returned"
-            )
         if not reason.strip():
             raise ClaimError(f"claim {claim_id!r}: a returned payout needs a reason")
         self._payout_returned(

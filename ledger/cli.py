@@ -593,6 +593,7 @@ def _progress() -> Iterator[Progress]:
         MofNCompleteColumn(),
         console=err,
         transient=True,
+        disable=not err.is_terminal,
     ) as progress:
         yield progress
 

@@ -25,8 +25,8 @@ from pydantic import ValidationError
 from domain.errors import (
     AlreadyEnrolled,
     ClaimDeadlinePassed,
-    InvalidAmount,
     FieldError,
+    InvalidAmount,
     LedgerError,
     NotEnrolled,
     PeriodError,
@@ -143,7 +143,7 @@ class Work:
         self.members: dict[str, Member | None] = {}
         self.claim_owners: dict[str, str] = {}
         self.no_claims: set[str] = set()
-        self.new: list[Aggregate] = []
+        self.new: list[ClaimIndex] = []
         self.periods: set[int] = set()
 
     def member(self, member_id: str) -> Member:
@@ -193,23 +193,34 @@ class Work:
         return self.claim_owners[claim_id]
 
     def save(self, progress: Callable[[str, int], None]) -> None:
-        pending: list[Aggregate] = [
-            m for m in self.members.values() if m is not None and m.pending_events
-        ]
-        pending += self.new
+        """Save in chunks; a member and the claim indexes of its new claims always go in the
+        same transaction, so an interrupted import never leaves one without the other."""
+        indexes: dict[str, list[Aggregate]] = {}
+        for index in self.new:
+            indexes.setdefault(index.member_id, []).append(index)
+        chunk: list[Aggregate] = []
         saved = 0
-        for start in range(0, len(pending), CHUNK):
-            chunk = pending[start : start + CHUNK]
-            try:
-                self.app.save(*chunk, **{POSTS_INTO: self.periods})
-            except IntegrityError:
-                raise LedgerError(
-                    "the ledger changed while this feed was imported; import it again: what "
-                    f"was saved ({saved} of {len(pending)} records' aggregates) will count as "
-                    "already present"
-                ) from None
-            saved += len(chunk)
+        for member_id, member in self.members.items():
+            if member is None or not member.pending_events:
+                continue
+            chunk += [member, *indexes.get(member_id, [])]
+            if len(chunk) >= CHUNK:
+                saved += self._save_chunk(chunk, saved)
+                progress("saving", saved)
+                chunk = []
+        if chunk:
+            saved += self._save_chunk(chunk, saved)
             progress("saving", saved)
+
+    def _save_chunk(self, chunk: list[Aggregate], saved: int) -> int:
+        try:
+            self.app.save(*chunk, **{POSTS_INTO: self.periods})
+        except IntegrityError:
+            raise LedgerError(
+                "the ledger changed while this feed was imported; import it again: the "
+                f"{saved} aggregates saved so far will count as already present"
+            ) from None
+        return len(chunk)
 
 
 def enrol(record: EnrolmentRecord, work: Work) -> bool:
@@ -283,6 +294,10 @@ def record_bank_result(record: PayoutResultRecord, work: Work) -> bool:
     if all(p.status == done for p in payments):
         return False
     for payment in payments:
+        work.member(payment.member_id).check_bank_result(
+            payment.claim_id, record.bank_reference, returned=record.status == "returned"
+        )
+    for payment in payments:
         member = work.member(payment.member_id)
         if record.status == "paid":
             member.confirm_payout(
@@ -344,9 +359,9 @@ def import_feed(
     if rejected and not partial:
         summary.imported, summary.amounts, summary.counts = 0, {}, {}
         raise ImportRefused(summary)
-    work.save(progress)
     if rejects_path is not None:
         write_rejects(feed, rejects_path, rejected)
+    work.save(progress)
     books.catch_up(on_batch=lambda position: progress("projecting", position))
     return summary
 

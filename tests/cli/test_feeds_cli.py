@@ -1,0 +1,371 @@
+"""Feeds, bank batches and SMS texts from the command line, on both backends: what a clerk
+types, what the files say and what the ledger then holds."""
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from ledger.app import MutualAidLedger
+from ledger.cli import main
+
+ROSTER_HEADER = "名册行号,会员编号,姓名,期次,区县,单位,人员类别,参保日期"
+PREMIUM_HEADER = "收据号,会员编号,期次,资金来源,金额,缴费日期"
+CLAIM_HEADER = (
+    "settlement_no,member_id,admitted_on,discharged_on,total_cost,insurance_paid,eligible_self_paid"
+)
+RESULT_HEADER = "支付参考号,状态,退回原因,日期"
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class Ledger:
+    """Runs `ledger --db DB ...` in this process, as the console script does."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
+        self.capsys = capsys
+        monkeypatch.setenv("LEDGER_ACTOR", "tester")
+        monkeypatch.delenv("LEDGER_DB", raising=False)
+
+    def __call__(self, db: str, *args: str) -> Result:
+        self.capsys.readouterr()
+        try:
+            main(["--db", db, *args])
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+        captured = self.capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    def ok(self, db: str, *args: str) -> str:
+        result = self(db, *args)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    def json(self, db: str, *args: str) -> dict[str, object]:
+        data: dict[str, object] = json.loads(self.ok(db, *args, "--json"))
+        return data
+
+
+@pytest.fixture
+def ledger(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Ledger:
+    return Ledger(capsys, monkeypatch)
+
+
+def write_feed(path: Path, *lines: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    return path
+
+
+def claim(number: str, member: str, eligible: str) -> str:
+    """A settlement line whose figures add up: insurance paid 5,000 of the total cost."""
+    total = Decimal(eligible) + 5000
+    return f"{number},{member},2025-03-01,2025-03-10,{total},5000.00,{eligible}"
+
+
+def events_in(db: str) -> int | None:
+    app = MutualAidLedger(db)
+    try:
+        return app.recorder.max_notification_id()
+    finally:
+        app.close()
+
+
+def c1(ledger: Ledger, db: str) -> dict[str, str]:
+    report = ledger.json(db, "balances")
+    accounts: dict[str, str] = report["counties"]["C1"]["accounts"]  # type: ignore[index]
+    return accounts
+
+
+def pinghu_members(ledger: Ledger, db: str, tmp_path: Path, *members: str) -> None:
+    """The Pinghu scheme, and members enrolled in C1 and paid up, all from feeds."""
+    ledger.ok(
+        db,
+        "scheme",
+        "create",
+        "--name",
+        "Pinghu",
+        "--preset",
+        "pinghu",
+        "--county",
+        "C1=Danghu",
+        "--county",
+        "C2=Zhapu",
+        "--date",
+        "2025-01-01",
+    )
+    ledger.ok(db, "period", "open", "1", "--start", "2025-01-01", "--end", "2025-12-31")
+    roster = [f"{n},{m},职工{n},1,C1,平湖市总工会,,2025/1/6" for n, m in enumerate(members, 1)]
+    ledger.ok(
+        db,
+        "import",
+        "enrolments",
+        str(write_feed(tmp_path / "roster.csv", ROSTER_HEADER, *roster, encoding="gb18030")),
+    )
+    premiums = [
+        line
+        for m in members
+        for line in (f"W-{m},{m},1,worker,1.00,2025/1/6", f"U-{m},{m},1,union:city,49.00,2025/1/6")
+    ]
+    ledger.ok(
+        db,
+        "import",
+        "premiums",
+        str(write_feed(tmp_path / "premiums.csv", PREMIUM_HEADER, *premiums, encoding="gb18030")),
+    )
+
+
+def import_claims(ledger: Ledger, db: str, path: Path, *lines: str) -> None:
+    ledger.ok(db, "import", "claims", str(write_feed(path, CLAIM_HEADER, *lines)))
+
+
+def bank_file(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(path.read_text("utf-8"))))
+
+
+# 4. All or nothing
+
+
+def test_a_refused_import_names_each_bad_record_on_stderr_and_stores_nothing(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    pinghu_members(ledger, db, tmp_path, "M1")
+    before = events_in(db), ledger.ok(db, "balances", "--json")
+    feed = write_feed(
+        tmp_path / "claims.csv",
+        CLAIM_HEADER,
+        claim("S1", "M1", "20000.00"),
+        "S2,M1,2025-03-01,2025-03-10,9000.00,5000.00,abc",
+        claim("S3", "M1", "900.00"),
+        claim("S4", "NOBODY", "900.00"),
+    )
+
+    result = ledger(db, "import", "claims", str(feed))
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    *rejects, error = [line for line in result.stderr.splitlines() if line.strip()]
+    assert rejects == [
+        f"{feed}: line 3: eligible_self_paid = 'abc': not a number in yuan",
+        f"{feed}: line 5: member_id = 'NOBODY': unknown member 'NOBODY'",
+    ]
+    assert error.startswith("error: ") and "2 bad record(s), nothing imported" in error
+    assert (events_in(db), ledger.ok(db, "balances", "--json")) == before
+
+
+# 5. --partial --rejects
+
+
+def test_partial_import_leaves_bad_records_in_a_gb18030_rejects_file_to_fix_and_import(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    pinghu_members(ledger, db, tmp_path)
+    ledger.ok(db, "enrol", "M1", "--period", "1", "--county", "C1", "--unit", "U1")
+    ledger.ok(db, "enrol", "M2", "--period", "1", "--county", "C1", "--unit", "U1")
+    feed = write_feed(
+        tmp_path / "缴费.csv",
+        PREMIUM_HEADER,
+        "W-M1,M1,1,worker,1.00,2025年1月6日",
+        "U-M1,M1,1,union:city,四十九,2025年1月6日",
+        "W-M2,M2,1,worker,1.00,2025年1月6日",
+        "U-M2,M2,1,union:city,49.00,2025年1月6日",
+        encoding="gb18030",
+    )
+    rejects = tmp_path / "缴费-退回.csv"
+
+    summary = ledger.json(
+        db, "import", "premiums", str(feed), "--partial", "--rejects", str(rejects)
+    )
+
+    assert (summary["imported"], summary["rejected"]) == (3, 1)
+    assert c1(ledger, db)["bank"] == "51.00"
+    text = rejects.read_bytes().decode("gb18030")
+    with pytest.raises(UnicodeDecodeError):
+        rejects.read_bytes().decode("utf-8")
+    header, *lines = csv.reader(io.StringIO(text))
+    assert header == [*PREMIUM_HEADER.split(","), "reason"]
+    assert lines == [
+        ["U-M1", "M1", "1", "union:city", "四十九", "2025年1月6日", "金额: not a number in yuan"]
+    ]
+
+    rejects.write_bytes(text.replace("四十九", "49.00").encode("gb18030"))
+    fixed = ledger.json(db, "import", "premiums", str(rejects))
+
+    assert (fixed["read"], fixed["imported"], fixed["rejected"]) == (1, 1, 0)
+    assert c1(ledger, db)["bank"] == "100.00"
+
+
+def test_a_rejects_file_that_cannot_be_written_is_refused_before_anything_is_stored(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    pinghu_members(ledger, db, tmp_path, "M1")
+    before = events_in(db), ledger.ok(db, "balances", "--json")
+    feed = write_feed(
+        tmp_path / "claims.csv",
+        CLAIM_HEADER,
+        claim("S1", "M1", "20000.00"),
+        claim("S2", "NOBODY", "900.00"),
+    )
+    nowhere = tmp_path / "no-such-folder" / "rejects.csv"
+
+    result = ledger(db, "import", "claims", str(feed), "--partial", "--rejects", str(nowhere))
+
+    assert result.returncode == 1
+    assert "cannot write" in result.stderr
+    assert (events_in(db), ledger.ok(db, "balances", "--json")) == before
+
+
+# 8. Payout batches and bank results
+
+
+@pytest.fixture
+def june_batch(ledger: Ledger, db: str, tmp_path: Path) -> Path:
+    """M1 has two approved claims (10,380.00 and 1,380.00), M2, M3 and M4 one each
+    (10,380.00); all are paid under batch 2025-06."""
+    pinghu_members(ledger, db, tmp_path, "M1", "M2", "M3", "M4")
+    import_claims(
+        ledger,
+        db,
+        tmp_path / "claims.csv",
+        claim("S1", "M1", "20000.00"),
+        claim("S2", "M1", "6000.00"),
+        claim("S3", "M2", "20000.00"),
+        claim("S4", "M3", "20000.00"),
+        claim("S5", "M4", "20000.00"),
+    )
+    out = tmp_path / "2025-06.csv"
+    ledger.ok(
+        db, "payouts", "export", "--batch", "2025-06", "--out", str(out), "--date", "2025-06-30"
+    )
+    return out
+
+
+def test_a_batch_pays_each_member_once_with_their_claims_summed(
+    ledger: Ledger, db: str, june_batch: Path
+) -> None:
+    assert bank_file(june_batch) == [
+        {
+            "batch": "2025-06",
+            "bank_reference": f"2025-06/{member}",
+            "member_id": member,
+            "county": "C1",
+            "amount": amount,
+            "claims": claims,
+        }
+        for member, amount, claims in [
+            ("M1", "11760.00", "2"),
+            ("M2", "10380.00", "1"),
+            ("M3", "10380.00", "1"),
+            ("M4", "10380.00", "1"),
+        ]
+    ]
+    assert c1(ledger, db)["benefits_payable"] == "0.00"
+    assert c1(ledger, db)["bank"] == f"{200 - 42900:.2f}"
+
+
+def test_exporting_the_same_batch_again_records_nothing_and_writes_the_same_file(
+    ledger: Ledger, db: str, june_batch: Path, tmp_path: Path
+) -> None:
+    recorded = events_in(db), june_batch.read_bytes()
+    again = tmp_path / "2025-06-again.csv"
+
+    shown = ledger.ok(
+        db, "payouts", "export", "--batch", "2025-06", "--out", str(again), "--date", "2025-07-01"
+    )
+
+    assert "already recorded" in shown
+    assert (events_in(db), again.read_bytes()) == recorded
+
+
+def test_bank_results_return_or_confirm_payments_and_returned_ones_are_paid_again(
+    ledger: Ledger, db: str, june_batch: Path, tmp_path: Path
+) -> None:
+    results = write_feed(
+        tmp_path / "回盘.csv",
+        RESULT_HEADER,
+        "2025-06/M1,returned,账户已销户,2025/7/2",
+        "2025-06/M2,退回,户名不符,2025/7/2",
+        "2025-06/M3,paid,,2025/7/2",
+        "2025-06/M4,成功,,2025/7/2",
+        encoding="gb18030",
+    )
+
+    summary = ledger.json(db, "import", "payout-results", str(results))
+
+    assert (summary["imported"], summary["rejected"]) == (4, 0)
+    assert summary["amounts"] == {"confirmed": "20760.00", "returned": "22140.00"}
+    assert c1(ledger, db)["benefits_payable"] == "22140.00"
+
+    july = tmp_path / "2025-07.csv"
+    ledger.ok(db, "payouts", "export", "--batch", "2025-07", "--out", str(july))
+    assert [(p["bank_reference"], p["amount"], p["claims"]) for p in bank_file(july)] == [
+        ("2025-07/M1", "11760.00", "2"),
+        ("2025-07/M2", "10380.00", "1"),
+    ]
+    assert c1(ledger, db)["benefits_payable"] == "0.00"
+
+
+def test_importing_the_same_bank_results_again_counts_them_already_present(
+    ledger: Ledger, db: str, june_batch: Path, tmp_path: Path
+) -> None:
+    results = write_feed(
+        tmp_path / "results.csv",
+        RESULT_HEADER,
+        "2025-06/M1,退回,账户已销户,2025-07-02",
+        "2025-06/M2,成功,,2025-07-02",
+    )
+    ledger.ok(db, "import", "payout-results", str(results))
+    after = events_in(db), ledger.ok(db, "balances", "--json")
+
+    again = ledger.json(db, "import", "payout-results", str(results))
+
+    assert (again["read"], again["already_present"], again["imported"]) == (2, 2, 0)
+    assert (events_in(db), ledger.ok(db, "balances", "--json")) == after
+
+
+# 9. SMS texts
+
+
+def handed_over(ledger: Ledger, db: str, out: Path) -> list[dict[str, str]]:
+    """Export the pending SMS texts and read back what the sender was handed."""
+    ledger.ok(db, "notifications", "export", "--out", str(out))
+    return [json.loads(line) for line in out.read_text("utf-8").splitlines()]
+
+
+def test_each_payout_is_texted_once_even_across_a_rebuild(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    pinghu_members(ledger, db, tmp_path, "M1", "M2", "M3")
+    import_claims(
+        ledger,
+        db,
+        tmp_path / "march.csv",
+        claim("S1", "M1", "20000.00"),
+        claim("S2", "M2", "20000.00"),
+    )
+    ledger.ok(db, "payouts", "export", "--batch", "2025-06", "--out", str(tmp_path / "b1.csv"))
+
+    sent = handed_over(ledger, db, tmp_path / "sms-1.jsonl")
+    assert [m["member_id"] for m in sent] == ["M1", "M2"]
+    assert all("10380.00元" in m["text"] and "Pinghu" in m["text"] for m in sent)
+    assert len({m["message_id"] for m in sent}) == 2
+
+    assert handed_over(ledger, db, tmp_path / "sms-2.jsonl") == []
+
+    ledger.ok(db, "projections", "rebuild")
+    assert handed_over(ledger, db, tmp_path / "sms-3.jsonl") == []
+
+    import_claims(ledger, db, tmp_path / "april.csv", claim("S3", "M3", "6000.00"))
+    ledger.ok(db, "payouts", "export", "--batch", "2025-07", "--out", str(tmp_path / "b2.csv"))
+    [new] = handed_over(ledger, db, tmp_path / "sms-4.jsonl")
+    assert new["member_id"] == "M3"
+    assert "1380.00元" in new["text"] and "Pinghu" in new["text"]
