@@ -4,6 +4,11 @@ types, what the files say and what the ledger then holds."""
 import csv
 import io
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -369,3 +374,29 @@ def test_each_payout_is_texted_once_even_across_a_rebuild(
     [new] = handed_over(ledger, db, tmp_path / "sms-4.jsonl")
     assert new["member_id"] == "M3"
     assert "1380.00元" in new["text"] and "Pinghu" in new["text"]
+
+
+def test_ctrl_c_during_an_import_leaves_no_traceback_and_a_rerun_completes_it(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    ledger.ok(db, "scheme", "create", "--name", "X", "--preset", "pinghu", "--county", "C1=A")
+    ledger.ok(db, "period", "open", "1", "--start", "2025-01-01", "--end", "2025-12-31")
+    roster = tmp_path / "roster.csv"
+    rows = [f"{n},M{n:06d},1,C1,U1,2025-01-05" for n in range(20_000)]
+    write_feed(roster, "roster_line,member_id,period,county,unit,enrolled_on", *rows)
+    command = [sys.executable, "-m", "ledger", "--db", db, "import", "enrolments", str(roster)]
+    env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while not events_in(db) or events_in(db) < 1000:  # saving has begun
+        assert process.poll() is None and time.monotonic() < deadline, "import ended too soon"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode != 0
+    assert "Traceback" not in stderr
+    summary = json.loads(ledger.ok(db, "import", "enrolments", str(roster), "--json"))
+    assert 0 < summary["already_present"] < 20_000
+    assert summary["imported"] + summary["already_present"] == 20_000
+    again = json.loads(ledger.ok(db, "import", "enrolments", str(roster), "--json"))
+    assert again["already_present"] == 20_000
