@@ -22,7 +22,7 @@ from psycopg.sql import SQL, Identifier
 
 from ledger.app import MutualAidLedger
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 2000
 
 
 class Cursor(Protocol):
@@ -136,17 +136,6 @@ class Projector:
         """Apply every event recorded since the last run; returns how many were applied."""
         return catch_up_together([self], batch_size, on_batch)
 
-    def apply(self, events: Sequence[tuple[int, object]]) -> bool:
-        """One batch and its position, together; False if another process recorded it."""
-        tracking = Tracking(self.tracking_name, events[-1][0])
-        try:
-            with self.db.transaction(commit=True) as cursor:
-                self.db.record_tracking(cursor, tracking)
-                self.model.apply(cursor, events)
-        except IntegrityError:
-            return False
-        return True
-
     def reset(self) -> None:
         """Forget the model's rows and its position in the log."""
         with self.db.transaction(commit=True) as cursor:
@@ -167,9 +156,10 @@ def catch_up_together(
     batch_size: int = BATCH_SIZE,
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
-    """Bring read models of one application up to the end of its log, reading and decoding
-    each event once for all of them; returns how many events were read."""
-    app = projectors[0].app
+    """Bring read models of one application up to the end of its log: each batch of events
+    is read and decoded once, and applied to every model in one transaction, with each
+    model's position; returns how many events were read."""
+    app, db = projectors[0].app, projectors[0].db
     positions = {p: p.position for p in projectors}
     read = 0
     while True:
@@ -179,14 +169,18 @@ def catch_up_together(
         if not notifications:
             return read
         events = [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
-        for projector, position in positions.items():
-            unseen = [(i, e) for i, e in events if i > position]
-            if not unseen:
-                continue
-            if projector.apply(unseen):
-                positions[projector] = unseen[-1][0]
-            else:  # another catch-up got there first: follow it
-                positions[projector] = projector.position
+        try:
+            with db.transaction(commit=True) as cursor:
+                for projector, position in positions.items():
+                    unseen = [(i, e) for i, e in events if i > position]
+                    if unseen:
+                        tracking = Tracking(projector.tracking_name, unseen[-1][0])
+                        db.record_tracking(cursor, tracking)
+                        projector.model.apply(cursor, unseen)
+        except IntegrityError:  # another catch-up got there first: follow it
+            positions = {p: p.position for p in projectors}
+            continue
+        positions = dict.fromkeys(projectors, notifications[-1].id)
         read += len(notifications)
         if on_batch is not None:
-            on_batch(min(positions.values()))
+            on_batch(notifications[-1].id)
