@@ -1,74 +1,10 @@
 """The `ledger` command end to end: real processes, real databases, what a user sees."""
 
 import json
-import os
-import subprocess
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from ledger.app import MutualAidLedger
-from ledger.cli import main
-
-LEDGER = [sys.executable, "-m", "ledger"]
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-class Ledger:
-    """Runs `ledger --db DB ...` in this process, as the console script does, and captures
-    what the user would see."""
-
-    def __init__(self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-        self.capsys = capsys
-        monkeypatch.setenv("LEDGER_ACTOR", "tester")
-        monkeypatch.delenv("LEDGER_DB", raising=False)
-
-    def __call__(self, db: str, *args: str) -> Result:
-        self.capsys.readouterr()
-        try:
-            main(["--db", db, *args])
-            code = 0
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-        captured = self.capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    def ok(self, db: str, *args: str) -> str:
-        result = self(db, *args)
-        assert result.returncode == 0, result.stderr
-        return result.stdout
-
-    def refused(self, db: str, *args: str) -> str:
-        """A user error: exit status 1 and exactly one line on stderr, no traceback."""
-        return one_line_error(self(db, *args))
-
-
-def one_line_error(result: Result | subprocess.CompletedProcess[str]) -> str:
-    assert result.returncode == 1, (result.stdout, result.stderr)
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
-
-
-@pytest.fixture
-def ledger(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Ledger:
-    return Ledger(capsys, monkeypatch)
-
-
-def console_script(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """The installed entry point in a separate process, for what only a process shows."""
-    env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
-    env.pop("LEDGER_DB", None)
-    return subprocess.run([*LEDGER, *args], capture_output=True, text=True, env=env, cwd=cwd)
+from cli_runner import Ledger, console_script, events_in, one_line_error
 
 
 def create_scheme(ledger: Ledger, db: str) -> None:
@@ -264,14 +200,6 @@ def test_bad_requests_get_one_line_and_change_nothing(
     before = ledger.ok(db, "balances", "--json"), events_in(db)
     assert message in ledger.refused(db, *args)
     assert (ledger.ok(db, "balances", "--json"), events_in(db)) == before
-
-
-def events_in(db: str) -> int | None:
-    app = MutualAidLedger(db)
-    try:
-        return app.recorder.max_notification_id()
-    finally:
-        app.close()
 
 
 def test_bad_database_urls_and_policy_files_are_one_line(ledger: Ledger, tmp_path: Path) -> None:

@@ -9,14 +9,11 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-from ledger.app import MutualAidLedger
-from ledger.cli import main
+from cli_runner import Ledger, events_in
 
 ROSTER_HEADER = "名册行号,会员编号,姓名,期次,区县,单位,人员类别,参保日期"
 PREMIUM_HEADER = "收据号,会员编号,期次,资金来源,金额,缴费日期"
@@ -24,46 +21,6 @@ CLAIM_HEADER = (
     "settlement_no,member_id,admitted_on,discharged_on,total_cost,insurance_paid,eligible_self_paid"
 )
 RESULT_HEADER = "支付参考号,状态,退回原因,日期"
-
-
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-class Ledger:
-    """Runs `ledger --db DB ...` in this process, as the console script does."""
-
-    def __init__(self, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
-        self.capsys = capsys
-        monkeypatch.setenv("LEDGER_ACTOR", "tester")
-        monkeypatch.delenv("LEDGER_DB", raising=False)
-
-    def __call__(self, db: str, *args: str) -> Result:
-        self.capsys.readouterr()
-        try:
-            main(["--db", db, *args])
-            code = 0
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-        captured = self.capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    def ok(self, db: str, *args: str) -> str:
-        result = self(db, *args)
-        assert result.returncode == 0, result.stderr
-        return result.stdout
-
-    def json(self, db: str, *args: str) -> dict[str, object]:
-        data: dict[str, object] = json.loads(self.ok(db, *args, "--json"))
-        return data
-
-
-@pytest.fixture
-def ledger(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Ledger:
-    return Ledger(capsys, monkeypatch)
 
 
 def write_feed(path: Path, *lines: str, encoding: str = "utf-8") -> Path:
@@ -75,14 +32,6 @@ def claim(number: str, member: str, eligible: str) -> str:
     """A settlement line whose figures add up: insurance paid 5,000 of the total cost."""
     total = Decimal(eligible) + 5000
     return f"{number},{member},2025-03-01,2025-03-10,{total},5000.00,{eligible}"
-
-
-def events_in(db: str) -> int | None:
-    app = MutualAidLedger(db)
-    try:
-        return app.recorder.max_notification_id()
-    finally:
-        app.close()
 
 
 def c1(ledger: Ledger, db: str) -> dict[str, str]:
