@@ -20,7 +20,13 @@ from domain.member import ClaimIndex, Member, claim_uuid, member_uuid
 from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyResult, Scheme
 from ledger.config import persistence_env
-from ledger.store import CLOSES, POSTS_INTO, GuardedPostgresRecorder, GuardedSQLiteRecorder
+from ledger.store import (
+    CLOSES,
+    FIGURES_AT,
+    POSTS_INTO,
+    GuardedPostgresRecorder,
+    GuardedSQLiteRecorder,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -145,13 +151,19 @@ class MutualAidLedger(Application[UUID]):
         scheme.open_period(number, start, end, policy, actor, on)
         self.save(scheme)
 
-    @retry_on_conflict
     def close_period(
-        self, number: int, results: dict[str, CountyResult], actor: str, on: date
+        self,
+        number: int,
+        results: dict[str, CountyResult],
+        figures_at: int,
+        actor: str,
+        on: date,
     ) -> None:
+        """Close on results read at log position `figures_at`; IntegrityError if anything was
+        recorded since, for the caller to read the figures again."""
         scheme = self.scheme()
         scheme.close_period(number, results, actor, on)
-        self.save(scheme, **{CLOSES: number})
+        self.save(scheme, **{CLOSES: number, FIGURES_AT: figures_at})
 
     @retry_on_conflict
     def post_adjustment(
@@ -273,10 +285,28 @@ class MutualAidLedger(Application[UUID]):
     def make_payout(
         self, claim_id: str, amount: object | None, bank_reference: str, actor: str, on: date
     ) -> Decimal:
+        if "/" in bank_reference:
+            raise ClaimError(f"bank reference {bank_reference!r}: '/' is kept for batch payments")
         member = self.member_of_claim(claim_id)
         paid = member.make_payout(claim_id, amount, bank_reference, actor, on)
         self.save(member)
         return paid
+
+    def pay_out_batch(
+        self, claims_by_member: dict[str, list[str]], prefix: str, actor: str, on: date
+    ) -> None:
+        """Pay the claims, each member's under the reference PREFIX+MEMBER, in one transaction:
+        a batch is recorded whole or not at all."""
+        loaded = self.load_many([member_uuid(m) for m in claims_by_member])
+        members = []
+        for member_id, claims in sorted(claims_by_member.items()):
+            member = loaded.get(member_uuid(member_id))
+            if not isinstance(member, Member):
+                raise LedgerError(f"unknown member {member_id!r}")
+            for claim_id in claims:
+                member.make_payout(claim_id, None, prefix + member_id, actor, on)
+            members.append(member)
+        self.save(*members)
 
     @retry_on_conflict
     def return_payout(

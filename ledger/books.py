@@ -6,7 +6,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from eventsourcing.persistence import IntegrityError
+
 from domain.accounts import CHART, CITY_POOL, PREMIUM_INCOME, kind_of, premium_income
+from domain.errors import LedgerError
 from domain.money import ZERO, fmt, from_fen
 from domain.scheme import CountyResult
 from ledger.app import MutualAidLedger
@@ -16,6 +19,7 @@ from projections.notifications import Notifications
 from projections.projector import Projector, catch_up_together
 
 NATURAL_CREDIT = {"liability", "income"}
+CLOSE_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
@@ -55,17 +59,27 @@ class Books:
         catch_up_together(self.projectors, on_batch=on_batch)
 
     def close_period(self, period: int, actor: str, on: date) -> dict[str, CountyResult]:
-        """Close a period on the figures of the whole log, and share each county's deficit."""
-        self.balances.catch_up()
-        scheme = self.app.scheme()
-        totals = self.balances.totals(Filters(period=period))
-        results = {
-            county: CountyResult.from_accounts(self.entity_balances(totals, county).accounts)
-            for county in scheme.counties
-        }
-        self.app.close_period(period, results, actor, on)
-        self.balances.catch_up()
-        return results
+        """Close a period on the figures of the whole log, and share each county's deficit.
+        If anything is recorded between reading the figures and closing, read them again."""
+        for attempt in range(CLOSE_ATTEMPTS):
+            self.balances.catch_up()
+            scheme = self.app.scheme()
+            totals = self.balances.totals(Filters(period=period))
+            results = {
+                county: CountyResult.from_accounts(self.entity_balances(totals, county).accounts)
+                for county in scheme.counties
+            }
+            try:
+                self.app.close_period(period, results, self.balances.position, actor, on)
+            except IntegrityError:
+                if attempt == CLOSE_ATTEMPTS - 1:
+                    raise LedgerError(
+                        f"period {period} could not be closed: the ledger kept changing"
+                    ) from None
+                continue
+            self.balances.catch_up()
+            return results
+        raise AssertionError("unreachable")
 
     def entity_balances(self, totals: dict[tuple[str, str], int], entity: str) -> EntityBalances:
         names = self._account_names(totals)

@@ -220,6 +220,11 @@ class Work:
                 "the ledger changed while this feed was imported; import it again: the "
                 f"{saved} aggregates saved so far will count as already present"
             ) from None
+        except LedgerError as e:
+            raise LedgerError(
+                f"{e}; the {saved} aggregates saved before it stay, and count as already "
+                "present when the feed is imported again"
+            ) from None
         return len(chunk)
 
 

@@ -13,7 +13,6 @@ from eventsourcing.persistence import IntegrityError
 from domain.errors import LedgerError
 from domain.money import ZERO, fmt
 from ledger.books import Books
-from ledger.feeds import CHUNK
 
 PAYMENT_COLUMNS = ("batch", "bank_reference", "member_id", "county", "amount", "claims")
 
@@ -31,9 +30,10 @@ def export_payouts(books: Books, batch: str, out: Path, actor: str, on: date) ->
     """Pay every approved, unpaid benefit under the batch and write the bank's file: one line
     per member, all their payable claims summed under the reference BATCH/MEMBER.
 
-    A batch is recorded once. Running the same batch again records nothing new and writes
-    its file again, so an export interrupted between recording and writing is completed by
-    running it again."""
+    A batch is recorded whole, in one transaction, and once. Running the same batch again
+    records nothing new and writes its file again, leaving out payments the bank has since
+    returned (they are payable again, in a later batch); so an export interrupted between
+    recording and writing is completed by running it again."""
     batch = batch.strip()
     if not batch or "/" in batch:
         raise LedgerError(f"--batch: {batch!r}: give a reference without '/'")
@@ -45,6 +45,8 @@ def export_payouts(books: Books, batch: str, out: Path, actor: str, on: date) ->
         books.catch_up()
     lines: dict[str, list[tuple[str, str, Decimal]]] = defaultdict(list)
     for payment in books.claims.payments(prefix=prefix):
+        if payment.status == "returned":
+            continue
         lines[payment.bank_reference].append((payment.member_id, payment.county, payment.amount))
     total = ZERO
     try:
@@ -64,19 +66,12 @@ def _record_payouts(books: Books, prefix: str, actor: str, on: date) -> int:
     by_member: dict[str, list[str]] = defaultdict(list)
     for payable in books.claims.payable():
         by_member[payable.member_id].append(payable.claim_id)
-    members = []
-    for member_id, claims in sorted(by_member.items()):
-        member = books.app.member(member_id)
-        for claim_id in claims:
-            member.make_payout(claim_id, None, prefix + member_id, actor, on)
-        members.append(member)
-    for start in range(0, len(members), CHUNK):
-        try:
-            books.app.save(*members[start : start + CHUNK])
-        except IntegrityError:
-            raise LedgerError(
-                "the ledger changed during the export; run it again with the same --batch"
-            ) from None
+    try:
+        books.app.pay_out_batch(by_member, prefix, actor, on)
+    except IntegrityError:
+        raise LedgerError(
+            "the ledger changed during the export and nothing was recorded; run it again"
+        ) from None
     return sum(len(c) for c in by_member.values())
 
 

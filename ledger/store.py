@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg import Cursor
@@ -26,6 +26,9 @@ POSTS_INTO = "posts_into"
 """Keyword of Application.save(): the period (or collection of periods) the saved events
 post into."""
 CLOSES = "closes"
+FIGURES_AT = "figures_at"
+"""Keyword of Application.save() with CLOSES: the log position the closing figures were
+read at; the close is refused (IntegrityError, to be recomputed) if anything came after."""
 """Keyword of Application.save(): the period the saved events close."""
 
 
@@ -68,6 +71,12 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder):
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
         if kwargs.get(CLOSES) is not None:
+            c.execute(
+                f"SELECT COUNT(*) FROM {self.events_table_name} WHERE rowid > ?",
+                (kwargs[FIGURES_AT],),
+            )
+            if c.fetchone()[0] != len(stored_events):
+                raise IntegrityError("events were recorded after the closing figures were read")
             c.execute("INSERT INTO closed_periods VALUES (?)", (kwargs[CLOSES],))
         for period in _periods(kwargs.get(POSTS_INTO)):
             c.execute("SELECT 1 FROM closed_periods WHERE period = ?", (period,))
@@ -114,6 +123,13 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
             return
         self._lock_table(curs)
         if kwargs.get(CLOSES) is not None:
+            curs.execute(
+                SQL("SELECT COALESCE(MAX(notification_id), 0) AS last FROM {}").format(
+                    Identifier(self.datastore.schema, self.events_table_name)
+                )
+            )
+            if curs.fetchone()["last"] != kwargs[FIGURES_AT]:  # type: ignore[index]
+                raise IntegrityError("events were recorded after the closing figures were read")
             curs.execute(
                 SQL("INSERT INTO {} VALUES (%s)").format(self.closed_periods), (kwargs[CLOSES],)
             )

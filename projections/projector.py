@@ -178,9 +178,13 @@ def catch_up_together(
                         db.record_tracking(cursor, tracking)
                         projector.model.apply(cursor, unseen)
         except IntegrityError:  # another catch-up got there first: follow it
-            positions = {p: p.position for p in projectors}
+            moved = {p: p.position for p in projectors}
+            if moved == positions:
+                raise
+            positions = moved
             continue
-        positions = dict.fromkeys(projectors, notifications[-1].id)
+        last = notifications[-1].id
+        positions = {p: max(position, last) for p, position in positions.items()}
         read += len(notifications)
         if on_batch is not None:
             on_batch(notifications[-1].id)

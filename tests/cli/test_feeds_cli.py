@@ -338,7 +338,9 @@ def test_ctrl_c_during_an_import_leaves_no_traceback_and_a_rerun_completes_it(
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
     deadline = time.monotonic() + 120
     while not events_in(db) or events_in(db) < 1000:  # saving has begun
-        assert process.poll() is None and time.monotonic() < deadline, "import ended too soon"
+        if process.poll() is not None:
+            pytest.fail(f"the import ended before it was interrupted: {process.communicate()[1]}")
+        assert time.monotonic() < deadline, "the import saved nothing in time"
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)

@@ -11,12 +11,14 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.errors import ClaimError, LedgerError, PeriodError, PeriodNotOpen, UnknownCounty
 from domain.member import Member
+from domain.scheme import CountyResult
 from ledger.app import MutualAidLedger, RosterLine
 from ledger.books import Books
 from ledger.policies import load_preset
 from ledger.store import POSTS_INTO
 
 ON = date(2025, 3, 1)
+ON2 = date(2026, 1, 31)
 
 
 def test_a_claim_goes_from_submission_to_payout_and_back(
@@ -227,3 +229,20 @@ def test_a_receipt_is_recorded_once(books: Books) -> None:
     books.app.pay_premium("m1", 1, {"union:city": "49.00"}, "R-2", "clerk", ON)
     with pytest.raises(LedgerError, match="nothing is due"):
         books.app.pay_premium("m1", 1, {"worker": "1.00"}, "R-3", "clerk", ON)
+
+
+def test_a_close_on_figures_older_than_the_log_is_refused(
+    books: Books, enrol: Callable[..., None]
+) -> None:
+    enrol("m1")
+    books.balances.catch_up()
+    stale = books.balances.position
+    claim = books.app.submit_claim("m1", 1, "20000.00", "clerk", ON)
+    books.app.approve_claim(claim, "approver", ON)
+    before = books.app.recorder.max_notification_id()
+    with pytest.raises(IntegrityError):
+        nothing = CountyResult(Decimal("0.00"), Decimal("0.00"))
+        books.app.close_period(1, dict.fromkeys(["C1", "C2"], nothing), stale, "approver", ON2)
+    assert books.app.recorder.max_notification_id() == before
+    results = books.close_period(1, "approver", ON2)
+    assert results["C1"].expense == Decimal("10380.00")  # the late approval is counted
