@@ -67,16 +67,17 @@ STALL_SECONDS = 90.0  # a call that makes no progress for this long fails the ru
 
 # Labels of the profile breakdown
 DB = "database driver and I/O wait"
-LOOKUP = "member look-ups in `enrol_many` (`load_many`)"
+LOOKUP = "reading the batch's members (`load_many`)"
 SCHEME = "scheme load (`app.scheme()`)"
 POLICY = "pydantic `Policy.model_validate` on scheme replay"
-RECORD = "write postings (`Postings.apply`)"
+RECORD = "apply postings: rules + INSERT (`Postings.apply`)"
 SAVE = "`app.save` (encode, INSERT, commit)"
 READ = "read notifications (`select_notifications`)"
 DECODE = "decode events (`mapper.to_domain_event`)"
 POSTINGS = "posting rules (`postings_for`)"
 JSON = "JSON (json module and eventsourcing transcoder)"
 PYDANTIC = "pydantic (Policy validation)"
+PROJECT = "project code (domain, ledger, projections)"
 ES = "eventsourcing library (mapper, recorder, repository, aggregate replay)"
 
 
@@ -126,6 +127,8 @@ class Result:
     seconds: float
     base_count: int
     base_seconds: float
+    event_bytes: float = 0.0  # mean size of a stored event's state, where measured
+    base_event_bytes: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -413,6 +416,12 @@ def baseline_commands(app: Baseline, ids: list[UUID]) -> int:
     return len(ids)
 
 
+def mean_state_size(app: Application[UUID], limit: int = 20_000) -> float:
+    """Mean size in bytes of the stored state of the first events of a log (untimed)."""
+    notifications = app.recorder.select_notifications(start=None, limit=limit)
+    return sum(len(n.state) for n in notifications) / max(1, len(notifications))
+
+
 def baseline_read(app: Application[UUID]) -> int:
     """The floor of a projection: read and decode every notification, write nothing."""
     count, position = 0, 0
@@ -478,6 +487,11 @@ def measure(backend: Backend, sizes: Sizes) -> list[Result]:
         if events != figures[0]:
             raise AssertionError(f"enrol_many recorded {events} events, not {figures[0]}")
         result("b", "bulk enrolment (enrol_many)", "events/s", figures)
+        results[-1] = replace(
+            results[-1],
+            event_bytes=mean_state_size(ledger),
+            base_event_bytes=mean_state_size(base),
+        )
 
         # a) one command at a time, in chunks; the claims are submitted first, likewise
         say(f"a) {sizes.claims} claims: submit, then approve one at a time ...")
@@ -560,7 +574,7 @@ def category(key: tuple[str, int, str]) -> str:
     if "/pydantic" in path:
         return PYDANTIC
     if any(f"{ROOT}/{part}/" in path for part in ("domain", "ledger", "projections")):
-        return "project code (domain, ledger, projections)"
+        return PROJECT
     return "other Python stdlib (uuid, decimal, dataclasses, typing, ...)"
 
 
@@ -580,7 +594,7 @@ def is_execute(key: tuple[str, int, str]) -> bool:
 
 # Calls whose cumulative time (callees included) is worth knowing: label -> (file, functions)
 SELECTED: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
-    LOOKUP: (("ledger/app.py",), frozenset({"load_many"})),
+    LOOKUP: (("ledger/app.py",), frozenset({"load_many", "_member_or_new"})),
     "claim index + member load (`member_of_claim`)": (
         ("ledger/app.py",),
         frozenset({"member_of_claim"}),
@@ -667,6 +681,17 @@ def shell(command: list[str]) -> str:
         return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "?"
+
+
+def busy_processes() -> list[str]:
+    """Other processes using a lot of CPU (ps's %CPU, an average over their lifetime)."""
+    out = shell(["ps", "-eo", "pid=,pcpu=,args=", "--sort=-pcpu"])
+    busy = []
+    for line in out.splitlines():
+        pid, pcpu, args = [*line.split(None, 2), "", ""][:3]
+        if pid.isdigit() and int(pid) != os.getpid() and float(pcpu or 0) > 20:
+            busy.append(f"{args[:70]} ({pcpu} %)")
+    return busy
 
 
 def machine() -> dict[str, str]:
@@ -793,6 +818,7 @@ def write_markdown(
     quick: bool,
     reading: list[str],
     load: tuple[float, float],
+    busy: list[str],
     command: str,
     seconds: float,
 ) -> None:
@@ -810,6 +836,8 @@ def write_markdown(
         f"psycopg {info['psycopg']}",
         f"- Load average (1 min) at the start and end of the run: {load[0]:.2f}, {load[1]:.2f} "
         "(a busy machine lowers both sides, and the ratios less than the rates)",
+        "- Other busy processes at the start or end of the run: "
+        + ("; ".join(f"`{b}`" for b in busy) if busy else "none"),
         *[f"- {b.name}: {b.version}, {b.settings}" for b in backends],
         f"- Sizes: {sizes.members:,} enrolments in batches of {sizes.batch} "
         f"({EVENTS_PER_ENROLMENT * sizes.members:,} events), {sizes.claims:,} claims submitted "
@@ -880,7 +908,7 @@ def write_markdown(
         "- The baselines are floors, not equivalents: the baseline events are tiny, while the "
         "ledger's carry amounts, dates, actors and (on approval) the benefit breakdown; the "
         "ledger's saves with a period also check `closed_periods` in the same transaction "
-        "(ledger/store.py), one more statement per command.",
+        "(ledger/store.py: a SELECT, and on PostgreSQL the table lock taken before it).",
         "- Part of the time on both sides is the library's own: `typing._get_protocol_attrs` "
         "in the top functions comes from `assert isinstance(..., <runtime-checkable "
         "Protocol>)` in eventsourcing's aggregate projector, which `python -O` would skip.",
@@ -924,15 +952,17 @@ def reading_of(results: list[Result], profiles: list[Profiled]) -> list[str]:
             )
         text.append(
             f"b) The bulk path writes {b.rate:,.0f} events/s, {b.ratio:.2f} of the baseline's "
-            "`save` of as many events on new aggregates. `enrol_many` loads the batch's members "
-            "in bulk (`load_many`, one query per 500), then validates each enrolment and premium "
-            "and builds three events where the baseline builds them bare."
+            "`save` of as many events on new aggregates. Besides that save, `enrol_many` loads "
+            "the scheme, reads the batch's members to find those already known, and runs the "
+            "domain checks of each enrolment and premium payment; and its events are bigger: "
+            f"{b.event_bytes:.0f} bytes of JSON on average against {b.base_event_bytes:.0f}."
         )
         if pb is not None:
             text.append(
-                f"Under the profiler: {pb.executes_per_op:.1f} SQL statements per enrolment; "
-                f"the look-ups take {pct(pb, LOOKUP)} of the time and the one `save` per batch "
-                f"{pct(pb, SAVE)}; {pct(pb, JSON, True)} is JSON encoding."
+                f"Under the profiler: {pb.executes_per_op:.2f} SQL statements per enrolment; "
+                f"reading the members {pct(pb, LOOKUP)} of the time, the one `save` per batch "
+                f"{pct(pb, SAVE)}; own time of the project's code {pct(pb, PROJECT, True)}, "
+                f"of JSON encoding {pct(pb, JSON, True)}."
             )
         text.append(
             f"c) The rebuild applies {c.rate:,.0f} events/s, {c.ratio:.2f} of reading and "
@@ -942,8 +972,8 @@ def reading_of(results: list[Result], profiles: list[Profiled]) -> list[str]:
         if pc is not None:
             text.append(
                 f"Under the profiler: reading {pct(pc, READ)}, decoding {pct(pc, DECODE)} "
-                f"(JSON {pct(pc, JSON, True)} of all), posting rules {pct(pc, POSTINGS)}, "
-                f"writing postings {pct(pc, RECORD)}."
+                f"(JSON {pct(pc, JSON, True)} of all), applying the postings {pct(pc, RECORD)}, "
+                f"of which the posting rules {pct(pc, POSTINGS)}."
             )
         lines += [" ".join(text), ""]
     return lines[:-1]
@@ -971,6 +1001,7 @@ def main(argv: list[str] | None = None) -> int:
     names = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
+    busy_before = busy_processes()
     if load_before > 0.5:
         say(f"note: the 1-minute load average is {load_before:.2f}: the machine is not idle")
     results: list[Result] = []
@@ -986,6 +1017,7 @@ def main(argv: list[str] | None = None) -> int:
                 profiles += profile_backend(backend, sizes)
     WATCHDOG.stop()
     load = (load_before, os.getloadavg()[0])
+    busy = list(dict.fromkeys(busy_before + busy_processes()))
     print_table(results)
     reading = reading_of(results, profiles)
     for paragraph in reading:
@@ -1002,6 +1034,7 @@ def main(argv: list[str] | None = None) -> int:
             args.quick,
             reading,
             load,
+            busy,
             command,
             seconds,
         )
