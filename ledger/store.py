@@ -113,6 +113,23 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
                 ]
         return found
 
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's insert, in a plain transaction instead of a psycopg pipeline: with a
+        large batch (a few hundred kilobytes, as bulk imports make) the pipeline can deadlock,
+        the server waiting for the client and the client for the server."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as curs,
+        ):
+            self._insert_events(curs, stored_events, **kwargs)
+            if not stored_events:
+                return None
+            self._insert_stored_events(curs, stored_events, **kwargs)
+            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
