@@ -690,7 +690,7 @@ def busy_processes() -> list[str]:
     for line in out.splitlines():
         pid, pcpu, args = [*line.split(None, 2), "", ""][:3]
         if pid.isdigit() and int(pid) != os.getpid() and float(pcpu or 0) > 20:
-            busy.append(f"{args[:70]} ({pcpu} %)")
+            busy.append(args[:80])
     return busy
 
 
@@ -827,8 +827,8 @@ def write_markdown(
         "# Benchmarks",
         "",
         "Throughput of the ledger beside the plain eventsourcing library, measured in the same "
-        "run on the same backend. Written by `bench/run.py`; the figures below are from one run "
-        "and move by some percent from run to run.",
+        "run on the same backend. Written by `bench/run.py`; the figures below are from one run; "
+        "see the note on the load below before comparing runs.",
         "",
         f"- Date: {info['date']}",
         f"- Machine: {info['cpus']} CPUs ({info['cpu']}), {info['memory']} memory, {info['os']}",
