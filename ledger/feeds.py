@@ -182,15 +182,8 @@ class Work:
                 self.no_claims.add(claim_id)
 
     def claim_owner(self, claim_id: str) -> str | None:
-        if claim_id in self.no_claims:
-            return None
-        if claim_id not in self.claim_owners:
-            try:
-                index: ClaimIndex = self.app.repository.get(claim_uuid(claim_id))
-            except AggregateNotFoundError:
-                return None
-            self.claim_owners[claim_id] = index.member_id
-        return self.claim_owners[claim_id]
+        """Who the claim id belongs to; every settlement's id was prefetched."""
+        return self.claim_owners.get(claim_id)
 
     def save(self, progress: Callable[[str, int], None]) -> None:
         """Save in chunks; a member and the claim indexes of its new claims always go in the

@@ -78,3 +78,23 @@ def events_in(db: str) -> int | None:
         return app.recorder.max_notification_id()
     finally:
         app.close()
+
+
+def create_scheme(ledger: Ledger, db: str) -> None:
+    """The Pinghu scheme with counties C1 and C2 and period 1 (2025) open."""
+    ledger.ok(
+        db,
+        "scheme",
+        "create",
+        "--name",
+        "Pinghu",
+        "--preset",
+        "pinghu",
+        "--county",
+        "C1=Danghu",
+        "--county",
+        "C2=Zhapu",
+        "--date",
+        "2025-01-01",
+    )
+    ledger.ok(db, "period", "open", "1", "--start", "2025-01-01", "--end", "2025-12-31")

@@ -4,26 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_runner import Ledger, console_script, events_in, one_line_error
-
-
-def create_scheme(ledger: Ledger, db: str) -> None:
-    ledger.ok(
-        db,
-        "scheme",
-        "create",
-        "--name",
-        "Pinghu",
-        "--preset",
-        "pinghu",
-        "--county",
-        "C1=Danghu",
-        "--county",
-        "C2=Zhapu",
-        "--date",
-        "2025-01-01",
-    )
-    ledger.ok(db, "period", "open", "1", "--start", "2025-01-01", "--end", "2025-12-31")
+from cli_runner import Ledger, console_script, create_scheme, events_in, one_line_error
 
 
 def test_a_clerk_records_a_whole_claim_from_the_command_line(ledger: Ledger, db: str) -> None:

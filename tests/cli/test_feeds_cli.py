@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import psycopg
 import psycopg.sql
 import pytest
-from cli_runner import Ledger, events_in
+from cli_runner import Ledger, create_scheme, events_in
 
 ROSTER_HEADER = "名册行号,会员编号,姓名,期次,区县,单位,人员类别,参保日期"
 PREMIUM_HEADER = "收据号,会员编号,期次,资金来源,金额,缴费日期"
@@ -47,22 +47,7 @@ def c1(ledger: Ledger, db: str) -> dict[str, str]:
 
 def pinghu_members(ledger: Ledger, db: str, tmp_path: Path, *members: str) -> None:
     """The Pinghu scheme, and members enrolled in C1 and paid up, all from feeds."""
-    ledger.ok(
-        db,
-        "scheme",
-        "create",
-        "--name",
-        "Pinghu",
-        "--preset",
-        "pinghu",
-        "--county",
-        "C1=Danghu",
-        "--county",
-        "C2=Zhapu",
-        "--date",
-        "2025-01-01",
-    )
-    ledger.ok(db, "period", "open", "1", "--start", "2025-01-01", "--end", "2025-12-31")
+    create_scheme(ledger, db)
     roster = [f"{n},{m},职工{n},1,C1,平湖市总工会,,2025/1/6" for n, m in enumerate(members, 1)]
     ledger.ok(
         db,
