@@ -74,9 +74,14 @@ class RosterLine:
 class MutualAidLedger(Application[UUID]):
     name = "ledger"
 
-    def __init__(self, db: str) -> None:
+    def __init__(self, db: str, read_only: bool = False) -> None:
+        """`read_only` for users who may only read (auditors, boards): nothing is created,
+        and the database refuses any write."""
+        self.read_only = read_only
         env = persistence_env(db)
-        if env.get("POSTGRES_SCHEMA"):
+        if read_only:
+            env["CREATE_TABLE"] = "no"
+        elif env.get("POSTGRES_SCHEMA"):
             _create_schema(env)
         super().__init__(env)
 

@@ -44,8 +44,8 @@ class EntityBalances:
 
 
 class Books:
-    def __init__(self, db: str) -> None:
-        self.app = MutualAidLedger(db)
+    def __init__(self, db: str, read_only: bool = False) -> None:
+        self.app = MutualAidLedger(db, read_only)
         self.balances = Balances(self.app)
         self.claims = Claims(self.app)
         self.notifications = Notifications(self.app)

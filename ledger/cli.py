@@ -22,6 +22,7 @@ from domain.accounts import CHART, PREMIUM_INCOME
 from domain.errors import LedgerError
 from domain.money import fmt
 from domain.policy import Policy, calculate_benefit
+from ledger.audit import Digest, check_chain, check_read_models, head
 from ledger.books import Books
 from ledger.config import database
 from ledger.demo import run_demo
@@ -44,12 +45,17 @@ payout_cli = typer.Typer(
 )
 notifications_cli = typer.Typer(help="SMS texts to members about payouts.", no_args_is_help=True)
 projections_cli = typer.Typer(help="Maintain the read models.", no_args_is_help=True)
+audit_cli = typer.Typer(
+    help="Prove the books: the hash chain, replay of the read models, trails.",
+    no_args_is_help=True,
+)
 cli.add_typer(scheme_cli, name="scheme")
 cli.add_typer(period_cli, name="period")
 cli.add_typer(claim_cli, name="claim")
 cli.add_typer(payout_cli, name="payouts")
 cli.add_typer(notifications_cli, name="notifications")
 cli.add_typer(projections_cli, name="projections")
+cli.add_typer(audit_cli, name="audit")
 
 out = Console()
 err = Console(stderr=True)
@@ -87,8 +93,8 @@ def main_options(
 
 
 @contextmanager
-def open_books(ctx: typer.Context) -> Iterator[Books]:
-    books = Books(_settings(ctx).db)
+def open_books(ctx: typer.Context, read_only: bool = False) -> Iterator[Books]:
+    books = Books(_settings(ctx).db, read_only)
     try:
         yield books
     finally:
@@ -556,6 +562,75 @@ def projections_rebuild(ctx: typer.Context) -> None:
 
             projector.rebuild(on_batch=show)
     _say(f"Rebuilt {len(books.projectors)} read models from {total} events.")
+
+
+# Audit
+
+
+@audit_cli.command("digest")
+def audit_digest(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Print the head of the hash chain (POSITION:HASH), to be published."""
+    with open_books(ctx, read_only=True) as books:
+        digest = head(books.balances.db)
+    if digest is None:
+        raise LedgerError("the log is empty: there is nothing to digest yet")
+    if as_json:
+        print_json({"position": digest.position, "hash": digest.hash, "digest": str(digest)})
+    else:
+        _say(str(digest))
+
+
+@audit_cli.command("verify")
+def audit_verify(
+    ctx: typer.Context,
+    digest: Annotated[
+        str | None,
+        typer.Option(help="POSITION:HASH published earlier; the log up to it must match."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recompute the hash chain from the first event, and rebuild every read model from the
+    log in memory and compare it with the live one. Exit status 1 if anything differs."""
+    published = None if digest is None else Digest.parse(digest)
+    with open_books(ctx, read_only=True) as books, _progress() as progress:
+        total = books.app.recorder.max_notification_id() or 0
+        chain_task = progress.add_task("checking the hash chain", total=total)
+        chain = check_chain(books, published, lambda p: progress.update(chain_task, completed=p))
+        replay_task = progress.add_task("replaying the read models", total=total)
+        replay = check_read_models(books, lambda p: progress.update(replay_task, completed=p))
+    problems = [str(f) for f in chain.findings] + [str(d) for d in replay.differences]
+    if as_json:
+        print_json(
+            {
+                "chain": {
+                    "checked": chain.checked,
+                    "head": None if chain.head is None else str(chain.head),
+                    "findings": [
+                        {"position": f.position, "problem": f.problem} for f in chain.findings
+                    ],
+                },
+                "read_models": {
+                    "positions": replay.positions,
+                    "rows": replay.rows,
+                    "differences": [
+                        {"model": d.model, "difference": d.what} for d in replay.differences
+                    ],
+                },
+                "verified": not problems,
+            }
+        )
+    else:
+        _say(f"Hash chain: {chain.checked} events checked, head {chain.head or 'none'}.")
+        if published is not None:
+            _say(f"Published digest {published}: {'differs' if chain.findings else 'matches'}.")
+        for name, position in replay.positions.items():
+            _say(f"Read model {name}: replayed to position {position} and compared.")
+        for problem in problems:
+            _say(f"  DIFFERS {problem}")
+    if problems:
+        raise LedgerError(f"verification failed: {len(problems)} problem(s), listed above")
+    if not as_json:
+        _say("Verified: the log is intact and every read model equals its replay.")
 
 
 @cli.command("demo")

@@ -18,18 +18,19 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from domain.errors import PeriodNotOpen
+from ledger.chain import CHAIN_TABLE, GENESIS, link, recorded_now
 
 POSTS_INTO = "posts_into"
 """Keyword of Application.save(): the period (or collection of periods) the saved events
 post into."""
 CLOSES = "closes"
+"""Keyword of Application.save(): the period the saved events close."""
 FIGURES_AT = "figures_at"
 """Keyword of Application.save() with CLOSES: the log position the closing figures were
 read at; the close is refused (IntegrityError, to be recomputed) if anything came after."""
-"""Keyword of Application.save(): the period the saved events close."""
 
 
 def _periods(value: int | Iterable[int] | None) -> list[int]:
@@ -41,6 +42,21 @@ def _periods(value: int | Iterable[int] | None) -> list[int]:
 
 
 IDS_PER_QUERY = 500
+APPEND_ONLY = "the event log is append-only: stored events and their links are never changed"
+
+
+def _links(
+    previous: str, ids: Sequence[int], stored_events: Sequence[StoredEvent]
+) -> list[tuple[int, str, str]]:
+    """(position, recorded_at, hash) of each new event, chained on from `previous`."""
+    at = recorded_now()
+    rows = []
+    for position, e in zip(ids, stored_events, strict=True):
+        previous = link(
+            previous, position, at, e.originator_id, e.originator_version, e.topic, e.state
+        )
+        rows.append((position, at, previous))
+    return rows
 
 
 class GuardedSQLiteRecorder(SQLiteApplicationRecorder):
@@ -64,12 +80,25 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder):
         return [
             *super().construct_create_table_statements(),
             "CREATE TABLE IF NOT EXISTS closed_periods (period INTEGER PRIMARY KEY)",
+            f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position INTEGER PRIMARY KEY, "
+            "recorded_at TEXT NOT NULL, hash TEXT NOT NULL)",
+            *(
+                f"CREATE TRIGGER IF NOT EXISTS {table}_no_{action.lower()} BEFORE {action} "
+                f"ON {table} BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
+                for table in (self.events_table_name, CHAIN_TABLE)
+                for action in ("UPDATE", "DELETE")
+            ),
         ]
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
+        assert ids is not None
+        c.execute(f"SELECT hash FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1")
+        last = c.fetchone()
+        links = _links(last[0] if last else GENESIS, ids, stored_events)
+        c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?, ?, ?)", links)
         if kwargs.get(CLOSES) is not None:
             c.execute(
                 f"SELECT COUNT(*) FROM {self.events_table_name} WHERE rowid > ?",
@@ -88,12 +117,22 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder):
 class GuardedPostgresRecorder(PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.closed_periods = Identifier(self.datastore.schema, "closed_periods")
-        self.sql_create_statements.append(
+        schema = self.datastore.schema
+        self.closed_periods = Identifier(schema, "closed_periods")
+        self.chain = Identifier(schema, CHAIN_TABLE)
+        self.sql_create_statements += [
             SQL("CREATE TABLE IF NOT EXISTS {} (period integer PRIMARY KEY)").format(
                 self.closed_periods
-            )
-        )
+            ),
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY, "
+                "recorded_at text NOT NULL, hash text NOT NULL)"
+            ).format(self.chain),
+            *(
+                _append_only_trigger(schema, table)
+                for table in (self.events_table_name, CHAIN_TABLE)
+            ),
+        ]
 
     def select_events_of(self, ids: Sequence[UUID]) -> list[StoredEvent]:
         """The events of many aggregates, in one query per few hundred ids."""
@@ -128,7 +167,20 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
             if not stored_events:
                 return None
             self._insert_stored_events(curs, stored_events, **kwargs)
-            return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+            ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+            assert ids is not None
+            curs.execute(
+                SQL("SELECT hash FROM {} ORDER BY position DESC LIMIT 1").format(self.chain)
+            )
+            last = curs.fetchone()
+            links = _links(last["hash"] if last else GENESIS, ids, stored_events)
+            curs.execute(
+                SQL(
+                    "INSERT INTO {} SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[])"
+                ).format(self.chain),
+                [list(column) for column in zip(*links, strict=True)],
+            )
+            return ids
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
@@ -157,3 +209,24 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
             )
             if curs.fetchone():
                 raise PeriodNotOpen(period)
+
+
+def _append_only_trigger(schema: str, table: str) -> Composed:
+    """A trigger refusing UPDATE, DELETE and TRUNCATE on `table`, created once (not replaced
+    at each start-up, which would race other processes starting at the same time)."""
+    name = f"{table}_append_only"
+    qualified = Identifier(schema, table).as_string(None)
+    function = Identifier(schema, name).as_string(None)
+    return SQL(
+        f"""DO $do$ BEGIN
+        IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = '{name}_rows'
+                       AND tgrelid = '{qualified}'::regclass) THEN
+            CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $f$
+            BEGIN RAISE EXCEPTION '{APPEND_ONLY} (% on %)', TG_OP, TG_TABLE_NAME; END $f$;
+            CREATE TRIGGER {name}_rows BEFORE UPDATE OR DELETE ON {qualified}
+                FOR EACH ROW EXECUTE FUNCTION {function}();
+            CREATE TRIGGER {name}_truncate BEFORE TRUNCATE ON {qualified}
+                FOR EACH STATEMENT EXECUTE FUNCTION {function}();
+        END IF;
+    END $do$"""
+    ).format()

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 from domain.money import to_fen
 from domain.postings import postings_for
 from ledger.app import MutualAidLedger
-from projections.projector import Cursor, Projector, ReadModel
+from projections.projector import Cursor, Database, Projector, ReadModel
 
 
 @dataclass(frozen=True)
@@ -20,6 +20,9 @@ class Filters:
     entity: str | None = None
     period: int | None = None
     as_of: date | None = None
+    """Postings effective on or before this business date."""
+    known_at: int | None = None
+    """Postings of events recorded at or before this log position."""
 
 
 class Postings(ReadModel):
@@ -55,8 +58,8 @@ class Postings(ReadModel):
 class Balances(Projector):
     """The postings read model and its queries."""
 
-    def __init__(self, app: MutualAidLedger) -> None:
-        super().__init__(app, Postings)
+    def __init__(self, app: MutualAidLedger, db: Database | None = None) -> None:
+        super().__init__(app, Postings, db)
 
     def totals(self, filters: Filters = Filters()) -> dict[tuple[str, str], int]:
         """Sum of postings in fen by (entity, account), for the filters given."""
@@ -71,6 +74,9 @@ class Balances(Projector):
         if filters.as_of is not None:
             where.append("effective_date <= ?")
             params.append(filters.as_of.isoformat())
+        if filters.known_at is not None:
+            where.append("notification_id <= ?")
+            params.append(filters.known_at)
         statement = self.db.sql(
             "SELECT entity, account, SUM(amount_fen) AS total FROM {postings} "
             f"WHERE {' AND '.join(where)} GROUP BY entity, account"
@@ -78,6 +84,19 @@ class Balances(Projector):
         with self.db.transaction(commit=False) as cursor:
             cursor.execute(statement, params)
             return {(r["entity"], r["account"]): int(r["total"]) for r in cursor.fetchall()}
+
+    def totals_by_period(self) -> dict[tuple[str, str, int], int]:
+        """Sum of all postings in fen by (entity, account, period)."""
+        statement = self.db.sql(
+            "SELECT entity, account, period, SUM(amount_fen) AS total FROM {postings} "
+            "GROUP BY entity, account, period"
+        )
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(statement)
+            return {
+                (r["entity"], r["account"], int(r["period"])): int(r["total"])
+                for r in cursor.fetchall()
+            }
 
     def rows(self) -> list[tuple[Any, ...]]:
         """Every posting in log order, for comparing two builds of the read model."""

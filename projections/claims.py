@@ -9,7 +9,7 @@ from typing import ClassVar
 from domain.member import Member
 from domain.money import from_fen, to_fen
 from ledger.app import MutualAidLedger
-from projections.projector import Cursor, Projector, ReadModel
+from projections.projector import Cursor, Database, Projector, ReadModel
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,8 @@ class ClaimsModel(ReadModel):
 
 
 class Claims(Projector):
-    def __init__(self, app: MutualAidLedger) -> None:
-        super().__init__(app, ClaimsModel)
+    def __init__(self, app: MutualAidLedger, db: Database | None = None) -> None:
+        super().__init__(app, ClaimsModel, db)
 
     def payable(self) -> list[Payable]:
         """Approved benefits not yet paid (or paid and returned), by member and claim."""

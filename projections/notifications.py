@@ -13,7 +13,7 @@ from domain.member import Member
 from domain.money import fmt
 from domain.scheme import Scheme
 from ledger.app import MutualAidLedger
-from projections.projector import Cursor, Projector, ReadModel
+from projections.projector import Cursor, Database, Projector, ReadModel
 
 TEMPLATE = (
     "【{scheme}】{member_id}您好：您的职工医疗互助保障金{amount}元已于{day}支付到您的银行账户，"
@@ -36,6 +36,7 @@ class OutboxModel(ReadModel):
         "outbox": "message_id TEXT PRIMARY KEY, notification_id BIGINT NOT NULL, "
         "member_id TEXT NOT NULL, text TEXT NOT NULL, handed_over_at TEXT",
     }
+    not_replayed = frozenset({"handed_over_at"})
 
     def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
         sql = self.db.sql
@@ -76,8 +77,8 @@ class OutboxModel(ReadModel):
 
 
 class Notifications(Projector):
-    def __init__(self, app: MutualAidLedger) -> None:
-        super().__init__(app, OutboxModel)
+    def __init__(self, app: MutualAidLedger, db: Database | None = None) -> None:
+        super().__init__(app, OutboxModel, db)
 
     def pending(self) -> list[Message]:
         with self.db.transaction(commit=False) as cursor:

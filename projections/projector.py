@@ -11,18 +11,20 @@ Read models write their SQL once, with `?` placeholders and `{name}` for their t
 """
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol, cast
+from uuid import uuid4
 
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresFactory, PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteFactory, SQLiteTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteFactory, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
 from ledger.app import MutualAidLedger
 
 BATCH_SIZE = 2000
+MAX_POSITION = 2**63 - 1
 
 
 class Cursor(Protocol):
@@ -40,6 +42,9 @@ class ReadModel(ABC):
     """Table name -> column definitions, for CREATE TABLE IF NOT EXISTS."""
     indexes: ClassVar[tuple[str, ...]] = ()
     """CREATE INDEX statements, with {table} names."""
+    not_replayed: ClassVar[frozenset[str]] = frozenset()
+    """Columns that do not come from the log (an outbox's hand-over time): a replay
+    leaves them empty, so verification does not compare them."""
 
     def __init__(self, db: "Database") -> None:
         self.db = db
@@ -58,25 +63,41 @@ class ReadModel(ABC):
 class Database:
     """The events' database as the read models see it: SQL dialect, transactions, tracking."""
 
-    def __init__(self, app: MutualAidLedger) -> None:
-        factory = app.factory
-        self.recorder: SQLiteTrackingRecorder | PostgresTrackingRecorder
-        if isinstance(factory, PostgresFactory):
-            self.recorder = factory.tracking_recorder()
-            schema = self.recorder.datastore.schema
+    def __init__(
+        self, recorder: SQLiteTrackingRecorder | PostgresTrackingRecorder, writable: bool = True
+    ) -> None:
+        self.recorder = recorder
+        self.writable = writable
+        if isinstance(recorder, PostgresTrackingRecorder):
+            schema = recorder.datastore.schema
             self.placeholder = "%s"
             self._name: Callable[[str], Any] = lambda table: Identifier(schema, table)
-        elif isinstance(factory, SQLiteFactory):
-            self.recorder = factory.tracking_recorder()
+        else:
             self.placeholder = "?"
             self._name = str
-        else:
-            raise TypeError(f"no read models on {type(factory).__name__}")
         self.tracking_table = self._name(
             self.recorder.tracking_table_name
             if isinstance(self.recorder, PostgresTrackingRecorder)
             else "tracking"
         )
+
+    @classmethod
+    def of(cls, app: MutualAidLedger) -> "Database":
+        """The database the application's events are in."""
+        factory = app.factory
+        if not isinstance(factory, PostgresFactory | SQLiteFactory):
+            raise TypeError(f"no read models on {type(factory).__name__}")
+        recorder = factory.tracking_recorder()
+        assert isinstance(recorder, SQLiteTrackingRecorder | PostgresTrackingRecorder)
+        return cls(recorder, writable=not app.read_only)
+
+    @classmethod
+    def scratch(cls) -> "Database":
+        """A new, empty database in memory, gone when the last reference to it is."""
+        datastore = SQLiteDatastore(f"file:scratch-{uuid4().hex}?mode=memory&cache=shared")
+        recorder = SQLiteTrackingRecorder(datastore)
+        recorder.create_table()
+        return cls(recorder)
 
     def sql(self, text: str, **tables: str) -> Any:
         """A statement in this database's dialect; {name} stands for the table `name`."""
@@ -118,12 +139,16 @@ def _table_names(text: str) -> set[str]:
 class Projector:
     """Keeps one read model up to date with the log: catch up, rebuild, position."""
 
-    def __init__(self, app: MutualAidLedger, model_class: type[ReadModel]) -> None:
+    def __init__(
+        self, app: MutualAidLedger, model_class: type[ReadModel], db: Database | None = None
+    ) -> None:
+        """A projector of `app`'s log into `db` (default: the log's own database)."""
         self.app = app
-        self.db = Database(app)
+        self.db = db or Database.of(app)
         self.model = model_class(self.db)
         self.tracking_name = f"{app.name}.{self.model.name}"
-        self.db.create(self.model)
+        if self.db.writable:
+            self.db.create(self.model)
 
     @property
     def position(self) -> int:
@@ -155,16 +180,25 @@ def catch_up_together(
     projectors: Sequence[Projector],
     batch_size: int = BATCH_SIZE,
     on_batch: Callable[[int], None] | None = None,
+    until: Mapping[Projector, int] | None = None,
 ) -> int:
-    """Bring read models of one application up to the end of its log: each batch of events
-    is read and decoded once, and applied to every model in one transaction, with each
-    model's position; returns how many events were read."""
+    """Bring read models of one application up to the end of its log (or each up to its
+    position in `until`): each batch of events is read and decoded once, and applied to
+    every model in one transaction, with each model's position; returns how many events
+    were read."""
     app, db = projectors[0].app, projectors[0].db
+    limits = {p: (until or {}).get(p, MAX_POSITION) for p in projectors}
     positions = {p: p.position for p in projectors}
     read = 0
     while True:
+        positions = {p: position for p, position in positions.items() if position < limits[p]}
+        if not positions:
+            return read
         notifications = app.recorder.select_notifications(
-            start=min(positions.values()), limit=batch_size, inclusive_of_start=False
+            start=min(positions.values()),
+            limit=batch_size,
+            stop=max(limits[p] for p in positions),
+            inclusive_of_start=False,
         )
         if not notifications:
             return read
@@ -172,19 +206,19 @@ def catch_up_together(
         try:
             with db.transaction(commit=True) as cursor:
                 for projector, position in positions.items():
-                    unseen = [(i, e) for i, e in events if i > position]
+                    unseen = [(i, e) for i, e in events if position < i <= limits[projector]]
                     if unseen:
                         tracking = Tracking(projector.tracking_name, unseen[-1][0])
                         db.record_tracking(cursor, tracking)
                         projector.model.apply(cursor, unseen)
         except IntegrityError:  # another catch-up got there first: follow it
-            moved = {p: p.position for p in projectors}
+            moved = {p: p.position for p in positions}
             if moved == positions:
                 raise
             positions = moved
             continue
         last = notifications[-1].id
-        positions = {p: max(position, last) for p, position in positions.items()}
+        positions = {p: max(position, min(last, limits[p])) for p, position in positions.items()}
         read += len(notifications)
         if on_batch is not None:
             on_batch(notifications[-1].id)

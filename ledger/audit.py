@@ -1,0 +1,278 @@
+"""What lets an auditor prove, not assume, that the books are complete and unaltered.
+
+Two checks, both from the log alone: the hash chain (every stored event still matches the
+link written with it, and the log up to a published digest is what was published), and
+a replay (every read model rebuilt from the log in a scratch database in memory equals
+the live one). Neither writes anything, so both run under the auditors' read-only role.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from eventsourcing.persistence import Notification
+
+from domain.errors import LedgerError
+from domain.money import fmt, from_fen
+from ledger.books import Books
+from ledger.chain import CHAIN_TABLE, GENESIS, link
+from projections.balances import Balances
+from projections.claims import Claims
+from projections.notifications import Notifications
+from projections.projector import Database, Projector, catch_up_together
+
+BATCH = 5000
+SHOWN = 10
+"""Differing rows shown per table; the count says how many there are."""
+
+
+@dataclass(frozen=True)
+class Digest:
+    """A published head of the chain: the log up to `position` hashes to `hash`."""
+
+    position: int
+    hash: str
+
+    @classmethod
+    def parse(cls, text: str) -> "Digest":
+        position, sep, digest = text.partition(":")
+        if not sep or not position.isdigit() or len(digest) != 64:
+            raise LedgerError(f"--digest: {text!r} is not POSITION:HASH (64 hex digits)")
+        try:
+            int(digest, 16)
+        except ValueError:
+            raise LedgerError(f"--digest: {digest!r} is not a SHA-256 hash in hex") from None
+        return cls(int(position), digest.lower())
+
+    def __str__(self) -> str:
+        return f"{self.position}:{self.hash}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    position: int | None
+    problem: str
+
+    def __str__(self) -> str:
+        where = "" if self.position is None else f"position {self.position}: "
+        return where + self.problem
+
+
+@dataclass
+class ChainCheck:
+    checked: int = 0
+    head: Digest | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+
+def head(db: Database) -> Digest | None:
+    """The last link written: what to publish."""
+    with db.transaction(commit=False) as cursor:
+        cursor.execute(
+            db.sql(f"SELECT position, hash FROM {{{CHAIN_TABLE}}} ORDER BY position DESC LIMIT 1")
+        )
+        row = cursor.fetchone()
+    return None if row is None else Digest(int(row["position"]), row["hash"])
+
+
+def position_recorded_by(db: Database, moment: datetime) -> int:
+    """The last log position recorded at or before `moment`; 0 if none was."""
+    at = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    with db.transaction(commit=False) as cursor:
+        cursor.execute(
+            db.sql(f"SELECT MAX(position) AS last FROM {{{CHAIN_TABLE}}} WHERE recorded_at <= ?"),
+            (at,),
+        )
+        row = cursor.fetchone()
+    return int(row["last"] or 0)
+
+
+def check_chain(
+    books: Books,
+    published: Digest | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> ChainCheck:
+    """Recompute the chain from the first event and compare it, link by link, with the links
+    stored beside the events; and with a published digest, if one is given.
+
+    After a broken link the check goes on from the stored link, so each separate change is
+    reported once, at its own position. The digest is compared with the chain recomputed
+    from the events as they are now, which no rewriting of the stored links can fake.
+    """
+    db = books.balances.db
+    check = ChainCheck()
+    previous = recomputed = GENESIS
+    events, links = _events(books, on_batch), _links(db)
+    event, stored = next(events, None), next(links, None)
+    digest_seen = False
+    while event is not None or stored is not None:
+        if stored is None or (event is not None and event.id < stored[0]):
+            assert event is not None
+            check.findings.append(
+                Finding(event.id, "an event with no link: inserted outside the ledger")
+            )
+            recomputed = ""
+            event = next(events, None)
+            continue
+        position, recorded_at, expected = stored
+        if event is None or position < event.id:
+            check.findings.append(Finding(position, "the event of this link is missing: deleted"))
+            recomputed = ""
+        else:
+            check.checked += 1
+            parts = (position, recorded_at, event.originator_id, event.originator_version)
+            actual = link(previous, *parts, event.topic, event.state)
+            if actual != expected:
+                check.findings.append(
+                    Finding(position, "the event does not match its link: changed or reordered")
+                )
+            if recomputed == previous:
+                recomputed = actual
+            elif recomputed:
+                recomputed = link(recomputed, *parts, event.topic, event.state)
+            event = next(events, None)
+        previous = expected
+        check.head = Digest(position, expected)
+        if published is not None and position == published.position:
+            digest_seen = True
+            if recomputed != published.hash:
+                check.findings.append(
+                    Finding(
+                        position,
+                        f"the log up to here is not what was published ({published}): "
+                        "events before it were changed, removed or added",
+                    )
+                )
+        stored = next(links, None)
+    if published is not None and not digest_seen:
+        check.findings.append(
+            Finding(
+                published.position, f"the published digest {published} names no link of this log"
+            )
+        )
+    return check
+
+
+def _events(books: Books, on_batch: Callable[[int], None] | None) -> Iterator[Notification]:
+    recorder, after = books.app.recorder, 0
+    while batch := recorder.select_notifications(
+        start=after, limit=BATCH, inclusive_of_start=False
+    ):
+        yield from batch
+        after = batch[-1].id
+        if on_batch is not None:
+            on_batch(after)
+
+
+def _links(db: Database) -> Iterator[tuple[int, str, str]]:
+    statement = db.sql(
+        f"SELECT position, recorded_at, hash FROM {{{CHAIN_TABLE}}} "
+        "WHERE position > ? ORDER BY position LIMIT ?"
+    )
+    after = 0
+    while True:
+        with db.transaction(commit=False) as cursor:
+            cursor.execute(statement, (after, BATCH))
+            rows = [(int(r["position"]), r["recorded_at"], r["hash"]) for r in cursor.fetchall()]
+        if not rows:
+            return
+        yield from rows
+        after = rows[-1][0]
+
+
+@dataclass(frozen=True)
+class Difference:
+    model: str
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.model}: {self.what}"
+
+
+@dataclass
+class ReplayCheck:
+    positions: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    differences: list[Difference] = field(default_factory=list)
+
+
+def check_read_models(books: Books, on_batch: Callable[[int], None] | None = None) -> ReplayCheck:
+    """Rebuild every read model from the log in a scratch database in memory, each up to the
+    position of its live twin, and compare the two: balances account by account, then every
+    row of every table."""
+    scratch = Database.scratch()
+    twins: list[tuple[Projector, Projector]] = [
+        (books.balances, Balances(books.app, scratch)),
+        (books.claims, Claims(books.app, scratch)),
+        (books.notifications, Notifications(books.app, scratch)),
+    ]
+    until = {replay: live.position for live, replay in twins}
+    catch_up_together([replay for _, replay in twins], BATCH, on_batch, until)
+    check = ReplayCheck()
+    for live, replay in twins:
+        name = live.model.name
+        check.positions[name] = live.position
+        if replay.position != live.position:
+            check.differences.append(
+                Difference(name, f"replay ended at {replay.position}, live at {live.position}")
+            )
+        if isinstance(live, Balances) and isinstance(replay, Balances):
+            check.differences += _compare_accounts(live, replay)
+        for table in live.model.tables:
+            live_rows, replayed_rows = _rows(live, table), _rows(replay, table)
+            check.rows[f"{name}.{table}"] = len(live_rows)
+            check.differences += _compare_rows(name, table, live_rows, replayed_rows)
+    return check
+
+
+def _compare_accounts(live: Balances, replay: Balances) -> list[Difference]:
+    found, expected = live.totals_by_period(), replay.totals_by_period()
+    differences = []
+    for key in sorted(found.keys() | expected.keys()):
+        if found.get(key, 0) != expected.get(key, 0):
+            entity, account, period = key
+            differences.append(
+                Difference(
+                    "balances",
+                    f"{entity} {account} (period {period}): live "
+                    f"{fmt(from_fen(found.get(key, 0)))}, from the log "
+                    f"{fmt(from_fen(expected.get(key, 0)))}",
+                )
+            )
+    return differences
+
+
+def _rows(projector: Projector, table: str) -> list[tuple[str, ...]]:
+    """Every row of a table, as text, in one order on both backends."""
+    db, skipped = projector.db, projector.model.not_replayed
+    with db.transaction(commit=False) as cursor:
+        cursor.execute(db.sql(f"SELECT * FROM {{{table}}}"))
+        rows = [
+            tuple(_text(v) for k, v in dict(r).items() if k not in skipped)
+            for r in cursor.fetchall()
+        ]
+    return sorted(rows)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _compare_rows(
+    name: str, table: str, live: list[tuple[str, ...]], replayed: list[tuple[str, ...]]
+) -> list[Difference]:
+    live_set, replayed_set = set(live), set(replayed)
+    only_live = [r for r in live if r not in replayed_set]
+    only_replayed = [r for r in replayed if r not in live_set]
+    differences = [
+        Difference(name, f"{table}: row not in the log's replay: {', '.join(row)}")
+        for row in only_live[:SHOWN]
+    ] + [
+        Difference(name, f"{table}: row missing from the live table: {', '.join(row)}")
+        for row in only_replayed[:SHOWN]
+    ]
+    hidden = len(only_live) + len(only_replayed) - len(differences)
+    if hidden:
+        differences.append(Difference(name, f"{table}: and {hidden} more differing rows"))
+    return differences
