@@ -64,6 +64,8 @@ class ChainCheck:
     checked: int = 0
     head: Digest | None = None
     findings: list[Finding] = field(default_factory=list)
+    digest_matches: bool | None = None
+    """With a published digest: whether the log up to it is what was published."""
 
 
 def head(db: Database) -> Digest | None:
@@ -105,7 +107,6 @@ def check_chain(
     previous = recomputed = GENESIS
     events, links = _events(books, on_batch), _links(db)
     event, stored = next(events, None), next(links, None)
-    digest_seen = False
     while event is not None or stored is not None:
         if stored is None or (event is not None and event.id < stored[0]):
             assert event is not None
@@ -135,8 +136,8 @@ def check_chain(
         previous = expected
         check.head = Digest(position, expected)
         if published is not None and position == published.position:
-            digest_seen = True
-            if recomputed != published.hash:
+            check.digest_matches = recomputed == published.hash
+            if not check.digest_matches:
                 check.findings.append(
                     Finding(
                         position,
@@ -145,7 +146,8 @@ def check_chain(
                     )
                 )
         stored = next(links, None)
-    if published is not None and not digest_seen:
+    if published is not None and check.digest_matches is None:
+        check.digest_matches = False
         check.findings.append(
             Finding(
                 published.position, f"the published digest {published} names no link of this log"

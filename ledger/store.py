@@ -134,6 +134,18 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
             ),
         ]
 
+    def grant_read_only(self, role: str) -> None:
+        """Let an existing database role read everything of this ledger and change nothing:
+        the auditors' and boards' access."""
+        schema = Identifier(self.datastore.schema)
+        with self.datastore.get_connection() as conn, conn.transaction():
+            for statement in (
+                "GRANT USAGE ON SCHEMA {schema} TO {role}",
+                "GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}",
+                "ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT ON TABLES TO {role}",
+            ):
+                conn.execute(SQL(statement).format(schema=schema, role=Identifier(role)))
+
     def select_events_of(self, ids: Sequence[UUID]) -> list[StoredEvent]:
         """The events of many aggregates, in one query per few hundred ids."""
         found: list[StoredEvent] = []

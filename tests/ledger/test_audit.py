@@ -1,0 +1,206 @@
+"""Tamper evidence and verification by replay, on both backends: each kind of change made
+to the database behind the ledger's back is found and named by its position."""
+
+import sqlite3
+from collections.abc import Callable
+
+import psycopg
+import pytest
+from rawdb import Raw, raw
+
+from ledger.audit import Digest, check_chain, check_read_models, head
+from ledger.books import Books
+from ledger.chain import link
+
+
+@pytest.fixture
+def ledger_of_three(books: Books, enrol: Callable[..., None]) -> Books:
+    for member in ("m1", "m2", "m3"):
+        enrol(member)
+    books.catch_up()
+    return books
+
+
+def problems(books: Books, published: Digest | None = None) -> list[tuple[int | None, str]]:
+    return [(f.position, f.problem) for f in check_chain(books, published).findings]
+
+
+def premium_paid_at(r: Raw, nth: int) -> int:
+    return r.position_of("PremiumPaid", nth)
+
+
+def set_state(r: Raw, position: int, change: Callable[[bytes], bytes]) -> None:
+    (state,) = r.rows(f"SELECT state FROM {{events}} WHERE {r.id_column} = ?", position)[0]
+    new = change(bytes(state))
+    assert new != bytes(state)
+    r.execute(f"UPDATE {{events}} SET state = ? WHERE {r.id_column} = ?", new, position)
+
+
+def test_an_untouched_log_verifies_and_its_head_is_the_published_digest(
+    ledger_of_three: Books,
+) -> None:
+    digest = head(ledger_of_three.balances.db)
+    assert digest is not None
+    assert digest.position == ledger_of_three.app.recorder.max_notification_id()
+    check = check_chain(ledger_of_three, digest)
+    assert check.findings == []
+    assert check.checked == digest.position
+    assert check.head == digest and check.digest_matches is True
+
+
+def test_the_store_refuses_to_update_or_delete_an_event(ledger_of_three: Books, db: str) -> None:
+    errors = (psycopg.Error, sqlite3.Error)
+    with raw(db) as r:
+        for statement in (
+            "UPDATE {events} SET topic = topic",
+            "DELETE FROM {events}",
+            "UPDATE event_chain SET hash = hash",
+            "DELETE FROM event_chain",
+        ):
+            with pytest.raises(errors, match="append-only"):
+                r.execute(statement)
+        assert len(r.rows("SELECT * FROM event_chain")) == r.position_of("PremiumPaid", 2)
+    assert problems(ledger_of_three) == []
+
+
+def test_a_changed_amount_is_found_at_its_position(ledger_of_three: Books, db: str) -> None:
+    with raw(db) as r:
+        r.unprotect()
+        position = premium_paid_at(r, 1)
+        set_state(r, position, lambda s: s.replace(b'"49.00"', b'"94.00"'))
+    assert problems(ledger_of_three) == [
+        (position, "the event does not match its link: changed or reordered")
+    ]
+
+
+def test_a_deleted_event_is_found_at_its_position(ledger_of_three: Books, db: str) -> None:
+    with raw(db) as r:
+        r.unprotect()
+        position = premium_paid_at(r, 0)
+        r.execute(f"DELETE FROM {{events}} WHERE {r.id_column} = ?", position)
+    assert problems(ledger_of_three) == [(position, "the event of this link is missing: deleted")]
+
+
+def test_an_event_inserted_past_the_ledger_is_found(ledger_of_three: Books, db: str) -> None:
+    with raw(db) as r:
+        position = premium_paid_at(r, 2)
+        originator, version, topic, state = r.rows(
+            f"SELECT originator_id, originator_version, topic, state FROM {{events}} "
+            f"WHERE {r.id_column} = ?",
+            position,
+        )[0]
+        r.execute(
+            "INSERT INTO {events} (originator_id, originator_version, topic, state) "
+            "VALUES (?, ?, ?, ?)",
+            originator,
+            version + 1,
+            topic,
+            bytes(state).replace(b"R-m3", b"R-m3-again"),
+        )
+        (inserted,) = r.rows(f"SELECT MAX({r.id_column}) FROM {{events}}")[0]
+    assert problems(ledger_of_three) == [
+        (inserted, "an event with no link: inserted outside the ledger")
+    ]
+
+
+def test_two_events_swapped_are_both_found(ledger_of_three: Books, db: str) -> None:
+    with raw(db) as r:
+        r.unprotect()
+        first, second = premium_paid_at(r, 0), premium_paid_at(r, 1)
+        select = f"SELECT state FROM {{events}} WHERE {r.id_column} = ?"
+        (a,), (b,) = r.rows(select, first)[0], r.rows(select, second)[0]
+        set_state(r, first, lambda _: bytes(b))
+        set_state(r, second, lambda _: bytes(a))
+    assert [p for p, _ in problems(ledger_of_three)] == [first, second]
+
+
+def test_rewriting_the_links_too_is_caught_by_the_published_digest(
+    ledger_of_three: Books, db: str
+) -> None:
+    published = head(ledger_of_three.balances.db)
+    with raw(db) as r:
+        r.unprotect()
+        changed = premium_paid_at(r, 0)
+        set_state(r, changed, lambda s: s.replace(b'"49.00"', b'"9.00"'))
+        _relink(r)
+    assert problems(ledger_of_three) == [], "the stored links were made consistent again"
+    assert problems(ledger_of_three, published) == [
+        (
+            published.position,  # type: ignore[union-attr]
+            f"the log up to here is not what was published ({published}): "
+            "events before it were changed, removed or added",
+        )
+    ]
+
+
+def test_a_digest_that_names_no_position_of_the_log_is_reported(ledger_of_three: Books) -> None:
+    published = Digest(10_000, "ab" * 32)
+    assert problems(ledger_of_three, published) == [
+        (10_000, f"the published digest {published} names no link of this log")
+    ]
+
+
+def test_events_recorded_after_a_digest_leave_it_valid(
+    ledger_of_three: Books, enrol: Callable[..., None]
+) -> None:
+    published = head(ledger_of_three.balances.db)
+    enrol("m4")
+    check = check_chain(ledger_of_three, published)
+    assert check.findings == [] and check.digest_matches is True
+    assert check.head is not None and check.head.position > published.position  # type: ignore[union-attr]
+
+
+def test_replay_equals_the_live_read_models(ledger_of_three: Books) -> None:
+    check = check_read_models(ledger_of_three)
+    assert check.differences == []
+    assert check.rows["balances.postings"] > 0 and check.rows["claims.members"] == 3
+    assert set(check.positions.values()) == {ledger_of_three.app.recorder.max_notification_id()}
+
+
+def test_replay_finds_a_corrupted_balance_account_by_account(
+    ledger_of_three: Books, db: str
+) -> None:
+    with raw(db) as r:
+        r.execute(
+            "UPDATE postings SET amount_fen = amount_fen + 100 "
+            "WHERE account = 'bank' AND notification_id = ?",
+            premium_paid_at(r, 0),
+        )
+    found = [str(d) for d in check_read_models(ledger_of_three).differences]
+    assert found[0] == "balances: C1 bank (period 1): live 151.00, from the log 150.00"
+    assert any(d.startswith("balances: postings: row not in the log's replay") for d in found)
+
+
+def test_replay_finds_a_row_missing_from_another_read_model(
+    ledger_of_three: Books, db: str
+) -> None:
+    with raw(db) as r:
+        r.execute("DELETE FROM members WHERE member_id = 'm2'")
+    found = [str(d) for d in check_read_models(ledger_of_three).differences]
+    assert len(found) == 1
+    assert found[0].startswith("claims: members: row missing from the live table: ")
+    assert found[0].endswith(", m2")
+
+
+def test_replay_compares_a_lagging_read_model_at_its_own_position(
+    ledger_of_three: Books, enrol: Callable[..., None]
+) -> None:
+    before = ledger_of_three.balances.position
+    enrol("m4")  # recorded, not yet projected
+    check = check_read_models(ledger_of_three)
+    assert check.differences == [] and check.positions["balances"] == before
+
+
+def _relink(r: Raw) -> None:
+    """Recompute every stored link over the events as they now are."""
+    previous = "0" * 64
+    events = r.rows(
+        f"SELECT {r.id_column}, originator_id, originator_version, topic, state FROM {{events}} "
+        f"ORDER BY {r.id_column}"
+    )
+    for position, originator, version, topic, state in events:
+        (recorded_at,) = r.rows("SELECT recorded_at FROM event_chain WHERE position = ?", position)[
+            0
+        ]
+        previous = link(previous, position, recorded_at, originator, version, topic, bytes(state))
+        r.execute("UPDATE event_chain SET hash = ? WHERE position = ?", previous, position)
