@@ -97,6 +97,8 @@ def ledger_db(backend: str, tmp: Path) -> Iterator[str]:
 def new_books(db: str) -> Books:
     books = Books(db)
     books.app.create_scheme("Bench", "pinghu", COUNTIES, "bench", START)
+    for user, role in (("bench", "clerk"), ("bench", "approver"), ("b", "clerk")):
+        books.app.grant_role(user, role, "bench", START)
     books.app.open_period(1, START, END, load_preset("pinghu").policy_for(1), "bench", START)
     return books
 

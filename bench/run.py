@@ -61,6 +61,7 @@ COUNTIES = {"C01": "Danghu", "C02": "Zhapu", "C03": "Xindai", "C04": "Guangchen"
 START, END = date(2025, 1, 1), date(2025, 12, 31)
 SUBMITTED_ON, APPROVED_ON = date(2025, 3, 1), date(2025, 3, 6)
 ACTOR = "bench"
+APPROVER = "bench-approver"
 EVENTS_PER_ENROLMENT = 3  # Registered, Enrolled, PremiumPaid
 READ_BATCH = 1000  # the batch size Balances.catch_up uses
 STALL_SECONDS = 90.0  # a call that makes no progress for this long fails the run
@@ -337,7 +338,9 @@ def baseline_app(db: str) -> Baseline:
 def new_ledger(db: str) -> MutualAidLedger:
     app = MutualAidLedger(db)
     app.create_scheme("Bench", PRESET, COUNTIES, ACTOR, START)
-    app.open_period(1, START, END, load_preset(PRESET).policy_for(1), ACTOR, START)
+    app.grant_role(ACTOR, "clerk", ACTOR, START)
+    app.grant_role(APPROVER, "approver", ACTOR, START)
+    app.open_period(1, START, END, load_preset(PRESET).policy_for(1), APPROVER, START)
     return app
 
 
@@ -373,7 +376,7 @@ def ledger_submit(app: MutualAidLedger, lines: list[RosterLine], claim_ids: list
 
 def ledger_approve(app: MutualAidLedger, claim_ids: list[str]) -> int:
     for claim_id in claim_ids:
-        app.approve_claim(claim_id, ACTOR, APPROVED_ON)
+        app.approve_claim(claim_id, APPROVER, APPROVED_ON)
         WATCHDOG.tick()
     return len(claim_ids)
 

@@ -96,3 +96,12 @@ class PayoutExceedsPayable(LedgerError):
 class DeficitAlreadyShared(LedgerError):
     def __init__(self, county: str, period: int) -> None:
         super().__init__(f"the deficit of county {county!r} for period {period} is already shared")
+
+
+class DutyRefused(LedgerError):
+    """A user asked for something their roles do not allow, or that their own earlier act
+    rules out (approving a claim they submitted)."""
+
+    def __init__(self, user: str, command: str, action: str, reason: str) -> None:
+        self.user, self.command, self.reason = user, command, reason
+        super().__init__(f"{user} may not {action}: {reason}")

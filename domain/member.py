@@ -13,10 +13,12 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.duties import POLICY
 from domain.errors import (
     AlreadyEnrolled,
     ClaimDeadlinePassed,
     ClaimError,
+    DutyRefused,
     FieldError,
     InvalidSettlement,
     LedgerError,
@@ -95,6 +97,7 @@ class Claim:
     claim_id: str
     period: int
     eligible: Decimal
+    submitted_by: str
     status: str = "submitted"
     approved: Decimal = ZERO
     payouts: dict[str, Decimal] = field(default_factory=dict)
@@ -140,6 +143,11 @@ class Member(Aggregate):
             return self.claims[claim_id]
         except KeyError:
             raise ClaimError(f"member {self.member_id!r} has no claim {claim_id!r}") from None
+
+    def _require_not_submitter(self, claim_id: str, actor: str, command: str, verb: str) -> None:
+        """Four eyes: whoever submitted a claim does not decide it."""
+        if self.claim(claim_id).submitted_by == actor:
+            raise DutyRefused(actor, command, f"{verb} claim {claim_id}", f"{actor} submitted it")
 
     def _claim_in_status(self, claim_id: str, status: str) -> Claim:
         claim = self.claim(claim_id)
@@ -318,19 +326,20 @@ class Member(Aggregate):
         effective_date: date,
         settlement: dict[str, Any] | None = None,
     ) -> None:
-        self.claims[claim_id] = Claim(claim_id, period, eligible)
+        self.claims[claim_id] = Claim(claim_id, period, eligible, actor)
 
     def adjudicate_claim(
-        self, claim_id: str, period: Period, actor: str, effective_date: date
+        self, claim_id: str, period: Period, effective_date: date
     ) -> BenefitCalculation:
         """Decide a claim by the period's rule: approved with its benefit, or rejected when
-        the rule gives nothing (below the deductible, or the cap is used up)."""
+        the rule gives nothing (below the deductible, or the cap is used up). The decision
+        is the policy's, recorded with the actor POLICY, not a person's."""
         calculation = self.assess_claim(claim_id, period.policy.benefit)
         if calculation.benefit > 0:
-            self.approve_claim(claim_id, period, actor, effective_date)
+            self._approve(claim_id, period, POLICY, effective_date)
         else:
             reason = "annual cap reached" if calculation.cap_applied else "below the deductible"
-            self.reject_claim(claim_id, reason, actor, effective_date)
+            self._reject(claim_id, reason, POLICY, effective_date)
         return calculation
 
     def assess_claim(self, claim_id: str, rule: BenefitRule) -> BenefitCalculation:
@@ -340,6 +349,12 @@ class Member(Aggregate):
         return calculate_benefit(rule, claim.eligible, enrolment.group, enrolment.approved)
 
     def approve_claim(
+        self, claim_id: str, period: Period, actor: str, effective_date: date
+    ) -> BenefitCalculation:
+        self._require_not_submitter(claim_id, actor, "approve_claim", "approve")
+        return self._approve(claim_id, period, actor, effective_date)
+
+    def _approve(
         self, claim_id: str, period: Period, actor: str, effective_date: date
     ) -> BenefitCalculation:
         calculation = self.assess_claim(claim_id, period.policy.benefit)
@@ -384,6 +399,10 @@ class Member(Aggregate):
         self.enrolments[period].approved += amount
 
     def reject_claim(self, claim_id: str, reason: str, actor: str, effective_date: date) -> None:
+        self._require_not_submitter(claim_id, actor, "reject_claim", "reject")
+        self._reject(claim_id, reason, actor, effective_date)
+
+    def _reject(self, claim_id: str, reason: str, actor: str, effective_date: date) -> None:
         claim = self._claim_in_status(claim_id, "submitted")
         if not reason.strip():
             raise ClaimError(f"claim {claim_id!r}: a rejection needs a reason")

@@ -9,8 +9,10 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.accounts import BENEFIT_EXPENSE, CITY_POOL, PREMIUM_INCOME, account_exists
+from domain.duties import ADMIN, DUTIES, POLICY, ROLES
 from domain.errors import (
     DeficitAlreadyShared,
+    DutyRefused,
     LedgerError,
     PeriodError,
     PeriodNotOpen,
@@ -57,7 +59,10 @@ class Period:
 
 
 class Scheme(Aggregate):
-    """One scheme per ledger; its id is fixed so every command finds it without a lookup."""
+    """One scheme per ledger; its id is fixed so every command finds it without a lookup.
+
+    It also keeps who holds which role: its creator is its first admin, and admins grant
+    and revoke the rest, each by an event."""
 
     @staticmethod
     def create_id(**_: Any) -> UUID:
@@ -78,6 +83,8 @@ class Scheme(Aggregate):
             raise LedgerError("a scheme needs a name")
         if not counties:
             raise LedgerError("a scheme needs at least one county")
+        if not actor.strip() or actor == POLICY:
+            raise LedgerError(f"the scheme's creator {actor!r} must be a named user")
         for code, label in counties.items():
             if not code.strip() or not label.strip():
                 raise LedgerError(f"county {code!r}: code and name are required")
@@ -99,8 +106,19 @@ class Scheme(Aggregate):
         self.counties = dict(counties)
         self.periods: dict[int, Period] = {}
         self.deficits_shared: set[tuple[int, str]] = set()
+        self.roles: dict[str, set[str]] = {actor: {ADMIN}}
 
     # Guards
+
+    def require_duty(self, actor: str, command: str) -> None:
+        """Refuse the command unless the actor holds the role it needs (domain.duties)."""
+        duty = DUTIES[command]
+        held = self.roles.get(actor, set())
+        if duty.role not in held:
+            has = f"{actor} has: {', '.join(sorted(held))}" if held else f"{actor} has no role"
+            raise DutyRefused(
+                actor, command, duty.action, f"that needs the {duty.role} role ({has})"
+            )
 
     def require_county(self, county: str) -> None:
         if county not in self.counties:
@@ -119,6 +137,52 @@ class Scheme(Aggregate):
         return period
 
     # Commands
+
+    def grant_role(self, user: str, role: str, actor: str, effective_date: date) -> None:
+        self.require_duty(actor, "grant_role")
+        user = user.strip()
+        _check_role(role)
+        if not user:
+            raise LedgerError("a role is granted to a named user")
+        if user == POLICY:
+            raise LedgerError(
+                f"{POLICY!r} names the policy's own decisions: it cannot be given a role"
+            )
+        if role in self.roles.get(user, set()):
+            raise LedgerError(f"{user} already has the {role} role")
+        self._role_granted(user, role, actor, effective_date)
+
+    class RoleGranted(Aggregate.Event):
+        user: str
+        role: str
+        actor: str
+        effective_date: date
+
+    @event(RoleGranted)
+    def _role_granted(self, user: str, role: str, actor: str, effective_date: date) -> None:
+        self.roles.setdefault(user, set()).add(role)
+
+    def revoke_role(self, user: str, role: str, actor: str, effective_date: date) -> None:
+        self.require_duty(actor, "revoke_role")
+        user = user.strip()
+        _check_role(role)
+        if role not in self.roles.get(user, set()):
+            raise LedgerError(f"{user} does not have the {role} role")
+        if role == ADMIN and [u for u, r in self.roles.items() if ADMIN in r] == [user]:
+            raise LedgerError(f"{user} is the only admin: grant admin to another user first")
+        self._role_revoked(user, role, actor, effective_date)
+
+    class RoleRevoked(Aggregate.Event):
+        user: str
+        role: str
+        actor: str
+        effective_date: date
+
+    @event(RoleRevoked)
+    def _role_revoked(self, user: str, role: str, actor: str, effective_date: date) -> None:
+        self.roles[user].discard(role)
+        if not self.roles[user]:
+            del self.roles[user]
 
     def open_period(
         self, number: int, start: date, end: date, policy: Policy, actor: str, effective_date: date
@@ -297,3 +361,8 @@ class Scheme(Aggregate):
         effective_date: date,
     ) -> None:
         pass
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise LedgerError(f"unknown role {role!r} (roles: {', '.join(ROLES)})")

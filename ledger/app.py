@@ -1,25 +1,33 @@
 """The ledger application: the use cases, and the only code that loads and saves aggregates."""
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 from uuid import UUID
 
 import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    PersistenceError,
+    Recording,
+    Transcoding,
+)
 from eventsourcing.utils import Environment, EnvType
 from psycopg import sql
 
-from domain.errors import ClaimError, LedgerError
+from domain.errors import ClaimError, DutyRefused, LedgerError
 from domain.member import ClaimIndex, Member, claim_uuid, member_uuid
 from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyResult, Scheme
-from ledger.config import persistence_env
+from ledger.config import is_postgres, persistence_env
+from ledger.refusals import Refusals
 from ledger.store import (
     CLOSES,
     FIGURES_AT,
@@ -60,6 +68,23 @@ def retry_on_conflict(command: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
+def refusals_recorded(
+    command: Callable[Concatenate["MutualAidLedger", P], R],
+) -> Callable[Concatenate["MutualAidLedger", P], R]:
+    """Keep each refused duty in `refused_commands`: the attempt is kept, but it is no event,
+    for nothing of it was recorded."""
+
+    @wraps(command)
+    def run(app: "MutualAidLedger", /, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(app, *args, **kwargs)
+        except DutyRefused as refused:
+            app.refusals.record(refused)
+            raise
+
+    return run
+
+
 @dataclass(frozen=True)
 class RosterLine:
     """One line of a roster for the bulk path: a member enrolled and, optionally, paid up."""
@@ -80,10 +105,23 @@ class MutualAidLedger(Application[UUID]):
         self.read_only = read_only
         env = persistence_env(db)
         if read_only:
+            if not is_postgres(db) and not os.path.exists(db):
+                raise LedgerError(f"--db: there is no ledger at {db!r}")
             env["CREATE_TABLE"] = "no"
         elif env.get("POSTGRES_SCHEMA"):
             _create_schema(env)
         super().__init__(env)
+        if read_only:
+            try:
+                self.recorder.max_notification_id()
+            except PersistenceError:
+                self.close()
+                raise LedgerError(f"--db: {db!r} holds no ledger (no event log)") from None
+        recorder = self.recorder
+        assert isinstance(recorder, GuardedSQLiteRecorder | GuardedPostgresRecorder)
+        self.refusals = Refusals(recorder.datastore)
+        if not read_only:
+            self.refusals.create_table()
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only --db decides the store: the library would otherwise let any variable of the
@@ -94,6 +132,15 @@ class MutualAidLedger(Application[UUID]):
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
+    def save(
+        self,
+        *objs: MutableOrImmutableAggregate[UUID] | DomainEventProtocol[UUID] | None,
+        **kwargs: Any,
+    ) -> list[Recording[UUID]]:
+        if self.read_only:
+            raise LedgerError("this command records something: run it without --read-only")
+        return super().save(*objs, **kwargs)
+
     # Queries
 
     def scheme(self) -> Scheme:
@@ -101,6 +148,17 @@ class MutualAidLedger(Application[UUID]):
             scheme: Scheme = self.repository.get(Scheme.create_id())
         except AggregateNotFoundError:
             raise LedgerError("this ledger has no scheme yet: run `ledger scheme create`") from None
+        return scheme
+
+    @refusals_recorded
+    def authorise(self, actor: str, command: str) -> Scheme:
+        """The scheme, once the actor is found to hold the role the command needs: for
+        commands of several steps (imports, exports, closing), checked before the first."""
+        return self._scheme_for(actor, command)
+
+    def _scheme_for(self, actor: str, command: str) -> Scheme:
+        scheme = self.scheme()
+        scheme.require_duty(actor, command)
         return scheme
 
     def has_scheme(self) -> bool:
@@ -148,14 +206,30 @@ class MutualAidLedger(Application[UUID]):
             raise LedgerError("a scheme needs at least one county")
         self.save(Scheme.create(name, preset, counties, actor, on))
 
+    @refusals_recorded
+    @retry_on_conflict
+    def grant_role(self, user: str, role: str, actor: str, on: date) -> None:
+        scheme = self.scheme()
+        scheme.grant_role(user, role, actor, on)
+        self.save(scheme)
+
+    @refusals_recorded
+    @retry_on_conflict
+    def revoke_role(self, user: str, role: str, actor: str, on: date) -> None:
+        scheme = self.scheme()
+        scheme.revoke_role(user, role, actor, on)
+        self.save(scheme)
+
+    @refusals_recorded
     @retry_on_conflict
     def open_period(
         self, number: int, start: date, end: date, policy: Policy, actor: str, on: date
     ) -> None:
-        scheme = self.scheme()
+        scheme = self._scheme_for(actor, "open_period")
         scheme.open_period(number, start, end, policy, actor, on)
         self.save(scheme)
 
+    @refusals_recorded
     def close_period(
         self,
         number: int,
@@ -166,10 +240,11 @@ class MutualAidLedger(Application[UUID]):
     ) -> None:
         """Close on results read at log position `figures_at`; IntegrityError if anything was
         recorded since, for the caller to read the figures again."""
-        scheme = self.scheme()
+        scheme = self._scheme_for(actor, "close_period")
         scheme.close_period(number, results, actor, on)
         self.save(scheme, **{CLOSES: number, FIGURES_AT: figures_at})
 
+    @refusals_recorded
     @retry_on_conflict
     def post_adjustment(
         self,
@@ -182,12 +257,13 @@ class MutualAidLedger(Application[UUID]):
         actor: str,
         on: date,
     ) -> None:
-        scheme = self.scheme()
+        scheme = self._scheme_for(actor, "post_adjustment")
         scheme.post_adjustment(period, entity, debit, credit, amount, reason, actor, on)
         self.save(scheme)
 
     # Member commands
 
+    @refusals_recorded
     @retry_on_conflict
     def enrol(
         self,
@@ -199,19 +275,22 @@ class MutualAidLedger(Application[UUID]):
         actor: str,
         on: date,
     ) -> None:
-        scheme = self.scheme()
+        scheme = self._scheme_for(actor, "enrol")
         scheme.require_county(county)
         member = self._member_or_new(member_id, actor, on)
         member.enrol(scheme.open_period_for_posting(period), county, unit, group, actor, on)
         self.save(member, **{POSTS_INTO: period})
 
+    @refusals_recorded
     def enrol_many(
         self, period: int, enrolments: Iterable[RosterLine], receipt: str, actor: str, on: date
     ) -> int:
         """Bulk path: enrol (and pay up) many members in one transaction; all or nothing."""
-        scheme = self.scheme()
-        open_period = scheme.open_period_for_posting(period)
+        scheme = self._scheme_for(actor, "enrol")
         lines = list(enrolments)
+        if any(e.pay_premium for e in lines):
+            scheme.require_duty(actor, "pay_premium")
+        open_period = scheme.open_period_for_posting(period)
         known = self.load_many([member_uuid(e.member_id) for e in lines])
         members: dict[str, Member] = {}
         for line, e in enumerate(lines, start=1):
@@ -229,6 +308,7 @@ class MutualAidLedger(Application[UUID]):
         self.save(*members.values(), **{POSTS_INTO: period})
         return len(members)
 
+    @refusals_recorded
     @retry_on_conflict
     def pay_premium(
         self,
@@ -239,11 +319,12 @@ class MutualAidLedger(Application[UUID]):
         actor: str,
         on: date,
     ) -> None:
-        self.scheme().open_period_for_posting(period)
+        self._scheme_for(actor, "pay_premium").open_period_for_posting(period)
         member = self.member(member_id)
         member.pay_premium(period, amounts, receipt, actor, on)
         self.save(member, **{POSTS_INTO: period})
 
+    @refusals_recorded
     @retry_on_conflict
     def submit_claim(
         self,
@@ -254,7 +335,7 @@ class MutualAidLedger(Application[UUID]):
         on: date,
         claim_id: str | None = None,
     ) -> str:
-        open_period = self.scheme().open_period_for_posting(period)
+        open_period = self._scheme_for(actor, "submit_claim").open_period_for_posting(period)
         member = self.member(member_id)
         if claim_id is None:
             claim_id = self._next_claim_id(member, period)
@@ -269,27 +350,33 @@ class MutualAidLedger(Application[UUID]):
             raise
         return claim_id
 
+    @refusals_recorded
     @retry_on_conflict
     def approve_claim(self, claim_id: str, actor: str, on: date) -> BenefitCalculation:
+        scheme = self._scheme_for(actor, "approve_claim")
         member = self.member_of_claim(claim_id)
         claim = member.claim(claim_id)
-        open_period = self.scheme().open_period_for_posting(claim.period)
+        open_period = scheme.open_period_for_posting(claim.period)
         calculation = member.approve_claim(claim_id, open_period, actor, on)
         self.save(member, **{POSTS_INTO: claim.period})
         return calculation
 
+    @refusals_recorded
     @retry_on_conflict
     def reject_claim(self, claim_id: str, reason: str, actor: str, on: date) -> None:
+        scheme = self._scheme_for(actor, "reject_claim")
         member = self.member_of_claim(claim_id)
         period = member.claim(claim_id).period
-        self.scheme().open_period_for_posting(period)
+        scheme.open_period_for_posting(period)
         member.reject_claim(claim_id, reason, actor, on)
         self.save(member, **{POSTS_INTO: period})
 
+    @refusals_recorded
     @retry_on_conflict
     def make_payout(
         self, claim_id: str, amount: object | None, bank_reference: str, actor: str, on: date
     ) -> Decimal:
+        self._scheme_for(actor, "make_payout")
         if "/" in bank_reference:
             raise ClaimError(f"bank reference {bank_reference!r}: '/' is kept for batch payments")
         member = self.member_of_claim(claim_id)
@@ -297,11 +384,13 @@ class MutualAidLedger(Application[UUID]):
         self.save(member)
         return paid
 
+    @refusals_recorded
     def pay_out_batch(
         self, claims_by_member: dict[str, list[str]], prefix: str, actor: str, on: date
     ) -> None:
         """Pay the claims, each member's under the reference PREFIX+MEMBER, in one transaction:
         a batch is recorded whole or not at all."""
+        self._scheme_for(actor, "pay_out_batch")
         loaded = self.load_many([member_uuid(m) for m in claims_by_member])
         members = []
         for member_id, claims in sorted(claims_by_member.items()):
@@ -313,10 +402,12 @@ class MutualAidLedger(Application[UUID]):
             members.append(member)
         self.save(*members)
 
+    @refusals_recorded
     @retry_on_conflict
     def return_payout(
         self, claim_id: str, bank_reference: str, reason: str, actor: str, on: date
     ) -> None:
+        self._scheme_for(actor, "return_payout")
         member = self.member_of_claim(claim_id)
         member.return_payout(claim_id, bank_reference, reason, actor, on)
         self.save(member)

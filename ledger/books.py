@@ -49,7 +49,11 @@ class Books:
         self.balances = Balances(self.app)
         self.claims = Claims(self.app)
         self.notifications = Notifications(self.app)
-        self.projectors: tuple[Projector, ...] = (self.balances, self.claims, self.notifications)
+        self.projectors: tuple[Projector, ...] = (
+            self.balances,
+            self.claims,
+            self.notifications,
+        )
 
     def close(self) -> None:
         self.app.close()
@@ -61,6 +65,7 @@ class Books:
     def close_period(self, period: int, actor: str, on: date) -> dict[str, CountyResult]:
         """Close a period on the figures of the whole log, and share each county's deficit.
         If anything is recorded between reading the figures and closing, read them again."""
+        self.app.authorise(actor, "close_period")
         for attempt in range(CLOSE_ATTEMPTS):
             self.balances.catch_up()
             scheme = self.app.scheme()
@@ -104,16 +109,21 @@ class Books:
         return names
 
     def report(
-        self, county: str | None = None, period: int | None = None, as_of: date | None = None
+        self,
+        county: str | None = None,
+        period: int | None = None,
+        as_of: date | None = None,
+        known_at: int | None = None,
     ) -> dict[str, Any]:
-        """Balances per county, of the city pool and for the whole city, after catching up."""
+        """Balances per county, of the city pool and for the whole city, after catching up;
+        `known_at` gives them as the log stood at that position, before any later entry."""
         self.balances.catch_up()
         scheme = self.app.scheme()
         if county is not None:
             scheme.require_county(county)
         if period is not None:
             scheme.period(period)
-        totals = self.balances.totals(Filters(county, period, as_of))
+        totals = self.balances.totals(Filters(county, period, as_of, known_at))
         counties = [county] if county else sorted(scheme.counties)
         report: dict[str, Any] = {
             "scheme": scheme.name,
@@ -121,6 +131,7 @@ class Books:
                 "county": county,
                 "period": period,
                 "as_of": None if as_of is None else as_of.isoformat(),
+                "known_at": known_at,
             },
             "counties": {
                 c: {"name": scheme.counties[c], **self.entity_balances(totals, c).as_dict()}

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from domain.accounts import CHART, PREMIUM_INCOME
+from domain.duties import ROLES
 from domain.errors import LedgerError
 from domain.money import fmt
 from domain.policy import Policy, calculate_benefit
@@ -29,6 +30,16 @@ from ledger.demo import run_demo
 from ledger.feeds import ImportRefused, ImportSummary, import_feed
 from ledger.payments import export_notifications, export_payouts
 from ledger.policies import load_policy_file, load_preset
+from ledger.store import GuardedPostgresRecorder
+from ledger.trails import (
+    Explanation,
+    TrailEntry,
+    explain,
+    known_at_position,
+    save_trail_csv,
+    trail,
+    write_trail_csv,
+)
 
 cli = typer.Typer(
     help="Event-sourced ledger for city-pooled worker medical mutual-aid funds.",
@@ -37,6 +48,10 @@ cli = typer.Typer(
     add_completion=False,
 )
 scheme_cli = typer.Typer(help="Create and inspect the scheme.", no_args_is_help=True)
+users_cli = typer.Typer(
+    help="Grant and revoke users' roles; list them, and the refused commands.",
+    no_args_is_help=True,
+)
 period_cli = typer.Typer(help="Open and close coverage periods.", no_args_is_help=True)
 claim_cli = typer.Typer(help="Submit, approve and reject claims.", no_args_is_help=True)
 payout_cli = typer.Typer(
@@ -50,6 +65,7 @@ audit_cli = typer.Typer(
     no_args_is_help=True,
 )
 cli.add_typer(scheme_cli, name="scheme")
+cli.add_typer(users_cli, name="users")
 cli.add_typer(period_cli, name="period")
 cli.add_typer(claim_cli, name="claim")
 cli.add_typer(payout_cli, name="payouts")
@@ -64,11 +80,20 @@ DateOption = Annotated[
     str | None, typer.Option("--date", help="Effective business date (YYYY-MM-DD); default today.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+KnownAtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-known-at",
+        metavar="POSITION|TIMESTAMP",
+        help="As the log stood at this position, or at this recorded date-time (ISO 8601; "
+        "UTC unless it has an offset): entries recorded later are left out.",
+    ),
+]
 
 
 class Settings:
-    def __init__(self, db: str, actor: str) -> None:
-        self.db, self.actor = db, actor
+    def __init__(self, db: str, actor: str, read_only: bool) -> None:
+        self.db, self.actor, self.read_only = db, actor, read_only
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -86,15 +111,24 @@ def main_options(
     actor: Annotated[
         str | None, typer.Option("--actor", help="Who is acting [env LEDGER_ACTOR; login name].")
     ] = None,
+    read_only: Annotated[
+        bool,
+        typer.Option(
+            "--read-only",
+            envvar="LEDGER_READ_ONLY",
+            help="Only read, as auditors and boards do: create nothing, catch nothing up.",
+        ),
+    ] = False,
 ) -> None:
     ctx.obj = Settings(
-        db or database(), actor or os.environ.get("LEDGER_ACTOR") or getpass.getuser()
+        db or database(), actor or os.environ.get("LEDGER_ACTOR") or getpass.getuser(), read_only
     )
 
 
 @contextmanager
 def open_books(ctx: typer.Context, read_only: bool = False) -> Iterator[Books]:
-    books = Books(_settings(ctx).db, read_only)
+    settings = _settings(ctx)
+    books = Books(settings.db, read_only or settings.read_only)
     try:
         yield books
     finally:
@@ -174,6 +208,61 @@ def scheme_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
     for number, p in periods.items():
         state = "closed" if p["closed"] else "open"
         out.print(f"  period {number}: {p['start']} to {p['end']}, {p['policy_version']}, {state}")
+
+
+# Users and roles
+
+
+@users_cli.command("grant")
+def users_grant(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="User name, as they give it with --actor.")],
+    role: Annotated[str, typer.Argument(help=f"One of: {', '.join(ROLES)}.")],
+    on: DateOption = None,
+) -> None:
+    """Give a user a role (admins only)."""
+    with open_books(ctx) as books:
+        books.app.grant_role(user, role, _settings(ctx).actor, parse_date(on))
+    out.print(f"Granted {role} to {user.strip()}.")
+
+
+@users_cli.command("revoke")
+def users_revoke(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[str, typer.Argument(help="The role to take away.")],
+    on: DateOption = None,
+) -> None:
+    """Take a role away from a user (admins only)."""
+    with open_books(ctx) as books:
+        books.app.revoke_role(user, role, _settings(ctx).actor, parse_date(on))
+    out.print(f"Revoked {role} from {user.strip()}.")
+
+
+@users_cli.command("list")
+def users_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """The users and their roles."""
+    with open_books(ctx, read_only=True) as books:
+        roles = books.app.scheme().roles
+    users = {user: sorted(held) for user, held in sorted(roles.items())}
+    if as_json:
+        print_json({"users": users})
+        return
+    for user, held in users.items():
+        _say(f"{user}: {', '.join(held)}")
+
+
+@users_cli.command("refusals")
+def users_refusals(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Commands refused for want of a duty, oldest first (kept outside the event log)."""
+    with open_books(ctx, read_only=True) as books:
+        refusals = books.app.refusals.all()
+    if as_json:
+        print_json({"refusals": [r.as_dict() for r in refusals]})
+        return
+    for r in refusals:
+        _say(f"{r.at}  {r.actor}  {r.command}: {r.reason}")
+    _say(f"{len(refusals)} refused command(s).")
 
 
 @period_cli.command("open")
@@ -399,7 +488,7 @@ def notifications_export(
 ) -> None:
     """Hand the pending SMS texts to the sender and record them as handed over."""
     with open_books(ctx) as books:
-        count = export_notifications(books, out)
+        count = export_notifications(books, out, _settings(ctx).actor)
     _say(f"Handed over {count} messages in {out}.")
 
 
@@ -472,19 +561,42 @@ def _say(line: str) -> None:
 @cli.command("balances")
 def balances(
     ctx: typer.Context,
-    county: Annotated[str | None, typer.Option(help="Only this county.")] = None,
+    county: Annotated[
+        str | None, typer.Option(help="Only this county (with --explain, CITY: the city pool).")
+    ] = None,
     period: Annotated[int | None, typer.Option(help="Only postings of this period.")] = None,
     as_of: Annotated[
         str | None, typer.Option(help="Only postings effective on or before this date.")
     ] = None,
+    as_known_at: KnownAtOption = None,
+    explain_account: Annotated[
+        str | None,
+        typer.Option(
+            "--explain",
+            metavar="ACCOUNT",
+            help="List the postings that make up this account's balance (needs --county).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Balances per county, of the city pool and for the whole city."""
+    """Balances per county, of the city pool and for the whole city: as of a business date,
+    as known at a point of the log, or explained posting by posting."""
+    on = None if as_of is None else parse_date(as_of, "--as-of")
+    if explain_account is not None and county is None:
+        raise LedgerError("--explain needs --county: a county code, or CITY for the city pool")
     with open_books(ctx) as books:
-        report = books.report(
-            county, period, None if as_of is None else parse_date(as_of, "--as-of")
-        )
-    if as_json:
+        known_at = None if as_known_at is None else known_at_position(books, as_known_at)
+        if explain_account is not None and county is not None:
+            explanation = explain(books, county, explain_account, period, on, known_at)
+            scheme = books.app.scheme().name
+        else:
+            report = books.report(county, period, on, known_at)
+    if explain_account is not None:
+        if as_json:
+            print_json({"scheme": scheme, **explanation.as_dict()})
+        else:
+            print_explanation(scheme, explanation)
+    elif as_json:
         print_json(report)
     else:
         print_balances(report)
@@ -497,7 +609,9 @@ def print_balances(report: dict[str, Any]) -> None:
         if key in report:
             columns[label] = report[key]["accounts"]
             surpluses[label] = report[key]["surplus"]
-    table = Table(title=f"{report['scheme']}: balances in yuan", show_lines=False)
+    filters = report["filters"]
+    note = _filters_note(filters["period"], filters["as_of"], filters.get("known_at"))
+    table = Table(title=f"{report['scheme']}: balances in yuan{note}", show_lines=False)
     table.add_column("account")
     for name in columns:
         table.add_column(name, justify="right")
@@ -507,6 +621,40 @@ def print_balances(report: dict[str, Any]) -> None:
     wide = out if out.is_terminal else Console(width=max(out.width, 30 + 14 * len(columns)))
     wide.print(table)
     out.print(f"Trial balance (debits - credits): {report['trial_balance']}")
+
+
+def print_explanation(scheme: str, explanation: Explanation) -> None:
+    f = explanation.filters
+    note = _filters_note(f.period, None if f.as_of is None else f.as_of.isoformat(), f.known_at)
+    what = f"{explanation.entity} {explanation.account}"
+    table = Table(title=f"{scheme}: {what} in yuan{note}")
+    for column in ("position", "recorded at", "effective", "event", "period"):
+        table.add_column(column)
+    table.add_column("amount", justify="right")
+    for p in explanation.postings:
+        table.add_row(
+            str(p.position),
+            p.recorded_at or "",
+            p.effective_date.isoformat(),
+            p.event,
+            str(p.period),
+            fmt(p.amount),
+        )
+    wide = out if out.is_terminal else Console(width=max(out.width, 120))
+    wide.print(table)
+    out.print(
+        f"Total of {len(explanation.postings)} postings: {fmt(explanation.total)}, "
+        f"the balance of {what}."
+    )
+
+
+def _filters_note(period: int | None, as_of: str | None, known_at: int | None) -> str:
+    parts = [
+        *([] if period is None else [f"period {period}"]),
+        *([] if as_of is None else [f"as of {as_of}"]),
+        *([] if known_at is None else [f"as known at position {known_at}"]),
+    ]
+    return f" ({', '.join(parts)})" if parts else ""
 
 
 @cli.command("benefit")
@@ -605,6 +753,7 @@ def audit_verify(
                 "chain": {
                     "checked": chain.checked,
                     "head": None if chain.head is None else str(chain.head),
+                    "digest_matches": chain.digest_matches,
                     "findings": [
                         {"position": f.position, "problem": f.problem} for f in chain.findings
                     ],
@@ -622,7 +771,9 @@ def audit_verify(
     else:
         _say(f"Hash chain: {chain.checked} events checked, head {chain.head or 'none'}.")
         if published is not None:
-            _say(f"Published digest {published}: {'differs' if chain.findings else 'matches'}.")
+            _say(
+                f"Published digest {published}: {'matches' if chain.digest_matches else 'DIFFERS'}."
+            )
         for name, position in replay.positions.items():
             _say(f"Read model {name}: replayed to position {position} and compared.")
         for problem in problems:
@@ -631,6 +782,111 @@ def audit_verify(
         raise LedgerError(f"verification failed: {len(problems)} problem(s), listed above")
     if not as_json:
         _say("Verified: the log is intact and every read model equals its replay.")
+
+
+@audit_cli.command("trail")
+def audit_trail(
+    ctx: typer.Context,
+    member: Annotated[str | None, typer.Option(help="Every event of this member.")] = None,
+    claim: Annotated[str | None, typer.Option(help="Every event of this claim.")] = None,
+    county: Annotated[
+        str | None,
+        typer.Option(
+            help="Every event that posted into this county (CITY: the city pool) in --period, "
+            "with the scheme's own events of that period."
+        ),
+    ] = None,
+    period: Annotated[int | None, typer.Option(help="The period, with --county.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Only events effective on or before this date.")
+    ] = None,
+    as_known_at: KnownAtOption = None,
+    csv_file: Annotated[
+        str | None,
+        typer.Option(
+            "--csv",
+            metavar="FILE",
+            help="Write CSV, one row per posting: to FILE in UTF-8 with a BOM (for "
+            "spreadsheets), or to standard output with -.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Every event of a member, a claim, or a county's period, in log order: when it was
+    recorded, its effective date, actor, amounts and the postings it made."""
+    if csv_file is not None and as_json:
+        raise LedgerError("--csv and --json: choose one")
+    on = None if as_of is None else parse_date(as_of, "--as-of")
+    with open_books(ctx, read_only=True) as books:
+        known_at = None if as_known_at is None else known_at_position(books, as_known_at)
+        entries = trail(books, member, claim, county, period, known_at, on)
+    if csv_file == "-":
+        write_trail_csv(entries, sys.stdout)
+    elif csv_file is not None:
+        rows = save_trail_csv(entries, Path(csv_file))
+        _say(f"Wrote {len(entries)} events in {rows} rows to {csv_file}.")
+    elif as_json:
+        print_json(
+            {
+                "selection": {"member": member, "claim": claim, "county": county, "period": period},
+                "filters": {"as_of": None if on is None else on.isoformat(), "known_at": known_at},
+                "events": [e.as_dict() for e in entries],
+            }
+        )
+    else:
+        if member is not None:
+            subject = f"member {member}"
+        elif claim is not None:
+            subject = f"claim {claim}"
+        else:
+            subject = f"county {county}, period {period}"
+        note = _filters_note(None, None if on is None else on.isoformat(), known_at)
+        print_trail(f"Trail of {subject}{note}", entries)
+
+
+def print_trail(title: str, entries: list[TrailEntry]) -> None:
+    table = Table(title=title, show_lines=True)
+    for column in ("position", "recorded at", "effective", "event", "actor", "member", "claim"):
+        table.add_column(column)
+    table.add_column("amounts", justify="right")
+    table.add_column("postings")
+    for e in entries:
+        table.add_row(
+            str(e.position),
+            e.recorded_at or "",
+            e.effective_date.isoformat(),
+            e.event,
+            e.actor,
+            e.member or "",
+            e.claim or "",
+            "\n".join(f"{name} {fmt(amount)}" for name, amount in e.amounts.items()),
+            "\n".join(
+                f"{p.entity} {p.account} {'Dr' if p.amount > 0 else 'Cr'} {fmt(abs(p.amount))}"
+                for p in e.postings
+            ),
+        )
+    wide = out if out.is_terminal else Console(width=max(out.width, 200))
+    wide.print(table)
+    out.print(f"{len(entries)} events.")
+
+
+@audit_cli.command("grant-reader")
+def audit_grant_reader(
+    ctx: typer.Context,
+    role: Annotated[
+        str, typer.Argument(help="An existing PostgreSQL role (CREATE ROLE ... LOGIN).")
+    ],
+) -> None:
+    """Give a PostgreSQL role read-only access to this ledger, for auditors and boards."""
+    with open_books(ctx) as books:
+        recorder = books.app.recorder
+        if not isinstance(recorder, GuardedPostgresRecorder):
+            raise LedgerError(
+                "grant-reader is for PostgreSQL; on SQLite give readers a copy of the file, "
+                "or read-only file permissions"
+            )
+        recorder.grant_read_only(role)
+    _say(f"{role} may now read this ledger, and change nothing.")
 
 
 @cli.command("demo")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from domain import duties
 from domain.errors import LedgerError
 from domain.money import from_fen
 from ledger.app import RosterLine
@@ -23,7 +24,9 @@ COUNTY_NAMES = (
     "河西 Hexi",
 )
 PERIOD_START, PERIOD_END = date(2025, 1, 1), date(2025, 12, 31)
-ACTOR = "demo"
+ADMIN, CLERK, APPROVER, CASHIER = "demo-admin", "demo-clerk", "demo-approver", "demo-cashier"
+STAFF = {CLERK: duties.CLERK, APPROVER: duties.APPROVER, CASHIER: duties.CASHIER}
+"""One user per duty, as a real scheme's log would show them."""
 CLAIMS_PER_THOUSAND = 35
 SELF_PAID_BANDS = ((100, 600), (600, 2_000), (2_000, 5_000), (5_000, 10_000), (10_000, 40_000))
 SELF_PAID_WEIGHTS = (40, 35, 17, 6, 2)
@@ -62,8 +65,10 @@ def run_demo(
         for i in range(1, counties + 1)
     }
     app = books.app
-    app.create_scheme(f"{preset.city} (demo)", preset_name, codes, ACTOR, PERIOD_START)
-    app.open_period(1, PERIOD_START, PERIOD_END, policy, ACTOR, PERIOD_START)
+    app.create_scheme(f"{preset.city} (demo)", preset_name, codes, ADMIN, PERIOD_START)
+    for user, role in STAFF.items():
+        app.grant_role(user, role, ADMIN, PERIOD_START)
+    app.open_period(1, PERIOD_START, PERIOD_END, policy, APPROVER, PERIOD_START)
 
     weights = [rng.uniform(0.5, 2.0) for _ in codes]
     county_of = rng.choices(sorted(codes), weights=weights, k=members)
@@ -75,35 +80,37 @@ def run_demo(
         roster[county].append(RosterLine(f"M{n:06d}", county, unit, group))
     enrolled = 0
     for county, lines in sorted(roster.items()):
-        enrolled += app.enrol_many(1, lines, f"roster-{county}", ACTOR, PERIOD_START)
+        enrolled += app.enrol_many(1, lines, f"roster-{county}", CLERK, PERIOD_START)
         progress("enrolling", enrolled, members)
 
     claims = _simulated_claims(rng, roster, hard_hit=sorted(codes)[-1])
     approved, rejected, payouts, returned = [], 0, 0, 0
     for done, (member_id, self_paid, on) in enumerate(claims, start=1):
-        claim_id = app.submit_claim(member_id, 1, self_paid, ACTOR, on)
+        claim_id = app.submit_claim(member_id, 1, self_paid, CLERK, on)
         assessed = app.member(member_id).assess_claim(claim_id, policy.benefit)
         if assessed.benefit == 0:
-            app.reject_claim(claim_id, "below the deductible", ACTOR, on + timedelta(days=3))
+            app.reject_claim(claim_id, "below the deductible", APPROVER, on + timedelta(days=3))
             rejected += 1
         elif rng.random() < 0.03:
-            app.reject_claim(claim_id, "treatment not covered", ACTOR, on + timedelta(days=3))
+            app.reject_claim(claim_id, "treatment not covered", APPROVER, on + timedelta(days=3))
             rejected += 1
         else:
-            app.approve_claim(claim_id, ACTOR, on + timedelta(days=5))
+            app.approve_claim(claim_id, APPROVER, on + timedelta(days=5))
             approved.append((claim_id, on + timedelta(days=12)))
         progress("claims", done, len(claims))
     for claim_id, on in approved:
         reference = f"BANK-{claim_id}"
-        app.make_payout(claim_id, None, reference, ACTOR, on)
+        app.make_payout(claim_id, None, reference, CASHIER, on)
         payouts += 1
         if rng.random() < BOUNCE_RATE:
-            app.return_payout(claim_id, reference, "account closed", ACTOR, on + timedelta(days=4))
+            app.return_payout(
+                claim_id, reference, "account closed", CASHIER, on + timedelta(days=4)
+            )
             returned += 1
             if rng.random() < 0.5:
-                app.make_payout(claim_id, None, reference + "-2", ACTOR, on + timedelta(days=9))
+                app.make_payout(claim_id, None, reference + "-2", CASHIER, on + timedelta(days=9))
                 payouts += 1
-    books.close_period(1, ACTOR, PERIOD_END + timedelta(days=31))
+    books.close_period(1, APPROVER, PERIOD_END + timedelta(days=31))
     return DemoSummary(members, len(claims), len(approved), rejected, payouts, returned)
 
 

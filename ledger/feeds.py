@@ -273,7 +273,7 @@ def settle_claim(record: SettlementRecord, work: Work) -> bool:
     member.submit_claim(
         record.settlement_no, period, record.eligible_self_paid, work.actor, on, settlement
     )
-    calculation = member.adjudicate_claim(record.settlement_no, period, work.actor, on)
+    calculation = member.adjudicate_claim(record.settlement_no, period, on)
     work.new.append(ClaimIndex(record.settlement_no, record.member_id, work.actor, on))
     work.claim_owners[record.settlement_no] = record.member_id
     work.no_claims.discard(record.settlement_no)
@@ -343,9 +343,11 @@ def import_feed(
     progress: Callable[[str, int], None] = lambda stage, done: None,
 ) -> ImportSummary:
     """Import one feed; raises ImportRefused (nothing stored) if it has bad records and
-    `partial` is not set."""
+    `partial` is not set. Settlements are approved or rejected by the period's policy, and
+    those decisions are recorded as the policy's (actor POLICY), not the importer's."""
     if kind not in RECORDS:
         raise LedgerError(f"unknown kind {kind!r} (kinds: {', '.join(RECORDS)})")
+    books.app.authorise(actor, "import_" + kind.replace("-", "_"))
     if partial and rejects_path is None:
         raise LedgerError("--partial needs --rejects FILE for the records it leaves out")
     feed = open_feed(path, format)

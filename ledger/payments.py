@@ -34,6 +34,7 @@ def export_payouts(books: Books, batch: str, out: Path, actor: str, on: date) ->
     records nothing new and writes its file again, leaving out payments the bank has since
     returned (they are payable again, in a later batch); so an export interrupted between
     recording and writing is completed by running it again."""
+    books.app.authorise(actor, "pay_out_batch")
     batch = batch.strip()
     if not batch or "/" in batch:
         raise LedgerError(f"--batch: {batch!r}: give a reference without '/'")
@@ -75,10 +76,12 @@ def _record_payouts(books: Books, prefix: str, actor: str, on: date) -> int:
     return sum(len(c) for c in by_member.values())
 
 
-def export_notifications(books: Books, out: Path) -> int:
+def export_notifications(books: Books, out: Path, actor: str) -> int:
     """Hand the pending SMS texts to the sender as JSON Lines, then record them as handed
     over. Each carries its message_id: if the process dies between the two steps, the next
-    export repeats those messages, and the sender drops the ids it has already sent."""
+    export repeats those messages, and the sender drops the ids it has already sent. The
+    cashier's duty: the texts tell members what was paid."""
+    books.app.authorise(actor, "export_notifications")
     books.notifications.catch_up()
     messages = books.notifications.pending()
     try:

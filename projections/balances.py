@@ -25,6 +25,39 @@ class Filters:
     """Postings of events recorded at or before this log position."""
 
 
+@dataclass(frozen=True)
+class Posted:
+    """One stored posting, with the log position of the event that made it."""
+
+    position: int
+    seq: int
+    event_type: str
+    entity: str
+    account: str
+    period: int
+    effective_date: date
+    amount_fen: int
+    """Debit positive, credit negative."""
+
+
+def _where(filters: Filters) -> tuple[str, list[object]]:
+    where: list[str] = ["1=1"]
+    params: list[object] = []
+    if filters.entity is not None:
+        where.append("entity = ?")
+        params.append(filters.entity)
+    if filters.period is not None:
+        where.append("period = ?")
+        params.append(filters.period)
+    if filters.as_of is not None:
+        where.append("effective_date <= ?")
+        params.append(filters.as_of.isoformat())
+    if filters.known_at is not None:
+        where.append("notification_id <= ?")
+        params.append(filters.known_at)
+    return " AND ".join(where), params
+
+
 class Postings(ReadModel):
     name = "balances"
     tables: ClassVar[dict[str, str]] = {
@@ -63,27 +96,50 @@ class Balances(Projector):
 
     def totals(self, filters: Filters = Filters()) -> dict[tuple[str, str], int]:
         """Sum of postings in fen by (entity, account), for the filters given."""
-        where: list[str] = ["1=1"]
-        params: list[object] = []
-        if filters.entity is not None:
-            where.append("entity = ?")
-            params.append(filters.entity)
-        if filters.period is not None:
-            where.append("period = ?")
-            params.append(filters.period)
-        if filters.as_of is not None:
-            where.append("effective_date <= ?")
-            params.append(filters.as_of.isoformat())
-        if filters.known_at is not None:
-            where.append("notification_id <= ?")
-            params.append(filters.known_at)
+        where, params = _where(filters)
         statement = self.db.sql(
             "SELECT entity, account, SUM(amount_fen) AS total FROM {postings} "
-            f"WHERE {' AND '.join(where)} GROUP BY entity, account"
+            f"WHERE {where} GROUP BY entity, account"
         )
         with self.db.transaction(commit=False) as cursor:
             cursor.execute(statement, params)
             return {(r["entity"], r["account"]): int(r["total"]) for r in cursor.fetchall()}
+
+    def postings(self, filters: Filters, account: str) -> list[Posted]:
+        """The postings to one account that make up its balance under the filters, in log
+        order: what `ledger balances --explain` lists."""
+        where, params = _where(filters)
+        statement = self.db.sql(
+            "SELECT notification_id, seq, event_type, entity, account, period, effective_date, "
+            f"amount_fen FROM {{postings}} WHERE {where} AND account = ? "
+            "ORDER BY notification_id, seq"
+        )
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(statement, [*params, account])
+            return [
+                Posted(
+                    int(r["notification_id"]),
+                    int(r["seq"]),
+                    r["event_type"],
+                    r["entity"],
+                    r["account"],
+                    int(r["period"]),
+                    date.fromisoformat(r["effective_date"]),
+                    int(r["amount_fen"]),
+                )
+                for r in cursor.fetchall()
+            ]
+
+    def positions(self, filters: Filters) -> list[int]:
+        """Log positions of the events that posted under the filters, in log order."""
+        where, params = _where(filters)
+        statement = self.db.sql(
+            f"SELECT DISTINCT notification_id FROM {{postings}} WHERE {where} "
+            "ORDER BY notification_id"
+        )
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(statement, params)
+            return [int(r["notification_id"]) for r in cursor.fetchall()]
 
     def totals_by_period(self) -> dict[tuple[str, str, int], int]:
         """Sum of all postings in fen by (entity, account, period)."""

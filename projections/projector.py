@@ -185,8 +185,10 @@ def catch_up_together(
     """Bring read models of one application up to the end of its log (or each up to its
     position in `until`): each batch of events is read and decoded once, and applied to
     every model in one transaction, with each model's position; returns how many events
-    were read."""
+    were read. Under a read-only user, nothing: the models stay at their positions."""
     app, db = projectors[0].app, projectors[0].db
+    if not db.writable:
+        return 0
     limits = {p: (until or {}).get(p, MAX_POSITION) for p in projectors}
     positions = {p: p.position for p in projectors}
     read = 0

@@ -17,7 +17,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from ledger.app import RosterLine
+from ledger.app import MutualAidLedger, RosterLine
 from ledger.books import Books
 from ledger.policies import load_preset
 
@@ -94,17 +94,33 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 PERIOD_START, PERIOD_END = date(2025, 1, 1), date(2025, 12, 31)
+STAFF = ("clerk", "approver", "cashier")
+"""The tests' users: each holds the role of its name, granted by "admin", who created the
+scheme."""
+
+
+def grant_staff(app: MutualAidLedger) -> None:
+    for user in STAFF:
+        app.grant_role(user, user, "admin", PERIOD_START)
+
+
+@pytest.fixture(scope="session")
+def staff() -> Callable[[MutualAidLedger], None]:
+    """Grants the users clerk, approver and cashier their roles, in a scheme "admin" created."""
+    return grant_staff
 
 
 @pytest.fixture
 def books(db: str) -> Iterator[Books]:
-    """A Pinghu scheme with counties C1 and C2 and period 1 (2025) open, on each backend."""
+    """A Pinghu scheme with counties C1 and C2 and period 1 (2025) open, on each backend;
+    created by "admin", with the users clerk, approver and cashier in their roles."""
     books = Books(db)
     books.app.create_scheme(
-        "Pinghu", "pinghu", {"C1": "Danghu", "C2": "Zhapu"}, "clerk", PERIOD_START
+        "Pinghu", "pinghu", {"C1": "Danghu", "C2": "Zhapu"}, "admin", PERIOD_START
     )
+    grant_staff(books.app)
     books.app.open_period(
-        1, PERIOD_START, PERIOD_END, load_preset("pinghu").policy_for(1), "clerk", PERIOD_START
+        1, PERIOD_START, PERIOD_END, load_preset("pinghu").policy_for(1), "approver", PERIOD_START
     )
     yield books
     books.close()

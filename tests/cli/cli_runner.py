@@ -81,7 +81,8 @@ def events_in(db: str) -> int | None:
 
 
 def create_scheme(ledger: Ledger, db: str) -> None:
-    """The Pinghu scheme with counties C1 and C2 and period 1 (2025) open."""
+    """The Pinghu scheme with counties C1 and C2 and period 1 (2025) open. "tester", who
+    created it, holds every duty; "approver" decides the claims tester submits."""
     ledger.ok(
         db,
         "scheme",
@@ -97,4 +98,7 @@ def create_scheme(ledger: Ledger, db: str) -> None:
         "--date",
         "2025-01-01",
     )
+    for role in ("clerk", "approver", "cashier"):
+        ledger.ok(db, "users", "grant", "tester", role)
+    ledger.ok(db, "users", "grant", "approver", "approver")
     ledger.ok(db, "period", "open", "1", "--start", "2025-01-01", "--end", "2025-12-31")

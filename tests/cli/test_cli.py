@@ -31,7 +31,7 @@ def test_a_clerk_records_a_whole_claim_from_the_command_line(ledger: Ledger, db:
         "--date",
         "2025-03-01",
     )
-    approval = json.loads(ledger.ok(db, "claim", "approve", "S1", "--json"))
+    approval = json.loads(ledger.ok(db, "--actor", "approver", "claim", "approve", "S1", "--json"))
     assert approval["benefit"] == "10380.00"
     assert [b["amount"] for b in approval["bands"]] == ["880.00", "2500.00", "7000.00"]
     ledger.ok(db, "payouts", "make", "S1", "--bank-ref", "B1")

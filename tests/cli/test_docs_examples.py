@@ -25,6 +25,8 @@ def test_the_documented_feeds_walk_through_a_whole_payment_cycle(
     run(
         capsys,
         db,
+        "--actor",
+        "admin",
         "scheme",
         "create",
         "--name",
@@ -38,18 +40,36 @@ def test_the_documented_feeds_walk_through_a_whole_payment_cycle(
         "--date",
         "2025-01-01",
     )
-    run(capsys, db, "period", "open", "1", "--start", "2025-01-01", "--end", "2025-12-31")
+    for user in ("clerk", "approver", "cashier"):
+        run(capsys, db, "--actor", "admin", "users", "grant", user, user)
+    run(
+        capsys,
+        db,
+        "--actor",
+        "approver",
+        "period",
+        "open",
+        "1",
+        "--start",
+        "2025-01-01",
+        "--end",
+        "2025-12-31",
+    )
     for kind, name in (
         ("enrolments", "enrolments.csv"),
         ("premiums", "premiums.jsonl"),
         ("claims", "claims.csv"),
     ):
-        summary = json.loads(run(capsys, db, "import", kind, str(EXAMPLES / name), "--json"))
+        summary = json.loads(
+            run(capsys, db, "--actor", "clerk", "import", kind, str(EXAMPLES / name), "--json")
+        )
         assert summary["rejected"] == 0 and summary["imported"] == summary["read"] > 0
     bank_file = tmp_path / "pay.csv"
     run(
         capsys,
         db,
+        "--actor",
+        "cashier",
         "payouts",
         "export",
         "--batch",
@@ -64,12 +84,21 @@ def test_the_documented_feeds_walk_through_a_whole_payment_cycle(
         "2025-06,2025-06/M0002,M0002,ZP,1180.00,1",
     ]
     results = json.loads(
-        run(capsys, db, "import", "payout-results", str(EXAMPLES / "payout-results.csv"), "--json")
+        run(
+            capsys,
+            db,
+            "--actor",
+            "cashier",
+            "import",
+            "payout-results",
+            str(EXAMPLES / "payout-results.csv"),
+            "--json",
+        )
     )
     assert results["amounts"] == {"confirmed": "1180.00", "returned": "10380.00"}
     balances = json.loads(run(capsys, db, "balances", "--json"))
     assert balances["counties"]["DH"]["accounts"]["benefits_payable"] == "10380.00"
     sms = tmp_path / "sms.jsonl"
-    run(capsys, db, "notifications", "export", "--out", str(sms))
+    run(capsys, db, "--actor", "cashier", "notifications", "export", "--out", str(sms))
     texts = [json.loads(line)["text"] for line in sms.read_text(encoding="utf-8").splitlines()]
     assert len(texts) == 2 and "10380.00元" in texts[0] and texts[0].startswith("【平湖】")

@@ -319,6 +319,8 @@ def test_ctrl_c_during_an_import_leaves_no_traceback_and_a_rerun_completes_it(
     ledger: Ledger, db: str, tmp_path: Path
 ) -> None:
     ledger.ok(db, "scheme", "create", "--name", "X", "--preset", "pinghu", "--county", "C1=A")
+    for role in ("approver", "clerk"):
+        ledger.ok(db, "users", "grant", "tester", role)
     ledger.ok(db, "period", "open", "1", "--start", "2025-01-01", "--end", "2025-12-31")
     roster = tmp_path / "roster.csv"
     rows = [f"{n},M{n:06d},1,C1,U1,2025-01-05" for n in range(20_000)]

@@ -131,12 +131,15 @@ def test_a_lost_race_is_detected_by_the_store(
         other.close()
 
 
-def test_racing_approvals_never_exceed_the_cap(db: str) -> None:
+def test_racing_approvals_never_exceed_the_cap(
+    db: str, staff: Callable[[MutualAidLedger], None]
+) -> None:
     """Eight writers approve eight claims of one member at once under a 100,000 cap."""
     setup = Books(db)
     nanyang = load_preset("nanyang").policy_for(1)
-    setup.app.create_scheme("Nanyang", "nanyang", {"C1": "Wolong"}, "clerk", ON)
-    setup.app.open_period(1, date(2025, 1, 1), date(2025, 12, 31), nanyang, "clerk", ON)
+    setup.app.create_scheme("Nanyang", "nanyang", {"C1": "Wolong"}, "admin", ON)
+    staff(setup.app)
+    setup.app.open_period(1, date(2025, 1, 1), date(2025, 12, 31), nanyang, "approver", ON)
     setup.app.enrol_many(1, [RosterLine("m1", "C1", "U1")], "R", "clerk", ON)
     claims = [setup.app.submit_claim("m1", 1, "41000.00", "clerk", ON) for _ in range(8)]
     apps = [MutualAidLedger(db) for _ in claims]
@@ -205,7 +208,7 @@ def test_the_shell_environment_cannot_redirect_the_store(
 def test_periods_may_not_overlap_nor_close_before_they_end(books: Books) -> None:
     policy = load_preset("pinghu").policy_for(2)
     with pytest.raises(PeriodError, match="overlaps period 1"):
-        books.app.open_period(2, date(2025, 12, 1), date(2026, 11, 30), policy, "clerk", ON)
+        books.app.open_period(2, date(2025, 12, 1), date(2026, 11, 30), policy, "approver", ON)
     with pytest.raises(PeriodError, match="closed from the day after"):
         books.close_period(1, "approver", date(2025, 12, 31))
 

@@ -18,13 +18,13 @@ import pytest
 
 from domain.errors import LedgerError
 from domain.member import Member, member_uuid
-from ledger.app import RosterLine
+from ledger.app import MutualAidLedger, RosterLine
 from ledger.books import Books
 from ledger.feeds import ImportRefused, ImportSummary, Reject, import_feed
 from ledger.payments import export_payouts
 from ledger.policies import load_preset
 
-CLERK = "clerk"
+CLERK, APPROVER, CASHIER = "clerk", "approver", "cashier"
 START, END = date(2025, 1, 1), date(2025, 12, 31)
 
 ROSTER_HEADER = "名册行号,会员编号,姓名,期次,区县,单位,人员类别,参保日期"
@@ -59,9 +59,14 @@ def claims_file(path: Path, *lines: str) -> Path:
 def imported(books: Books, kind: str, path: Path, **options: Any) -> ImportSummary:
     """Import a feed that should go in whole; a refusal fails the test with its rejects."""
     try:
-        return import_feed(books, kind, path, CLERK, **options)
+        return import_feed(books, kind, path, importer(kind), **options)
     except ImportRefused as refused:
         pytest.fail("\n".join(map(str, [refused, *refused.summary.rejects])))
+
+
+def importer(kind: str) -> str:
+    """Bank results are the cashier's to import, the other feeds the clerk's."""
+    return CASHIER if kind == "payout-results" else CLERK
 
 
 def events(books: Books) -> int | None:
@@ -94,21 +99,22 @@ def enrol_unpaid(books: Books, *members: str, period: int = 1) -> None:
     books.app.enrol_many(period, lines, f"U-{period}", CLERK, START)
 
 
-def open_scheme(db: str, preset: str) -> Books:
+def open_scheme(db: str, preset: str, staff: Callable[[MutualAidLedger], None]) -> Books:
     """A scheme under a preset with counties C1 and C2 and period 1 (2025) open."""
     books = Books(db)
-    books.app.create_scheme(preset.title(), preset, {"C1": "Danghu", "C2": "Zhapu"}, CLERK, START)
-    books.app.open_period(1, START, END, load_preset(preset).policy_for(1), CLERK, START)
+    books.app.create_scheme(preset.title(), preset, {"C1": "Danghu", "C2": "Zhapu"}, "admin", START)
+    staff(books.app)
+    books.app.open_period(1, START, END, load_preset(preset).policy_for(1), APPROVER, START)
     return books
 
 
 @pytest.fixture
-def scheme(db: str) -> Iterator[Callable[[str], Books]]:
+def scheme(db: str, staff: Callable[[MutualAidLedger], None]) -> Iterator[Callable[[str], Books]]:
     """Opens a scheme under the preset asked for, on each backend."""
     opened: list[Books] = []
 
     def under(preset: str) -> Books:
-        opened.append(open_scheme(db, preset))
+        opened.append(open_scheme(db, preset, staff))
         return opened[-1]
 
     yield under
@@ -203,7 +209,12 @@ def members(books: Books) -> Books:
     books.app.enrol_many(1, [RosterLine("M1", "C1", "U1")], "R", CLERK, START)
     enrol_unpaid(books, "M2")
     books.app.open_period(
-        2, date(2026, 1, 1), date(2026, 12, 31), load_preset("pinghu").policy_for(2), CLERK, START
+        2,
+        date(2026, 1, 1),
+        date(2026, 12, 31),
+        load_preset("pinghu").policy_for(2),
+        APPROVER,
+        START,
     )
     enrol_unpaid(books, "M3", period=2)
     return books
@@ -363,7 +374,7 @@ def test_a_bad_record_is_reported_with_its_line_field_value_and_reason(
     feed = write_feed(tmp_path / name, *lines)
 
     with pytest.raises(ImportRefused) as refused:
-        import_feed(books, kind, feed, CLERK)
+        import_feed(books, kind, feed, importer(kind))
 
     [reject] = refused.value.summary.rejects
     assert (reject.line, reject.field, reject.value) == (
@@ -573,13 +584,13 @@ def test_a_bank_result_rejected_in_a_partial_import_changes_nothing(
             tmp_path / "c.csv", claim("S1", "M1", "20000.00"), claim("S2", "M1", "6000.00")
         ),
     )
-    export_payouts(books, "2025-06", tmp_path / "batch.csv", CLERK, date(2025, 6, 30))
-    books.app.return_payout("S2", "2025-06/M1", "bounced", CLERK, date(2025, 7, 1))
+    export_payouts(books, "2025-06", tmp_path / "batch.csv", CASHIER, date(2025, 6, 30))
+    books.app.return_payout("S2", "2025-06/M1", "bounced", CASHIER, date(2025, 7, 1))
     before = events(books)
     results = write_feed(tmp_path / "results.csv", RESULT_HEADER, "2025-06/M1,paid,,2025-07-02")
 
     summary = import_feed(
-        books, "payout-results", results, CLERK, partial=True, rejects_path=tmp_path / "r.csv"
+        books, "payout-results", results, CASHIER, partial=True, rejects_path=tmp_path / "r.csv"
     )
 
     assert (summary.imported, summary.rejected) == (0, 1)
@@ -634,7 +645,7 @@ def claims_stored(books: Books) -> int:
 
 
 def test_a_killed_import_run_again_ends_as_if_never_interrupted(
-    db: str, books: Books, tmp_path: Path
+    db: str, books: Books, tmp_path: Path, staff: Callable[[MutualAidLedger], None]
 ) -> None:
     enrol_thirty(books)
     feed = sixty_settlements(tmp_path / "settlements.csv")
@@ -652,7 +663,7 @@ def test_a_killed_import_run_again_ends_as_if_never_interrupted(
     assert resumed.imported + resumed.already_present == 60
     assert claims_stored(books) == 60
 
-    uninterrupted = open_scheme(str(tmp_path / "uninterrupted.db"), "pinghu")
+    uninterrupted = open_scheme(str(tmp_path / "uninterrupted.db"), "pinghu", staff)
     try:
         enrol_thirty(uninterrupted)
         imported(uninterrupted, "claims", feed)

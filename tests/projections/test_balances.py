@@ -10,7 +10,7 @@ from datetime import date
 
 from ledger.app import MutualAidLedger
 from ledger.books import Books
-from ledger.demo import run_demo
+from ledger.demo import CASHIER, run_demo
 from projections.balances import Balances, Filters
 from projections.projector import catch_up_together
 
@@ -125,7 +125,7 @@ def test_models_at_different_positions_catch_up_together_without_applying_twice(
     books = demo_books(db)
     books.catch_up()
     paid = books.claims.payments(prefix="BANK-")[0]
-    books.app.return_payout(paid.claim_id, paid.bank_reference, "closed", "cashier", date.today())
+    books.app.return_payout(paid.claim_id, paid.bank_reference, "closed", CASHIER, date.today())
     books.catch_up()
     payable, postings = books.claims.payable(), books.balances.rows()
     assert paid.claim_id in [p.claim_id for p in payable]

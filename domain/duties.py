@@ -1,0 +1,52 @@
+"""Who may do what: the roles, and the role each command needs.
+
+Roles are granted and revoked by events of the Scheme, so who held which role on any day is
+in the log itself; this table is what the Scheme checks an actor's roles against. Reading
+(balances, trails, statements) needs no role here: an auditor or board member reads through
+a read-only database login.
+"""
+
+from dataclasses import dataclass
+
+ADMIN = "admin"
+CLERK = "clerk"
+APPROVER = "approver"
+CASHIER = "cashier"
+AUDITOR = "auditor"
+BOARD = "board"
+ROLES = (ADMIN, CLERK, APPROVER, CASHIER, AUDITOR, BOARD)
+
+POLICY = "policy"
+"""The actor of the decisions the period's policy makes by itself (claims adjudicated on
+import); no user may take this name."""
+
+
+@dataclass(frozen=True)
+class Duty:
+    role: str
+    action: str
+    """What the command does, as in "wang may not approve claims"."""
+
+
+DUTIES: dict[str, Duty] = {
+    "grant_role": Duty(ADMIN, "grant roles"),
+    "revoke_role": Duty(ADMIN, "revoke roles"),
+    "enrol": Duty(CLERK, "enrol members"),
+    "pay_premium": Duty(CLERK, "record premiums"),
+    "submit_claim": Duty(CLERK, "submit claims"),
+    "import_enrolments": Duty(CLERK, "import enrolments"),
+    "import_premiums": Duty(CLERK, "import premiums"),
+    "import_claims": Duty(CLERK, "import claims"),
+    "approve_claim": Duty(APPROVER, "approve claims"),
+    "reject_claim": Duty(APPROVER, "reject claims"),
+    "open_period": Duty(APPROVER, "open periods"),
+    "close_period": Duty(APPROVER, "close periods"),
+    "post_adjustment": Duty(APPROVER, "post adjustments"),
+    "make_payout": Duty(CASHIER, "make payouts"),
+    "pay_out_batch": Duty(CASHIER, "pay out batches"),
+    "return_payout": Duty(CASHIER, "record returned payouts"),
+    "import_payout_results": Duty(CASHIER, "import payout results"),
+    "export_notifications": Duty(CASHIER, "export notifications"),
+}
+"""Command -> the role it needs. A command not listed (creating the scheme, reading) needs
+none."""
