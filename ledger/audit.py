@@ -21,6 +21,7 @@ from projections.balances import Balances
 from projections.claims import Claims
 from projections.notifications import Notifications
 from projections.projector import Database, Projector, catch_up_together
+from projections.statements import Statements
 
 BATCH = 5000
 SHOWN = 10
@@ -208,6 +209,7 @@ def check_read_models(books: Books, on_batch: Callable[[int], None] | None = Non
         (books.balances, Balances(books.app, scratch)),
         (books.claims, Claims(books.app, scratch)),
         (books.notifications, Notifications(books.app, scratch)),
+        (books.statements, Statements(books.app, scratch)),
     ]
     until = {replay: live.position for live, replay in twins}
     catch_up_together([replay for _, replay in twins], BATCH, on_batch, until)

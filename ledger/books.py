@@ -17,6 +17,7 @@ from projections.balances import Balances, Filters
 from projections.claims import Claims
 from projections.notifications import Notifications
 from projections.projector import Projector, catch_up_together
+from projections.statements import Statements
 
 NATURAL_CREDIT = {"liability", "income"}
 CLOSE_ATTEMPTS = 10
@@ -49,10 +50,12 @@ class Books:
         self.balances = Balances(self.app)
         self.claims = Claims(self.app)
         self.notifications = Notifications(self.app)
+        self.statements = Statements(self.app)
         self.projectors: tuple[Projector, ...] = (
             self.balances,
             self.claims,
             self.notifications,
+            self.statements,
         )
 
     def close(self) -> None:

@@ -3,6 +3,7 @@
 import getpass
 import json
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from rich.table import Table
 from domain.accounts import CHART, PREMIUM_INCOME
 from domain.duties import ROLES
 from domain.errors import LedgerError
-from domain.money import fmt
+from domain.money import fmt, non_negative
 from domain.policy import Policy, calculate_benefit
 from ledger.audit import Digest, check_chain, check_read_models, head
 from ledger.books import Books
@@ -30,6 +31,10 @@ from ledger.demo import run_demo
 from ledger.feeds import ImportRefused, ImportSummary, import_feed
 from ledger.payments import export_notifications, export_payouts
 from ledger.policies import load_policy_file, load_preset
+from ledger.render import FORMATS
+from ledger.render import write as write_document
+from ledger.render.document import disclosure_document, screening_document, statement_document
+from ledger.statements import Provenance, disclosure, screening, statement
 from ledger.store import GuardedPostgresRecorder
 from ledger.trails import (
     Explanation,
@@ -710,6 +715,143 @@ def projections_rebuild(ctx: typer.Context) -> None:
 
             projector.rebuild(on_batch=show)
     _say(f"Rebuilt {len(books.projectors)} read models from {total} events.")
+
+
+# Statements
+
+
+def _format(value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise LedgerError(f"--format: {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _out_file(out: Path | None, format: str) -> Path:
+    if out is None:
+        raise LedgerError(f"--out: a {format} file needs a path to be written to")
+    return out
+
+
+def _written(what: str, at: Provenance, path: Path) -> None:
+    _say(f"Wrote {what}, as known at log position {at.position} (digest {at.digest}), to {path}.")
+
+
+@cli.command("statement")
+def statement_(
+    ctx: typer.Context,
+    period: Annotated[int, typer.Option(help="Period number.")],
+    format: Annotated[str, typer.Option(help="html, pdf, xlsx or json.")],
+    out: Annotated[
+        Path | None, typer.Option(help="File to write; json goes to stdout without it.")
+    ] = None,
+    county: Annotated[
+        str | None, typer.Option(help="Only this county; default: the whole city.")
+    ] = None,
+    as_known_at: KnownAtOption = None,
+    largest: Annotated[int, typer.Option(help="How many of the largest claims to list.")] = 10,
+) -> None:
+    """The period statement for the boards: figures per county and for the city, as the log
+    stood at a position, with that position and the chain's digest there."""
+    _format(format, (*FORMATS, "json"))
+    with open_books(ctx) as books:
+        known_at = None if as_known_at is None else known_at_position(books, as_known_at)
+        found = statement(books, period, county, known_at, largest)
+    if format == "json" and out is None:
+        print_json(found.as_dict())
+        return
+    path = _out_file(out, format)
+    if format == "json":
+        path.write_text(
+            json.dumps(found.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+    else:
+        write_document(statement_document(found), format, path)
+    _written(f"the period {period} statement", found.provenance, path)
+
+
+@cli.command("screening")
+def screening_(
+    ctx: typer.Context,
+    period: Annotated[int, typer.Option(help="Period number.")],
+    threshold: Annotated[
+        str, typer.Option(help="Eligible self-paid costs in the period above this (yuan).")
+    ],
+    format: Annotated[str, typer.Option(help="html or pdf.")],
+    out: Annotated[
+        Path, typer.Option(help="With --unit, the file; without, a directory for one per unit.")
+    ],
+    frequent: Annotated[
+        int | None, typer.Option(help="Also members with at least this many claims.")
+    ] = None,
+    unit: Annotated[str | None, typer.Option(help="Only this unit's slips.")] = None,
+    as_known_at: KnownAtOption = None,
+) -> None:
+    """Referral slips (反馈单) for the unit unions: members whose self-paid costs exceed the
+    threshold or who claim often. A unit's file names its own members, and only them."""
+    _format(format, ("html", "pdf"))
+    limit = non_negative(threshold, "--threshold")
+    with open_books(ctx) as books:
+        known_at = None if as_known_at is None else known_at_position(books, as_known_at)
+        found = screening(books, period, limit, frequent, unit, known_at)
+    if unit is not None:
+        write_document(screening_document(found, unit), format, out)
+        count = len(found.slips.get(unit, []))
+        _written(f"{count} referral slip(s) for {unit}", found.provenance, out)
+        return
+    if out.exists() and not out.is_dir():
+        raise LedgerError(f"--out: {out} is a file; without --unit it names a directory")
+    out.mkdir(parents=True, exist_ok=True)
+    names: set[str] = set()
+    for each, slips in found.slips.items():
+        path = out / _unit_file(f"screening-{period}", each, format, names)
+        write_document(screening_document(found, each), format, path)
+        _say(f"{path}\t{each}\t{len(slips)} slip(s)")
+    _say(
+        f"{sum(len(s) for s in found.slips.values())} member(s) in {len(found.slips)} unit(s), "
+        f"as known at log position {found.provenance.position} "
+        f"(digest {found.provenance.digest})."
+    )
+
+
+def _unit_file(prefix: str, unit: str, format: str, taken: set[str]) -> str:
+    """A file name for a unit's document: its name with anything unsafe in a path replaced;
+    two units that read the same get -2, -3, ..."""
+    slug = re.sub(r"[^\w.-]+", "_", unit).strip("._") or "unit"
+    name, n = f"{prefix}-{slug}.{format}", 2
+    while name in taken:
+        name, n = f"{prefix}-{slug}-{n}.{format}", n + 1
+    taken.add(name)
+    return name
+
+
+@cli.command("disclosure")
+def disclosure_(
+    ctx: typer.Context,
+    period: Annotated[int, typer.Option(help="Period number.")],
+    unit: Annotated[str, typer.Option(help="The unit, as enrolled.")],
+    format: Annotated[str, typer.Option(help="html, pdf or json.")],
+    out: Annotated[
+        Path | None, typer.Option(help="File to write; json goes to stdout without it.")
+    ] = None,
+    as_known_at: KnownAtOption = None,
+) -> None:
+    """Disclosure to a unit (信息公开): its members enrolled, premiums, claims and benefits
+    beside the whole city's; members masked."""
+    _format(format, ("html", "pdf", "json"))
+    with open_books(ctx) as books:
+        known_at = None if as_known_at is None else known_at_position(books, as_known_at)
+        found = disclosure(books, period, unit, known_at)
+    if format == "json" and out is None:
+        print_json(found.as_dict())
+        return
+    path = _out_file(out, format)
+    if format == "json":
+        path.write_text(
+            json.dumps(found.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
+    else:
+        write_document(disclosure_document(found), format, path)
+    _written(f"the disclosure to {unit}", found.provenance, path)
 
 
 # Audit

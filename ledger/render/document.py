@@ -1,0 +1,572 @@
+"""One layout for every format: a document of sections, each with lines, a table or a form
+to fill in by hand, and charts. The renderers only draw it, so HTML, PDF and XLSX show the
+same figures under the same headings.
+
+Cells keep their type: a Decimal is money in yuan, an int a count, a Percent a ratio; the
+renderers format them (text) or keep them as numbers (XLSX).
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from domain.money import ZERO
+from ledger.statements import (
+    Disclosure,
+    Figures,
+    PeriodFigures,
+    Provenance,
+    Screening,
+    Slip,
+    Statement,
+    average,
+)
+from projections.statements import PeriodKnown
+
+TITLE = "职工医疗互助保障"
+NOTHING = "—"
+
+
+@dataclass(frozen=True)
+class Percent:
+    value: Decimal
+
+
+Cell = str | int | Decimal | Percent | None
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str
+    """A short ASCII name: the XLSX sheet's."""
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Cell, ...], ...]
+    empty: str = "None in this period."
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    categories: tuple[str, ...]
+    series: tuple[tuple[str, tuple[Decimal, ...]], ...]
+    """(name, one value per category)."""
+    unit: str
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    lines: tuple[str, ...] = ()
+    table: Table | None = None
+    form: tuple[str, ...] = ()
+    """Fields left blank, for the reader to fill in by hand."""
+    new_page: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    subtitle: str
+    provenance: tuple[str, ...]
+    sections: tuple[Section, ...]
+    recorded_at: str
+    """When the log position was recorded: the documents' own date, so that producing one
+    again gives the same file."""
+    charts: tuple[Chart, ...] = ()
+
+    @property
+    def moment(self) -> datetime:
+        """recorded_at as a time (UTC)."""
+        try:
+            return datetime.strptime(self.recorded_at, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+        except ValueError:
+            return datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def text(cell: Cell) -> str:
+    """A cell as printed: money with thousands separators and two places."""
+    if cell is None:
+        return NOTHING
+    if isinstance(cell, Percent):
+        return f"{cell.value:.1f}%"
+    if isinstance(cell, Decimal):
+        return f"{cell:,.2f}"
+    if isinstance(cell, int):
+        return f"{cell:,}"
+    return cell
+
+
+def _percent(value: Decimal | None) -> Percent | None:
+    return None if value is None else Percent(value)
+
+
+def _provenance(at: Provenance, period: PeriodKnown) -> tuple[str, ...]:
+    state = (
+        f"期间已于 {period.closed_on} 结算 Period closed on {period.closed_on}."
+        if period.closed_on
+        else "期间尚未结算，数字为暂定 The period is still open: figures are provisional."
+    )
+    return (
+        f"数据截至日志位置 As known at log position {at.position} (recorded {at.recorded_at}).",
+        f"哈希链摘要 Chain digest: {at.digest}",
+        "Produced again at this position, it shows the same figures whatever was recorded "
+        f"since; check the log with: ledger audit verify --digest {at.digest}",
+        state,
+    )
+
+
+def _period_name(period: PeriodKnown) -> str:
+    return f"第{period.number}期 Period {period.number} ({period.start} ~ {period.end})"
+
+
+def source_label(source: str) -> str:
+    level = source.partition(":")[2]
+    names = {"worker": "职工个人", "employer": "单位", "other": "其他"}
+    return f"{'工会补助' if level else names.get(source, '')} {source}".strip()
+
+
+# Period statement
+
+
+def statement_document(s: Statement) -> Document:
+    subject = "全市 City" if s.county is None else f"{s.county_names[s.county]} ({s.county})"
+    current, previous = s.current, s.previous
+    sections = [_summary(subject, current, previous)]
+    if s.county is None:
+        sections.append(_by_county(s))
+    sections += [
+        _sources(s),
+        _deficits(s),
+        _reserves(s),
+        Section(
+            "补助金额分布 Claims by size of benefit (yuan)",
+            table=Table(
+                "Claims by size",
+                ("金额段 Benefit band", "件数 Claims", "补助金额 Benefits"),
+                tuple((b.label, b.claims, b.benefits) for b in s.bands),
+            ),
+        ),
+        Section(
+            f"最大额补助 The {len(s.largest)} largest claims",
+            ("Members are masked: each line is one claim, not a person to be identified.",),
+            Table(
+                "Largest claims",
+                (
+                    "序号 #",
+                    "会员 Member",
+                    "县 County",
+                    "单位 Unit",
+                    "批准日 Approved",
+                    "自付 Self-paid",
+                    "补助 Benefit",
+                ),
+                tuple(
+                    (
+                        i,
+                        c.member,
+                        c.county,
+                        c.unit,
+                        c.approved_on.isoformat(),
+                        c.self_paid,
+                        c.benefit,
+                    )
+                    for i, c in enumerate(s.largest, start=1)
+                ),
+            ),
+        ),
+        Section(
+            "调整分录 Adjustments",
+            table=Table(
+                "Adjustments",
+                (
+                    "日期 Date",
+                    "主体 Entity",
+                    "借 Debit",
+                    "贷 Credit",
+                    "金额 Amount",
+                    "原因 Reason",
+                ),
+                tuple(
+                    (a.effective_date.isoformat(), a.entity, a.debit, a.credit, a.amount, a.reason)
+                    for a in s.adjustments
+                ),
+                "No adjustments in this period.",
+            ),
+        ),
+        Section(
+            "历期期末储备 Closing reserve by period",
+            table=Table(
+                "Reserve by period",
+                ("期 Period", f"期末储备 Closing reserve, {subject}"),
+                tuple((p, r) for p, r in s.reserves),
+            ),
+        ),
+    ]
+    return Document(
+        f"{TITLE} 期间报告 Period statement",
+        f"{s.scheme} · {subject} · {_period_name(current.period)}",
+        _provenance(s.provenance, current.period),
+        tuple(sections),
+        s.provenance.recorded_at,
+        _statement_charts(s),
+    )
+
+
+def _figure_rows(
+    figures: Sequence[Figures], sources: Sequence[str]
+) -> tuple[tuple[Cell, ...], ...]:
+    def row(label: str, *cells: Cell) -> tuple[Cell, ...]:
+        return (label, *cells)
+
+    return (
+        row("参保人数 Members enrolled", *(f.members for f in figures)),
+        row("参保单位 Units enrolled", *(f.units for f in figures)),
+        *(
+            row(f"保费 Premiums: {source_label(s)}", *(f.premiums.get(s, ZERO) for f in figures))
+            for s in sources
+        ),
+        row("保费收入合计 Premium income", *(f.premium_income for f in figures)),
+        row("批准补助 Benefits approved", *(f.benefits_approved for f in figures)),
+        row("已支付补助 Benefits paid", *(f.benefits_paid for f in figures)),
+        row("补助件数 Claims approved", *(f.claims for f in figures)),
+        row("不予补助件数 Claims rejected", *(f.claims_rejected for f in figures)),
+        row("受助人数 Members helped", *(f.members_helped for f in figures)),
+        row("件均补助 Average benefit per claim", *(f.average_benefit for f in figures)),
+        row("申领率 Claims ratio", *(_percent(f.claims_ratio) for f in figures)),
+        row("期初储备 Opening reserve", *(f.opening_reserve for f in figures)),
+        row(
+            "分担前结余 Surplus (deficit) before sharing",
+            *(f.result_before_sharing for f in figures),
+        ),
+        row(
+            "市级统筹分担 Deficit borne by the city pool", *(f.deficit_city_share for f in figures)
+        ),
+        row("县级分担 Deficit borne by the county", *(f.deficit_county_share for f in figures)),
+        row("当期结果 Period result", *(f.period_result for f in figures)),
+        row("期末储备 Closing reserve", *(f.closing_reserve for f in figures)),
+    )
+
+
+def _summary(subject: str, current: PeriodFigures, previous: PeriodFigures | None) -> Section:
+    periods = [current] if previous is None else [current, previous]
+    sources = sorted({s for p in periods for s in p.subject.premiums})
+    columns = ("项目 Figure", *(f"第{p.period.number}期 Period {p.period.number}" for p in periods))
+    lines = ("No earlier period to compare with.",) if previous is None else ()
+    return Section(
+        f"概况 Summary: {subject}",
+        lines,
+        Table("Summary", columns, _figure_rows([p.subject for p in periods], sources)),
+    )
+
+
+def _by_county(s: Statement) -> Section:
+    current = s.current
+
+    def row(name: str, f: Figures) -> tuple[Cell, ...]:
+        return (
+            name,
+            f.members,
+            f.units,
+            f.premium_income,
+            f.benefits_approved,
+            f.benefits_paid,
+            f.claims,
+            f.members_helped,
+            f.average_benefit,
+            _percent(f.claims_ratio),
+            f.closing_reserve,
+        )
+
+    rows = [row(f"{s.county_names[c]} ({c})", f) for c, f in current.counties.items()]
+    if current.city_pool is not None and current.city is not None:
+        pool = current.city_pool
+        rows.append(
+            ("市级统筹 City pool", *([None] * 9), pool.closing_reserve)  # only a reserve
+        )
+        rows.append(row("全市 City", current.city))
+    return Section(
+        "分县情况 By county",
+        table=Table(
+            "By county",
+            (
+                "县 County",
+                "人数 Members",
+                "单位 Units",
+                "保费 Premiums",
+                "批准 Approved",
+                "支付 Paid",
+                "件数 Claims",
+                "受助 Helped",
+                "件均 Per claim",
+                "申领率 Ratio",
+                "期末储备 Reserve",
+            ),
+            tuple(rows),
+        ),
+    )
+
+
+def _entities(s: Statement) -> list[tuple[str, Figures]]:
+    found = [(f"{s.county_names[c]} ({c})", f) for c, f in s.current.counties.items()]
+    if s.current.city is not None:
+        found.append(("全市 City", s.current.city))
+    return found
+
+
+def _sources(s: Statement) -> Section:
+    sources = sorted({src for _, f in _entities(s) for src in f.premiums})
+    return Section(
+        "保费收入来源 Premium income by funding source",
+        table=Table(
+            "Premium sources",
+            ("县 County", *(source_label(src) for src in sources), "合计 Total"),
+            tuple(
+                (name, *(f.premiums.get(src, ZERO) for src in sources), f.premium_income)
+                for name, f in _entities(s)
+            ),
+        ),
+    )
+
+
+def _deficits(s: Statement) -> Section:
+    lines = []
+    for d in s.deficits:
+        if d.county_share == 0:
+            lines.append(f"{d.county}: the city pool covered the whole deficit.")
+    return Section(
+        "赤字分担 Deficit sharing between the city pool and the counties",
+        tuple(lines),
+        Table(
+            "Deficit sharing",
+            (
+                "县 County",
+                "赤字 Deficit",
+                "市级统筹 City pool",
+                "县级 County",
+                "分担日 Shared on",
+            ),
+            tuple(
+                (
+                    f"{s.county_names.get(d.county, d.county)} ({d.county})",
+                    d.deficit,
+                    d.city_share,
+                    d.county_share,
+                    d.shared_on.isoformat(),
+                )
+                for d in s.deficits
+            ),
+            "No deficit was shared in this period.",
+        ),
+    )
+
+
+def _reserves(s: Statement) -> Section:
+    current = s.current
+    entities = [(f"{s.county_names[c]} ({c})", f) for c, f in current.counties.items()]
+    if current.city_pool is not None and current.city is not None:
+        entities += [("市级统筹 City pool", current.city_pool), ("全市 City", current.city)]
+    return Section(
+        "储备金 Reserves",
+        (
+            "Reserve: all income less all expense since the first period; the period result "
+            "includes each deficit's sharing, so a county whose deficit was shared ends the "
+            "period at its opening reserve.",
+        ),
+        Table(
+            "Reserves",
+            ("主体 Entity", "期初 Opening", "当期结果 Period result", "期末 Closing"),
+            tuple(
+                (name, f.opening_reserve, f.period_result, f.closing_reserve)
+                for name, f in entities
+            ),
+        ),
+    )
+
+
+def _statement_charts(s: Statement) -> tuple[Chart, ...]:
+    counties = s.current.counties
+    return (
+        Chart(
+            "保费收入与批准补助 Premium income and benefits by county",
+            tuple(s.county_names[c] for c in counties),
+            (
+                ("保费收入 Premium income", tuple(f.premium_income for f in counties.values())),
+                ("批准补助 Benefits", tuple(f.benefits_approved for f in counties.values())),
+            ),
+            "yuan",
+        ),
+        Chart(
+            "补助金额分布 Claims by size of benefit",
+            tuple(b.label for b in s.bands),
+            (("件数 Claims", tuple(Decimal(b.claims) for b in s.bands)),),
+            "claims",
+        ),
+        Chart(
+            "期末储备 Closing reserve by period",
+            tuple(f"第{p}期" for p, _ in s.reserves),
+            (("期末储备 Closing reserve", tuple(r for _, r in s.reserves)),),
+            "yuan",
+        ),
+    )
+
+
+# Screening slips (主动发现反馈单)
+
+
+def screening_document(s: Screening, unit: str) -> Document:
+    """The slips of one unit: the only document that names its members in full."""
+    slips = s.slips.get(unit, [])
+    criteria = f"self-paid costs above {s.threshold:,.2f} yuan"
+    if s.frequent is not None:
+        criteria += f", or {s.frequent} or more claims"
+    intro = Section(
+        f"单位 Unit: {unit}",
+        (
+            f"筛查条件 Members with {criteria} in the period.",
+            f"{len(slips)} member(s) for this unit's union to contact. This file is for the "
+            "unit union only: it names its members in full.",
+        ),
+    )
+    return Document(
+        f"{TITLE} 主动发现反馈单 Referral slips",
+        f"{s.scheme} · {unit} · {_period_name(s.period)}",
+        _provenance(s.provenance, s.period),
+        (intro, *(_slip(s, slip) for slip in slips)),
+        s.provenance.recorded_at,
+    )
+
+
+def _slip(s: Screening, slip: Slip) -> Section:
+    county = s.county_names.get(slip.county, slip.county)
+    return Section(
+        f"反馈单 Referral slip: {slip.member_id}",
+        (
+            f"会员 Member: {slip.member_id}",
+            f"单位 Unit: {slip.unit} · 县 County: {county} ({slip.county})",
+            f"原因 Why: {'; '.join(slip.reasons)}",
+            f"自付合计 Self-paid {slip.self_paid:,.2f} · 批准补助 Benefits {slip.benefits:,.2f}"
+            f" · 已支付 Paid {slip.paid:,.2f}",
+        ),
+        Table(
+            "Claims",
+            (
+                "申请号 Claim",
+                "申请日 Submitted",
+                "自付 Self-paid",
+                "结果 Decision",
+                "补助 Benefit",
+                "已付 Paid",
+            ),
+            tuple(
+                (
+                    c.claim_id,
+                    c.submitted_on.isoformat(),
+                    c.self_paid,
+                    _decision(c.status, c.reason),
+                    c.benefit,
+                    c.paid,
+                )
+                for c in slip.claims
+            ),
+        ),
+        form=(
+            "走访情况 Visit: when, by whom, what was found",
+            "帮扶措施 Help arranged (hardship aid, referral, other)",
+            "经办人签字 Signed · 日期 Date",
+        ),
+        new_page=True,
+    )
+
+
+def _decision(status: str, reason: str | None) -> str:
+    names = {
+        "approved": "批准 approved",
+        "rejected": "不予补助 rejected",
+        "submitted": "待定 pending",
+    }
+    return names.get(status, status) + (f": {reason}" if reason else "")
+
+
+# Disclosure (信息公开)
+
+
+def disclosure_document(d: Disclosure) -> Document:
+    unit, city = d.unit_figures, d.city_figures
+    sources = sorted(unit.premiums.keys() | city.premiums.keys())
+
+    def per_member(amount: Decimal, f: Figures) -> Decimal | None:
+        return average(amount, f.members)
+
+    rows: tuple[tuple[Cell, ...], ...] = (
+        ("参保人数 Members enrolled", unit.members, city.members),
+        *(
+            (
+                f"保费 Premiums: {source_label(s)}",
+                unit.premiums.get(s, ZERO),
+                city.premiums.get(s, ZERO),
+            )
+            for s in sources
+        ),
+        ("保费合计 Premiums paid", unit.premium_income, city.premium_income),
+        (
+            "人均保费 Premium per member",
+            per_member(unit.premium_income, unit),
+            per_member(city.premium_income, city),
+        ),
+        ("补助件数 Claims approved", unit.claims, city.claims),
+        ("不予补助件数 Claims rejected", unit.claims_rejected, city.claims_rejected),
+        ("受助人数 Members helped", unit.members_helped, city.members_helped),
+        ("批准补助 Benefits approved", unit.benefits_approved, city.benefits_approved),
+        ("已支付补助 Benefits paid", unit.benefits_paid, city.benefits_paid),
+        ("件均补助 Average benefit per claim", unit.average_benefit, city.average_benefit),
+        (
+            "人均补助 Benefits per member",
+            per_member(unit.benefits_approved, unit),
+            per_member(city.benefits_approved, city),
+        ),
+        ("申领率 Claims ratio", _percent(unit.claims_ratio), _percent(city.claims_ratio)),
+    )
+    return Document(
+        f"{TITLE} 信息公开 Disclosure to the unit",
+        f"{d.scheme} · {d.unit} · {_period_name(d.period)}",
+        _provenance(d.provenance, d.period),
+        (
+            Section(
+                "本单位与全市 The unit beside the whole city",
+                (
+                    "Premiums and benefits recorded for members; the fund's own adjustments "
+                    "are in the period statement.",
+                ),
+                Table("Unit and city", ("项目 Figure", f"本单位 {d.unit}", "全市 City"), rows),
+            ),
+            Section(
+                "本单位申请 The unit's claims",
+                ("Members are masked.",),
+                Table(
+                    "Claims",
+                    (
+                        "会员 Member",
+                        "申请日 Submitted",
+                        "自付 Self-paid",
+                        "结果 Decision",
+                        "补助 Benefit",
+                        "已付 Paid",
+                    ),
+                    tuple(
+                        (
+                            c.member,
+                            c.submitted_on.isoformat(),
+                            c.self_paid,
+                            _decision(c.status, None),
+                            c.benefit,
+                            c.paid,
+                        )
+                        for c in d.claims
+                    ),
+                    "No claims from this unit's members in this period.",
+                ),
+            ),
+        ),
+        d.provenance.recorded_at,
+    )

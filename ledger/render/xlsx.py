@@ -1,0 +1,84 @@
+"""A document as an XLSX workbook: a first sheet saying what it is and where in the log it
+comes from, then one sheet per table. Figures are numbers, not text: money in yuan with
+two places, counts as integers, ratios as percentages, so they can be added up."""
+
+from decimal import Decimal
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ledger.render.document import Cell, Document, Percent, Table
+
+MONEY = "#,##0.00"
+COUNT = "#,##0"
+RATIO = "0.0%"
+HEADING = Font(bold=True)
+HEADING_FILL = PatternFill("solid", fgColor="E2E9F1")
+
+
+def write(document: Document, path: Path) -> None:
+    book = Workbook()
+    about = book.active
+    assert about is not None
+    about.title = "About"
+    for line in (document.title, document.subtitle, "", *document.provenance):
+        about.append([line])
+    about["A1"].font = Font(bold=True, size=14)
+    about.column_dimensions["A"].width = 110
+    keys = {"About"}
+    for section in document.sections:
+        if section.table is None:
+            continue
+        key = _sheet_name(section.table.key, keys)
+        keys.add(key)
+        _sheet(book.create_sheet(key), section.title, section.lines, section.table)
+    book.properties.title = document.title
+    book.properties.creator = "mutual-aid-ledger"
+    book.properties.created = document.moment.replace(tzinfo=None)
+    book.save(path)
+
+
+def _sheet_name(key: str, taken: set[str]) -> str:
+    name, n = key[:31], 2
+    while name in taken:
+        name = f"{key[:28]} {n}"
+        n += 1
+    return name
+
+
+def _sheet(sheet: Worksheet, title: str, lines: tuple[str, ...], table: Table) -> None:
+    sheet.append([title])
+    sheet["A1"].font = Font(bold=True, size=12)
+    for line in lines:
+        sheet.append([line])
+    sheet.append(list(table.columns))
+    header = sheet.max_row
+    for cell in sheet[header]:
+        cell.font = HEADING
+        cell.fill = HEADING_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    if not table.rows:
+        sheet.append([table.empty])
+    for row in table.rows:
+        sheet.append([_value(c) for c in row])
+        for written, value in zip(sheet[sheet.max_row], row, strict=True):
+            if isinstance(value, Percent):
+                written.number_format = RATIO
+            elif isinstance(value, Decimal):
+                written.number_format = MONEY
+            elif isinstance(value, int):
+                written.number_format = COUNT
+    sheet.freeze_panes = f"A{header + 1}"
+    for i, column in enumerate(table.columns, start=1):
+        longest = max([len(column) // 2, *(len(str(_value(r[i - 1]) or "")) for r in table.rows)])
+        sheet.column_dimensions[get_column_letter(i)].width = min(max(longest + 4, 10), 48)
+
+
+def _value(cell: Cell) -> str | int | Decimal | None:
+    """Money and counts as numbers; a ratio as the fraction a percentage format shows."""
+    if isinstance(cell, Percent):
+        return cell.value / 100
+    return cell

@@ -1,0 +1,403 @@
+"""Facts for statements: one row per fact, each with the log position of its event.
+
+Statements are produced "as known at" a log position P, so every query here filters
+`notification_id <= P` and nothing is ever updated in place: a fact recorded after P, even
+one dated back into the period, leaves a statement at P as it was. A member's county and
+unit in a period come from their enrolment, kept in a lookup table for the events that
+follow it. Amounts are integer fen. Rebuildable from the log.
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import pairwise
+from typing import Any, ClassVar
+
+from domain.member import Member
+from domain.money import to_fen
+from domain.scheme import Scheme
+from ledger.app import MutualAidLedger
+from projections.projector import Cursor, Database, Projector, ReadModel
+
+ENROLLED = "enrolled"
+PREMIUM = "premium"
+SUBMITTED = "submitted"
+APPROVED = "approved"
+REJECTED = "rejected"
+PAID = "paid"
+RETURNED = "returned"
+DEFICIT_CITY = "deficit_city"
+DEFICIT_COUNTY = "deficit_county"
+ADJUSTMENT = "adjustment"
+CLOSED = "closed"
+CLAIM_KINDS = (SUBMITTED, APPROVED, REJECTED, PAID, RETURNED)
+LOOKUP_CHUNK = 500
+
+FACT_COLUMNS = (
+    "notification_id, seq, kind, period, county, unit, member_id, claim_id, source, "
+    "amount_fen, eligible_fen, effective_date, note"
+)
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    member_id: str
+    county: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class Fact:
+    notification_id: int
+    seq: int
+    kind: str
+    period: int
+    county: str
+    unit: str | None
+    member_id: str | None
+    claim_id: str | None
+    source: str | None
+    """A premium's funding source; an adjustment's accounts, as DEBIT/CREDIT."""
+    amount_fen: int
+    eligible_fen: int | None
+    """A claim's eligible self-paid amount."""
+    effective_date: date
+    note: str | None
+    """A rejection's or an adjustment's reason."""
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Facts of one kind summed for one county, unit and source."""
+
+    kind: str
+    county: str
+    unit: str | None
+    source: str | None
+    count: int
+    members: int
+    """Distinct members among the facts."""
+    fen: int
+
+
+@dataclass(frozen=True)
+class PeriodKnown:
+    number: int
+    start: date
+    end: date
+    policy_version: str
+    closed_on: date | None
+
+
+class StatementFacts(ReadModel):
+    name = "statements"
+    tables: ClassVar[dict[str, str]] = {
+        "statement_members": "originator_id TEXT PRIMARY KEY, member_id TEXT NOT NULL",
+        "statement_enrolments": "originator_id TEXT NOT NULL, period INTEGER NOT NULL, "
+        "member_id TEXT NOT NULL, county TEXT NOT NULL, unit TEXT NOT NULL, "
+        "PRIMARY KEY (originator_id, period)",
+        "statement_claims": "claim_id TEXT PRIMARY KEY, eligible_fen BIGINT NOT NULL",
+        "statement_periods": "period INTEGER PRIMARY KEY, notification_id BIGINT NOT NULL, "
+        "start_date TEXT NOT NULL, end_date TEXT NOT NULL, policy_version TEXT NOT NULL",
+        "facts": "notification_id BIGINT NOT NULL, seq INTEGER NOT NULL, kind TEXT NOT NULL, "
+        "period INTEGER NOT NULL, county TEXT NOT NULL, unit TEXT, member_id TEXT, "
+        "claim_id TEXT, source TEXT, amount_fen BIGINT NOT NULL, eligible_fen BIGINT, "
+        "effective_date TEXT NOT NULL, note TEXT, PRIMARY KEY (notification_id, seq)",
+    }
+    indexes = (
+        "CREATE INDEX IF NOT EXISTS facts_by_period ON {facts} (period, kind, notification_id)",
+    )
+
+    def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
+        batch = [(n, e, str(getattr(e, "originator_id", ""))) for n, e in events]
+        members, enrolments, eligible = self._lookups(cursor, batch)
+        facts: list[tuple[object, ...]] = []
+        registered, enrolled, submitted, periods = [], [], [], []
+        for notification_id, e, originator in batch:
+            for seq, fact in enumerate(_facts(e, originator, enrolments, eligible)):
+                facts.append((notification_id, seq, *fact))
+            if isinstance(e, Member.Registered):
+                registered.append((originator, e.member_id))
+            elif isinstance(e, Member.Enrolled):
+                member_id = members[originator]
+                enrolled.append((originator, e.period, member_id, e.county, e.unit))
+            elif isinstance(e, Member.ClaimSubmitted):
+                submitted.append((e.claim_id, eligible[e.claim_id]))
+            elif isinstance(e, Scheme.PeriodOpened):
+                periods.append(
+                    (
+                        e.period,
+                        notification_id,
+                        e.start.isoformat(),
+                        e.end.isoformat(),
+                        str(e.policy["version"]),
+                    )
+                )
+        for table, rows in (
+            ("statement_members", registered),
+            ("statement_enrolments", enrolled),
+            ("statement_claims", submitted),
+            ("statement_periods", periods),
+            ("facts", facts),
+        ):
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                cursor.executemany(self.db.sql(f"INSERT INTO {{{table}}} VALUES ({marks})"), rows)
+
+    def _lookups(
+        self, cursor: Cursor, batch: list[tuple[int, object, str]]
+    ) -> tuple[dict[str, str], dict[tuple[str, int], Enrolment], dict[str, int]]:
+        """Who each member is, where they are enrolled in each period and each claim's
+        eligible amount: from this batch, else from the tables, read once per batch."""
+        members: dict[str, str] = {}
+        enrolments: dict[tuple[str, int], Enrolment] = {}
+        eligible: dict[str, int] = {}
+        wanted_members: set[str] = set()
+        wanted_enrolments: set[tuple[str, int]] = set()
+        wanted_claims: set[str] = set()
+        for _, e, originator in batch:
+            if isinstance(e, Member.Registered):
+                members[originator] = e.member_id
+            elif isinstance(e, Member.Enrolled):
+                wanted_members.add(originator)
+            elif isinstance(e, Member.ClaimSubmitted):
+                eligible[e.claim_id] = to_fen(e.eligible)
+                wanted_enrolments.add((originator, e.period))
+            elif isinstance(e, Member.ClaimApproved | Member.ClaimRejected):
+                wanted_claims.add(e.claim_id)
+                wanted_enrolments.add((originator, e.period))
+            elif isinstance(e, Member.PremiumPaid | Member.PayoutMade | Member.PayoutReturned):
+                wanted_enrolments.add((originator, e.period))
+        for row in self._select(
+            cursor, "statement_members", "originator_id", wanted_members - members.keys()
+        ):
+            members[row["originator_id"]] = row["member_id"]
+        for _, e, originator in batch:
+            if isinstance(e, Member.Enrolled):
+                enrolments[(originator, e.period)] = Enrolment(
+                    members[originator], e.county, e.unit
+                )
+        unknown = {o for o, _ in wanted_enrolments - enrolments.keys()}
+        for row in self._select(cursor, "statement_enrolments", "originator_id", unknown):
+            key = (row["originator_id"], int(row["period"]))
+            enrolments[key] = Enrolment(row["member_id"], row["county"], row["unit"])
+        for row in self._select(
+            cursor, "statement_claims", "claim_id", wanted_claims - eligible.keys()
+        ):
+            eligible[row["claim_id"]] = int(row["eligible_fen"])
+        return members, enrolments, eligible
+
+    def _select(self, cursor: Cursor, table: str, key: str, values: set[str]) -> Iterable[Any]:
+        wanted = sorted(values)
+        for start in range(0, len(wanted), LOOKUP_CHUNK):
+            chunk = wanted[start : start + LOOKUP_CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            cursor.execute(
+                self.db.sql(f"SELECT * FROM {{{table}}} WHERE {key} IN ({marks})"), chunk
+            )
+            yield from cursor.fetchall()
+
+
+def _facts(
+    e: object,
+    originator: str,
+    enrolments: dict[tuple[str, int], Enrolment],
+    eligible: dict[str, int],
+) -> list[tuple[object, ...]]:
+    """The facts an event states, as rows after (notification_id, seq)."""
+    on = getattr(e, "effective_date", None)
+    day = on.isoformat() if isinstance(on, date) else ""
+    if isinstance(e, Scheme.DeficitShared):
+        return [
+            (DEFICIT_CITY, e.period, e.county, None, None, None, None, to_fen(e.city_share),
+             None, day, None),
+            (DEFICIT_COUNTY, e.period, e.county, None, None, None, None,
+             to_fen(e.county_share), None, day, None),
+        ]  # fmt: skip
+    if isinstance(e, Scheme.AdjustmentPosted):
+        accounts = f"{e.debit}/{e.credit}"
+        return [
+            (ADJUSTMENT, e.period, e.entity, None, None, None, accounts, to_fen(e.amount),
+             None, day, e.reason),
+        ]  # fmt: skip
+    if isinstance(e, Scheme.PeriodClosed):
+        return [(CLOSED, e.period, "", None, None, None, None, 0, None, day, None)]
+    if not isinstance(
+        e,
+        Member.Enrolled
+        | Member.PremiumPaid
+        | Member.ClaimSubmitted
+        | Member.ClaimApproved
+        | Member.ClaimRejected
+        | Member.PayoutMade
+        | Member.PayoutReturned,
+    ):
+        return []
+    who = enrolments[(originator, e.period)]
+    where = (e.period, who.county, who.unit, who.member_id)
+    if isinstance(e, Member.Enrolled):
+        return [(ENROLLED, *where, None, e.group, 0, None, day, None)]
+    if isinstance(e, Member.PremiumPaid):
+        return [
+            (PREMIUM, *where, None, source, to_fen(amount), None, day, None)
+            for source, amount in sorted(e.amounts.items())
+        ]
+    claim = e.claim_id
+    if isinstance(e, Member.ClaimSubmitted):
+        return [(SUBMITTED, *where, claim, None, 0, eligible[claim], day, None)]
+    if isinstance(e, Member.ClaimApproved):
+        return [(APPROVED, *where, claim, None, to_fen(e.amount), eligible[claim], day, None)]
+    if isinstance(e, Member.ClaimRejected):
+        return [(REJECTED, *where, claim, None, 0, eligible[claim], day, e.reason)]
+    kind = PAID if isinstance(e, Member.PayoutMade) else RETURNED
+    return [(kind, *where, claim, e.bank_reference, to_fen(e.amount), None, day, None)]
+
+
+class Statements(Projector):
+    """The facts read model and its queries, each as the log stood at a position."""
+
+    def __init__(self, app: MutualAidLedger, db: Database | None = None) -> None:
+        super().__init__(app, StatementFacts, db)
+
+    def tallies(self, period: int, known_at: int) -> list[Tally]:
+        """Every kind of fact of the period summed by county, unit and source."""
+        statement = self.db.sql(
+            "SELECT kind, county, unit, source, COUNT(*) AS n, "
+            "COUNT(DISTINCT member_id) AS members, SUM(amount_fen) AS fen FROM {facts} "
+            "WHERE period = ? AND notification_id <= ? GROUP BY kind, county, unit, source "
+            "ORDER BY kind, county, unit, source"
+        )
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(statement, (period, known_at))
+            return [
+                Tally(
+                    r["kind"],
+                    r["county"],
+                    r["unit"],
+                    r["source"],
+                    int(r["n"]),
+                    int(r["members"]),
+                    int(r["fen"]),
+                )
+                for r in cursor.fetchall()
+            ]
+
+    def facts(
+        self,
+        period: int,
+        known_at: int,
+        kinds: Sequence[str],
+        county: str | None = None,
+        unit: str | None = None,
+    ) -> list[Fact]:
+        """Facts of the given kinds, in log order."""
+        where = ["period = ?", "notification_id <= ?"]
+        params: list[object] = [period, known_at]
+        where.append(f"kind IN ({', '.join('?' * len(kinds))})")
+        params += kinds
+        for column, value in (("county", county), ("unit", unit)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        statement = self.db.sql(
+            f"SELECT {FACT_COLUMNS} FROM {{facts}} WHERE {' AND '.join(where)} "
+            "ORDER BY notification_id, seq"
+        )
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(statement, params)
+            return [_fact(r) for r in cursor.fetchall()]
+
+    def largest(self, period: int, known_at: int, county: str | None, limit: int) -> list[Fact]:
+        """The approved claims with the largest benefits; ties in log order."""
+        where, params = "", [period, known_at]
+        if county is not None:
+            where = " AND county = ?"
+        statement = self.db.sql(
+            f"SELECT {FACT_COLUMNS} FROM {{facts}} WHERE period = ? AND notification_id <= ? "
+            f"AND kind = '{APPROVED}'{where} ORDER BY amount_fen DESC, notification_id "
+            f"LIMIT {int(limit)}"
+        )
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(statement, params if county is None else [*params, county])
+            return [_fact(r) for r in cursor.fetchall()]
+
+    def benefits_by_band(
+        self, period: int, known_at: int, county: str | None, bounds_fen: Sequence[int]
+    ) -> list[tuple[int, int]]:
+        """(claims, benefit fen) of approved claims in each band [bounds[i], bounds[i+1]),
+        the last band open above."""
+        county_where = "" if county is None else " AND county = ?"
+        edges: list[int | None] = [*bounds_fen, None]
+        found = []
+        with self.db.transaction(commit=False) as cursor:
+            for lower, upper in pairwise(edges):
+                where = f"period = ? AND notification_id <= ? AND kind = '{APPROVED}'"
+                params: list[object] = [period, known_at]
+                where += " AND amount_fen >= ?"
+                params.append(lower)
+                if upper is not None:
+                    where += " AND amount_fen < ?"
+                    params.append(upper)
+                if county is not None:
+                    params.append(county)
+                cursor.execute(
+                    self.db.sql(
+                        "SELECT COUNT(*) AS n, COALESCE(SUM(amount_fen), 0) AS fen "
+                        f"FROM {{facts}} WHERE {where}{county_where}"
+                    ),
+                    params,
+                )
+                row = cursor.fetchone()
+                found.append((int(row["n"]), int(row["fen"])))
+        return found
+
+    def periods(self, known_at: int) -> list[PeriodKnown]:
+        """The periods opened by the position, each with its closing date if it had closed."""
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(
+                self.db.sql(
+                    "SELECT p.period, p.start_date, p.end_date, p.policy_version, "
+                    "MIN(f.effective_date) AS closed_on FROM {statement_periods} p "
+                    f"LEFT JOIN {{facts}} f ON f.period = p.period AND f.kind = '{CLOSED}' "
+                    "AND f.notification_id <= ? WHERE p.notification_id <= ? "
+                    "GROUP BY p.period, p.start_date, p.end_date, p.policy_version "
+                    "ORDER BY p.period"
+                ),
+                (known_at, known_at),
+            )
+            return [
+                PeriodKnown(
+                    int(r["period"]),
+                    date.fromisoformat(r["start_date"]),
+                    date.fromisoformat(r["end_date"]),
+                    r["policy_version"],
+                    None if r["closed_on"] is None else date.fromisoformat(r["closed_on"]),
+                )
+                for r in cursor.fetchall()
+            ]
+
+
+def _fact(r: dict[str, object]) -> Fact:
+    def text(key: str) -> str | None:
+        value = r[key]
+        return None if value is None else str(value)
+
+    def number(key: str) -> int | None:
+        value = r[key]
+        return None if value is None else int(str(value))
+
+    return Fact(
+        int(str(r["notification_id"])),
+        int(str(r["seq"])),
+        str(r["kind"]),
+        int(str(r["period"])),
+        str(r["county"]),
+        text("unit"),
+        text("member_id"),
+        text("claim_id"),
+        text("source"),
+        int(str(r["amount_fen"])),
+        number("eligible_fen"),
+        date.fromisoformat(str(r["effective_date"])),
+        text("note"),
+    )

@@ -1,0 +1,190 @@
+"""`ledger statement`, `screening` and `disclosure` as a board member or a unit union would
+use them: every format written, read back (XLSX cells, the PDF's text, the PDF drawn to an
+image) and checked against the JSON figures."""
+
+import json
+import re
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pypdfium2
+import pytest
+from cli_runner import Ledger
+from openpyxl import load_workbook
+from statement_books import MEMBERS, record_period
+
+from ledger.books import Books
+
+
+@pytest.fixture
+def closed(books: Books) -> Books:
+    record_period(books)
+    return books
+
+
+def pdf_text(path: Path) -> str:
+    document = pypdfium2.PdfDocument(path)
+    try:
+        return "\n".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()
+
+
+def shown(figure: str) -> str:
+    """A JSON money figure as the documents print it."""
+    return f"{Decimal(figure):,.2f}"
+
+
+def test_a_statement_in_every_format_shows_the_same_figures(
+    ledger: Ledger, db: str, closed: Books, tmp_path: Path
+) -> None:
+    figures = json.loads(ledger.ok(db, "statement", "--period", "1", "--format", "json"))
+    digest = figures["known_at"]["digest"]
+    for format in ("json", "html", "pdf", "xlsx"):
+        path = tmp_path / f"statement.{format}"
+        said = ledger.ok(db, "statement", "--period", "1", "--format", format, "--out", str(path))
+        assert digest in said and path.stat().st_size > 0
+    assert json.loads((tmp_path / "statement.json").read_text(encoding="utf-8")) == figures
+
+    book = load_workbook(tmp_path / "statement.xlsx")
+    about = [str(row[0]) for row in book["About"].iter_rows(values_only=True)]
+    assert any(f"Chain digest: {digest}" in line for line in about)
+    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True)}
+    city = figures["city"]
+    assert summary["参保人数 Members enrolled"] == city["members"]
+    for label, key in (
+        ("保费收入合计 Premium income", "premium_income_total"),
+        ("批准补助 Benefits approved", "benefits_approved"),
+        ("已支付补助 Benefits paid", "benefits_paid"),
+        ("件均补助 Average benefit per claim", "average_benefit_per_claim"),
+        ("期末储备 Closing reserve", "closing_reserve"),
+    ):
+        assert isinstance(summary[label], int | float)
+        assert Decimal(str(summary[label])) == Decimal(city[key])
+    ratio = summary["申领率 Claims ratio"]
+    assert isinstance(ratio, float) and round(ratio * 100, 1) == float(city["claims_ratio_percent"])
+    by_county = [row for row in book["By county"].iter_rows(values_only=True) if row[1] is not None]
+    for row in by_county[1:]:
+        assert all(isinstance(v, int | float) for v in row[1:])
+    rows = {row[0]: row for row in by_county}
+    c1 = figures["counties"]["C1"]
+    assert rows["Danghu (C1)"][1:5] == (
+        c1["members"],
+        c1["units"],
+        float(c1["premium_income_total"]),
+        float(c1["benefits_approved"]),
+    )
+
+    text = pdf_text(tmp_path / "statement.pdf")
+    assert "职工医疗互助保障 期间报告" in text and "申领率" in text and digest in text
+    for entity in [city, *figures["counties"].values()]:
+        for key in ("premium_income_total", "benefits_approved", "closing_reserve"):
+            assert shown(entity[key]) in text
+        assert f"{entity['claims_ratio_percent']}%" in text
+
+    page = pypdfium2.PdfDocument(tmp_path / "statement.pdf")[0]
+    image = page.render(scale=1).to_pil().convert("L")
+    image.save(tmp_path / "statement-page-1.png")
+    inked = sum(image.histogram()[:128])
+    assert inked > image.width * image.height // 100
+
+    html = (tmp_path / "statement.html").read_text(encoding="utf-8")
+    assert html.count("<svg") == 3 and digest in html and "期间报告" in html
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html)
+    assert "<script" not in html and "url(" not in html
+    xlsx = repr([list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets])
+    assert not [m for m in MEMBERS if m in text or m in html or m in xlsx]
+
+
+def test_a_statement_produced_again_at_its_position_is_the_same_file(
+    ledger: Ledger, db: str, closed: Books, tmp_path: Path
+) -> None:
+    at = str(closed.app.recorder.max_notification_id())
+    before = tmp_path / "before.pdf"
+    ledger.ok(db, "statement", "--period", "1", "--format", "pdf", "--out", str(before))
+    closed.app.post_adjustment(
+        1, "C2", "bank", "premium_income:other", "5.00", "late", "approver", date(2025, 5, 1)
+    )
+    after = tmp_path / "after.pdf"
+    args = ("--period", "1", "--as-known-at", at, "--format", "pdf", "--out", str(after))
+    ledger.ok(db, "statement", *args)
+    assert after.read_bytes() == before.read_bytes()
+    now = json.loads(ledger.ok(db, "statement", "--period", "1", "--format", "json"))
+    assert now["counties"]["C2"]["premium_income"]["other"] == "5.00"
+
+
+def test_screening_writes_each_unit_its_own_slips(
+    ledger: Ledger, db: str, closed: Books, tmp_path: Path
+) -> None:
+    args = ("--period", "1", "--threshold", "5000", "--frequent", "2", "--format", "pdf")
+    listed = ledger.ok(db, "screening", *args, "--out", str(tmp_path / "slips"))
+    files = {line.split("\t")[1]: Path(line.split("\t")[0]) for line in listed.splitlines()[:-1]}
+    assert sorted(files) == ["Glass Works", "Harbour Union"]
+    glass, harbour = pdf_text(files["Glass Works"]), pdf_text(files["Harbour Union"])
+    assert "反馈单" in glass and "M0010001" in glass and "20,000.00" in glass
+    assert "M0020002" in harbour
+    for member in MEMBERS:
+        if member != "M0010001":
+            assert member not in glass
+        if member != "M0020002":
+            assert member not in harbour
+    one = tmp_path / "harbour.html"
+    ledger.ok(db, "screening", *args[:-1], "html", "--unit", "Harbour Union", "--out", str(one))
+    assert "M0020002" in one.read_text(encoding="utf-8")
+
+
+def test_a_disclosure_shows_the_unit_beside_the_city_without_names(
+    ledger: Ledger, db: str, closed: Books, tmp_path: Path
+) -> None:
+    args = ("disclosure", "--period", "1", "--unit", "Glass Works")
+    figures = json.loads(ledger.ok(db, *args, "--format", "json"))
+    assert figures["unit_figures"]["benefits_approved"] == "10480.20"
+    for format in ("html", "pdf"):
+        ledger.ok(db, *args, "--format", format, "--out", str(tmp_path / f"d.{format}"))
+    text = pdf_text(tmp_path / "d.pdf")
+    html = (tmp_path / "d.html").read_text(encoding="utf-8")
+    assert "信息公开" in text and "10,480.20" in text and "M00****01" in text
+    assert not [m for m in MEMBERS if m in text or m in html]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("statement", "--period", "1", "--format", "doc"), "--format: 'doc'"),
+        (("statement", "--period", "1", "--format", "pdf"), "--out: a pdf file needs a path"),
+        (("statement", "--period", "9", "--format", "json"), "period 9 had not been opened"),
+        (
+            ("statement", "--period", "1", "--format", "json", "--as-known-at", "0"),
+            "position 0 is not in the log",
+        ),
+        (
+            ("screening", "--period", "1", "--threshold", "x", "--format", "pdf", "--out", "o"),
+            "--threshold",
+        ),
+        (
+            ("disclosure", "--period", "1", "--unit", "Nowhere", "--format", "json"),
+            "unit 'Nowhere'",
+        ),
+    ],
+)
+def test_statement_commands_refuse_bad_requests_in_one_line(
+    ledger: Ledger, db: str, closed: Books, args: tuple[str, ...], message: str
+) -> None:
+    assert message in ledger.refused(db, *args)
+
+
+def test_a_reader_reports_only_as_far_as_the_read_models_have_got(
+    ledger: Ledger, db: str, closed: Books
+) -> None:
+    args = ("statement", "--period", "1", "--format", "json")
+    first = json.loads(ledger.ok(db, *args))
+    at = first["known_at"]["position"]
+    closed.app.post_adjustment(
+        1, "C1", "bank", "premium_income:other", "1.00", "late", "approver", date(2025, 5, 1)
+    )
+    assert json.loads(ledger.ok(db, "--read-only", *args)) == first
+    beyond = ("--as-known-at", str(at + 1))
+    assert f"reached position {at} only" in ledger.refused(db, "--read-only", *args, *beyond)
+    later = json.loads(ledger.ok(db, *args, "--as-known-at", "2999-01-01T00:00:00+08:00"))
+    assert later["known_at"]["position"] == at + 1
