@@ -247,36 +247,35 @@ def _compare_accounts(live: Balances, replay: Balances) -> list[Difference]:
     return differences
 
 
-def _rows(projector: Projector, table: str) -> list[tuple[str, ...]]:
-    """Every row of a table, as text, in one order on both backends."""
+def _rows(projector: Projector, table: str) -> set[tuple[Any, ...]]:
+    """Every row of a table (integers and text: the same Python values on both backends)."""
     db, skipped = projector.db, projector.model.not_replayed
     with db.transaction(commit=False) as cursor:
         cursor.execute(db.sql(f"SELECT * FROM {{{table}}}"))
-        rows = [
-            tuple(_text(v) for k, v in dict(r).items() if k not in skipped)
-            for r in cursor.fetchall()
-        ]
-    return sorted(rows)
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+        rows = cursor.fetchall()
+    if not rows:
+        return set()
+    columns = [c for c in rows[0].keys() if c not in skipped]  # noqa: SIM118 (sqlite3.Row)
+    return {tuple(r[c] for c in columns) for r in rows}
 
 
 def _compare_rows(
-    name: str, table: str, live: list[tuple[str, ...]], replayed: list[tuple[str, ...]]
+    name: str, table: str, live: set[tuple[Any, ...]], replayed: set[tuple[Any, ...]]
 ) -> list[Difference]:
-    live_set, replayed_set = set(live), set(replayed)
-    only_live = [r for r in live if r not in replayed_set]
-    only_replayed = [r for r in replayed if r not in live_set]
+    only_live = sorted(live - replayed, key=str)
+    only_replayed = sorted(replayed - live, key=str)
     differences = [
-        Difference(name, f"{table}: row not in the log's replay: {', '.join(row)}")
+        Difference(name, f"{table}: row not in the log's replay: {_show(row)}")
         for row in only_live[:SHOWN]
     ] + [
-        Difference(name, f"{table}: row missing from the live table: {', '.join(row)}")
+        Difference(name, f"{table}: row missing from the live table: {_show(row)}")
         for row in only_replayed[:SHOWN]
     ]
     hidden = len(only_live) + len(only_replayed) - len(differences)
     if hidden:
         differences.append(Difference(name, f"{table}: and {hidden} more differing rows"))
     return differences
+
+
+def _show(row: tuple[Any, ...]) -> str:
+    return ", ".join("" if value is None else str(value) for value in row)

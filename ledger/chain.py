@@ -26,7 +26,7 @@ def link(
     topic: str,
     state: bytes,
 ) -> str:
-    originator = UUID(str(originator_id))  # SQLite keeps it as hex, PostgreSQL as uuid
+    originator = originator_id if isinstance(originator_id, UUID) else UUID(originator_id)
     head = f"{previous}\n{position}\n{recorded_at}\n{originator}\n{originator_version}\n{topic}\n"
     return hashlib.sha256(head.encode() + state).hexdigest()
 

@@ -120,6 +120,7 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
         schema = self.datastore.schema
         self.closed_periods = Identifier(schema, "closed_periods")
         self.chain = Identifier(schema, CHAIN_TABLE)
+        self.events = Identifier(schema, self.events_table_name)
         self.sql_create_statements += [
             SQL("CREATE TABLE IF NOT EXISTS {} (period integer PRIMARY KEY)").format(
                 self.closed_periods
@@ -152,7 +153,7 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
         statement = SQL(
             "SELECT originator_id, originator_version, topic, state FROM {} "
             "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-        ).format(Identifier(self.datastore.schema, self.events_table_name))
+        ).format(self.events)
         for start in range(0, len(ids), IDS_PER_QUERY):
             with self.datastore.get_connection() as conn, conn.cursor() as curs:
                 curs.execute(statement, (list(ids[start : start + IDS_PER_QUERY]),))
@@ -167,9 +168,11 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """The library's insert, in a plain transaction instead of a psycopg pipeline: with a
-        large batch (a few hundred kilobytes, as bulk imports make) the pipeline can deadlock,
-        the server waiting for the client and the client for the server."""
+        """The library's insert, with COPY instead of one INSERT of an array of composites
+        (which psycopg dumps slowly, and which inside the library's pipeline can deadlock on
+        a large batch), and the events' chain links written in the same transaction. Under
+        the table lock no one else inserts, so the new rows are exactly those past the
+        last notification id, numbered in the order copied."""
         with (
             self.datastore.get_connection() as conn,
             conn.transaction(),
@@ -178,20 +181,31 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
             self._insert_events(curs, stored_events, **kwargs)
             if not stored_events:
                 return None
-            self._insert_stored_events(curs, stored_events, **kwargs)
-            ids = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-            assert ids is not None
+            self._lock_table(curs)
+            self._notify_channel(curs)
+            curs.execute(
+                SQL("SELECT COALESCE(MAX(notification_id), 0) AS last FROM {}").format(self.events)
+            )
+            after = curs.fetchone()["last"]  # type: ignore[index]
+            columns = "(originator_id, originator_version, topic, state)"
+            with curs.copy(SQL(f"COPY {{}} {columns} FROM STDIN").format(self.events)) as copy:
+                for e in stored_events:
+                    copy.write_row((e.originator_id, e.originator_version, e.topic, e.state))
+            curs.execute(
+                SQL(
+                    "SELECT notification_id FROM {} WHERE notification_id > %s "
+                    "ORDER BY notification_id"
+                ).format(self.events),
+                (after,),
+            )
+            ids = [row["notification_id"] for row in curs.fetchall()]
             curs.execute(
                 SQL("SELECT hash FROM {} ORDER BY position DESC LIMIT 1").format(self.chain)
             )
             last = curs.fetchone()
-            links = _links(last["hash"] if last else GENESIS, ids, stored_events)
-            curs.execute(
-                SQL(
-                    "INSERT INTO {} SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[])"
-                ).format(self.chain),
-                [list(column) for column in zip(*links, strict=True)],
-            )
+            with curs.copy(SQL("COPY {} FROM STDIN").format(self.chain)) as copy:
+                for link_row in _links(last["hash"] if last else GENESIS, ids, stored_events):
+                    copy.write_row(link_row)
             return ids
 
     def _insert_events(
@@ -205,9 +219,7 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
         self._lock_table(curs)
         if kwargs.get(CLOSES) is not None:
             curs.execute(
-                SQL("SELECT COALESCE(MAX(notification_id), 0) AS last FROM {}").format(
-                    Identifier(self.datastore.schema, self.events_table_name)
-                )
+                SQL("SELECT COALESCE(MAX(notification_id), 0) AS last FROM {}").format(self.events)
             )
             if curs.fetchone()["last"] != kwargs[FIGURES_AT]:  # type: ignore[index]
                 raise IntegrityError("events were recorded after the closing figures were read")

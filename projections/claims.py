@@ -47,66 +47,50 @@ class ClaimsModel(ReadModel):
     )
 
     def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
-        sql = self.db.sql
+        """One statement per kind of change, each over the whole batch: a batch of the log
+        touches a claim in the order inserted, decided, paid, so applying the kinds in that
+        order, each in log order, gives what applying event by event would."""
+        changes: dict[str, list[tuple[object, ...]]] = {statement: [] for statement in CHANGES}
         for _, e in events:
             if isinstance(e, Member.Registered):
-                cursor.execute(
-                    sql("INSERT INTO {members} VALUES (?, ?)"), (str(e.originator_id), e.member_id)
-                )
+                changes[MEMBER].append((str(e.originator_id), e.member_id))
             elif isinstance(e, Member.ClaimSubmitted):
-                cursor.execute(
-                    sql(
-                        "INSERT INTO {claims} SELECT ?, member_id, ?, ?, 'submitted', 0, 0 "
-                        "FROM {members} WHERE originator_id = ?"
-                    ),
-                    (e.claim_id, e.county, e.period, str(e.originator_id)),
-                )
+                changes[CLAIM].append((e.claim_id, e.county, e.period, str(e.originator_id)))
             elif isinstance(e, Member.ClaimApproved):
-                cursor.execute(
-                    sql(
-                        "UPDATE {claims} SET status = 'approved', approved_fen = ? "
-                        "WHERE claim_id = ?"
-                    ),
-                    (to_fen(e.amount), e.claim_id),
-                )
+                changes[APPROVED].append((to_fen(e.amount), e.claim_id))
             elif isinstance(e, Member.ClaimRejected):
-                cursor.execute(
-                    sql("UPDATE {claims} SET status = 'rejected' WHERE claim_id = ?"), (e.claim_id,)
-                )
+                changes[REJECTED].append((e.claim_id,))
             elif isinstance(e, Member.PayoutMade):
-                self._paid(cursor, e.claim_id, to_fen(e.amount))
-                cursor.execute(
-                    sql(
-                        "INSERT INTO {payouts} SELECT ?, ?, member_id, ?, ?, 'made' "
-                        "FROM {members} WHERE originator_id = ?"
-                    ),
-                    (
-                        e.claim_id,
-                        e.bank_reference,
-                        e.county,
-                        to_fen(e.amount),
-                        str(e.originator_id),
-                    ),
+                fen = to_fen(e.amount)
+                changes[PAID].append((fen, e.claim_id))
+                changes[PAYOUT].append(
+                    (e.claim_id, e.bank_reference, e.county, fen, str(e.originator_id))
                 )
             elif isinstance(e, Member.PayoutConfirmed):
-                self._payout_status(cursor, e.claim_id, e.bank_reference, "confirmed")
+                changes[PAYOUT_STATUS].append(("confirmed", e.claim_id, e.bank_reference))
             elif isinstance(e, Member.PayoutReturned):
-                self._paid(cursor, e.claim_id, -to_fen(e.amount))
-                self._payout_status(cursor, e.claim_id, e.bank_reference, "returned")
+                changes[PAID].append((-to_fen(e.amount), e.claim_id))
+                changes[PAYOUT_STATUS].append(("returned", e.claim_id, e.bank_reference))
+        for statement, rows in changes.items():
+            if rows:
+                cursor.executemany(self.db.sql(statement), rows)
 
-    def _paid(self, cursor: Cursor, claim_id: str, fen: int) -> None:
-        cursor.execute(
-            self.db.sql("UPDATE {claims} SET paid_fen = paid_fen + ? WHERE claim_id = ?"),
-            (fen, claim_id),
-        )
 
-    def _payout_status(self, cursor: Cursor, claim_id: str, reference: str, status: str) -> None:
-        cursor.execute(
-            self.db.sql(
-                "UPDATE {payouts} SET status = ? WHERE claim_id = ? AND bank_reference = ?"
-            ),
-            (status, claim_id, reference),
-        )
+MEMBER = "INSERT INTO {members} VALUES (?, ?)"
+CLAIM = (
+    "INSERT INTO {claims} SELECT ?, member_id, ?, ?, 'submitted', 0, 0 "
+    "FROM {members} WHERE originator_id = ?"
+)
+APPROVED = "UPDATE {claims} SET status = 'approved', approved_fen = ? WHERE claim_id = ?"
+REJECTED = "UPDATE {claims} SET status = 'rejected' WHERE claim_id = ?"
+PAID = "UPDATE {claims} SET paid_fen = paid_fen + ? WHERE claim_id = ?"
+PAYOUT = (
+    "INSERT INTO {payouts} SELECT ?, ?, member_id, ?, ?, 'made' "
+    "FROM {members} WHERE originator_id = ?"
+)
+PAYOUT_STATUS = "UPDATE {payouts} SET status = ? WHERE claim_id = ? AND bank_reference = ?"
+CHANGES = (MEMBER, CLAIM, APPROVED, REJECTED, PAID, PAYOUT, PAYOUT_STATUS)
+"""In the order they apply to one claim."""
 
 
 class Claims(Projector):
