@@ -83,9 +83,7 @@ class Postings(ReadModel):
             for notification_id, event in events
             for seq, p in enumerate(postings_for(event))
         ]
-        if rows:
-            insert = "INSERT INTO {postings} VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            cursor.executemany(self.db.sql(insert), rows)
+        self.db.insert_many(cursor, "postings", rows)
 
 
 class Balances(Projector):

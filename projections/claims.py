@@ -50,10 +50,11 @@ class ClaimsModel(ReadModel):
         """One statement per kind of change, each over the whole batch: a batch of the log
         touches a claim in the order inserted, decided, paid, so applying the kinds in that
         order, each in log order, gives what applying event by event would."""
+        members = []
         changes: dict[str, list[tuple[object, ...]]] = {statement: [] for statement in CHANGES}
         for _, e in events:
             if isinstance(e, Member.Registered):
-                changes[MEMBER].append((str(e.originator_id), e.member_id))
+                members.append((str(e.originator_id), e.member_id))
             elif isinstance(e, Member.ClaimSubmitted):
                 changes[CLAIM].append((e.claim_id, e.county, e.period, str(e.originator_id)))
             elif isinstance(e, Member.ClaimApproved):
@@ -71,12 +72,12 @@ class ClaimsModel(ReadModel):
             elif isinstance(e, Member.PayoutReturned):
                 changes[PAID].append((-to_fen(e.amount), e.claim_id))
                 changes[PAYOUT_STATUS].append(("returned", e.claim_id, e.bank_reference))
+        self.db.insert_many(cursor, "members", members)
         for statement, rows in changes.items():
             if rows:
                 cursor.executemany(self.db.sql(statement), rows)
 
 
-MEMBER = "INSERT INTO {members} VALUES (?, ?)"
 CLAIM = (
     "INSERT INTO {claims} SELECT ?, member_id, ?, ?, 'submitted', 0, 0 "
     "FROM {members} WHERE originator_id = ?"
@@ -89,8 +90,8 @@ PAYOUT = (
     "FROM {members} WHERE originator_id = ?"
 )
 PAYOUT_STATUS = "UPDATE {payouts} SET status = ? WHERE claim_id = ? AND bank_reference = ?"
-CHANGES = (MEMBER, CLAIM, APPROVED, REJECTED, PAID, PAYOUT, PAYOUT_STATUS)
-"""In the order they apply to one claim."""
+CHANGES = (CLAIM, APPROVED, REJECTED, PAID, PAYOUT, PAYOUT_STATUS)
+"""In the order they apply to one claim, after its member is inserted."""
 
 
 class Claims(Projector):

@@ -40,37 +40,46 @@ class OutboxModel(ReadModel):
 
     def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
         sql = self.db.sql
-        for notification_id, e in events:
-            if isinstance(e, Scheme.Created):
-                cursor.execute(
-                    sql("INSERT INTO {outbox_schemes} VALUES (?, ?) ON CONFLICT DO NOTHING"),
-                    (str(e.originator_id), e.name),
-                )
-            elif isinstance(e, Member.Registered):
-                cursor.execute(
-                    sql("INSERT INTO {outbox_members} VALUES (?, ?) ON CONFLICT DO NOTHING"),
-                    (str(e.originator_id), e.member_id),
-                )
-            elif isinstance(e, Member.PayoutMade):
-                cursor.execute(
-                    sql("SELECT name FROM {outbox_schemes}"),
-                )
-                scheme = cursor.fetchone()["name"]
-                cursor.execute(
-                    sql("SELECT member_id FROM {outbox_members} WHERE originator_id = ?"),
-                    (str(e.originator_id),),
-                )
-                member_id = cursor.fetchone()["member_id"]
-                text = TEMPLATE.format(
-                    scheme=scheme,
-                    member_id=member_id,
-                    amount=fmt(e.amount),
-                    day=f"{e.effective_date.year}年{e.effective_date.month}月{e.effective_date.day}日",
-                )
-                cursor.execute(
-                    sql("INSERT INTO {outbox} VALUES (?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING"),
-                    (f"{e.claim_id}/{e.bank_reference}", notification_id, member_id, text),
-                )
+        schemes = [
+            (str(e.originator_id), e.name) for _, e in events if isinstance(e, Scheme.Created)
+        ]
+        members = [
+            (str(e.originator_id), e.member_id)
+            for _, e in events
+            if isinstance(e, Member.Registered)
+        ]
+        payouts = [(n, e) for n, e in events if isinstance(e, Member.PayoutMade)]
+        for table, rows in (("outbox_schemes", schemes), ("outbox_members", members)):
+            if rows:
+                insert = f"INSERT INTO {{{table}}} VALUES (?, ?) ON CONFLICT DO NOTHING"
+                cursor.executemany(sql(insert), rows)
+        if not payouts:
+            return
+        cursor.execute(sql("SELECT name FROM {outbox_schemes}"))
+        scheme = cursor.fetchone()["name"]
+        paid = sorted({str(e.originator_id) for _, e in payouts})
+        cursor.execute(
+            sql(
+                "SELECT originator_id, member_id FROM {outbox_members} "
+                f"WHERE originator_id IN ({', '.join('?' * len(paid))})"
+            ),
+            paid,
+        )
+        member_ids = {r["originator_id"]: r["member_id"] for r in cursor.fetchall()}
+        messages = []
+        for notification_id, e in payouts:
+            member_id = member_ids[str(e.originator_id)]
+            day = e.effective_date
+            text = TEMPLATE.format(
+                scheme=scheme,
+                member_id=member_id,
+                amount=fmt(e.amount),
+                day=f"{day.year}年{day.month}月{day.day}日",
+            )
+            messages.append((f"{e.claim_id}/{e.bank_reference}", notification_id, member_id, text))
+        cursor.executemany(
+            sql("INSERT INTO {outbox} VALUES (?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING"), messages
+        )
 
     def reset(self, cursor: Cursor) -> None:
         """Keep the outbox: replaying the log refills only messages that are missing."""

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar, Protocol, cast
 from uuid import uuid4
 
+import psycopg
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresFactory, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteFactory, SQLiteTrackingRecorder
@@ -107,6 +108,19 @@ class Database:
         if self.placeholder == "?":
             return text.format(**names)
         return SQL(text).format(**names)
+
+    def insert_many(self, cursor: Cursor, table: str, rows: Sequence[Sequence[object]]) -> None:
+        """Append whole rows to a table: by COPY on PostgreSQL, many times faster there than
+        INSERT row by row."""
+        if not rows:
+            return
+        if isinstance(cursor, psycopg.Cursor):
+            with cursor.copy(SQL("COPY {} FROM STDIN").format(self._name(table))) as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join("?" * len(rows[0]))
+            cursor.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
 
     @contextmanager
     def transaction(self, commit: bool) -> Iterator[Cursor]:

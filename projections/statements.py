@@ -140,9 +140,7 @@ class StatementFacts(ReadModel):
             ("statement_periods", periods),
             ("facts", facts),
         ):
-            if rows:
-                marks = ", ".join("?" * len(rows[0]))
-                cursor.executemany(self.db.sql(f"INSERT INTO {{{table}}} VALUES ({marks})"), rows)
+            self.db.insert_many(cursor, table, rows)
 
     def _lookups(
         self, cursor: Cursor, batch: list[tuple[int, object, str]]
