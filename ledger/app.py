@@ -26,7 +26,7 @@ from domain.errors import ClaimError, DutyRefused, LedgerError
 from domain.member import ClaimIndex, Member, claim_uuid, member_uuid
 from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyResult, Scheme
-from ledger.config import is_postgres, persistence_env
+from ledger.config import ReadOnly, is_postgres, persistence_env
 from ledger.refusals import Refusals
 from ledger.store import (
     CLOSES,
@@ -79,7 +79,8 @@ def refusals_recorded(
         try:
             return command(app, *args, **kwargs)
         except DutyRefused as refused:
-            app.refusals.record(refused)
+            if not app.read_only:
+                app.refusals.record(refused)
             raise
 
     return run
@@ -138,7 +139,7 @@ class MutualAidLedger(Application[UUID]):
         **kwargs: Any,
     ) -> list[Recording[UUID]]:
         if self.read_only:
-            raise LedgerError("this command records something: run it without --read-only")
+            raise ReadOnly
         return super().save(*objs, **kwargs)
 
     # Queries

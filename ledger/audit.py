@@ -20,12 +20,14 @@ from ledger.chain import CHAIN_TABLE, GENESIS, link
 from projections.balances import Balances
 from projections.claims import Claims
 from projections.notifications import Notifications
-from projections.projector import Database, Projector, catch_up_together
+from projections.projector import MAX_POSITION, Database, Projector, catch_up_together
 from projections.statements import Statements
 
 BATCH = 5000
 SHOWN = 10
 """Differing rows shown per table; the count says how many there are."""
+SNAPSHOT_ATTEMPTS = 5
+"""Reads of a live read model, if others keep catching it up meanwhile."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,9 @@ def check_chain(
     db = books.balances.db
     check = ChainCheck()
     previous = recomputed = GENESIS
-    events, links = _events(books, on_batch), _links(db)
+    last = head(db)
+    end = 0 if last is None else last.position
+    events, links = _events(books, end, on_batch), _links(db, end)
     event, stored = next(events, None), next(links, None)
     while event is not None or stored is not None:
         if stored is None or (event is not None and event.id < stored[0]):
@@ -147,6 +151,7 @@ def check_chain(
                     )
                 )
         stored = next(links, None)
+    check.findings += _unlinked_after(books, end)
     if published is not None and check.digest_matches is None:
         check.digest_matches = False
         check.findings.append(
@@ -157,10 +162,30 @@ def check_chain(
     return check
 
 
-def _events(books: Books, on_batch: Callable[[int], None] | None) -> Iterator[Notification]:
-    recorder, after = books.app.recorder, 0
+def _unlinked_after(books: Books, end: int) -> list[Finding]:
+    """Events past the checked part of the log that have no link. The ledger writes an event
+    and its link in one transaction, so an event read before its link is looked for has one,
+    unless it was put there some other way."""
+    db = books.balances.db
+    later = [n.id for n in _events(books, MAX_POSITION, None, after=end)]
+    if not later:
+        return []
+    with db.transaction(commit=False) as cursor:
+        cursor.execute(db.sql(f"SELECT position FROM {{{CHAIN_TABLE}}} WHERE position > ?"), (end,))
+        linked = {int(r["position"]) for r in cursor.fetchall()}
+    return [
+        Finding(position, "an event with no link: inserted outside the ledger")
+        for position in later
+        if position not in linked
+    ]
+
+
+def _events(
+    books: Books, end: int, on_batch: Callable[[int], None] | None, after: int = 0
+) -> Iterator[Notification]:
+    recorder = books.app.recorder
     while batch := recorder.select_notifications(
-        start=after, limit=BATCH, inclusive_of_start=False
+        start=after, limit=BATCH, stop=end, inclusive_of_start=False
     ):
         yield from batch
         after = batch[-1].id
@@ -168,15 +193,15 @@ def _events(books: Books, on_batch: Callable[[int], None] | None) -> Iterator[No
             on_batch(after)
 
 
-def _links(db: Database) -> Iterator[tuple[int, str, str]]:
+def _links(db: Database, end: int) -> Iterator[tuple[int, str, str]]:
     statement = db.sql(
         f"SELECT position, recorded_at, hash FROM {{{CHAIN_TABLE}}} "
-        "WHERE position > ? ORDER BY position LIMIT ?"
+        "WHERE position > ? AND position <= ? ORDER BY position LIMIT ?"
     )
     after = 0
     while True:
         with db.transaction(commit=False) as cursor:
-            cursor.execute(statement, (after, BATCH))
+            cursor.execute(statement, (after, end, BATCH))
             rows = [(int(r["position"]), r["recorded_at"], r["hash"]) for r in cursor.fetchall()]
         if not rows:
             return
@@ -203,7 +228,8 @@ class ReplayCheck:
 def check_read_models(books: Books, on_batch: Callable[[int], None] | None = None) -> ReplayCheck:
     """Rebuild every read model from the log in a scratch database in memory, each up to the
     position of its live twin, and compare the two: balances account by account, then every
-    row of every table."""
+    row of every table. A live model that others catch up while it is read is read again,
+    at its new position, so a ledger in use gives no false alarm."""
     scratch = Database.scratch()
     twins: list[tuple[Projector, Projector]] = [
         (books.balances, Balances(books.app, scratch)),
@@ -216,22 +242,27 @@ def check_read_models(books: Books, on_batch: Callable[[int], None] | None = Non
     check = ReplayCheck()
     for live, replay in twins:
         name = live.model.name
-        check.positions[name] = live.position
-        if replay.position != live.position:
+        for _ in range(SNAPSHOT_ATTEMPTS):
+            position = live.position
+            catch_up_together([replay], BATCH, on_batch, {replay: position})
+            live_tables = {table: _rows(live, table) for table in live.model.tables}
+            if live.position == position:
+                break  # no catch-up committed while the live tables were read
+        check.positions[name] = position
+        if replay.position != position:
             check.differences.append(
-                Difference(name, f"replay ended at {replay.position}, live at {live.position}")
+                Difference(name, f"replay ended at {replay.position}, live at {position}")
             )
         if isinstance(live, Balances) and isinstance(replay, Balances):
-            check.differences += _compare_accounts(live, replay)
-        for table in live.model.tables:
-            live_rows, replayed_rows = _rows(live, table), _rows(replay, table)
+            check.differences += _compare_accounts(live, replay, position)
+        for table, live_rows in live_tables.items():
             check.rows[f"{name}.{table}"] = len(live_rows)
-            check.differences += _compare_rows(name, table, live_rows, replayed_rows)
+            check.differences += _compare_rows(name, table, live_rows, _rows(replay, table))
     return check
 
 
-def _compare_accounts(live: Balances, replay: Balances) -> list[Difference]:
-    found, expected = live.totals_by_period(), replay.totals_by_period()
+def _compare_accounts(live: Balances, replay: Balances, position: int) -> list[Difference]:
+    found, expected = live.totals_by_period(position), replay.totals_by_period(position)
     differences = []
     for key in sorted(found.keys() | expected.keys()):
         if found.get(key, 0) != expected.get(key, 0):

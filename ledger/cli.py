@@ -596,6 +596,7 @@ def balances(
             scheme = books.app.scheme().name
         else:
             report = books.report(county, period, on, known_at)
+        lag_note(books)
     if explain_account is not None:
         if as_json:
             print_json({"scheme": scheme, **explanation.as_dict()})
@@ -605,6 +606,16 @@ def balances(
         print_json(report)
     else:
         print_balances(report)
+
+
+def lag_note(books: Books) -> None:
+    """Under --read-only nothing is caught up: say so when the figures lag behind the log."""
+    projected, recorded = books.balances.position, books.app.recorder.max_notification_id() or 0
+    if books.app.read_only and projected < recorded:
+        sys.stderr.write(
+            f"note: read-only: these figures cover the log up to position {projected}; it "
+            f"holds events up to {recorded}, not yet projected\n"
+        )
 
 
 def print_balances(report: dict[str, Any]) -> None:

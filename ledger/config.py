@@ -10,6 +10,11 @@ from domain.errors import LedgerError
 DEFAULT_DB = "ledger.db"
 
 
+class ReadOnly(LedgerError):
+    def __init__(self) -> None:
+        super().__init__("this command records something: run it without --read-only")
+
+
 def database() -> str:
     return os.environ.get("LEDGER_DB") or DEFAULT_DB
 

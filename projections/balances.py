@@ -139,14 +139,15 @@ class Balances(Projector):
             cursor.execute(statement, params)
             return [int(r["notification_id"]) for r in cursor.fetchall()]
 
-    def totals_by_period(self) -> dict[tuple[str, str, int], int]:
-        """Sum of all postings in fen by (entity, account, period)."""
+    def totals_by_period(self, known_at: int) -> dict[tuple[str, str, int], int]:
+        """Sum of the postings of events up to a position, in fen by (entity, account,
+        period)."""
         statement = self.db.sql(
             "SELECT entity, account, period, SUM(amount_fen) AS total FROM {postings} "
-            "GROUP BY entity, account, period"
+            "WHERE notification_id <= ? GROUP BY entity, account, period"
         )
         with self.db.transaction(commit=False) as cursor:
-            cursor.execute(statement)
+            cursor.execute(statement, (known_at,))
             return {
                 (r["entity"], r["account"], int(r["period"])): int(r["total"])
                 for r in cursor.fetchall()

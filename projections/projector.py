@@ -23,6 +23,7 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteFactory, SQLiteTrackingR
 from psycopg.sql import SQL, Identifier
 
 from ledger.app import MutualAidLedger
+from ledger.config import ReadOnly
 
 BATCH_SIZE = 2000
 MAX_POSITION = 2**63 - 1
@@ -124,6 +125,8 @@ class Database:
 
     @contextmanager
     def transaction(self, commit: bool) -> Iterator[Cursor]:
+        if commit and not self.writable:
+            raise ReadOnly
         with self.recorder.datastore.transaction(commit=commit) as cursor:
             yield cast(Cursor, cursor)
 

@@ -93,6 +93,8 @@ def test_read_only_records_nothing_and_catches_nothing_up(ledger: Ledger, db: st
     ledger.ok(db, *enrol)
     ledger.ok(db, "pay-premium", "m2", "--period", "1", "--receipt", "R-m2")
     assert ledger.json(db, "--read-only", "balances") == before
+    stale = ledger(db, "--read-only", "balances")
+    assert "not yet projected" in stale.stderr and stale.returncode == 0
     assert ledger.json(db, "balances") != before
 
 

@@ -81,6 +81,19 @@ def test_a_deleted_event_is_found_at_its_position(ledger_of_three: Books, db: st
     assert problems(ledger_of_three) == [(position, "the event of this link is missing: deleted")]
 
 
+def test_an_event_deleted_with_its_link_is_found_at_the_next_link(
+    ledger_of_three: Books, db: str
+) -> None:
+    with raw(db) as r:
+        r.unprotect()
+        position = premium_paid_at(r, 1)
+        r.execute(f"DELETE FROM {{events}} WHERE {r.id_column} = ?", position)
+        r.execute("DELETE FROM event_chain WHERE position = ?", position)
+    assert problems(ledger_of_three) == [
+        (position + 1, "the event does not match its link: changed or reordered")
+    ]
+
+
 def test_an_event_inserted_past_the_ledger_is_found(ledger_of_three: Books, db: str) -> None:
     with raw(db) as r:
         position = premium_paid_at(r, 2)

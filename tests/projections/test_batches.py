@@ -1,0 +1,37 @@
+"""A read model applies a batch of events at once; the batch size must not change what it
+holds. The demo's period has every kind of event: claims approved and rejected, payouts
+made, confirmed and returned, a close with deficits shared."""
+
+from typing import Any
+
+from ledger.books import Books
+from ledger.demo import run_demo
+from projections.claims import Claims
+from projections.notifications import Notifications
+from projections.projector import Database, Projector
+from projections.statements import Statements
+
+
+def contents(projector: Projector) -> dict[str, list[tuple[Any, ...]]]:
+    tables = {}
+    for table in projector.model.tables:
+        with projector.db.transaction(commit=False) as cursor:
+            cursor.execute(projector.db.sql(f"SELECT * FROM {{{table}}}"))
+            tables[table] = sorted(
+                tuple(str(v) for v in dict(r).values()) for r in cursor.fetchall()
+            )
+    return tables
+
+
+def test_one_event_at_a_time_gives_what_whole_batches_give(db: str) -> None:
+    books = Books(db)
+    summary = run_demo(books, "pinghu", 2, 1000, 1)
+    assert summary.returned and summary.payouts > summary.returned and summary.rejected
+    books.catch_up()
+    for model in (Claims, Notifications, Statements):
+        one_by_one = model(books.app, Database.scratch())
+        one_by_one.catch_up(batch_size=1)
+        live = next(p for p in books.projectors if isinstance(p, model))
+        assert contents(one_by_one) == contents(live), model.__name__
+        assert sum(len(rows) for rows in contents(live).values()) > 1000
+    books.close()
