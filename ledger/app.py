@@ -123,6 +123,7 @@ class MutualAidLedger(Application[UUID]):
         self.refusals = Refusals(recorder.datastore)
         if not read_only:
             self.refusals.create_table()
+            recorder.seal_history()
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         """Only --db decides the store: the library would otherwise let any variable of the

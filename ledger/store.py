@@ -60,6 +60,19 @@ def _links(
 
 
 class GuardedSQLiteRecorder(SQLiteApplicationRecorder):
+    def seal_history(self) -> None:
+        """Link the events of a ledger recorded before the chain existed (see _sealed)."""
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(f"SELECT 1 FROM {CHAIN_TABLE} LIMIT 1")
+            if c.fetchone():
+                return
+            c.execute(
+                f"SELECT rowid, originator_id, originator_version, topic, state "
+                f"FROM {self.events_table_name} ORDER BY rowid"
+            )
+            rows = [(r[0], StoredEvent(UUID(r[1]), r[2], r[3], r[4])) for r in c.fetchall()]
+            c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?, ?, ?)", _sealed(rows))
+
     def select_events_of(self, ids: Sequence[UUID]) -> list[StoredEvent]:
         """The events of many aggregates, in one query per few hundred: the bulk paths load
         aggregates this way instead of one query each."""
@@ -134,6 +147,39 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
                 for table in (self.events_table_name, CHAIN_TABLE)
             ),
         ]
+
+    def seal_history(self) -> None:
+        """Link the events of a ledger recorded before the chain existed (see _sealed)."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as curs,
+        ):
+            curs.execute(SQL("SELECT 1 FROM {} LIMIT 1").format(self.chain))
+            if curs.fetchone():
+                return
+            self._lock_table(curs)
+            curs.execute(SQL("SELECT 1 FROM {} LIMIT 1").format(self.chain))
+            if curs.fetchone():
+                return
+            curs.execute(
+                SQL(
+                    "SELECT notification_id, originator_id, originator_version, topic, state "
+                    "FROM {} ORDER BY notification_id"
+                ).format(self.events)
+            )
+            rows = [
+                (
+                    r["notification_id"],
+                    StoredEvent(
+                        r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])
+                    ),
+                )
+                for r in curs.fetchall()
+            ]
+            with curs.copy(SQL("COPY {} FROM STDIN").format(self.chain)) as copy:
+                for link_row in _sealed(rows):
+                    copy.write_row(link_row)
 
     def grant_read_only(self, role: str) -> None:
         """Let an existing database role read everything of this ledger and change nothing:
@@ -233,6 +279,16 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
             )
             if curs.fetchone():
                 raise PeriodNotOpen(period)
+
+
+def _sealed(rows: list[tuple[int, StoredEvent]]) -> list[tuple[int, str, str]]:
+    """Links for the events of a ledger started before the chain existed, all recorded as of
+    now: from here on they are as evident as later ones; what happened to them before, the
+    chain cannot say. Only a ledger with no link at all is sealed."""
+    if not rows:
+        return []
+    positions, events = zip(*rows, strict=True)
+    return _links(GENESIS, positions, events)
 
 
 def _append_only_trigger(schema: str, table: str) -> Composed:

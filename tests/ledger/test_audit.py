@@ -217,3 +217,22 @@ def _relink(r: Raw) -> None:
         ]
         previous = link(previous, position, recorded_at, originator, version, topic, bytes(state))
         r.execute("UPDATE event_chain SET hash = ? WHERE position = ?", previous, position)
+
+
+def test_a_ledger_from_before_the_chain_is_sealed_when_next_opened_for_writing(
+    ledger_of_three: Books, db: str
+) -> None:
+    with raw(db) as r:
+        r.unprotect()
+        r.execute("DELETE FROM event_chain")
+    reader = Books(db, read_only=True)
+    assert {p for p, problem in problems(reader) if "no link" in problem} == set(
+        range(1, ledger_of_three.app.recorder.max_notification_id() + 1)  # type: ignore[operator]
+    )
+    reader.close()
+    writer = Books(db)
+    assert problems(writer) == []
+    with raw(db) as r:
+        sealed_at = r.rows("SELECT DISTINCT recorded_at FROM event_chain")
+    assert len(sealed_at) == 1, "every earlier event is sealed at one moment"
+    writer.close()
