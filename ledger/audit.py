@@ -8,7 +8,7 @@ the live one). Neither writes anything, so both run under the auditors' read-onl
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from eventsourcing.persistence import Notification
@@ -16,7 +16,7 @@ from eventsourcing.persistence import Notification
 from domain.errors import LedgerError
 from domain.money import fmt, from_fen
 from ledger.books import Books
-from ledger.chain import CHAIN_TABLE, GENESIS, link
+from ledger.chain import CHAIN_TABLE, GENESIS, as_recorded, link
 from projections.balances import Balances
 from projections.claims import Claims
 from projections.notifications import Notifications
@@ -83,7 +83,7 @@ def head(db: Database) -> Digest | None:
 
 def position_recorded_by(db: Database, moment: datetime) -> int:
     """The last log position recorded at or before `moment`; 0 if none was."""
-    at = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    at = as_recorded(moment)
     with db.transaction(commit=False) as cursor:
         cursor.execute(
             db.sql(f"SELECT MAX(position) AS last FROM {{{CHAIN_TABLE}}} WHERE recorded_at <= ?"),

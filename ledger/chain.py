@@ -32,5 +32,10 @@ def link(
 
 
 def recorded_now() -> str:
-    """UTC, to the microsecond, in one fixed format (it is hashed as text)."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return as_recorded(datetime.now(UTC))
+
+
+def as_recorded(moment: datetime) -> str:
+    """A moment as links record it: UTC, to the microsecond, in one fixed format (it is
+    hashed as text, and compared as text)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

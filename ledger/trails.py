@@ -27,13 +27,12 @@ from domain.member import Member, claim_uuid, member_uuid
 from domain.money import ZERO, fmt, from_fen
 from domain.postings import postings_for
 from domain.scheme import Scheme
-from ledger.audit import position_recorded_by
+from ledger.audit import BATCH, position_recorded_by
 from ledger.books import NATURAL_CREDIT, Books
 from ledger.chain import CHAIN_TABLE
+from ledger.store import IDS_PER_QUERY
 from projections.balances import Filters
 
-IDS_PER_QUERY = 500
-BATCH = 5000
 NOT_AMOUNTS = frozenset({"policy", "breakdown"})
 """Event fields holding figures that moved no money: the published policy, and the working
 of a benefit (its approved amount is the event's `amount`)."""
