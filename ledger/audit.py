@@ -17,6 +17,7 @@ from domain.errors import LedgerError
 from domain.money import fmt, from_fen
 from ledger.books import Books
 from ledger.chain import CHAIN_TABLE, GENESIS, as_recorded, link
+from ledger.store import GuardedPostgresRecorder
 from projections.balances import Balances
 from projections.claims import Claims
 from projections.notifications import Notifications
@@ -106,11 +107,28 @@ def check_chain(
     from the events as they are now, which no rewriting of the stored links can fake.
     """
     db = books.balances.db
-    check = ChainCheck()
-    previous = recomputed = GENESIS
     last = head(db)
     end = 0 if last is None else last.position
-    events, links = _events(books, end, on_batch), _links(db, end)
+    recorder = books.app.recorder
+    if isinstance(recorder, GuardedPostgresRecorder):
+        intact = recorder.count_intact_links(end)
+        if intact is not None:
+            check = ChainCheck(checked=intact, head=last)
+            if published is not None:
+                _judge(check, published, _stored_hash(db, published.position, end))
+            check.findings += _unlinked_after(books, end)
+            return check
+    return _walk_chain(books, published, end, on_batch)
+
+
+def _walk_chain(
+    books: Books, published: Digest | None, end: int, on_batch: Callable[[int], None] | None
+) -> ChainCheck:
+    """The chain checked in Python, event by event: the reference check, and the one that
+    names each problem."""
+    check = ChainCheck()
+    previous = recomputed = GENESIS
+    events, links = _events(books, end, on_batch), _links(books.balances.db, end)
     event, stored = next(events, None), next(links, None)
     while event is not None or stored is not None:
         if stored is None or (event is not None and event.id < stored[0]):
@@ -141,25 +159,38 @@ def check_chain(
         previous = expected
         check.head = Digest(position, expected)
         if published is not None and position == published.position:
-            check.digest_matches = recomputed == published.hash
-            if not check.digest_matches:
-                check.findings.append(
-                    Finding(
-                        position,
-                        f"the log up to here is not what was published ({published}): "
-                        "events before it were changed, removed or added",
-                    )
-                )
+            _judge(check, published, recomputed)
         stored = next(links, None)
     check.findings += _unlinked_after(books, end)
     if published is not None and check.digest_matches is None:
-        check.digest_matches = False
-        check.findings.append(
-            Finding(
-                published.position, f"the published digest {published} names no link of this log"
-            )
-        )
+        _judge(check, published, None)
     return check
+
+
+def _judge(check: ChainCheck, published: Digest, hash_at_position: str | None) -> None:
+    """Compare a published digest with the chain's hash at its position (None: no link)."""
+    check.digest_matches = hash_at_position == published.hash
+    if hash_at_position is None:
+        problem = f"the published digest {published} names no link of this log"
+    elif not check.digest_matches:
+        problem = (
+            f"the log up to here is not what was published ({published}): "
+            "events before it were changed, removed or added"
+        )
+    else:
+        return
+    check.findings.append(Finding(published.position, problem))
+
+
+def _stored_hash(db: Database, position: int, end: int) -> str | None:
+    if position > end:
+        return None
+    with db.transaction(commit=False) as cursor:
+        cursor.execute(
+            db.sql(f"SELECT hash FROM {{{CHAIN_TABLE}}} WHERE position = ?"), (position,)
+        )
+        row = cursor.fetchone()
+    return None if row is None else str(row["hash"])
 
 
 def _unlinked_after(books: Books, end: int) -> list[Finding]:

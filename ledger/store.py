@@ -181,6 +181,32 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
                 for link_row in _sealed(rows):
                     copy.write_row(link_row)
 
+    def count_intact_links(self, end: int) -> int | None:
+        """How many links up to `end` there are, if each matches its event and follows the
+        link before it, else None. The same check as ledger.audit walks in Python, done by the
+        server, many times faster: each link is checked against the stored link before it,
+        so the links can be checked all at once."""
+        head = SQL(
+            "convert_to(l.previous || E'\\n' || l.position || E'\\n' || l.recorded_at || E'\\n' "
+            "|| e.originator_id::text || E'\\n' || e.originator_version || E'\\n' || e.topic "
+            "|| E'\\n', 'UTF8')"
+        )
+        statement = SQL(
+            "WITH l AS (SELECT position, recorded_at, hash, "
+            "LAG(hash, 1, %s) OVER (ORDER BY position) AS previous FROM {chain} "
+            "WHERE position <= %s) "
+            "SELECT COUNT(l.position) AS links, COUNT(*) FILTER (WHERE l.position IS NULL "
+            "OR e.notification_id IS NULL "
+            "OR l.hash <> encode(sha256({head} || e.state), 'hex')) AS broken "
+            "FROM l FULL JOIN (SELECT * FROM {events} WHERE notification_id <= %s) e "
+            "ON e.notification_id = l.position"
+        ).format(chain=self.chain, events=self.events, head=head)
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, (GENESIS, end, end))
+            row = curs.fetchone()
+        assert row is not None
+        return None if row["broken"] else int(row["links"])
+
     def grant_read_only(self, role: str) -> None:
         """Let an existing database role read everything of this ledger and change nothing:
         the auditors' and boards' access."""

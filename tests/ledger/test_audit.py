@@ -11,6 +11,7 @@ from rawdb import Raw, raw
 from ledger.audit import Digest, check_chain, check_read_models, head
 from ledger.books import Books
 from ledger.chain import link
+from ledger.store import GuardedPostgresRecorder
 
 
 @pytest.fixture
@@ -46,6 +47,20 @@ def test_an_untouched_log_verifies_and_its_head_is_the_published_digest(
     assert check.findings == []
     assert check.checked == digest.position
     assert check.head == digest and check.digest_matches is True
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+def test_on_postgresql_the_server_checks_every_link_at_once(
+    ledger_of_three: Books, db: str
+) -> None:
+    recorder = ledger_of_three.app.recorder
+    assert isinstance(recorder, GuardedPostgresRecorder)
+    end = recorder.max_notification_id()
+    assert recorder.count_intact_links(end) == end
+    with raw(db) as r:
+        r.unprotect()
+        set_state(r, premium_paid_at(r, 2), lambda s: s.replace(b'"1.00"', b'"1.01"'))
+    assert recorder.count_intact_links(end) is None
 
 
 def test_the_store_refuses_to_update_or_delete_an_event(ledger_of_three: Books, db: str) -> None:
