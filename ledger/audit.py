@@ -118,10 +118,10 @@ def check_chain(
                 _judge(check, published, _stored_hash(db, published.position, end))
             check.findings += _unlinked_after(books, end)
             return check
-    return _walk_chain(books, published, end, on_batch)
+    return walk_chain(books, published, end, on_batch)
 
 
-def _walk_chain(
+def walk_chain(
     books: Books, published: Digest | None, end: int, on_batch: Callable[[int], None] | None
 ) -> ChainCheck:
     """The chain checked in Python, event by event: the reference check, and the one that
