@@ -215,13 +215,15 @@ def _events(
     books: Books, end: int, on_batch: Callable[[int], None] | None, after: int = 0
 ) -> Iterator[Notification]:
     recorder = books.app.recorder
-    while batch := recorder.select_notifications(
-        start=after, limit=BATCH, stop=end, inclusive_of_start=False
+    while batch := recorder.select_notifications(  # no `stop`: see catch_up_together
+        start=after, limit=BATCH, inclusive_of_start=False
     ):
-        yield from batch
+        yield from (n for n in batch if n.id <= end)
         after = batch[-1].id
         if on_batch is not None:
-            on_batch(after)
+            on_batch(min(after, end))
+        if after >= end:
+            return
 
 
 def _links(db: Database, end: int) -> Iterator[tuple[int, str, str]]:

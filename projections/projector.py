@@ -213,11 +213,10 @@ def catch_up_together(
         positions = {p: position for p, position in positions.items() if position < limits[p]}
         if not positions:
             return read
+        # Without `stop`: PostgreSQL's plan for it is several times slower; events past
+        # the limits are left out below.
         notifications = app.recorder.select_notifications(
-            start=min(positions.values()),
-            limit=batch_size,
-            stop=max(limits[p] for p in positions),
-            inclusive_of_start=False,
+            start=min(positions.values()), limit=batch_size, inclusive_of_start=False
         )
         if not notifications:
             return read
