@@ -911,7 +911,10 @@ def write_markdown(
         "- The baselines are floors, not equivalents: the baseline events are tiny, while the "
         "ledger's carry amounts, dates, actors and (on approval) the benefit breakdown; the "
         "ledger's saves with a period also check `closed_periods` in the same transaction "
-        "(ledger/store.py: a SELECT, and on PostgreSQL the table lock taken before it).",
+        "(ledger/store.py: a SELECT, and on PostgreSQL the table lock taken before it), and "
+        "every save writes each event's hash-chain link in its transaction. On PostgreSQL "
+        "the ledger's store writes with COPY, the baseline with the library's INSERT of an "
+        "array (in the pipeline above).",
         "- Part of the time on both sides is the library's own: `typing._get_protocol_attrs` "
         "in the top functions comes from `assert isinstance(..., <runtime-checkable "
         "Protocol>)` in eventsourcing's aggregate projector, which `python -O` would skip.",
