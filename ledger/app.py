@@ -122,7 +122,6 @@ class MutualAidLedger(Application[UUID]):
         assert isinstance(recorder, GuardedSQLiteRecorder | GuardedPostgresRecorder)
         self.refusals = Refusals(recorder.datastore)
         if not read_only:
-            self.refusals.create_table()
             recorder.seal_history()
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:

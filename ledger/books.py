@@ -16,7 +16,7 @@ from ledger.app import MutualAidLedger
 from projections.balances import Balances, Filters
 from projections.claims import Claims
 from projections.notifications import Notifications
-from projections.projector import Projector, catch_up_together
+from projections.projector import Database, Projector, catch_up_together
 from projections.statements import Statements
 
 NATURAL_CREDIT = {"liability", "income"}
@@ -47,10 +47,11 @@ class EntityBalances:
 class Books:
     def __init__(self, db: str, read_only: bool = False) -> None:
         self.app = MutualAidLedger(db, read_only)
-        self.balances = Balances(self.app)
-        self.claims = Claims(self.app)
-        self.notifications = Notifications(self.app)
-        self.statements = Statements(self.app)
+        database = Database.of(self.app)  # one tracking recorder and pool for all
+        self.balances = Balances(self.app, database)
+        self.claims = Claims(self.app, database)
+        self.notifications = Notifications(self.app, database)
+        self.statements = Statements(self.app, database)
         self.projectors: tuple[Projector, ...] = (
             self.balances,
             self.claims,

@@ -11,7 +11,7 @@ from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 from domain.errors import DutyRefused
 
@@ -31,33 +31,32 @@ class Refusal:
         return {"at": self.at, "actor": self.actor, "command": self.command, "reason": self.reason}
 
 
+def create_table_sqlite() -> str:
+    """Created with the event store's own tables (ledger/store.py), once."""
+    return f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, {COLUMNS})"
+
+
+def create_table_postgres(schema: str) -> Composed:
+    return SQL(
+        f"CREATE TABLE IF NOT EXISTS {{}} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
+        f"{COLUMNS})"
+    ).format(Identifier(schema, TABLE))
+
+
 class Refusals:
     def __init__(self, datastore: SQLiteDatastore | PostgresDatastore) -> None:
         self.datastore = datastore
-        self.create: Any
         self.insert: Any
         self.select: Any
         if isinstance(datastore, PostgresDatastore):
             table = Identifier(datastore.schema, TABLE)
-            self.create = SQL(
-                "CREATE TABLE IF NOT EXISTS {} (id bigint GENERATED ALWAYS AS IDENTITY "
-                f"PRIMARY KEY, {COLUMNS})"
-            ).format(table)
             self.insert = SQL(
                 "INSERT INTO {} (at, actor, command, reason) VALUES (%s, %s, %s, %s)"
             ).format(table)
             self.select = SQL("SELECT at, actor, command, reason FROM {} ORDER BY id").format(table)
         else:
-            self.create = (
-                f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, "
-                f"{COLUMNS})"
-            )
             self.insert = f"INSERT INTO {TABLE} (at, actor, command, reason) VALUES (?, ?, ?, ?)"
             self.select = f"SELECT at, actor, command, reason FROM {TABLE} ORDER BY id"
-
-    def create_table(self) -> None:
-        with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(self.create)
 
     def record(self, refused: DutyRefused) -> None:
         at = datetime.now(UTC).isoformat()

@@ -22,6 +22,7 @@ from psycopg.sql import SQL, Composed, Identifier
 
 from domain.errors import PeriodNotOpen
 from ledger.chain import CHAIN_TABLE, GENESIS, link, recorded_now
+from ledger.refusals import create_table_postgres, create_table_sqlite
 
 POSTS_INTO = "posts_into"
 """Keyword of Application.save(): the period (or collection of periods) the saved events
@@ -95,6 +96,7 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder):
             "CREATE TABLE IF NOT EXISTS closed_periods (period INTEGER PRIMARY KEY)",
             f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position INTEGER PRIMARY KEY, "
             "recorded_at TEXT NOT NULL, hash TEXT NOT NULL)",
+            create_table_sqlite(),
             *(
                 f"CREATE TRIGGER IF NOT EXISTS {table}_no_{action.lower()} BEFORE {action} "
                 f"ON {table} BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
@@ -142,6 +144,7 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
                 "CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY, "
                 "recorded_at text NOT NULL, hash text NOT NULL)"
             ).format(self.chain),
+            create_table_postgres(schema),
             *(
                 _append_only_trigger(schema, table)
                 for table in (self.events_table_name, CHAIN_TABLE)

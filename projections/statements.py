@@ -17,6 +17,7 @@ from domain.member import Member
 from domain.money import to_fen
 from domain.scheme import Scheme
 from ledger.app import MutualAidLedger
+from ledger.store import IDS_PER_QUERY
 from projections.projector import Cursor, Database, Projector, ReadModel
 
 ENROLLED = "enrolled"
@@ -31,7 +32,6 @@ DEFICIT_COUNTY = "deficit_county"
 ADJUSTMENT = "adjustment"
 CLOSED = "closed"
 CLAIM_KINDS = (SUBMITTED, APPROVED, REJECTED, PAID, RETURNED)
-LOOKUP_CHUNK = 500
 
 FACT_COLUMNS = (
     "notification_id, seq, kind, period, county, unit, member_id, claim_id, source, "
@@ -187,8 +187,8 @@ class StatementFacts(ReadModel):
 
     def _select(self, cursor: Cursor, table: str, key: str, values: set[str]) -> Iterable[Any]:
         wanted = sorted(values)
-        for start in range(0, len(wanted), LOOKUP_CHUNK):
-            chunk = wanted[start : start + LOOKUP_CHUNK]
+        for start in range(0, len(wanted), IDS_PER_QUERY):
+            chunk = wanted[start : start + IDS_PER_QUERY]
             marks = ", ".join("?" * len(chunk))
             cursor.execute(
                 self.db.sql(f"SELECT * FROM {{{table}}} WHERE {key} IN ({marks})"), chunk

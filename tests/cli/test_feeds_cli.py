@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -19,24 +18,10 @@ import psycopg
 import psycopg.sql
 import pytest
 from cli_runner import Ledger, create_scheme, events_in
+from feed_files import CLAIM_HEADER, ROSTER_HEADER, claim, write_feed
 
-ROSTER_HEADER = "名册行号,会员编号,姓名,期次,区县,单位,人员类别,参保日期"
 PREMIUM_HEADER = "收据号,会员编号,期次,资金来源,金额,缴费日期"
-CLAIM_HEADER = (
-    "settlement_no,member_id,admitted_on,discharged_on,total_cost,insurance_paid,eligible_self_paid"
-)
 RESULT_HEADER = "支付参考号,状态,退回原因,日期"
-
-
-def write_feed(path: Path, *lines: str, encoding: str = "utf-8") -> Path:
-    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
-    return path
-
-
-def claim(number: str, member: str, eligible: str) -> str:
-    """A settlement line whose figures add up: insurance paid 5,000 of the total cost."""
-    total = Decimal(eligible) + 5000
-    return f"{number},{member},2025-03-01,2025-03-10,{total},5000.00,{eligible}"
 
 
 def c1(ledger: Ledger, db: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from feed_files import CLAIM_HEADER, ROSTER_HEADER, claim, write_feed
 
 from domain.errors import LedgerError
 from domain.member import Member, member_uuid
@@ -27,26 +28,11 @@ from ledger.policies import load_preset
 CLERK, APPROVER, CASHIER = "clerk", "approver", "cashier"
 START, END = date(2025, 1, 1), date(2025, 12, 31)
 
-ROSTER_HEADER = "名册行号,会员编号,姓名,期次,区县,单位,人员类别,参保日期"
 PREMIUM_HEADER = "receipt,member_id,period,source,amount,paid_on"
-CLAIM_HEADER = (
-    "settlement_no,member_id,admitted_on,discharged_on,total_cost,insurance_paid,eligible_self_paid"
-)
 RESULT_HEADER = "bank_reference,status,return_reason,reported_on"
 
 
 # Files, written as a clerk's spreadsheet would save them
-
-
-def write_feed(path: Path, *lines: str, encoding: str = "utf-8") -> Path:
-    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
-    return path
-
-
-def claim(number: str, member: str, eligible: str, discharged: str = "2025-03-10") -> str:
-    """A settlement line whose figures add up: insurance paid 5,000 of the total cost."""
-    total = Decimal(eligible) + 5000
-    return f"{number},{member},2025-03-01,{discharged},{total},5000.00,{eligible}"
 
 
 def claims_file(path: Path, *lines: str) -> Path:
