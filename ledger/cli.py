@@ -1090,7 +1090,21 @@ def main(argv: list[str] | None = None) -> None:
         fail(str(e))
     except (psycopg.Error, sqlite3.Error, PersistenceError) as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        if _privilege_refused(e):
+            reason += (
+                "; this database role may not write: a reader (`ledger audit grant-reader`) "
+                "runs read-only commands with --read-only"
+            )
         fail(f"database: {reason}")
+
+
+def _privilege_refused(error: BaseException | None) -> bool:
+    """The library wraps the driver's errors: look down the chain of causes."""
+    while error is not None:
+        if isinstance(error, psycopg.errors.InsufficientPrivilege):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
 
 
 def fail(message: str) -> None:

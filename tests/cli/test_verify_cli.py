@@ -125,7 +125,8 @@ def test_an_auditor_role_verifies_but_cannot_write(
     refused = ledger.refused(
         as_reader, "enrol", "m2", "--period", "1", "--county", "C1", "--unit", "Port"
     )
-    assert "permission denied" in refused
+    assert "permission denied" in refused and "with --read-only" in refused
+    assert "with --read-only" in ledger.refused(as_reader, "balances")
     with raw(as_reader) as r, pytest.raises(psycopg.errors.InsufficientPrivilege):
         r.execute("DELETE FROM postings")
 
