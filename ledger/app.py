@@ -9,7 +9,6 @@ from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from uuid import UUID
 
-import psycopg
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import (
@@ -26,7 +25,7 @@ from domain.errors import ClaimError, DutyRefused, LedgerError
 from domain.member import ClaimIndex, Member, claim_uuid, member_uuid
 from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyResult, Scheme
-from ledger.config import ReadOnly, is_postgres, persistence_env
+from ledger.config import ReadOnly, connect, is_postgres, persistence_env
 from ledger.refusals import Refusals
 from ledger.store import (
     CLOSES,
@@ -436,14 +435,7 @@ class MutualAidLedger(Application[UUID]):
 
 
 def _create_schema(env: dict[str, str]) -> None:
-    with psycopg.connect(
-        dbname=env["POSTGRES_DBNAME"],
-        host=env["POSTGRES_HOST"],
-        port=env["POSTGRES_PORT"],
-        user=env["POSTGRES_USER"],
-        password=env["POSTGRES_PASSWORD"],
-        autocommit=True,
-    ) as conn:
+    with connect(env) as conn:
         conn.execute(
             sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"]))
         )

@@ -13,6 +13,7 @@ from domain.errors import LedgerError
 from domain.money import ZERO, fmt, from_fen
 from domain.scheme import CountyResult
 from ledger.app import MutualAidLedger
+from ledger.config import taking_turns
 from projections.balances import Balances, Filters
 from projections.claims import Claims
 from projections.notifications import Notifications
@@ -46,12 +47,13 @@ class EntityBalances:
 
 class Books:
     def __init__(self, db: str, read_only: bool = False) -> None:
-        self.app = MutualAidLedger(db, read_only)
-        database = Database.of(self.app)  # one tracking recorder and pool for all
-        self.balances = Balances(self.app, database)
-        self.claims = Claims(self.app, database)
-        self.notifications = Notifications(self.app, database)
-        self.statements = Statements(self.app, database)
+        with taking_turns(db, read_only):  # the app and read models create their tables
+            self.app = MutualAidLedger(db, read_only)
+            database = Database.of(self.app)  # one tracking recorder and pool for all
+            self.balances = Balances(self.app, database)
+            self.claims = Claims(self.app, database)
+            self.notifications = Notifications(self.app, database)
+            self.statements = Statements(self.app, database)
         self.projectors: tuple[Projector, ...] = (
             self.balances,
             self.claims,

@@ -1,8 +1,11 @@
 """Where the ledger is stored: an SQLite file (default) or a PostgreSQL URL."""
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
+import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from domain.errors import LedgerError
@@ -61,3 +64,35 @@ def persistence_env(db: str) -> dict[str, str]:
         "APPLICATION_RECORDER_TOPIC": "ledger.store:GuardedPostgresRecorder",
         "POSTGRES_CONNECT_TIMEOUT": os.environ.get("LEDGER_CONNECT_TIMEOUT", "5"),
     }
+
+
+def connect(env: dict[str, str]) -> psycopg.Connection[tuple[object, ...]]:
+    """A connection of our own to the ledger's PostgreSQL database, outside the library's pool."""
+    return psycopg.connect(
+        dbname=env["POSTGRES_DBNAME"],
+        host=env["POSTGRES_HOST"],
+        port=env["POSTGRES_PORT"],
+        user=env["POSTGRES_USER"],
+        password=env["POSTGRES_PASSWORD"],
+        connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+        autocommit=True,
+    )
+
+
+@contextmanager
+def taking_turns(db: str, read_only: bool) -> Iterator[None]:
+    """Writable opens of one PostgreSQL ledger, one at a time. Each open creates the schema,
+    tables, types and triggers if missing, and the library's statements for them race:
+    of several processes opening a new ledger at once, all but one failed
+    (duplicate key in pg_type). A session advisory lock per schema, released when its
+    connection closes, makes them take turns; readers create nothing and don't wait."""
+    if read_only or not is_postgres(db):
+        yield
+        return
+    env = persistence_env(db)
+    with connect(env) as conn:
+        conn.execute(
+            "SELECT pg_advisory_lock(hashtext(%s))",
+            (f"mutual-aid-ledger:{env['POSTGRES_SCHEMA'] or 'public'}",),
+        )
+        yield

@@ -249,3 +249,30 @@ def test_a_close_on_figures_older_than_the_log_is_refused(
     assert books.app.recorder.max_notification_id() == before
     results = books.close_period(1, "approver", ON2)
     assert results["C1"].expense == Decimal("10380.00")  # the late approval is counted
+
+
+def test_a_new_postgresql_ledger_opened_by_several_processes_at_once(postgres_url: str) -> None:
+    """Each open creates the schema and tables if missing; those that start together take
+    turns instead of failing on each other's half-created types."""
+    opening = 6
+    start = threading.Barrier(opening)
+    failures: list[Exception] = []
+
+    def open_books() -> None:
+        start.wait()
+        try:
+            Books(postgres_url).close()
+        except Exception as e:  # each thread reports what it hit
+            failures.append(e)
+
+    threads = [threading.Thread(target=open_books) for _ in range(opening)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    books = Books(postgres_url)
+    books.app.create_scheme("City", "pinghu", {"C1": "One"}, "admin", ON)
+    books.catch_up()
+    assert books.app.scheme().counties == {"C1": "One"}
+    books.close()
