@@ -3,6 +3,7 @@ separate process through the console script."""
 
 import json
 import os
+import pty
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -69,6 +70,28 @@ def console_script(*args: str, cwd: Path | None = None) -> subprocess.CompletedP
     env = {**os.environ, "PYTHONPATH": str(Path.cwd())}
     env.pop("LEDGER_DB", None)
     return subprocess.run([*LEDGER, *args], capture_output=True, text=True, env=env, cwd=cwd)
+
+
+def on_a_terminal(*args: str) -> str:
+    """`ledger` in a separate process whose output goes to a pseudo-terminal, as at a clerk's
+    shell: everything it drew there, progress bars included."""
+    env = {**os.environ, "PYTHONPATH": str(Path.cwd()), "TERM": "xterm", "COLUMNS": "100"}
+    env.pop("LEDGER_DB", None)
+    terminal, its_end = pty.openpty()
+    process = subprocess.Popen([*LEDGER, *args], stdout=its_end, stderr=its_end, env=env)
+    os.close(its_end)
+    drawn = bytearray()
+    while True:
+        try:
+            chunk = os.read(terminal, 65536)
+        except OSError:  # EIO: the process has closed its end
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(terminal)
+    assert process.wait(timeout=60) == 0, drawn.decode("utf-8", "replace")
+    return drawn.decode("utf-8", "replace")
 
 
 def events_in(db: str) -> int | None:

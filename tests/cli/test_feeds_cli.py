@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import psycopg
 import psycopg.sql
 import pytest
-from cli_runner import Ledger, create_scheme, events_in
+from cli_runner import Ledger, console_script, create_scheme, events_in, on_a_terminal
 from feed_files import CLAIM_HEADER, ROSTER_HEADER, claim, write_feed
 
 PREMIUM_HEADER = "收据号,会员编号,期次,资金来源,金额,缴费日期"
@@ -351,3 +351,22 @@ def saved_so_far(db: str) -> int:
         except psycopg.errors.UndefinedTable:
             return 0
         return int(row[0]) if row else 0
+
+
+def test_an_import_draws_its_progress_on_a_terminal_and_not_into_a_file(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    db = str(tmp_path / "ledger.db")
+    create_scheme(ledger, db)
+    rows = [f"{n},M{n:05d},1,C1,U1,2025-01-05" for n in range(3000)]
+    header = "roster_line,member_id,period,county,unit,enrolled_on"
+    roster = write_feed(tmp_path / "roster.csv", header, *rows[:1500])
+    drawn = on_a_terminal("--db", db, "import", "enrolments", str(roster))
+    for stage in ("validating", "saving", "projecting"):
+        assert stage in drawn
+    assert "1500/?" in drawn  # records validated, counted as they go
+    assert "imported 1500" in drawn
+    roster = write_feed(tmp_path / "roster.csv", header, *rows[1500:])
+    piped = console_script("--db", db, "import", "enrolments", str(roster))
+    assert piped.returncode == 0 and "imported 1500" in piped.stdout
+    assert not any(stage in piped.stderr for stage in ("validating", "saving", "projecting"))

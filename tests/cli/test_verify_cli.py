@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from cli_runner import Ledger, create_scheme, events_in
+from cli_runner import Ledger, create_scheme, events_in, on_a_terminal
 from psycopg import sql
 from rawdb import raw
 
@@ -34,6 +34,16 @@ def test_a_published_digest_verifies_later(ledger: Ledger, db: str) -> None:
     report = ledger.json(db, "audit", "verify", "--digest", digest)
     assert report["verified"] is True
     assert report["chain"]["digest_matches"] is True  # type: ignore[index]
+
+
+def test_verify_shows_its_progress_on_a_terminal(ledger: Ledger, tmp_path: Path) -> None:
+    db = str(tmp_path / "ledger.db")
+    enrolled(ledger, db, "m1", "m2")
+    events = events_in(db)
+    drawn = on_a_terminal("--db", db, "audit", "verify")
+    assert "checking the hash chain" in drawn and "replaying the read models" in drawn
+    assert f"{events}/{events}" in drawn
+    assert "Verified: the log is intact" in drawn
 
 
 def test_a_deleted_event_fails_verification_naming_its_position(ledger: Ledger, db: str) -> None:
