@@ -795,28 +795,37 @@ def screening_(
         int | None, typer.Option(help="Also members with at least this many claims.")
     ] = None,
     unit: Annotated[str | None, typer.Option(help="Only this unit's slips.")] = None,
+    county: Annotated[
+        str | None,
+        typer.Option(
+            help="The unit's county, needed when units of that name are enrolled in more "
+            "than one; without --unit, only this county's units."
+        ),
+    ] = None,
     as_known_at: KnownAtOption = None,
 ) -> None:
     """Referral slips (反馈单) for the unit unions: members whose self-paid costs exceed the
-    threshold or who claim often. A unit's file names its own members, and only them."""
+    threshold or who claim often. A unit is a name within a county; a unit's file names its
+    own members, and only them."""
     _format(format, ("html", "pdf"))
     limit = non_negative(threshold, "--threshold")
     with open_books(ctx) as books:
         known_at = None if as_known_at is None else known_at_position(books, as_known_at)
-        found = screening(books, period, limit, frequent, unit, known_at)
-    if unit is not None:
-        write_document(screening_document(found, unit), format, out)
-        count = len(found.slips.get(unit, []))
-        _written(f"{count} referral slip(s) for {unit}", found.provenance, out)
+        found = screening(books, period, limit, frequent, unit, known_at, county)
+    if found.unit is not None:
+        write_document(screening_document(found, found.unit), format, out)
+        count = len(found.slips.get(found.unit, []))
+        what = f"{count} referral slip(s) for {found.unit.name} ({found.unit.county})"
+        _written(what, found.provenance, out)
         return
     if out.exists() and not out.is_dir():
         raise LedgerError(f"--out: {out} is a file; without --unit it names a directory")
     out.mkdir(parents=True, exist_ok=True)
     names: set[str] = set()
     for each, slips in found.slips.items():
-        path = out / _unit_file(f"screening-{period}", each, format, names)
+        path = out / _unit_file(f"screening-{period}", each.county, each.name, format, names)
         write_document(screening_document(found, each), format, path)
-        _say(f"{path}\t{each}\t{len(slips)} slip(s)")
+        _say(f"{path}\t{each.name}\t{each.county}\t{len(slips)} slip(s)")
     _say(
         f"{sum(len(s) for s in found.slips.values())} member(s) in {len(found.slips)} unit(s), "
         f"as known at log position {found.provenance.position} "
@@ -824,10 +833,14 @@ def screening_(
     )
 
 
-def _unit_file(prefix: str, unit: str, format: str, taken: set[str]) -> str:
-    """A file name for a unit's document: its name with anything unsafe in a path replaced;
-    two units that read the same get -2, -3, ..."""
-    slug = re.sub(r"[^\w.-]+", "_", unit).strip("._") or "unit"
+def _unit_file(prefix: str, county: str, unit: str, format: str, taken: set[str]) -> str:
+    """A file name for a unit's document: its county and name with anything unsafe in a
+    path replaced; two units that read the same get -2, -3, ..."""
+
+    def safe(text: str, otherwise: str) -> str:
+        return re.sub(r"[^\w.-]+", "_", text).strip("._") or otherwise
+
+    slug = f"{safe(county, 'county')}-{safe(unit, 'unit')}"
     name, n = f"{prefix}-{slug}.{format}", 2
     while name in taken:
         name, n = f"{prefix}-{slug}-{n}.{format}", n + 1
@@ -844,14 +857,18 @@ def disclosure_(
     out: Annotated[
         Path | None, typer.Option(help="File to write; json goes to stdout without it.")
     ] = None,
+    county: Annotated[
+        str | None,
+        typer.Option(help="The unit's county, needed when units of that name are in several."),
+    ] = None,
     as_known_at: KnownAtOption = None,
 ) -> None:
     """Disclosure to a unit (信息公开): its members enrolled, premiums, claims and benefits
-    beside the whole city's; members masked."""
+    beside the whole city's; members masked. A unit is a name within a county."""
     _format(format, ("html", "pdf", "json"))
     with open_books(ctx) as books:
         known_at = None if as_known_at is None else known_at_position(books, as_known_at)
-        found = disclosure(books, period, unit, known_at)
+        found = disclosure(books, period, unit, known_at, county)
     if format == "json" and out is None:
         print_json(found.as_dict())
         return
@@ -862,7 +879,7 @@ def disclosure_(
         )
     else:
         write_document(disclosure_document(found), format, path)
-    _written(f"the disclosure to {unit}", found.provenance, path)
+    _written(f"the disclosure to {found.unit.name} ({found.unit.county})", found.provenance, path)
 
 
 # Audit

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.accounts import (
     BENEFIT_EXPENSE,
@@ -593,6 +593,43 @@ def _bands(books: Books, period: int, at: int, county: str | None) -> list[Band]
     ]
 
 
+# Units
+
+
+class Unit(NamedTuple):
+    """An employer unit: its name is its own only within its county, so two counties may
+    each have a unit of the same name, and they are two units."""
+
+    county: str
+    name: str
+
+
+def resolve_unit(books: Books, period: int, at: int, name: str, county: str | None) -> Unit:
+    """The unit of this name with members enrolled in the period, as known at `at`: in
+    `county` if given, else in the one county where a unit of that name has them. A name
+    enrolled in several counties is refused, naming them, until the county is given."""
+    scheme = books.app.scheme()
+    if county is not None:
+        scheme.require_county(county)
+    enrolled = books.statements.facts(period, at, (ENROLLED,), county=county, unit=name)
+    counties = sorted({f.county for f in enrolled})
+    if not counties:
+        where = "" if county is None else f" in county {county}"
+        raise LedgerError(f"unit {name!r} had no members enrolled{where} in period {period}")
+    if len(counties) > 1:
+        named = _and([f"{c} ({scheme.counties.get(c, c)})" for c in counties])
+        options = " or ".join(f"--county {c}" for c in counties)
+        raise LedgerError(
+            f"unit {name!r} is ambiguous: units of that name had members enrolled in period "
+            f"{period} in counties {named}; say which with {options}"
+        )
+    return Unit(counties[0], name)
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
 # Screening and referral (主动发现)
 
 
@@ -651,8 +688,16 @@ class Screening:
     provenance: Provenance
     threshold: Decimal
     frequent: int | None
-    slips: dict[str, list[Slip]]
-    """By unit, each unit's members in id order."""
+    slips: dict[Unit, list[Slip]]
+    """By unit (county, name), in that order; each unit's members in id order."""
+    unit: Unit | None = None
+    """The one unit asked for, if one was."""
+    county: str | None = None
+    """The one county asked for, if one was: only its units were screened."""
+
+    def county_name(self, unit: Unit) -> str:
+        """The unit's county as the documents show it: Danghu (C1)."""
+        return f"{self.county_names.get(unit.county, unit.county)} ({unit.county})"
 
 
 def screening(
@@ -662,21 +707,28 @@ def screening(
     frequent: int | None = None,
     unit: str | None = None,
     known_at: int | None = None,
+    county: str | None = None,
 ) -> Screening:
     """Members whose eligible self-paid costs in the period exceed `threshold`, or who made
-    at least `frequent` claims, grouped by unit (only `unit`, if given)."""
+    at least `frequent` claims, grouped by unit (county, name). Only the unit named `unit`
+    if given (in `county`, which it needs when units of that name are enrolled in several
+    counties), or only the units of `county` if that alone is given."""
     if frequent is not None and frequent < 1:
         raise LedgerError(f"--frequent: {frequent} is not a number of claims (1 or more)")
     at = provenance(books, known_at)
     current, _ = _period_known(books, period, at.position)
     scheme = books.app.scheme()
-    if unit is not None and not _enrolled(books, period, at.position, unit):
-        raise LedgerError(f"unit {unit!r} had no members enrolled in period {period}")
-    facts = books.statements.facts(period, at.position, CLAIM_KINDS, unit=unit)
+    asked = None
+    if unit is not None:
+        asked = resolve_unit(books, period, at.position, unit, county)
+        county = asked.county
+    elif county is not None:
+        scheme.require_county(county)
+    facts = books.statements.facts(period, at.position, CLAIM_KINDS, county=county, unit=unit)
     by_member: dict[str, list[Fact]] = {}
     for f in facts:
         by_member.setdefault(f.member_id or "", []).append(f)
-    slips: dict[str, list[Slip]] = {}
+    slips: dict[Unit, list[Slip]] = {}
     for member_id, mine in sorted(by_member.items()):
         claims = _claim_lines(mine)
         if not claims:
@@ -690,7 +742,7 @@ def screening(
         if reasons:
             first = next(f for f in mine if f.kind == SUBMITTED)
             slip = Slip(member_id, first.county, first.unit or "", claims, reasons)
-            slips.setdefault(slip.unit, []).append(slip)
+            slips.setdefault(Unit(slip.county, slip.unit), []).append(slip)
     return Screening(
         scheme.name,
         dict(scheme.counties),
@@ -699,6 +751,8 @@ def screening(
         threshold,
         frequent,
         dict(sorted(slips.items())),
+        asked,
+        county,
     )
 
 
@@ -723,10 +777,6 @@ def _claim_lines(facts: Sequence[Fact]) -> list[ClaimLine]:
             elif f.kind == RETURNED:
                 lines[claim] = replace(line, paid=line.paid - amount)
     return list(lines.values())
-
-
-def _enrolled(books: Books, period: int, at: int, unit: str) -> bool:
-    return bool(books.statements.facts(period, at, (ENROLLED,), unit=unit)[:1])
 
 
 # Disclosure to units (信息公开)
@@ -758,7 +808,9 @@ class Disclosure:
     scheme: str
     period: PeriodKnown
     provenance: Provenance
-    unit: str
+    unit: Unit
+    county_name: str
+    """The unit's county's name (unit.county is its code)."""
     unit_figures: Figures
     city_figures: Figures
     claims: list[DisclosedClaim]
@@ -768,24 +820,34 @@ class Disclosure:
             "scheme": self.scheme,
             "period": _period_dict(self.period),
             "known_at": self.provenance.as_dict(),
-            "unit": self.unit,
+            "county": self.unit.county,
+            "county_name": self.county_name,
+            "unit": self.unit.name,
             "unit_figures": self.unit_figures.activity(),
             "city_figures": self.city_figures.activity(),
             "claims": [c.as_dict() for c in self.claims],
         }
 
 
-def disclosure(books: Books, period: int, unit: str, known_at: int | None = None) -> Disclosure:
+def disclosure(
+    books: Books,
+    period: int,
+    unit: str,
+    known_at: int | None = None,
+    county: str | None = None,
+) -> Disclosure:
     """A unit's members enrolled, premiums paid, claims and benefits, beside the whole
     city's, all from the facts recorded for members (adjustments are the fund's, not a
-    unit's); members masked."""
+    unit's); members masked. The unit is the one of that name in `county`, which is needed
+    only when units of that name are enrolled in several counties."""
     at = provenance(books, known_at)
     current, _ = _period_known(books, period, at.position)
+    found = resolve_unit(books, period, at.position, unit, county)
     tallies = books.statements.tallies(period, at.position)
-    mine = from_tallies(tallies, unit=unit)
-    if mine.members == 0:
-        raise LedgerError(f"unit {unit!r} had no members enrolled in period {period}")
-    facts = books.statements.facts(period, at.position, CLAIM_KINDS, unit=unit)
+    mine = from_tallies(tallies, county=found.county, unit=found.name)
+    facts = books.statements.facts(
+        period, at.position, CLAIM_KINDS, county=found.county, unit=found.name
+    )
     by_member: dict[str, list[Fact]] = {}
     for f in facts:
         by_member.setdefault(f.member_id or "", []).append(f)
@@ -795,11 +857,13 @@ def disclosure(books: Books, period: int, unit: str, known_at: int | None = None
         for c in _claim_lines(member_facts)
     ]
     claims.sort(key=lambda c: (c.submitted_on, -c.self_paid))
+    scheme = books.app.scheme()
     return Disclosure(
-        books.app.scheme().name,
+        scheme.name,
         current,
         at,
-        unit,
+        found,
+        scheme.counties.get(found.county, found.county),
         mine,
         from_tallies(tallies),
         claims,

@@ -20,6 +20,7 @@ from ledger.statements import (
     Screening,
     Slip,
     Statement,
+    Unit,
     average,
 )
 from projections.statements import PeriodKnown
@@ -414,14 +415,16 @@ def _statement_charts(s: Statement) -> tuple[Chart, ...]:
 # Screening slips (主动发现反馈单)
 
 
-def screening_document(s: Screening, unit: str) -> Document:
-    """The slips of one unit: the only document that names its members in full."""
+def screening_document(s: Screening, unit: Unit) -> Document:
+    """The slips of one unit (county, name): the only document that names its members in
+    full."""
     slips = s.slips.get(unit, [])
+    county = s.county_name(unit)
     criteria = f"self-paid costs above {s.threshold:,.2f} yuan"
     if s.frequent is not None:
         criteria += f", or {s.frequent} or more claims"
     intro = Section(
-        f"单位 Unit: {unit}",
+        f"单位 Unit: {unit.name} · 县 County: {county}",
         (
             f"筛查条件 Members with {criteria} in the period.",
             f"{len(slips)} member(s) for this unit's union to contact. This file is for the "
@@ -430,7 +433,7 @@ def screening_document(s: Screening, unit: str) -> Document:
     )
     return Document(
         f"{TITLE} 主动发现反馈单 Referral slips",
-        f"{s.scheme} · {unit} · {_period_name(s.period)}",
+        f"{s.scheme} · {county} · {unit.name} · {_period_name(s.period)}",
         _provenance(s.provenance, s.period),
         (intro, *(_slip(s, slip) for slip in slips)),
         s.provenance.recorded_at,
@@ -438,12 +441,12 @@ def screening_document(s: Screening, unit: str) -> Document:
 
 
 def _slip(s: Screening, slip: Slip) -> Section:
-    county = s.county_names.get(slip.county, slip.county)
+    county = s.county_name(Unit(slip.county, slip.unit))
     return Section(
         f"反馈单 Referral slip: {slip.member_id}",
         (
             f"会员 Member: {slip.member_id}",
-            f"单位 Unit: {slip.unit} · 县 County: {county} ({slip.county})",
+            f"单位 Unit: {slip.unit} · 县 County: {county}",
             f"原因 Why: {'; '.join(slip.reasons)}",
             f"自付合计 Self-paid {slip.self_paid:,.2f} · 批准补助 Benefits {slip.benefits:,.2f}"
             f" · 已支付 Paid {slip.paid:,.2f}",
@@ -493,6 +496,7 @@ def _decision(status: str, reason: str | None) -> str:
 
 def disclosure_document(d: Disclosure) -> Document:
     unit, city = d.unit_figures, d.city_figures
+    county = f"{d.county_name} ({d.unit.county})"
     sources = sorted(unit.premiums.keys() | city.premiums.keys())
 
     def per_member(amount: Decimal, f: Figures) -> Decimal | None:
@@ -529,16 +533,21 @@ def disclosure_document(d: Disclosure) -> Document:
     )
     return Document(
         f"{TITLE} 信息公开 Disclosure to the unit",
-        f"{d.scheme} · {d.unit} · {_period_name(d.period)}",
+        f"{d.scheme} · {county} · {d.unit.name} · {_period_name(d.period)}",
         _provenance(d.provenance, d.period),
         (
             Section(
                 "本单位与全市 The unit beside the whole city",
                 (
+                    f"单位 Unit: {d.unit.name} · 县 County: {county}",
                     "Premiums and benefits recorded for members; the fund's own adjustments "
                     "are in the period statement.",
                 ),
-                Table("Unit and city", ("项目 Figure", f"本单位 {d.unit}", "全市 City"), rows),
+                Table(
+                    "Unit and city",
+                    ("项目 Figure", f"本单位 {d.unit.name} ({d.unit.county})", "全市 City"),
+                    rows,
+                ),
             ),
             Section(
                 "本单位申请 The unit's claims",

@@ -12,9 +12,10 @@ import pypdfium2
 import pytest
 from cli_runner import Ledger
 from openpyxl import load_workbook
-from statement_books import MEMBERS, record_period
+from statement_books import MEMBERS, TWINS, record_period, record_twin_units
 
 from ledger.books import Books
+from ledger.cli import _unit_file
 
 
 @pytest.fixture
@@ -121,6 +122,7 @@ def test_screening_writes_each_unit_its_own_slips(
     listed = ledger.ok(db, "screening", *args, "--out", str(tmp_path / "slips"))
     files = {line.split("\t")[1]: Path(line.split("\t")[0]) for line in listed.splitlines()[:-1]}
     assert sorted(files) == ["Glass Works", "Harbour Union"]
+    assert files["Glass Works"].name == "screening-1-C1-Glass_Works.pdf"
     glass, harbour = pdf_text(files["Glass Works"]), pdf_text(files["Harbour Union"])
     assert "反馈单" in glass and "M0010001" in glass and "20,000.00" in glass
     assert "M0020002" in harbour
@@ -130,7 +132,10 @@ def test_screening_writes_each_unit_its_own_slips(
         if member != "M0020002":
             assert member not in harbour
     one = tmp_path / "harbour.html"
-    ledger.ok(db, "screening", *args[:-1], "html", "--unit", "Harbour Union", "--out", str(one))
+    said = ledger.ok(
+        db, "screening", *args[:-1], "html", "--unit", "Harbour Union", "--out", str(one)
+    )
+    assert "1 referral slip(s) for Harbour Union (C2)" in said
     assert "M0020002" in one.read_text(encoding="utf-8")
 
 
@@ -146,6 +151,122 @@ def test_a_disclosure_shows_the_unit_beside_the_city_without_names(
     html = (tmp_path / "d.html").read_text(encoding="utf-8")
     assert "信息公开" in text and "10,480.20" in text and "M00****01" in text
     assert not [m for m in MEMBERS if m in text or m in html]
+
+
+@pytest.fixture
+def twins(books: Books) -> Books:
+    record_twin_units(books)
+    return books
+
+
+SLIPPED = {"M0010101", "M0020101", "M0020102"}
+"""The members of TWINS with a slip at --threshold 5000 --frequent 2."""
+
+
+def test_same_named_units_of_two_counties_get_files_of_their_own(
+    ledger: Ledger, db: str, twins: Books, tmp_path: Path
+) -> None:
+    args = ("--period", "1", "--threshold", "5000", "--frequent", "2", "--format", "pdf")
+    listed = ledger.ok(db, "screening", *args, "--out", str(tmp_path / "slips"))
+    lines = [line.split("\t") for line in listed.splitlines()[:-1]]
+    files = {(county, unit): Path(path) for path, unit, county, _ in lines}
+    assert {unit: path.name for unit, path in files.items()} == {
+        ("C1", "Glass Works"): "screening-1-C1-Glass_Works.pdf",
+        ("C2", "Glass Works"): "screening-1-C2-Glass_Works.pdf",
+        ("C2", "Harbour Union"): "screening-1-C2-Harbour_Union.pdf",
+    }
+    assert [line[3] for line in lines] == ["1 slip(s)"] * 3
+    assert "3 member(s) in 3 unit(s)" in listed.splitlines()[-1]
+    for (county, unit), path in files.items():
+        text = pdf_text(path)
+        assert f"{unit} · 县 County: {'Danghu' if county == 'C1' else 'Zhapu'} ({county})" in text
+        for member in TWINS:  # a member is on their own county's unit's slips, and only there
+            assert (member in text) == (member in SLIPPED and TWINS[member] == (county, unit))
+
+    c2 = tmp_path / "c2-glass.html"
+    said = ledger.ok(
+        db,
+        "screening",
+        *args[:-1],
+        "html",
+        "--unit",
+        "Glass Works",
+        "--county",
+        "C2",
+        "--out",
+        str(c2),
+    )
+    assert "1 referral slip(s) for Glass Works (C2)" in said
+    html = c2.read_text(encoding="utf-8")
+    assert "M0020101" in html and "Zhapu (C2)" in html
+    assert not [m for m in TWINS if m != "M0020101" and m in html]
+
+    only = tmp_path / "only-c1"
+    listed = ledger.ok(db, "screening", *args, "--county", "C1", "--out", str(only))
+    assert [p.name for p in only.iterdir()] == ["screening-1-C1-Glass_Works.pdf"]
+    assert "1 member(s) in 1 unit(s)" in listed
+
+
+def test_a_disclosure_is_of_the_same_named_unit_in_its_own_county(
+    ledger: Ledger, db: str, twins: Books, tmp_path: Path
+) -> None:
+    args = ("disclosure", "--period", "1", "--unit", "Glass Works")
+    c1 = json.loads(ledger.ok(db, *args, "--county", "C1", "--format", "json"))
+    c2 = json.loads(ledger.ok(db, *args, "--county", "C2", "--format", "json"))
+    assert (c1["county"], c1["unit"], c2["county"], c2["unit"]) == (
+        "C1",
+        "Glass Works",
+        "C2",
+        "Glass Works",
+    )
+    assert (c1["unit_figures"]["members"], c1["unit_figures"]["benefits_approved"]) == (
+        2,
+        "10380.00",
+    )
+    assert (c2["unit_figures"]["members"], c2["unit_figures"]["benefits_approved"]) == (1, "80.00")
+    path = tmp_path / "c2.pdf"
+    said = ledger.ok(db, *args, "--county", "C2", "--format", "pdf", "--out", str(path))
+    assert "the disclosure to Glass Works (C2)" in said
+    text = pdf_text(path)
+    assert "Zhapu (C2)" in text and "900.00" in text and "20,000.00" not in text  # C1's claim
+    harbour = ("disclosure", "--period", "1", "--unit", "Harbour Union", "--format", "json")
+    assert json.loads(ledger.ok(db, *harbour))["county"] == "C2"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("screening", "--period", "1", "--threshold", "0", "--format", "pdf", "--out", "x.pdf"),
+        ("disclosure", "--period", "1", "--format", "pdf", "--out", "x.pdf"),
+    ],
+)
+def test_a_unit_name_in_two_counties_is_refused_without_county(
+    ledger: Ledger, db: str, twins: Books, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    out = tmp_path / "x.pdf"
+    args = tuple(str(out) if a == "x.pdf" else a for a in args)
+    result = ledger(db, *args, "--unit", "Glass Works")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    error = ledger.refused(db, *args, "--unit", "Glass Works")
+    assert error == (
+        "error: unit 'Glass Works' is ambiguous: units of that name had members enrolled in "
+        "period 1 in counties C1 (Danghu) and C2 (Zhapu); say which with --county C1 or "
+        "--county C2"
+    )
+    assert not out.exists()
+    absent = ledger.refused(db, *args, "--unit", "Harbour Union", "--county", "C1")
+    assert "unit 'Harbour Union' had no members enrolled in county C1 in period 1" in absent
+    assert "county 'C9'" in ledger.refused(db, *args, "--unit", "Glass Works", "--county", "C9")
+    assert not out.exists()
+
+
+def test_a_unit_file_name_has_the_county_and_the_unit_made_safe() -> None:
+    taken: set[str] = set()
+    assert _unit_file("s-1", "C1", "Glass Works", "pdf", taken) == "s-1-C1-Glass_Works.pdf"
+    assert _unit_file("s-1", "C2", "Glass Works", "pdf", taken) == "s-1-C2-Glass_Works.pdf"
+    assert _unit_file("s-1", "C1", "Glass/Works", "pdf", taken) == "s-1-C1-Glass_Works-2.pdf"
+    assert _unit_file("s-1", "C1", "Glass..Works?", "pdf", taken) == "s-1-C1-Glass..Works.pdf"
+    assert _unit_file("s-1", "../", "..", "html", taken) == "s-1-county-unit.html"
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from statement_books import MEMBERS, record_period
+from statement_books import MEMBERS, TWINS, record_period, record_twin_units
 
 from domain.errors import LedgerError
 from domain.policy import Policy
@@ -24,6 +24,7 @@ from ledger.render.document import (
 from ledger.render.html import render
 from ledger.statements import (
     Figures,
+    Unit,
     average,
     disclosure,
     mask,
@@ -211,21 +212,22 @@ def test_a_statement_needs_a_period_and_a_position_in_the_log(closed: Books) -> 
 def test_screening_finds_high_costs_and_frequent_claims_by_unit(closed: Books) -> None:
     found = screening(closed, 1, D("5000.00"), frequent=2)
     slips = {unit: [s.member_id for s in unit_slips] for unit, unit_slips in found.slips.items()}
-    assert slips == {"Glass Works": ["M0010001"], "Harbour Union": ["M0020002"]}
-    (frequent,) = found.slips["Harbour Union"]
+    assert slips == {("C1", "Glass Works"): ["M0010001"], ("C2", "Harbour Union"): ["M0020002"]}
+    (frequent,) = found.slips[Unit("C2", "Harbour Union")]
     assert [c.self_paid for c in frequent.claims] == [D("700.00"), D("800.00")]
     assert frequent.reasons == ["2 claims in the period (at least 2)"]
-    assert screening(closed, 1, D("5000.00")).slips.keys() == {"Glass Works"}
+    assert screening(closed, 1, D("5000.00")).slips.keys() == {("C1", "Glass Works")}
     only = screening(closed, 1, D("0.00"), unit="Dye House")
-    assert [s.member_id for s in only.slips["Dye House"]] == ["M0010003"]
+    assert only.unit == ("C1", "Dye House")
+    assert [s.member_id for s in only.slips[Unit("C1", "Dye House")]] == ["M0010003"]
     with pytest.raises(LedgerError, match="unit 'Nowhere'"):
         screening(closed, 1, D("0.00"), unit="Nowhere")
 
 
 def test_a_unit_sees_its_own_members_only_on_its_own_slips(closed: Books) -> None:
     found = screening(closed, 1, D("5000.00"), frequent=2)
-    glass = render(screening_document(found, "Glass Works"))
-    harbour = render(screening_document(found, "Harbour Union"))
+    glass = render(screening_document(found, Unit("C1", "Glass Works")))
+    harbour = render(screening_document(found, Unit("C2", "Harbour Union")))
     assert "M0010001" in glass and "M0020002" not in glass
     assert "M0020002" in harbour and "M0010001" not in harbour
 
@@ -233,6 +235,7 @@ def test_a_unit_sees_its_own_members_only_on_its_own_slips(closed: Books) -> Non
 def test_a_disclosure_sets_a_unit_beside_the_city_with_members_masked(closed: Books) -> None:
     found = disclosure(closed, 1, "Harbour Union")
     data = found.as_dict()
+    assert (data["county"], data["county_name"], data["unit"]) == ("C2", "Zhapu", "Harbour Union")
     unit, city = data["unit_figures"], data["city_figures"]
     assert (unit["members"], unit["claims"], unit["benefits_approved"]) == (2, 3, "120.00")
     assert unit["premium_income_total"] == "100.00" and city["premium_income_total"] == "250.00"
@@ -257,6 +260,103 @@ def test_no_full_member_id_is_in_a_statement_or_a_disclosure(closed: Books, tmp_
 
 def units() -> list[str]:
     return sorted({unit for _, unit in MEMBERS.values()})
+
+
+# Units of the same name in two counties are two units
+
+
+@pytest.fixture
+def twins(books: Books) -> Books:
+    record_twin_units(books)
+    return books
+
+
+def test_screening_keeps_same_named_units_of_two_counties_apart(twins: Books) -> None:
+    found = screening(twins, 1, D("5000.00"), frequent=2)
+    slips = {unit: [s.member_id for s in unit_slips] for unit, unit_slips in found.slips.items()}
+    assert slips == {
+        ("C1", "Glass Works"): ["M0010101"],
+        ("C2", "Glass Works"): ["M0020101"],
+        ("C2", "Harbour Union"): ["M0020102"],
+    }
+    (c1,) = found.slips[Unit("C1", "Glass Works")]
+    (c2,) = found.slips[Unit("C2", "Glass Works")]
+    assert (c1.county, c1.self_paid, c2.county, c2.self_paid) == (
+        "C1",
+        D("20000.00"),
+        "C2",
+        D("1600.00"),
+    )
+    documents = {
+        unit: render(screening_document(found, unit))
+        for unit in (Unit("C1", "Glass Works"), Unit("C2", "Glass Works"))
+    }
+    for unit, html in documents.items():
+        assert f"County: {found.county_names[unit.county]} ({unit.county})" in html
+        for member, home in TWINS.items():  # each slip in its own county's unit's file only
+            assert (member in html) == (home == unit and member in ("M0010101", "M0020101"))
+    for county in ("C1", "C2"):
+        one = screening(twins, 1, D("5000.00"), frequent=2, unit="Glass Works", county=county)
+        assert one.unit == (county, "Glass Works")
+        assert list(one.slips) == [(county, "Glass Works")]
+        assert one.slips[Unit(county, "Glass Works")] == found.slips[Unit(county, "Glass Works")]
+    in_c2 = screening(twins, 1, D("5000.00"), frequent=2, county="C2")
+    assert list(in_c2.slips) == [("C2", "Glass Works"), ("C2", "Harbour Union")]
+    alone = screening(twins, 1, D("0.00"), unit="Harbour Union")
+    assert alone.unit == ("C2", "Harbour Union")
+    assert [s.member_id for s in alone.slips[Unit("C2", "Harbour Union")]] == ["M0020102"]
+
+
+def test_a_disclosure_is_of_the_unit_in_the_county_asked_for(twins: Books) -> None:
+    c1 = disclosure(twins, 1, "Glass Works", county="C1").as_dict()
+    c2 = disclosure(twins, 1, "Glass Works", county="C2").as_dict()
+    assert (c1["county"], c1["county_name"], c1["unit"]) == ("C1", "Danghu", "Glass Works")
+    assert (c2["county"], c2["county_name"], c2["unit"]) == ("C2", "Zhapu", "Glass Works")
+    mine = c1["unit_figures"]
+    assert (mine["members"], mine["premium_income_total"]) == (2, "100.00")
+    assert (mine["claims"], mine["benefits_approved"], mine["benefits_paid"]) == (
+        1,
+        "10380.00",
+        "10380.00",
+    )
+    assert [c["member"] for c in c1["claims"]] == ["M00****01"]
+    assert [c["self_paid"] for c in c1["claims"]] == ["20000.00"]
+    theirs = c2["unit_figures"]
+    assert (theirs["members"], theirs["premium_income_total"]) == (1, "50.00")
+    assert (theirs["claims"], theirs["claims_rejected"], theirs["benefits_approved"]) == (
+        2,
+        0,
+        "80.00",
+    )
+    assert [c["self_paid"] for c in c2["claims"]] == ["900.00", "700.00"]
+    assert c1["city_figures"] == c2["city_figures"]
+    assert c1["city_figures"]["members"] == 4
+    html = render(disclosure_document(disclosure(twins, 1, "Glass Works", county="C2")))
+    assert "County: Zhapu (C2)" in html and "本单位 Glass Works (C2)" in html
+    harbour = disclosure(twins, 1, "Harbour Union").as_dict()
+    assert (harbour["county"], harbour["unit_figures"]["claims_rejected"]) == ("C2", 1)
+
+
+def test_a_unit_name_in_two_counties_is_refused_without_its_county(twins: Books) -> None:
+    expected = (
+        "unit 'Glass Works' is ambiguous: units of that name had members enrolled in period 1 "
+        "in counties C1 (Danghu) and C2 (Zhapu); say which with --county C1 or --county C2"
+    )
+    with pytest.raises(LedgerError) as refused:
+        screening(twins, 1, D("0.00"), unit="Glass Works")
+    assert str(refused.value) == expected
+    with pytest.raises(LedgerError) as refused:
+        disclosure(twins, 1, "Glass Works")
+    assert str(refused.value) == expected
+    absent = "unit 'Harbour Union' had no members enrolled in county C1 in period 1"
+    with pytest.raises(LedgerError, match=absent):
+        disclosure(twins, 1, "Harbour Union", county="C1")
+    with pytest.raises(LedgerError, match=absent):
+        screening(twins, 1, D("0.00"), unit="Harbour Union", county="C1")
+    with pytest.raises(LedgerError, match="county 'C9' is not part of this scheme"):
+        disclosure(twins, 1, "Glass Works", county="C9")
+    with pytest.raises(LedgerError, match="county 'C9' is not part of this scheme"):
+        screening(twins, 1, D("0.00"), county="C9")
 
 
 def test_the_facts_are_the_same_read_in_batches_of_one_and_rebuilt(closed: Books) -> None:
