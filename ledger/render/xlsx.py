@@ -2,6 +2,9 @@
 comes from, then one sheet per table. Figures are numbers, not text: money in yuan with
 two places, counts as integers, ratios as percentages, so they can be added up."""
 
+import io
+import zipfile
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,6 +12,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.writer.excel import ExcelWriter
 
 from ledger.render.document import Cell, Document, Percent, Table
 
@@ -37,8 +41,28 @@ def write(document: Document, path: Path) -> None:
         _sheet(book.create_sheet(key), section.title, section.lines, section.table)
     book.properties.title = document.title
     book.properties.creator = "mutual-aid-ledger"
-    book.properties.created = document.moment.replace(tzinfo=None)
-    book.save(path)
+    moment = document.moment.replace(tzinfo=None)
+    book.properties.created = book.properties.modified = moment
+    book.properties.lastModifiedBy = "mutual-aid-ledger"
+    written = io.BytesIO()
+    # What Workbook.save does, but for setting the modified time to now.
+    ExcelWriter(book, zipfile.ZipFile(written, "w", zipfile.ZIP_DEFLATED)).save()
+    path.write_bytes(_stamped(written.getvalue(), moment))
+
+
+def _stamped(workbook: bytes, moment: datetime) -> bytes:
+    """The same workbook with every part dated `moment`, the time of the log position it
+    reports at, instead of the time it was written: the same document gives the same bytes."""
+    stamped = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(workbook)) as source,
+        zipfile.ZipFile(stamped, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for part in source.infolist():
+            info = zipfile.ZipInfo(part.filename, moment.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(info, source.read(part))
+    return stamped.getvalue()
 
 
 def _sheet_name(key: str, taken: set[str]) -> str:

@@ -4,6 +4,7 @@ image) and checked against the JSON figures."""
 
 import json
 import re
+import time
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -102,15 +103,19 @@ def test_a_statement_produced_again_at_its_position_is_the_same_file(
     ledger: Ledger, db: str, closed: Books, tmp_path: Path
 ) -> None:
     at = str(closed.app.recorder.max_notification_id())
-    before = tmp_path / "before.pdf"
-    ledger.ok(db, "statement", "--period", "1", "--format", "pdf", "--out", str(before))
+    formats = ("pdf", "html", "xlsx")
+    for format in formats:
+        before = tmp_path / f"before.{format}"
+        ledger.ok(db, "statement", "--period", "1", "--format", format, "--out", str(before))
     closed.app.post_adjustment(
         1, "C2", "bank", "premium_income:other", "5.00", "late", "approver", date(2025, 5, 1)
     )
-    after = tmp_path / "after.pdf"
-    args = ("--period", "1", "--as-known-at", at, "--format", "pdf", "--out", str(after))
-    ledger.ok(db, "statement", *args)
-    assert after.read_bytes() == before.read_bytes()
+    time.sleep(2)  # files written at a later time, down to the zip format's 2 seconds
+    for format in formats:
+        after = tmp_path / f"after.{format}"
+        args = ("--period", "1", "--as-known-at", at, "--format", format, "--out", str(after))
+        ledger.ok(db, "statement", *args)
+        assert after.read_bytes() == (tmp_path / f"before.{format}").read_bytes(), format
     now = json.loads(ledger.ok(db, "statement", "--period", "1", "--format", "json"))
     assert now["counties"]["C2"]["premium_income"]["other"] == "5.00"
 
