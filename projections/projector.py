@@ -4,7 +4,8 @@ that follows the event log with exactly-once tracking.
 Each batch of events is applied in the same transaction as the tracking record of the
 last event in it, so a projection that crashes resumes where its last committed batch
 ended: every event is applied exactly once. Tracking uses the library's tracking table,
-one row per read model (`ledger.<name>`).
+one row per read model (`ledger.<name>`). Several processes may catch up and rebuild the
+same read models: each batch, and each reset, is a turn under one lock (see `Database.turn`).
 
 Read models write their SQL once, with `?` placeholders and `{name}` for their tables;
 `Database.sql` turns that into SQLite or PostgreSQL.
@@ -17,7 +18,7 @@ from typing import Any, ClassVar, Protocol, cast
 from uuid import uuid4
 
 import psycopg
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresFactory, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteFactory, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
@@ -130,6 +131,37 @@ class Database:
         with self.recorder.datastore.transaction(commit=commit) as cursor:
             yield cast(Cursor, cursor)
 
+    @contextmanager
+    def turn(self) -> Iterator[Cursor]:
+        """A transaction that changes read models, one at a time across processes, so that
+        what it read of their positions stays true until it commits. SQLite's write lock
+        serialises writers but not what they read before writing; PostgreSQL's row locks
+        don't cover a reset deleting rows while a batch adds others. Hence a lock per
+        ledger taken first: on SQLite, BEGIN IMMEDIATE's (via a write to the tracking table);
+        on PostgreSQL, a transaction advisory lock."""
+        with self.transaction(commit=True) as cursor:
+            if isinstance(self.recorder, PostgresTrackingRecorder):
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                    (f"mutual-aid-ledger/read-models:{self.recorder.datastore.schema}",),
+                )
+            else:
+                cursor.execute(self.sql("DELETE FROM {tracking} WHERE 0"))
+            yield cursor
+
+    def positions(self, cursor: Cursor, names: Sequence[str]) -> dict[str, int]:
+        """Each read model's position as this transaction sees it."""
+        cursor.execute(
+            self.sql(
+                "SELECT application_name, MAX(notification_id) AS position FROM {tracking} "
+                f"WHERE application_name IN ({', '.join('?' * len(names))}) "
+                "GROUP BY application_name"
+            ),
+            list(names),
+        )
+        found = {row["application_name"]: int(row["position"]) for row in cursor.fetchall()}
+        return {name: found.get(name, 0) for name in names}
+
     def create(self, model: ReadModel) -> None:
         with self.transaction(commit=True) as cursor:
             for table, columns in model.tables.items():
@@ -180,7 +212,7 @@ class Projector:
 
     def reset(self) -> None:
         """Forget the model's rows and its position in the log."""
-        with self.db.transaction(commit=True) as cursor:
+        with self.db.turn() as cursor:
             self.model.reset(cursor)
             cursor.execute(
                 self.db.sql("DELETE FROM {tracking} WHERE application_name = ?"),
@@ -191,6 +223,10 @@ class Projector:
         """Apply the whole log again from nothing."""
         self.reset()
         return self.catch_up(on_batch=on_batch)
+
+
+class Moved(Exception):
+    """A read model's position changed under a catch-up: its batch is void."""
 
 
 def catch_up_together(
@@ -222,18 +258,18 @@ def catch_up_together(
             return read
         events = [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
         try:
-            with db.transaction(commit=True) as cursor:
+            with db.turn() as cursor:
+                expected = {p.tracking_name: position for p, position in positions.items()}
+                if db.positions(cursor, list(expected)) != expected:
+                    raise Moved  # caught up or reset by another process since read
                 for projector, position in positions.items():
                     unseen = [(i, e) for i, e in events if position < i <= limits[projector]]
                     if unseen:
                         tracking = Tracking(projector.tracking_name, unseen[-1][0])
                         db.record_tracking(cursor, tracking)
                         projector.model.apply(cursor, unseen)
-        except IntegrityError:  # another catch-up got there first: follow it
-            moved = {p: p.position for p in positions}
-            if moved == positions:
-                raise
-            positions = moved
+        except Moved:  # another process got there first: follow it
+            positions = {p: p.position for p in positions}
             continue
         last = notifications[-1].id
         positions = {p: max(position, min(last, limits[p])) for p, position in positions.items()}
