@@ -479,7 +479,10 @@ def payouts_export(
     """Pay all approved, unpaid benefits under a batch and write the bank's payment file."""
     with open_books(ctx) as books:
         written = export_payouts(books, batch, out, _settings(ctx).actor, parse_date(on))
-    note = "" if written.recorded else " (batch already recorded: file written again)"
+    if not (written.recorded or written.already_recorded):
+        _say(f"Batch {written.batch}: nothing payable, nothing recorded; {out} lists no payments.")
+        return
+    note = " (batch already recorded: file written again)" if written.already_recorded else ""
     _say(
         f"Batch {written.batch}: {written.lines} payments, {fmt(written.total)} yuan, "
         f"written to {out}{note}."
@@ -493,8 +496,14 @@ def notifications_export(
 ) -> None:
     """Hand the pending SMS texts to the sender and record them as handed over."""
     with open_books(ctx) as books:
-        count = export_notifications(books, out, _settings(ctx).actor)
-    _say(f"Handed over {count} messages in {out}.")
+        done = export_notifications(books, out, _settings(ctx).actor)
+    withdrawn = (
+        f"; {done.withdrawn} withdrawn in all, never to be sent (their payouts were returned "
+        "before they were handed over)"
+        if done.withdrawn
+        else ""
+    )
+    _say(f"Handed over {done.handed_over} messages in {out}{withdrawn}.")
 
 
 @cli.command("import")
@@ -944,8 +953,14 @@ def audit_verify(
             _say(
                 f"Published digest {published}: {'matches' if chain.digest_matches else 'DIFFERS'}."
             )
+        end = 0 if chain.head is None else chain.head.position
         for name, position in replay.positions.items():
-            _say(f"Read model {name}: replayed to position {position} and compared.")
+            behind = (
+                ""
+                if position >= end
+                else f"; it has not yet projected {position + 1} to {end}, so they are not compared"
+            )
+            _say(f"Read model {name}: replayed to position {position} and compared{behind}.")
         for problem in problems:
             _say(f"  DIFFERS {problem}")
     if problems:
@@ -1105,6 +1120,8 @@ def main(argv: list[str] | None = None) -> None:
         cli(args=argv, prog_name="ledger")
     except LedgerError as e:
         fail(str(e))
+    except OSError as e:  # a file named on the command line that can't be read or written
+        fail(f"{e.filename}: {e.strerror}" if e.filename else str(e))
     except (psycopg.Error, sqlite3.Error, PersistenceError) as e:
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         if _privilege_refused(e):

@@ -215,6 +215,8 @@ def _json_fields(raw: str) -> dict[str, object]:
         return {ERROR: f"not valid JSON: {e.msg} at column {e.colno}"}
     except ValueError as e:
         return {ERROR: f"not valid JSON: {e}"}
+    except RecursionError:
+        return {ERROR: "not valid JSON: nested too deeply"}
     if not isinstance(data, dict):
         return {ERROR: "not a JSON object"}
     return data

@@ -1,12 +1,15 @@
 """Paying out in batches: the bank payment file, and the SMS texts handed to the sender."""
 
 import csv
+import errno
 import json
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from uuid import uuid4
 
 from eventsourcing.persistence import IntegrityError
 
@@ -23,44 +26,99 @@ class BatchFile:
     lines: int
     total: Decimal
     recorded: int
-    """Claims paid by this run; 0 when the batch was already recorded and its file rewritten."""
+    """Claims paid by this run."""
+    already_recorded: bool
+    """An earlier run recorded the batch: this one recorded nothing and wrote its file again.
+    (A run that records nothing otherwise found nothing payable.)"""
 
 
 def export_payouts(books: Books, batch: str, out: Path, actor: str, on: date) -> BatchFile:
     """Pay every approved, unpaid benefit under the batch and write the bank's file: one line
     per member, all their payable claims summed under the reference BATCH/MEMBER.
 
-    A batch is recorded whole, in one transaction, and once. Running the same batch again
-    records nothing new and writes its file again, leaving out payments the bank has since
-    returned (they are payable again, in a later batch); so an export interrupted between
-    recording and writing is completed by running it again."""
+    A batch is recorded whole, in one transaction, and once. The file is opened before
+    anything is recorded (a file that cannot be written is refused first) and put in place
+    only when complete. Running the same batch again records nothing new and writes its
+    file again, leaving out payments the bank has since returned (they are payable again,
+    in a later batch); so an export interrupted between recording and writing is
+    completed by running it again."""
     books.app.authorise(actor, "pay_out_batch")
     batch = batch.strip()
     if not batch or "/" in batch:
         raise LedgerError(f"--batch: {batch!r}: give a reference without '/'")
-    books.claims.catch_up()
-    prefix = f"{batch}/"
-    recorded = 0
-    if not books.claims.payments(prefix=prefix):
-        recorded = _record_payouts(books, prefix, actor, on)
-        books.catch_up()
-    lines: dict[str, list[tuple[str, str, Decimal]]] = defaultdict(list)
-    for payment in books.claims.payments(prefix=prefix):
-        if payment.status == "returned":
-            continue
-        lines[payment.bank_reference].append((payment.member_id, payment.county, payment.amount))
-    total = ZERO
+    file = _NewFile(out)
+    recorded, already_recorded = 0, False
     try:
-        with out.open("w", encoding="utf-8", newline="") as file:
-            writer = csv.writer(file)
-            writer.writerow(PAYMENT_COLUMNS)
-            for reference, paid in sorted(lines.items()):
-                amount = sum((a for _, _, a in paid), ZERO)
-                total += amount
-                writer.writerow([batch, reference, paid[0][0], paid[0][1], fmt(amount), len(paid)])
+        books.claims.catch_up()
+        prefix = f"{batch}/"
+        already_recorded = bool(books.claims.payments(prefix=prefix))
+        if not already_recorded:
+            recorded = _record_payouts(books, prefix, actor, on)
+            books.catch_up()
+        lines: dict[str, list[tuple[str, str, Decimal]]] = defaultdict(list)
+        for payment in books.claims.payments(prefix=prefix):
+            if payment.status == "returned":
+                continue
+            lines[payment.bank_reference].append(
+                (payment.member_id, payment.county, payment.amount)
+            )
+        total = ZERO
+        writer = csv.writer(file.text)
+        writer.writerow(PAYMENT_COLUMNS)
+        for reference, paid in sorted(lines.items()):
+            amount = sum((a for _, _, a in paid), ZERO)
+            total += amount
+            writer.writerow([batch, reference, paid[0][0], paid[0][1], fmt(amount), len(paid)])
+        file.put_in_place()
     except OSError as e:
-        raise LedgerError(f"{out}: cannot write: {e.strerror}") from None
-    return BatchFile(batch, len(lines), total, recorded)
+        if not (recorded or already_recorded):
+            reason = f"{e.strerror or e}; nothing was recorded"
+            raise LedgerError(f"{out}: cannot write: {reason}") from None
+        raise LedgerError(
+            f"{out}: cannot write: {e.strerror or e}; the payouts of batch {batch} are "
+            f"recorded as paid: `ledger payouts export --batch {batch} --out FILE` writes "
+            "its file again"
+        ) from None
+    finally:
+        file.discard()
+    return BatchFile(batch, len(lines), total, recorded, already_recorded)
+
+
+class _NewFile:
+    """A file written beside its destination and moved over it when complete: opening it
+    checks, before anything is recorded, that the destination can be written, and the
+    destination is never left half written. A destination that is not a regular file (a
+    pipe, /dev/stdout) is written directly."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.resolve() if path.is_symlink() else path
+        self.part: Path | None = None
+        try:
+            if path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR))
+            if path.exists() and not os.access(path, os.W_OK):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+            if path.exists() and not path.is_file():
+                self.text = path.open("w", encoding="utf-8", newline="")
+                return
+            self.part = self.path.with_name(f".{self.path.name}.{uuid4().hex[:8]}.part")
+            descriptor = os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except OSError as e:
+            raise LedgerError(f"{path}: cannot write: {e.strerror or e}") from None
+        self.text = os.fdopen(descriptor, "w", encoding="utf-8", newline="")
+
+    def put_in_place(self) -> None:
+        self.text.close()
+        if self.part is not None:
+            os.replace(self.part, self.path)
+            self.part = None
+
+    def discard(self) -> None:
+        """Close and remove what was not put in place (after a failure or an interruption)."""
+        self.text.close()
+        if self.part is not None:
+            self.part.unlink(missing_ok=True)
+            self.part = None
 
 
 def _record_payouts(books: Books, prefix: str, actor: str, on: date) -> int:
@@ -76,11 +134,19 @@ def _record_payouts(books: Books, prefix: str, actor: str, on: date) -> int:
     return sum(len(c) for c in by_member.values())
 
 
-def export_notifications(books: Books, out: Path, actor: str) -> int:
+@dataclass(frozen=True)
+class HandOver:
+    handed_over: int
+    withdrawn: int
+    """Messages never to be handed over, in all: their payouts were returned first."""
+
+
+def export_notifications(books: Books, out: Path, actor: str) -> HandOver:
     """Hand the pending SMS texts to the sender as JSON Lines, then record them as handed
     over. Each carries its message_id: if the process dies between the two steps, the next
-    export repeats those messages, and the sender drops the ids it has already sent. The
-    cashier's duty: the texts tell members what was paid."""
+    export repeats those messages, and the sender drops the ids it has already sent. A
+    message whose payout was returned before it was handed over is withdrawn and never
+    exported. The cashier's duty: the texts tell members what was paid."""
     books.app.authorise(actor, "export_notifications")
     books.notifications.catch_up()
     messages = books.notifications.pending()
@@ -92,4 +158,4 @@ def export_notifications(books: Books, out: Path, actor: str) -> int:
     except OSError as e:
         raise LedgerError(f"{out}: cannot write: {e.strerror}") from None
     books.notifications.hand_over(messages, datetime.now().isoformat(timespec="seconds"))
-    return len(messages)
+    return HandOver(len(messages), len(books.notifications.withdrawn()))

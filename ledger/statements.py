@@ -493,8 +493,14 @@ def period_figures(
     if county is not None:
         return PeriodFigures(period, {county: by_county[county]}, None, None)
     city = total(by_county.values())
+    # The city is the counties and the pool: the pool's own postings (adjustments to CITY)
+    # count in its income, benefits and result alike, so the ratio and the result before
+    # sharing agree with `ledger balances`. The deficit shares stay the counties': what
+    # the pool pays them moves money within the city.
     city = replace(
         city,
+        premiums={s: city.premiums.get(s, ZERO) + pool.premiums.get(s, ZERO) for s in sources},
+        benefits_approved=city.benefits_approved + pool.benefits_approved,
         opening_reserve=city.opening_reserve + pool.opening_reserve,
         period_result=city.period_result + pool.period_result,
     )

@@ -377,6 +377,10 @@ def known_at_position(books: Books, value: str) -> int:
         ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise LedgerError(f"--as-known-at: {value!r} is out of range") from None
     return position_recorded_by(books.balances.db, moment)
 
 

@@ -3,6 +3,12 @@
 Unlike the other read models, the outbox is not forgotten on a rebuild: a message already
 handed over to the sender must never be produced again. Each message is keyed by its
 payout (claim and bank reference), so replaying the log adds only what is missing.
+
+A payout the bank returned withdraws its message if it had not been handed over: the
+member was not paid. Which payouts were returned comes from the log; whether a message
+was handed over does not (it is the hand-over time, kept across rebuilds). A message is
+withdrawn when both say so, decided as it is read, so a replay gives the same outbox
+whatever order the return and the hand-over came in.
 """
 
 from collections.abc import Sequence
@@ -35,7 +41,10 @@ class OutboxModel(ReadModel):
         "outbox_members": "originator_id TEXT PRIMARY KEY, member_id TEXT NOT NULL",
         "outbox": "message_id TEXT PRIMARY KEY, notification_id BIGINT NOT NULL, "
         "member_id TEXT NOT NULL, text TEXT NOT NULL, handed_over_at TEXT",
+        "outbox_returns": "message_id TEXT PRIMARY KEY, notification_id BIGINT NOT NULL",
     }
+    """`outbox_returns`: the messages whose payout was returned, with the position of the
+    return."""
     not_replayed = frozenset({"handed_over_at"})
 
     def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
@@ -49,12 +58,26 @@ class OutboxModel(ReadModel):
             if isinstance(e, Member.Registered)
         ]
         payouts = [(n, e) for n, e in events if isinstance(e, Member.PayoutMade)]
-        for table, rows in (("outbox_schemes", schemes), ("outbox_members", members)):
+        returns = [
+            (message_id(e.claim_id, e.bank_reference), n)
+            for n, e in events
+            if isinstance(e, Member.PayoutReturned)
+        ]
+        for table, rows in (
+            ("outbox_schemes", schemes),
+            ("outbox_members", members),
+            ("outbox_returns", returns),
+        ):
             if rows:
                 insert = f"INSERT INTO {{{table}}} VALUES (?, ?) ON CONFLICT DO NOTHING"
                 cursor.executemany(sql(insert), rows)
-        if not payouts:
-            return
+        if payouts:
+            self._add_messages(cursor, payouts)
+
+    def _add_messages(
+        self, cursor: Cursor, payouts: Sequence[tuple[int, Member.PayoutMade]]
+    ) -> None:
+        sql = self.db.sql
         cursor.execute(sql("SELECT name FROM {outbox_schemes}"))
         scheme = cursor.fetchone()["name"]
         paid = sorted({str(e.originator_id) for _, e in payouts})
@@ -76,13 +99,21 @@ class OutboxModel(ReadModel):
                 amount=fmt(e.amount),
                 day=f"{day.year}年{day.month}月{day.day}日",
             )
-            messages.append((f"{e.claim_id}/{e.bank_reference}", notification_id, member_id, text))
+            messages.append(
+                (message_id(e.claim_id, e.bank_reference), notification_id, member_id, text)
+            )
         cursor.executemany(
             sql("INSERT INTO {outbox} VALUES (?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING"), messages
         )
 
     def reset(self, cursor: Cursor) -> None:
-        """Keep the outbox: replaying the log refills only messages that are missing."""
+        """Keep the outbox: replaying the log refills only the messages and returns that are
+        missing."""
+
+
+def message_id(claim_id: str, bank_reference: str) -> str:
+    """A message is keyed by its payout."""
+    return f"{claim_id}/{bank_reference}"
 
 
 class Notifications(Projector):
@@ -90,11 +121,21 @@ class Notifications(Projector):
         super().__init__(app, OutboxModel, db)
 
     def pending(self) -> list[Message]:
+        """Messages not yet handed over, of payouts not returned."""
+        return self._not_handed_over(returned=False)
+
+    def withdrawn(self) -> list[Message]:
+        """Messages never to be handed over: their payouts were returned first."""
+        return self._not_handed_over(returned=True)
+
+    def _not_handed_over(self, returned: bool) -> list[Message]:
         with self.db.transaction(commit=False) as cursor:
             cursor.execute(
                 self.db.sql(
-                    "SELECT message_id, member_id, text FROM {outbox} "
-                    "WHERE handed_over_at IS NULL ORDER BY notification_id, message_id"
+                    "SELECT message_id, member_id, text FROM {outbox} AS o "
+                    f"WHERE handed_over_at IS NULL AND {'' if returned else 'NOT '}EXISTS "
+                    "(SELECT 1 FROM {outbox_returns} AS r WHERE r.message_id = o.message_id) "
+                    "ORDER BY notification_id, message_id"
                 )
             )
             return [Message(r["message_id"], r["member_id"], r["text"]) for r in cursor.fetchall()]

@@ -201,6 +201,10 @@ def test_explain_lists_the_postings_whose_total_is_the_balance(ledger: Ledger, d
         ),
         (("balances", "--as-known-at", "2026-01-31"), "is a date; give a date and time"),
         (("balances", "--as-known-at", "99999"), "position 99999 is beyond the end of the log"),
+        (
+            ("balances", "--as-known-at", "0001-01-01T00:00:00+08:00"),
+            "--as-known-at: '0001-01-01T00:00:00+08:00' is out of range",
+        ),
         (("balances", "--explain", "bank"), "--explain needs --county"),
         (("balances", "--county", "C1", "--explain", "cash"), "unknown account 'cash'"),
     ],

@@ -215,6 +215,71 @@ def test_exporting_the_same_batch_again_records_nothing_and_writes_the_same_file
     assert (events_in(db), again.read_bytes()) == recorded
 
 
+def test_a_batch_with_nothing_payable_says_so_and_records_nothing(
+    ledger: Ledger, db: str, june_batch: Path, tmp_path: Path
+) -> None:
+    before = events_in(db)
+    empty = tmp_path / "2025-07.csv"
+
+    shown = ledger.ok(db, "payouts", "export", "--batch", "2025-07", "--out", str(empty))
+
+    assert "nothing payable, nothing recorded" in shown and "already recorded" not in shown
+    assert events_in(db) == before
+    assert bank_file(empty) == []
+
+
+def export_batch_to(ledger: Ledger, db: str, batch: str, out: Path) -> str:
+    return ledger.refused(db, "payouts", "export", "--batch", batch, "--out", str(out))
+
+
+def test_a_bank_file_that_cannot_be_written_is_refused_before_anything_is_paid(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    pinghu_members(ledger, db, tmp_path, "M1")
+    import_claims(ledger, db, tmp_path / "claims.csv", claim("S1", "M1", "20000.00"))
+    before = events_in(db), ledger.ok(db, "balances", "--json")
+
+    into_a_folder = export_batch_to(ledger, db, "2025-06", tmp_path)
+    into_nowhere = export_batch_to(ledger, db, "2025-06", tmp_path / "no-such-folder" / "b.csv")
+
+    assert into_a_folder == f"error: {tmp_path}: cannot write: Is a directory"
+    assert "cannot write: No such file or directory" in into_nowhere
+    assert (events_in(db), ledger.ok(db, "balances", "--json")) == before
+    assert not list(tmp_path.glob(".*.part"))
+    out = tmp_path / "2025-06.csv"
+    shown = ledger.ok(db, "payouts", "export", "--batch", "2025-06", "--out", str(out))
+    assert "1 payments, 10380.00 yuan" in shown and "already recorded" not in shown
+
+
+def test_a_bank_file_failing_after_the_batch_is_recorded_says_so_and_can_be_written_again(
+    ledger: Ledger, db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pinghu_members(ledger, db, tmp_path, "M1")
+    import_claims(ledger, db, tmp_path / "claims.csv", claim("S1", "M1", "20000.00"))
+    before = events_in(db) or 0
+    out = tmp_path / "2025-06.csv"
+
+    def disk_full(*_: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("ledger.payments.os.replace", disk_full)
+        error = export_batch_to(ledger, db, "2025-06", out)
+
+    assert error == (
+        f"error: {out}: cannot write: No space left on device; the payouts of batch 2025-06 "
+        "are recorded as paid: `ledger payouts export --batch 2025-06 --out FILE` writes its "
+        "file again"
+    )
+    assert (events_in(db) or 0) > before and c1(ledger, db)["benefits_payable"] == "0.00"
+    assert not out.exists() and not list(tmp_path.glob(".*.part"))
+    shown = ledger.ok(db, "payouts", "export", "--batch", "2025-06", "--out", str(out))
+    assert "already recorded" in shown
+    assert [(p["bank_reference"], p["amount"]) for p in bank_file(out)] == [
+        ("2025-06/M1", "10380.00")
+    ]
+
+
 def test_bank_results_return_or_confirm_payments_and_returned_ones_are_paid_again(
     ledger: Ledger, db: str, june_batch: Path, tmp_path: Path
 ) -> None:
@@ -267,6 +332,10 @@ def test_importing_the_same_bank_results_again_counts_them_already_present(
 def handed_over(ledger: Ledger, db: str, out: Path) -> list[dict[str, str]]:
     """Export the pending SMS texts and read back what the sender was handed."""
     ledger.ok(db, "notifications", "export", "--out", str(out))
+    return read_texts(out)
+
+
+def read_texts(out: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in out.read_text("utf-8").splitlines()]
 
 
@@ -298,6 +367,65 @@ def test_each_payout_is_texted_once_even_across_a_rebuild(
     [new] = handed_over(ledger, db, tmp_path / "sms-4.jsonl")
     assert new["member_id"] == "M3"
     assert "1380.00元" in new["text"] and "Pinghu" in new["text"]
+
+
+def test_a_payout_returned_before_its_text_is_handed_over_withdraws_the_text(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    pinghu_members(ledger, db, tmp_path, "M1", "M2")
+    import_claims(
+        ledger,
+        db,
+        tmp_path / "march.csv",
+        claim("S1", "M1", "20000.00"),
+        claim("S2", "M2", "20000.00"),
+    )
+    for number in ("1", "2"):
+        ledger.ok(
+            db, "payouts", "make", f"S{number}", "--bank-ref", f"B{number}", "--date", "2025-03-03"
+        )
+    ledger.ok(
+        db,
+        "payouts",
+        "return",
+        "S1",
+        "--bank-ref",
+        "B1",
+        "--reason",
+        "closed",
+        "--date",
+        "2025-03-04",
+    )
+
+    shown = ledger.ok(db, "notifications", "export", "--out", str(tmp_path / "sms-1.jsonl"))
+    assert "Handed over 1 messages" in shown and "1 withdrawn" in shown
+    assert [m["message_id"] for m in read_texts(tmp_path / "sms-1.jsonl")] == ["S2/B2"]
+
+    ledger.ok(db, "projections", "rebuild")
+    assert handed_over(ledger, db, tmp_path / "sms-2.jsonl") == []
+
+    ledger.ok(db, "payouts", "make", "S1", "--bank-ref", "B1-again", "--date", "2025-03-20")
+    [again] = handed_over(ledger, db, tmp_path / "sms-3.jsonl")
+    assert again["message_id"] == "S1/B1-again" and "2025年3月20日" in again["text"]
+    ledger.ok(db, "audit", "verify")
+
+
+def test_a_payout_returned_after_its_text_was_handed_over_leaves_the_text_handed_over(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    pinghu_members(ledger, db, tmp_path, "M1")
+    import_claims(ledger, db, tmp_path / "march.csv", claim("S1", "M1", "20000.00"))
+    ledger.ok(db, "payouts", "make", "S1", "--bank-ref", "B1", "--date", "2025-03-03")
+    [sent] = handed_over(ledger, db, tmp_path / "sms-1.jsonl")
+    assert sent["message_id"] == "S1/B1"
+
+    ledger.ok(db, "payouts", "return", "S1", "--bank-ref", "B1", "--reason", "closed")
+    shown = ledger.ok(db, "notifications", "export", "--out", str(tmp_path / "sms-2.jsonl"))
+    assert shown.strip() == f"Handed over 0 messages in {tmp_path / 'sms-2.jsonl'}."
+
+    ledger.ok(db, "projections", "rebuild")
+    assert handed_over(ledger, db, tmp_path / "sms-3.jsonl") == []
+    ledger.ok(db, "audit", "verify")
 
 
 def test_ctrl_c_during_an_import_leaves_no_traceback_and_a_rerun_completes_it(

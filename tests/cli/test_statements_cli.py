@@ -292,6 +292,25 @@ def test_a_unit_file_name_has_the_county_and_the_unit_made_safe() -> None:
             ("disclosure", "--period", "1", "--unit", "Nowhere", "--format", "json"),
             "unit 'Nowhere'",
         ),
+        (("statement", "--period", "1", "--format", "pdf", "--out", "."), ".: Is a directory"),
+        (
+            ("statement", "--period", "1", "--format", "json", "--out", "no/such/dir/s.json"),
+            "no/such/dir/s.json: No such file or directory",
+        ),
+        (
+            (
+                "screening",
+                "--period",
+                "1",
+                "--threshold",
+                "1",
+                "--format",
+                "html",
+                "--out",
+                "/dev/null/x",
+            ),
+            "/dev/null/x: Not a directory",
+        ),
     ],
 )
 def test_statement_commands_refuse_bad_requests_in_one_line(

@@ -46,6 +46,21 @@ def test_verify_shows_its_progress_on_a_terminal(ledger: Ledger, tmp_path: Path)
     assert "Verified: the log is intact" in drawn
 
 
+def test_verify_names_what_a_lagging_read_model_leaves_uncompared(
+    ledger: Ledger, db: str
+) -> None:
+    enrolled(ledger, db, "m1")
+    ledger.ok(db, "balances")  # the read models catch up
+    end = events_in(db)
+    assert f"replayed to position {end} and compared." in ledger.ok(db, "audit", "verify")
+    ledger.ok(db, "enrol", "m2", "--period", "1", "--county", "C1", "--unit", "Port")
+    printed = ledger.ok(db, "audit", "verify")
+    assert (
+        f"Read model balances: replayed to position {end} and compared; it has not yet "
+        f"projected {end + 1} to {events_in(db)}, so they are not compared." in printed
+    )
+
+
 def test_a_deleted_event_fails_verification_naming_its_position(ledger: Ledger, db: str) -> None:
     enrolled(ledger, db, "m1", "m2")
     with raw(db) as r:

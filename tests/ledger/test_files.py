@@ -273,3 +273,12 @@ def test_rejects_are_never_written_over_the_feed(tmp_path: Path) -> None:
     with pytest.raises(FeedError, match="is the feed itself"):
         write_rejects(feed, tmp_path / "." / "roster.csv", [])
     assert path.read_bytes() == ROSTER.encode()
+
+
+def test_a_jsonl_line_nested_too_deeply_is_one_bad_record(tmp_path: Path) -> None:
+    deep = "[" * 100_000 + "]" * 100_000
+    feed = open_feed(
+        write(tmp_path / "premiums.jsonl", f'{{"会员编号": "M001"}}\n{deep}\n', "utf-8")
+    )
+    rows = list(read_rows(feed))
+    assert rows[1].fields == {ERROR: "not valid JSON: nested too deeply"}

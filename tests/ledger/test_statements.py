@@ -109,6 +109,35 @@ def test_each_figure_equals_the_balances_report(closed: Books) -> None:
     assert data["city"]["closing_reserve"] == closed.report(known_at=at)["city"]["surplus"]
 
 
+def test_the_city_figures_include_the_city_pools_own_adjustments(closed: Books) -> None:
+    counties_before = statement(closed, 1).as_dict()["counties"]
+    app, late = closed.app, date(2025, 12, 1)
+    app.post_adjustment(1, "CITY", "bank", "premium_income:other", "100.00", "x", "approver", late)
+    app.post_adjustment(1, "CITY", "benefit_expense", "bank", "30.00", "y", "approver", late)
+
+    found = statement(closed, 1)
+    report = closed.report(period=1, known_at=found.provenance.position)
+    data = found.as_dict()
+    city, accounts = data["city"], report["city"]["accounts"]
+
+    for source, amount in city["premium_income"].items():
+        assert amount == accounts[f"premium_income:{source}"]
+    income = sum(money(a) for n, a in accounts.items() if n.startswith("premium_income:"))
+    assert money(city["premium_income_total"]) == income == D("350.00")  # 250.00 + 100.00
+    assert city["benefits_approved"] == accounts["benefit_expense"] == "10630.20"
+    assert city["claims_ratio_percent"] == "3037.2"  # 10,630.20 / 350.00
+    assert city["period_result"] == report["city"]["surplus"]
+    # Deficit shares move money within the city; only the counties' own shares come in.
+    assert money(city["result_before_sharing"]) + money(city["deficit_county_share"]) == money(
+        city["period_result"]
+    )
+    for code, before in counties_before.items():
+        after = dict(data["counties"][code])
+        assert after.pop("premium_income") == {"other": "0.00", **before.pop("premium_income")}
+        assert after == before
+    assert data["city_pool"]["period_result"] == report["city_pool"]["surplus"]
+
+
 def test_a_period_statement_counts_members_claims_and_shares(closed: Books) -> None:
     data = statement(closed, 1).as_dict()
     c1, c2, city = data["counties"]["C1"], data["counties"]["C2"], data["city"]

@@ -35,3 +35,23 @@ def test_one_event_at_a_time_gives_what_whole_batches_give(db: str) -> None:
         assert contents(one_by_one) == contents(live), model.__name__
         assert sum(len(rows) for rows in contents(live).values()) > 1000
     books.close()
+
+
+def test_a_rebuild_withdraws_the_same_texts_and_keeps_those_handed_over(db: str) -> None:
+    """Texts of returned payouts are withdrawn, from the log; hand-overs outlive a rebuild."""
+    books = Books(db)
+    summary = run_demo(books, "pinghu", 2, 1000, 1)
+    outbox = books.notifications
+    outbox.catch_up()
+    assert summary.returned and len(outbox.withdrawn()) == summary.returned
+    assert len(outbox.pending()) == summary.payouts - summary.returned
+    outbox.hand_over(outbox.pending()[:10], "2025-07-01T09:00:00")
+    before = outbox.pending(), outbox.withdrawn()
+
+    outbox.rebuild()
+
+    assert (outbox.pending(), outbox.withdrawn()) == before
+    replayed = Notifications(books.app, Database.scratch())
+    replayed.catch_up()
+    assert replayed.withdrawn() == before[1]
+    books.close()
