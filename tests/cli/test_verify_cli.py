@@ -46,9 +46,7 @@ def test_verify_shows_its_progress_on_a_terminal(ledger: Ledger, tmp_path: Path)
     assert "Verified: the log is intact" in drawn
 
 
-def test_verify_names_what_a_lagging_read_model_leaves_uncompared(
-    ledger: Ledger, db: str
-) -> None:
+def test_verify_names_what_a_lagging_read_model_leaves_uncompared(ledger: Ledger, db: str) -> None:
     enrolled(ledger, db, "m1")
     ledger.ok(db, "balances")  # the read models catch up
     end = events_in(db)
