@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from feeds import START, ledger_db, machine, new_books, write_claims
+from feeds import RECEIVED, START, ledger_db, machine, new_books, write_claims
 
 from ledger.app import RosterLine
 from ledger.audit import BATCH, check_chain, check_read_models, head, walk_chain
@@ -37,7 +37,7 @@ def record(books: Books, members: int, tmp: Path) -> None:
         books.app.enrol_many(1, lines[start : start + 250], f"R{start}", "bench", START)
     claims = tmp / "claims.csv"
     write_claims(claims, members // 10, members)
-    import_feed(books, "claims", claims, "bench")
+    import_feed(books, "claims", claims, "bench", received_on=RECEIVED)
     books.catch_up()
 
 

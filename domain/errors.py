@@ -63,8 +63,22 @@ class PremiumOverpaid(LedgerError):
 
 
 class ClaimDeadlinePassed(LedgerError):
-    def __init__(self, claim: str, submitted: date, deadline: date) -> None:
-        super().__init__(f"claim {claim!r} submitted on {submitted} after the deadline {deadline}")
+    """`received` when the claim reached the scheme later than its own date (a settlement
+    imported after the discharge it records): the deadline counts from the day received."""
+
+    def __init__(self, claim: str, submitted: date, deadline: date, received: bool = False) -> None:
+        self.submitted, self.deadline = submitted, deadline
+        how = "received" if received else "submitted"
+        super().__init__(f"claim {claim!r} {how} on {submitted} after the deadline {deadline}")
+
+
+class DateOutOfOrder(LedgerError):
+    """A business date that contradicts a fact already recorded: a claim decided before it
+    was submitted, a payout made before its approval, an enrolment after its period."""
+
+    def __init__(self, reason: str, on: date, fact_on: date) -> None:
+        self.on, self.fact_on = on, fact_on
+        super().__init__(reason)
 
 
 class FieldError(LedgerError, ValueError):
@@ -73,6 +87,15 @@ class FieldError(LedgerError, ValueError):
     def __init__(self, record: str, field: str, reason: str) -> None:
         self.field, self.reason = field, reason
         super().__init__(f"{record}: {reason}")
+
+
+class InvalidText(FieldError):
+    """Text refused before it is recorded for good: blank, spaces around an id, or a control
+    character, which the statements (XLSX above all) could never show."""
+
+    def __init__(self, field: str, value: str, reason: str) -> None:
+        self.value = value
+        super().__init__(f"{field.replace('_', ' ')} {value!r}", field, reason)
 
 
 class InvalidSettlement(FieldError):

@@ -18,6 +18,7 @@ from domain.errors import (
     AlreadyEnrolled,
     ClaimDeadlinePassed,
     ClaimError,
+    DateOutOfOrder,
     DutyRefused,
     FieldError,
     InvalidSettlement,
@@ -30,6 +31,7 @@ from domain.errors import (
 from domain.money import ZERO, non_negative, positive
 from domain.policy import BenefitCalculation, BenefitRule, calculate_benefit
 from domain.scheme import NAMESPACE, Period
+from domain.text import identifier, plain_text
 
 
 @dataclass
@@ -98,9 +100,12 @@ class Claim:
     period: int
     eligible: Decimal
     submitted_by: str
+    submitted_on: date
     status: str = "submitted"
+    decided_on: date | None = None
     approved: Decimal = ZERO
     payouts: dict[str, Decimal] = field(default_factory=dict)
+    paid_on: dict[str, date] = field(default_factory=dict)
     returned: set[str] = field(default_factory=set)
     confirmed: set[str] = field(default_factory=set)
 
@@ -122,6 +127,11 @@ class Member(Aggregate):
         member_id: str
         actor: str
         effective_date: date
+
+    @classmethod
+    def register(cls, member_id: str, actor: str, effective_date: date) -> "Member":
+        """A new member, under an id given exactly: "M001 " would be another member."""
+        return cls(identifier(member_id, "member_id"), actor, effective_date)
 
     @event(Registered)
     def __init__(self, member_id: str, actor: str, effective_date: date) -> None:
@@ -155,6 +165,12 @@ class Member(Aggregate):
             raise ClaimError(f"claim {claim_id!r} is {claim.status}, not {status}")
         return claim
 
+    @staticmethod
+    def _not_before(fact: str, fact_on: date, act: str, on: date) -> None:
+        """Refuse an act dated before the fact it follows: `fact` was on `fact_on`."""
+        if on < fact_on:
+            raise DateOutOfOrder(f"{fact} on {fact_on}: it cannot be {act} on {on}", on, fact_on)
+
     # Commands
 
     def enrol(
@@ -168,8 +184,16 @@ class Member(Aggregate):
     ) -> None:
         if period.number in self.enrolments:
             raise AlreadyEnrolled(self.member_id, period.number)
+        if effective_date > period.end:
+            raise DateOutOfOrder(
+                f"member {self.member_id!r} cannot be enrolled in period {period.number} on "
+                f"{effective_date}: the period ended on {period.end}",
+                effective_date,
+                period.end,
+            )
         if not unit.strip():
             raise LedgerError(f"member {self.member_id!r}: unit is required")
+        plain_text(unit.strip(), "unit")
         if group is not None and group not in period.policy.benefit.uplifts:
             known = ", ".join(sorted(period.policy.benefit.uplifts)) or "none"
             raise FieldError(
@@ -221,6 +245,7 @@ class Member(Aggregate):
         receipt = receipt.strip()
         if not receipt:
             raise LedgerError(f"member {self.member_id!r}: a premium payment needs a receipt")
+        plain_text(receipt, "receipt")
         if receipt in self.receipts:
             raise LedgerError(f"member {self.member_id!r}: receipt {receipt!r} already recorded")
         if enrolment.paid_up:
@@ -277,17 +302,28 @@ class Member(Aggregate):
         actor: str,
         effective_date: date,
         settlement: Settlement | None = None,
+        received_on: date | None = None,
     ) -> None:
         """A claim for eligible self-paid costs; from the insurance settlement system it comes
-        with the settlement, whose figures must account for the eligible amount."""
+        with the settlement, whose figures must account for the eligible amount, and with the
+        day it was received (`received_on`): the deadline counts to that day, while the claim
+        keeps its discharge as its effective date."""
+        identifier(claim_id, "claim_id")
         if claim_id in self.claims:
             raise ClaimError(f"claim {claim_id!r} was already submitted")
         enrolment = self.enrolment(period.number)
         if not enrolment.paid_up:
             paid = sum(enrolment.premium_paid.values(), ZERO)
             raise PremiumNotPaid(self.member_id, period.number, paid, period.policy.premium)
-        if effective_date > period.claim_deadline:
-            raise ClaimDeadlinePassed(claim_id, effective_date, period.claim_deadline)
+        if received_on is not None:
+            self._not_before(
+                f"claim {claim_id!r} was discharged", effective_date, "received", received_on
+            )
+        arrived = effective_date if received_on is None else received_on
+        if arrived > period.claim_deadline:
+            raise ClaimDeadlinePassed(
+                claim_id, arrived, period.claim_deadline, received=received_on is not None
+            )
         if effective_date < period.start:
             raise ClaimError(
                 f"claim {claim_id!r} dated {effective_date}, before period {period.number} "
@@ -304,6 +340,7 @@ class Member(Aggregate):
             actor,
             effective_date,
             None if settlement is None else settlement.as_dict(),
+            received_on,
         )
 
     class ClaimSubmitted(Aggregate.Event):
@@ -314,6 +351,7 @@ class Member(Aggregate):
         actor: str
         effective_date: date
         settlement: dict[str, Any] | None = None
+        received_on: date | None = None
 
     @event(ClaimSubmitted)
     def _claim_submitted(
@@ -325,8 +363,9 @@ class Member(Aggregate):
         actor: str,
         effective_date: date,
         settlement: dict[str, Any] | None = None,
+        received_on: date | None = None,
     ) -> None:
-        self.claims[claim_id] = Claim(claim_id, period, eligible, actor)
+        self.claims[claim_id] = Claim(claim_id, period, eligible, actor, effective_date)
 
     def adjudicate_claim(
         self, claim_id: str, period: Period, effective_date: date
@@ -359,6 +398,14 @@ class Member(Aggregate):
     ) -> BenefitCalculation:
         calculation = self.assess_claim(claim_id, period.policy.benefit)
         claim = self.claims[claim_id]
+        self._not_before(
+            f"claim {claim_id!r} was submitted", claim.submitted_on, "approved", effective_date
+        )
+        if calculation.benefit <= 0:
+            raise ClaimError(
+                f"claim {claim_id!r}: the policy gives no benefit for it "
+                f"({_why_nothing(calculation, period.policy.benefit)}): reject it instead"
+            )
         self._claim_approved(
             claim_id,
             claim.period,
@@ -395,6 +442,7 @@ class Member(Aggregate):
     ) -> None:
         claim = self.claims[claim_id]
         claim.status = "approved"
+        claim.decided_on = effective_date
         claim.approved = amount
         self.enrolments[period].approved += amount
 
@@ -404,8 +452,12 @@ class Member(Aggregate):
 
     def _reject(self, claim_id: str, reason: str, actor: str, effective_date: date) -> None:
         claim = self._claim_in_status(claim_id, "submitted")
+        self._not_before(
+            f"claim {claim_id!r} was submitted", claim.submitted_on, "rejected", effective_date
+        )
         if not reason.strip():
             raise ClaimError(f"claim {claim_id!r}: a rejection needs a reason")
+        plain_text(reason.strip(), "reason")
         self._claim_rejected(claim_id, claim.period, reason.strip(), actor, effective_date)
 
     class ClaimRejected(Aggregate.Event):
@@ -420,6 +472,7 @@ class Member(Aggregate):
         self, claim_id: str, period: int, reason: str, actor: str, effective_date: date
     ) -> None:
         self.claims[claim_id].status = "rejected"
+        self.claims[claim_id].decided_on = effective_date
 
     def make_payout(
         self,
@@ -432,6 +485,10 @@ class Member(Aggregate):
         """Pay all or part of what is approved and unpaid; returns the amount paid."""
         claim = self._claim_in_status(claim_id, "approved")
         reference = bank_reference.strip()
+        assert claim.decided_on is not None  # every approval records its date
+        self._not_before(
+            f"claim {claim_id!r} was approved", claim.decided_on, "paid", effective_date
+        )
         if claim.payable <= 0:
             raise ClaimError(f"claim {claim_id!r}: nothing is payable, all is paid")
         value = claim.payable if amount is None else positive(amount, "payout amount")
@@ -439,6 +496,7 @@ class Member(Aggregate):
             raise PayoutExceedsPayable(claim_id, value, claim.payable)
         if not reference:
             raise ClaimError(f"claim {claim_id!r}: a payout needs a bank reference")
+        plain_text(reference, "bank_reference")
         if reference in claim.payouts:
             raise ClaimError(f"claim {claim_id!r}: bank reference {reference!r} already used")
         self._payout_made(
@@ -473,19 +531,22 @@ class Member(Aggregate):
         effective_date: date,
     ) -> None:
         self.claims[claim_id].payouts[bank_reference] = amount
+        self.claims[claim_id].paid_on[bank_reference] = effective_date
 
     def confirm_payout(
         self, claim_id: str, bank_reference: str, actor: str, effective_date: date
     ) -> None:
         """The bank reports the payment credited to the member."""
-        claim = self.check_bank_result(claim_id, bank_reference, returned=False)
+        claim = self.check_bank_result(claim_id, bank_reference, False, effective_date)
         self._payout_confirmed(
             claim_id, claim.period, bank_reference.strip(), actor, effective_date
         )
 
-    def check_bank_result(self, claim_id: str, bank_reference: str, returned: bool) -> Claim:
-        """Whether the bank can report this payout paid (or returned), without recording it:
-        a bank line covering several claims is checked whole before any is recorded."""
+    def check_bank_result(
+        self, claim_id: str, bank_reference: str, returned: bool, effective_date: date
+    ) -> Claim:
+        """Whether the bank can report this payout paid (or returned) on that day, without
+        recording it: a bank line covering several claims is checked whole before any is."""
         claim = self.claim(claim_id)
         reference = bank_reference.strip()
         if reference not in claim.payouts:
@@ -494,6 +555,12 @@ class Member(Aggregate):
             raise ClaimError(f"payout {reference!r} of claim {claim_id!r} was already returned")
         if not returned and reference in claim.confirmed:
             raise ClaimError(f"payout {reference!r} of claim {claim_id!r} is confirmed")
+        self._not_before(
+            f"payout {reference!r} of claim {claim_id!r} was made",
+            claim.paid_on[reference],
+            "returned" if returned else "confirmed",
+            effective_date,
+        )
         return claim
 
     class PayoutConfirmed(Aggregate.Event):
@@ -513,10 +580,11 @@ class Member(Aggregate):
         self, claim_id: str, bank_reference: str, reason: str, actor: str, effective_date: date
     ) -> None:
         """A bounced payment: the money is back in the bank and the benefit payable again."""
-        claim = self.check_bank_result(claim_id, bank_reference, returned=True)
+        claim = self.check_bank_result(claim_id, bank_reference, True, effective_date)
         bank_reference = bank_reference.strip()
         if not reason.strip():
             raise ClaimError(f"claim {claim_id!r}: a returned payout needs a reason")
+        plain_text(reason.strip(), "reason")
         self._payout_returned(
             claim_id,
             claim.period,
@@ -551,6 +619,17 @@ class Member(Aggregate):
         effective_date: date,
     ) -> None:
         self.claims[claim_id].returned.add(bank_reference)
+
+
+def _why_nothing(calculation: BenefitCalculation, rule: BenefitRule) -> str:
+    if calculation.cap_applied:
+        return f"the member's annual cap of {rule.annual_cap} is used up"
+    if calculation.eligible <= calculation.deductible:
+        return (
+            f"eligible self-paid {calculation.eligible} is within the deductible of "
+            f"{calculation.deductible}"
+        )
+    return f"its bands give nothing for eligible self-paid {calculation.eligible}"
 
 
 def member_uuid(member_id: str) -> UUID:

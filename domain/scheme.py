@@ -20,8 +20,14 @@ from domain.errors import (
 )
 from domain.money import ZERO, positive, round_yuan
 from domain.policy import Policy
+from domain.text import identifier, plain_text
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://mutual-aid-ledger/")
+PERIOD_NUMBERS = range(1, 10_000)
+"""Period numbers the ledger keeps: beyond them the databases' integer columns overflow."""
+PERIOD_YEARS = range(1900, 9001)
+"""Years a period may cover: its claim deadline (up to 3,650 days after its end) and every
+date reckoned from it stay within what a date can hold."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,12 @@ class Period:
 
     @property
     def claim_deadline(self) -> date:
-        return self.end + timedelta(days=self.policy.benefit.claim_deadline_days)
+        """The last day a claim is accepted; a period recorded before PERIOD_YEARS were
+        enforced may end so late that its deadline falls beyond the calendar: then none."""
+        try:
+            return self.end + timedelta(days=self.policy.benefit.claim_deadline_days)
+        except OverflowError:
+            return date.max
 
 
 class Scheme(Aggregate):
@@ -81,6 +92,7 @@ class Scheme(Aggregate):
     ) -> "Scheme":
         if not name.strip():
             raise LedgerError("a scheme needs a name")
+        plain_text(name.strip(), "scheme_name")
         if not counties:
             raise LedgerError("a scheme needs at least one county")
         if not actor.strip() or actor == POLICY:
@@ -88,6 +100,8 @@ class Scheme(Aggregate):
         for code, label in counties.items():
             if not code.strip() or not label.strip():
                 raise LedgerError(f"county {code!r}: code and name are required")
+            identifier(code, "county")
+            plain_text(label, "county_name")
             if code.strip().upper() == CITY_POOL:
                 raise LedgerError(f"county code {code!r} is reserved for the city pool")
         return cls(name.strip(), preset, counties, actor, on)
@@ -144,6 +158,7 @@ class Scheme(Aggregate):
         _check_role(role)
         if not user:
             raise LedgerError("a role is granted to a named user")
+        plain_text(user, "user")
         if user == POLICY:
             raise LedgerError(
                 f"{POLICY!r} names the policy's own decisions: it cannot be given a role"
@@ -187,10 +202,20 @@ class Scheme(Aggregate):
     def open_period(
         self, number: int, start: date, end: date, policy: Policy, actor: str, effective_date: date
     ) -> None:
+        if number not in PERIOD_NUMBERS:
+            raise PeriodError(
+                f"period {number}: period numbers run from {PERIOD_NUMBERS[0]} to "
+                f"{PERIOD_NUMBERS[-1]}"
+            )
         if number in self.periods:
             raise PeriodError(f"period {number} is already open")
-        if number < 1:
-            raise PeriodError(f"period numbers start at 1, not {number}")
+        for name, day in (("starts", start), ("ends", end)):
+            if day.year not in PERIOD_YEARS:
+                raise PeriodError(
+                    f"period {number} {name} {day}: a period lies within the years "
+                    f"{PERIOD_YEARS[0]} to {PERIOD_YEARS[-1]}, so that its claim deadline "
+                    "can be reckoned"
+                )
         if end <= start:
             raise PeriodError(f"period {number} ends {end}, not after its start {start}")
         for other in self.periods.values():
@@ -334,6 +359,7 @@ class Scheme(Aggregate):
             raise LedgerError("adjustment: debit and credit accounts must differ")
         if not reason.strip():
             raise LedgerError("adjustment: a reason is required")
+        plain_text(reason.strip(), "reason")
         self._adjustment_posted(
             period, entity, debit, credit, positive(amount), reason.strip(), actor, effective_date
         )

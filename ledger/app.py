@@ -297,7 +297,9 @@ class MutualAidLedger(Application[UUID]):
             try:
                 scheme.require_county(e.county)
                 found = members.get(e.member_id) or known.get(member_uuid(e.member_id))
-                member = found if isinstance(found, Member) else Member(e.member_id, actor, on)
+                member = (
+                    found if isinstance(found, Member) else Member.register(e.member_id, actor, on)
+                )
                 member.enrol(open_period, e.county, e.unit, e.group, actor, on)
                 if e.pay_premium:
                     amounts = member.enrolment(period).outstanding()
@@ -339,8 +341,6 @@ class MutualAidLedger(Application[UUID]):
         member = self.member(member_id)
         if claim_id is None:
             claim_id = self._next_claim_id(member, period)
-        elif not claim_id.strip():
-            raise ClaimError("a claim id must not be blank")
         member.submit_claim(claim_id, open_period, eligible, actor, on)
         try:
             self.save(member, ClaimIndex(claim_id, member_id, actor, on), **{POSTS_INTO: period})
@@ -415,12 +415,10 @@ class MutualAidLedger(Application[UUID]):
     # Helpers
 
     def _member_or_new(self, member_id: str, actor: str, on: date) -> Member:
-        if not member_id.strip():
-            raise LedgerError("member id is required")
         try:
             member: Member = self.repository.get(member_uuid(member_id))
         except AggregateNotFoundError:
-            return Member(member_id, actor, on)
+            return Member.register(member_id, actor, on)
         return member
 
     def _claim_exists(self, claim_id: str) -> bool:

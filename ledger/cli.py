@@ -24,6 +24,7 @@ from domain.duties import ROLES
 from domain.errors import LedgerError
 from domain.money import fmt, non_negative
 from domain.policy import Policy, calculate_benefit
+from domain.scheme import PERIOD_NUMBERS
 from ledger.audit import Digest, check_chain, check_read_models, head
 from ledger.books import Books
 from ledger.config import database
@@ -138,6 +139,15 @@ def open_books(ctx: typer.Context, read_only: bool = False) -> Iterator[Books]:
         yield books
     finally:
         books.close()
+
+
+def period_number(value: int | None) -> int | None:
+    """A period number as the scheme numbers them, checked before it reaches a query."""
+    if value is not None and value not in PERIOD_NUMBERS:
+        raise LedgerError(
+            f"period {value}: period numbers run from {PERIOD_NUMBERS[0]} to {PERIOD_NUMBERS[-1]}"
+        )
+    return value
 
 
 def parse_date(value: str | None, field: str = "--date") -> date:
@@ -273,7 +283,7 @@ def users_refusals(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @period_cli.command("open")
 def period_open(
     ctx: typer.Context,
-    period: Annotated[int, typer.Argument(help="Period number.")],
+    period: Annotated[int, typer.Argument(help="Period number.", callback=period_number)],
     start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
     end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD).")],
     policy_file: Annotated[
@@ -305,7 +315,7 @@ def period_open(
 @period_cli.command("close")
 def period_close(
     ctx: typer.Context,
-    period: Annotated[int, typer.Argument(help="Period number.")],
+    period: Annotated[int, typer.Argument(help="Period number.", callback=period_number)],
     on: DateOption = None,
 ) -> None:
     """Close a period and share each county's deficit between the city pool and the county."""
@@ -320,7 +330,9 @@ def period_close(
 @cli.command("adjust")
 def adjust(
     ctx: typer.Context,
-    period: Annotated[int, typer.Option(help="Period the adjustment belongs to.")],
+    period: Annotated[
+        int, typer.Option(help="Period the adjustment belongs to.", callback=period_number)
+    ],
     entity: Annotated[str, typer.Option(help="County code, or CITY for the city pool.")],
     debit: Annotated[str, typer.Option(help="Account debited.")],
     credit: Annotated[str, typer.Option(help="Account credited.")],
@@ -343,7 +355,7 @@ def adjust(
 def enrol(
     ctx: typer.Context,
     member: Annotated[str, typer.Argument(help="Member id.")],
-    period: Annotated[int, typer.Option(help="Period number.")],
+    period: Annotated[int, typer.Option(help="Period number.", callback=period_number)],
     county: Annotated[str, typer.Option(help="County code.")],
     unit: Annotated[str, typer.Option(help="Employer unit (its union enrols the member).")],
     group: Annotated[
@@ -361,7 +373,7 @@ def enrol(
 def pay_premium(
     ctx: typer.Context,
     member: Annotated[str, typer.Argument(help="Member id.")],
-    period: Annotated[int, typer.Option(help="Period number.")],
+    period: Annotated[int, typer.Option(help="Period number.", callback=period_number)],
     receipt: Annotated[str, typer.Option(help="Receipt number.")],
     source: Annotated[
         list[str] | None,
@@ -395,7 +407,7 @@ def pay_premium(
 def claim_submit(
     ctx: typer.Context,
     member: Annotated[str, typer.Argument(help="Member id.")],
-    period: Annotated[int, typer.Option(help="Period number.")],
+    period: Annotated[int, typer.Option(help="Period number.", callback=period_number)],
     self_paid: Annotated[str, typer.Option(help="Eligible self-paid amount after insurance.")],
     claim_id: Annotated[
         str | None, typer.Option(help="Claim id, e.g. the settlement number.")
@@ -520,6 +532,14 @@ def import_(
     rejects: Annotated[
         Path | None, typer.Option(help="Where --partial writes bad records.")
     ] = None,
+    received: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="The day the feed was received (YYYY-MM-DD; default today): settlements "
+            "received after their period's claim deadline are rejected.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Import a feed. By default a feed with any bad record changes nothing."""
@@ -541,6 +561,7 @@ def import_(
                 partial=partial,
                 rejects_path=rejects,
                 progress=show,
+                received_on=parse_date(received),
             )
         except ImportRefused as refused:
             progress.stop()
@@ -578,7 +599,9 @@ def balances(
     county: Annotated[
         str | None, typer.Option(help="Only this county (with --explain, CITY: the city pool).")
     ] = None,
-    period: Annotated[int | None, typer.Option(help="Only postings of this period.")] = None,
+    period: Annotated[
+        int | None, typer.Option(help="Only postings of this period.", callback=period_number)
+    ] = None,
     as_of: Annotated[
         str | None, typer.Option(help="Only postings effective on or before this date.")
     ] = None,
@@ -686,7 +709,9 @@ def _filters_note(period: int | None, as_of: str | None, known_at: int | None) -
 def benefit(
     preset: Annotated[str, typer.Argument(help="Preset name, e.g. pinghu.")],
     self_paid: Annotated[str, typer.Argument(help="Eligible self-paid amount in yuan.")],
-    period: Annotated[int, typer.Option(help="Period whose policy applies.")] = 1,
+    period: Annotated[
+        int, typer.Option(help="Period whose policy applies.", callback=period_number)
+    ] = 1,
     group: Annotated[str | None, typer.Option(help="Member group, e.g. hardship.")] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -759,7 +784,7 @@ def _written(what: str, at: Provenance, path: Path) -> None:
 @cli.command("statement")
 def statement_(
     ctx: typer.Context,
-    period: Annotated[int, typer.Option(help="Period number.")],
+    period: Annotated[int, typer.Option(help="Period number.", callback=period_number)],
     format: Annotated[str, typer.Option(help="html, pdf, xlsx or json.")],
     out: Annotated[
         Path | None, typer.Option(help="File to write; json goes to stdout without it.")
@@ -792,7 +817,7 @@ def statement_(
 @cli.command("screening")
 def screening_(
     ctx: typer.Context,
-    period: Annotated[int, typer.Option(help="Period number.")],
+    period: Annotated[int, typer.Option(help="Period number.", callback=period_number)],
     threshold: Annotated[
         str, typer.Option(help="Eligible self-paid costs in the period above this (yuan).")
     ],
@@ -860,7 +885,7 @@ def _unit_file(prefix: str, county: str, unit: str, format: str, taken: set[str]
 @cli.command("disclosure")
 def disclosure_(
     ctx: typer.Context,
-    period: Annotated[int, typer.Option(help="Period number.")],
+    period: Annotated[int, typer.Option(help="Period number.", callback=period_number)],
     unit: Annotated[str, typer.Option(help="The unit, as enrolled.")],
     format: Annotated[str, typer.Option(help="html, pdf or json.")],
     out: Annotated[
@@ -981,7 +1006,9 @@ def audit_trail(
             "with the scheme's own events of that period."
         ),
     ] = None,
-    period: Annotated[int | None, typer.Option(help="The period, with --county.")] = None,
+    period: Annotated[
+        int | None, typer.Option(help="The period, with --county.", callback=period_number)
+    ] = None,
     as_of: Annotated[
         str | None, typer.Option(help="Only events effective on or before this date.")
     ] = None,

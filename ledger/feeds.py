@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from domain.errors import (
     AlreadyEnrolled,
     ClaimDeadlinePassed,
+    DateOutOfOrder,
     FieldError,
     InvalidAmount,
     LedgerError,
@@ -134,13 +135,15 @@ ERROR_FIELDS: dict[type[LedgerError], str] = {
 
 
 class Work:
-    """The aggregates an import touches, loaded once and saved together at the end."""
+    """The aggregates an import touches, loaded once and saved together at the end; and the
+    day the feed was received, to which a settlement's claim deadline counts."""
 
-    def __init__(self, books: Books, actor: str, summary: ImportSummary) -> None:
+    def __init__(self, books: Books, actor: str, summary: ImportSummary, received_on: date) -> None:
         self.app = books.app
         self.books = books
         self.actor = actor
         self.summary = summary
+        self.received_on = received_on
         self.scheme: Scheme = books.app.scheme()
         self.members: dict[str, Member | None] = {}
         self.claim_owners: dict[str, str] = {}
@@ -227,7 +230,7 @@ def enrol(record: EnrolmentRecord, work: Work) -> bool:
     try:
         member = work.member(record.member_id)
     except Rejected:
-        member = Member(record.member_id, work.actor, record.enrolled_on)
+        member = Member.register(record.member_id, work.actor, record.enrolled_on)
     existing = member.enrolments.get(record.period)
     if existing is not None:
         if (existing.county, existing.unit) == (record.county, record.unit):
@@ -271,7 +274,13 @@ def settle_claim(record: SettlementRecord, work: Work) -> bool:
     )
     on = record.discharged_on
     member.submit_claim(
-        record.settlement_no, period, record.eligible_self_paid, work.actor, on, settlement
+        record.settlement_no,
+        period,
+        record.eligible_self_paid,
+        work.actor,
+        on,
+        settlement,
+        received_on=work.received_on,
     )
     calculation = member.adjudicate_claim(record.settlement_no, period, on)
     work.new.append(ClaimIndex(record.settlement_no, record.member_id, work.actor, on))
@@ -293,7 +302,7 @@ def record_bank_result(record: PayoutResultRecord, work: Work) -> bool:
         return False
     for payment in payments:
         work.member(payment.member_id).check_bank_result(
-            payment.claim_id, record.bank_reference, returned=record.status == "returned"
+            payment.claim_id, record.bank_reference, record.status == "returned", record.reported_on
         )
     for payment in payments:
         member = work.member(payment.member_id)
@@ -341,10 +350,15 @@ def import_feed(
     partial: bool = False,
     rejects_path: Path | None = None,
     progress: Callable[[str, int], None] = lambda stage, done: None,
+    received_on: date | None = None,
 ) -> ImportSummary:
     """Import one feed; raises ImportRefused (nothing stored) if it has bad records and
     `partial` is not set. Settlements are approved or rejected by the period's policy, and
-    those decisions are recorded as the policy's (actor POLICY), not the importer's."""
+    those decisions are recorded as the policy's (actor POLICY), not the importer's.
+
+    `received_on` is the day the feed reached the ledger, today unless given: a settlement
+    is a claim received that day, so its period's claim deadline is checked against it,
+    while the claim keeps its discharge date as its effective date."""
     if kind not in RECORDS:
         raise LedgerError(f"unknown kind {kind!r} (kinds: {', '.join(RECORDS)})")
     books.app.authorise(actor, "import_" + kind.replace("-", "_"))
@@ -355,7 +369,7 @@ def import_feed(
     if kind == "payout-results":
         books.claims.catch_up()
     with fewer_collections():
-        work = Work(books, actor, summary)
+        work = Work(books, actor, summary, received_on or date.today())
         rejected = _apply_all(feed, RECORDS[kind], APPLY[kind], work, progress)
         if rejected and not partial:
             summary.imported, summary.amounts, summary.counts = 0, {}, {}
@@ -439,6 +453,8 @@ def _apply(
         return Reject(row.line, e.field, _value(row, model, e.field), e.reason)
     except InvalidAmount as e:
         return Reject(row.line, e.field, e.value, e.reason)
+    except DateOutOfOrder as e:
+        return Reject(row.line, model.date_field, _value(row, model, model.date_field), str(e))
     except LedgerError as e:
         name = next((f for t, f in ERROR_FIELDS.items() if isinstance(e, t)), None)
         name = name or model.reference_field
@@ -461,7 +477,7 @@ def _schema_reject(row: SourceRow, error: ValidationError) -> Reject:
     first = error.errors(include_url=False)[0]
     where = str(first["loc"][0]) if first["loc"] else "(record)"
     cause = first.get("ctx", {}).get("error")
-    if isinstance(cause, InvalidAmount):
+    if isinstance(cause, InvalidAmount | FieldError):
         reason = cause.reason
     elif first["type"] == "missing":
         reason = "missing"

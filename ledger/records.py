@@ -10,9 +10,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+)
 
 from domain.money import non_negative, positive
+from domain.text import plain_text
 
 DATE_FORMS = re.compile(r"^(\d{4})(?:[-/.年]?)(\d{1,2})(?:[-/.月]?)(\d{1,2})日?$")
 STATUS_WORDS = {"成功": "paid", "已支付": "paid", "退回": "returned", "失败": "returned"}
@@ -21,6 +30,11 @@ STATUS_WORDS = {"成功": "paid", "已支付": "paid", "退回": "returned", "�
 
 def _text(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
+
+
+def _plain(value: str | None, info: ValidationInfo) -> str | None:
+    """Refused here, under its column, rather than by the domain after it."""
+    return None if value is None else plain_text(value, info.field_name or "value")
 
 
 def _optional(value: object) -> object:
@@ -51,8 +65,8 @@ def column(*names: str) -> Any:
     return Field(validation_alias=AliasChoices(*names))
 
 
-Text = Annotated[str, BeforeValidator(_text), Field(min_length=1)]
-OptionalText = Annotated[str | None, BeforeValidator(_optional)]
+Text = Annotated[str, BeforeValidator(_text), Field(min_length=1), AfterValidator(_plain)]
+OptionalText = Annotated[str | None, BeforeValidator(_optional), AfterValidator(_plain)]
 Day = Annotated[date, BeforeValidator(_day)]
 OptionalPeriod = Annotated[int | None, BeforeValidator(_optional)]
 Amount = Annotated[Decimal, BeforeValidator(non_negative)]
@@ -64,6 +78,8 @@ class Record(BaseModel):
     kind: ClassVar[str]
     reference_field: ClassVar[str]
     """The field that identifies the record at its source: importing it twice adds nothing."""
+    date_field: ClassVar[str]
+    """The field holding the record's business date, blamed when it contradicts the log."""
 
     @property
     def reference(self) -> str:
@@ -73,6 +89,7 @@ class Record(BaseModel):
 class EnrolmentRecord(Record):
     kind = "enrolments"
     reference_field = "roster_line"
+    date_field = "enrolled_on"
 
     roster_line: Text = column("roster_line", "名册行号", "名册编号", "行号")
     member_id: Text = column("member_id", "会员编号", "职工编号", "人员编号")
@@ -86,6 +103,7 @@ class EnrolmentRecord(Record):
 class PremiumRecord(Record):
     kind = "premiums"
     reference_field = "receipt"
+    date_field = "paid_on"
 
     receipt: Text = column("receipt", "收据号", "票据号", "缴费单号")
     member_id: Text = column("member_id", "会员编号", "职工编号", "人员编号")
@@ -98,6 +116,7 @@ class PremiumRecord(Record):
 class SettlementRecord(Record):
     kind = "claims"
     reference_field = "settlement_no"
+    date_field = "discharged_on"
 
     settlement_no: Text = column("settlement_no", "结算单号", "结算编号", "结算号")
     member_id: Text = column("member_id", "会员编号", "职工编号", "人员编号")
@@ -114,6 +133,7 @@ class SettlementRecord(Record):
 class PayoutResultRecord(Record):
     kind = "payout-results"
     reference_field = "bank_reference"
+    date_field = "reported_on"
 
     bank_reference: Text = column("bank_reference", "支付参考号", "银行流水号", "参考号")
     status: Annotated[Literal["paid", "returned"], BeforeValidator(_status)] = column(

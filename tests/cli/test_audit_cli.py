@@ -16,8 +16,10 @@ def claim_approved(ledger: Ledger, db: str, member: str = "m1") -> None:
     """A member of C1 enrolled and paid up, whose claim S1 (10380.00) tester submitted and
     approver approved."""
     create_scheme(ledger, db)
-    ledger.ok(db, "enrol", member, "--period", "1", "--county", "C1", "--unit", "Glass Works")
-    ledger.ok(db, "pay-premium", member, "--period", "1", "--receipt", f"R-{member}")
+    enrol = ("enrol", member, "--period", "1", "--county", "C1", "--unit", "Glass Works")
+    ledger.ok(db, *enrol, "--date", "2025-01-02")
+    premium = ("pay-premium", member, "--period", "1", "--receipt", f"R-{member}")
+    ledger.ok(db, *premium, "--date", "2025-01-02")
     submit = ("claim", "submit", member, "--period", "1", "--self-paid", "20000")
     ledger.ok(db, *submit, "--claim-id", "S1", "--date", "2025-03-01")
     ledger.ok(db, "--actor", "approver", "claim", "approve", "S1", "--date", "2025-03-05")
@@ -149,7 +151,8 @@ def test_balances_as_known_at_give_what_the_books_said_before_a_late_entry(
 
 def test_explain_lists_the_postings_whose_total_is_the_balance(ledger: Ledger, db: str) -> None:
     claim_approved(ledger, db)
-    ledger.ok(db, "payouts", "make", "S1", "--bank-ref", "B1", "--amount", "380.00")
+    payout = ("payouts", "make", "S1", "--bank-ref", "B1", "--amount", "380.00")
+    ledger.ok(db, *payout, "--date", "2025-04-01")
     ledger.ok(db, *LATE_RECEIPT)
     ledger.ok(db, "period", "close", "1", "--date", "2026-01-31")
     balances = ledger.json(db, "balances")

@@ -1,15 +1,31 @@
 """The `ledger` command end to end: real processes, real databases, what a user sees."""
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 from cli_runner import Ledger, console_script, create_scheme, events_in, one_line_error
+from feed_files import CLAIM_HEADER, claim, write_feed
+
+IN_PERIOD_1 = ("--period", "1", "--county", "C1", "--unit", "U")
 
 
 def test_a_clerk_records_a_whole_claim_from_the_command_line(ledger: Ledger, db: str) -> None:
     create_scheme(ledger, db)
-    ledger.ok(db, "enrol", "m1", "--period", "1", "--county", "C1", "--unit", "Glass Works")
+    ledger.ok(
+        db,
+        "enrol",
+        "m1",
+        "--period",
+        "1",
+        "--county",
+        "C1",
+        "--unit",
+        "Glass Works",
+        "--date",
+        "2025-01-02",
+    )
     ledger.ok(
         db, "pay-premium", "m1", "--period", "1", "--receipt", "R1", "--source", "union:city=49"
     )
@@ -175,12 +191,182 @@ def test_bad_requests_get_one_line_and_change_nothing(
 ) -> None:
     create_scheme(ledger, db)
     for member in ("m1", "m2"):
-        ledger.ok(db, "enrol", member, "--period", "1", "--county", "C1", "--unit", "U")
+        ledger.ok(db, "enrol", member, *IN_PERIOD_1, "--date", "2025-01-02")
     ledger.ok(db, "pay-premium", "m1", "--period", "1", "--receipt", "R1", "--source", "worker=1")
     ledger.ok(db, "pay-premium", "m2", "--period", "1", "--receipt", "R2")
     before = ledger.ok(db, "balances", "--json"), events_in(db)
     assert message in ledger.refused(db, *args)
     assert (ledger.ok(db, "balances", "--json"), events_in(db)) == before
+
+
+def decided_claims(ledger: Ledger, db: str) -> None:
+    """m1 and m2 paid up; S1 of m1 (20,000) submitted 2025-03-01, approved 2025-03-05 and
+    paid 2025-03-10 under B1; S2 of m2 (500, below the deductible) submitted 2025-03-01."""
+    create_scheme(ledger, db)
+    for member in ("m1", "m2"):
+        ledger.ok(db, "enrol", member, *IN_PERIOD_1, "--date", "2025-01-02")
+        ledger.ok(db, "pay-premium", member, "--period", "1", "--receipt", f"R-{member}")
+    for member, claim_id, amount in (("m1", "S1", "20000"), ("m2", "S2", "500")):
+        ledger.ok(
+            db,
+            "claim",
+            "submit",
+            member,
+            "--period",
+            "1",
+            "--self-paid",
+            amount,
+            "--claim-id",
+            claim_id,
+            "--date",
+            "2025-03-01",
+        )
+    ledger.ok(db, "--actor", "approver", "claim", "approve", "S1", "--date", "2025-03-05")
+    ledger.ok(db, "payouts", "make", "S1", "--bank-ref", "B1", "--date", "2025-03-10")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("period", "open", "3000000000", "--start", "2026-01-01", "--end", "2026-12-31"),
+            "error: period 3000000000: period numbers run from 1 to 9999",
+        ),
+        (
+            ("period", "open", "5", "--start", "9999-12-30", "--end", "9999-12-31"),
+            "error: period 5 starts 9999-12-30: a period lies within the years 1900 to 9000, "
+            "so that its claim deadline can be reckoned",
+        ),
+        (
+            ("--actor", "approver", "claim", "approve", "S2", "--date", "2025-02-01"),
+            "error: claim 'S2' was submitted on 2025-03-01: it cannot be approved on 2025-02-01",
+        ),
+        (
+            (
+                "--actor",
+                "approver",
+                "claim",
+                "reject",
+                "S2",
+                "--reason",
+                "x",
+                "--date",
+                "2025-02-01",
+            ),
+            "error: claim 'S2' was submitted on 2025-03-01: it cannot be rejected on 2025-02-01",
+        ),
+        (
+            ("payouts", "make", "S1", "--bank-ref", "B2", "--date", "2025-03-04"),
+            "error: claim 'S1' was approved on 2025-03-05: it cannot be paid on 2025-03-04",
+        ),
+        (
+            (
+                "payouts",
+                "return",
+                "S1",
+                "--bank-ref",
+                "B1",
+                "--reason",
+                "x",
+                "--date",
+                "2025-03-09",
+            ),
+            "error: payout 'B1' of claim 'S1' was made on 2025-03-10: it cannot be returned on "
+            "2025-03-09",
+        ),
+        (
+            ("enrol", "m3", *IN_PERIOD_1, "--date", "2026-01-01"),
+            "error: member 'm3' cannot be enrolled in period 1 on 2026-01-01: the period ended "
+            "on 2025-12-31",
+        ),
+        (
+            ("enrol", "m1 ", *IN_PERIOD_1, "--date", "2025-01-02"),
+            "error: member id 'm1 ': must not begin or end with spaces",
+        ),
+        (
+            (
+                "enrol",
+                "m3",
+                "--period",
+                "1",
+                "--county",
+                "C1",
+                "--unit",
+                "Glass\x07Works",
+                "--date",
+                "2025-01-02",
+            ),
+            "error: unit 'Glass\\x07Works': contains a control character (U+0007)",
+        ),
+        (
+            ("--actor", "approver", "claim", "reject", "S2", "--reason", "not\x1bcovered"),
+            "error: reason 'not\\x1bcovered': contains a control character (U+001B)",
+        ),
+        (
+            ("--actor", "approver", "claim", "approve", "S2"),
+            "error: claim 'S2': the policy gives no benefit for it (eligible self-paid 500.00 is "
+            "within the deductible of 600.00): reject it instead",
+        ),
+    ],
+    ids=[
+        "period-number-too-large",
+        "period-at-the-end-of-the-calendar",
+        "approved-before-submitted",
+        "rejected-before-submitted",
+        "paid-before-approved",
+        "returned-before-paid",
+        "enrolled-after-the-period",
+        "member-id-with-a-space",
+        "unit-with-a-bell",
+        "reason-with-an-escape",
+        "approved-for-nothing",
+    ],
+)
+def test_impossible_facts_are_refused_in_one_line_and_record_nothing(
+    ledger: Ledger, db: str, args: tuple[str, ...], message: str
+) -> None:
+    decided_claims(ledger, db)
+    before = ledger.ok(db, "balances", "--json"), events_in(db)
+    assert ledger.refused(db, *args) == message
+    assert (ledger.ok(db, "balances", "--json"), events_in(db)) == before
+    ledger.ok(db, "--actor", "approver", "claim", "reject", "S2", "--reason", "below")
+    ledger.ok(db, "period", "close", "1", "--date", "2026-01-31")
+
+
+def test_a_settlement_imported_after_its_deadline_is_rejected_and_nothing_recorded(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    """The feed is received today, long after period 1's deadline of 2026-03-31."""
+    decided_claims(ledger, db)
+    feed = write_feed(tmp_path / "late.csv", CLAIM_HEADER, claim("S9", "m1", "900.00"))
+    before = events_in(db)
+    result = ledger(db, "import", "claims", str(feed))
+    assert result.returncode == 1
+    assert (
+        "line 2: discharged_on = '2025-03-10': claim 'S9' received on "
+        f"{date.today()} after the deadline 2026-03-31"
+    ) in result.stderr
+    assert events_in(db) == before
+
+
+@pytest.mark.parametrize(
+    ("args", "period"),
+    [
+        (("balances", "--period", "3000000000"), "3000000000"),
+        (("period", "close", "99999999999999999999"), "99999999999999999999"),
+        (("statement", "--period", "0", "--format", "json"), "0"),
+    ],
+    ids=["balances-beyond-any-period", "close-beyond-any-integer", "statement-of-period-0"],
+)
+def test_a_period_number_out_of_range_is_refused_in_one_line_before_any_query(
+    ledger: Ledger, db: str, args: tuple[str, ...], period: str
+) -> None:
+    create_scheme(ledger, db)
+    before = events_in(db)
+    assert ledger.refused(db, *args) == (
+        f"error: period {period}: period numbers run from 1 to 9999"
+    )
+    assert events_in(db) == before
 
 
 def test_bad_database_urls_and_policy_files_are_one_line(ledger: Ledger, tmp_path: Path) -> None:

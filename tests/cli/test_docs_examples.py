@@ -55,13 +55,19 @@ def test_the_documented_feeds_walk_through_a_whole_payment_cycle(
         "--end",
         "2025-12-31",
     )
-    for kind, name in (
-        ("enrolments", "enrolments.csv"),
-        ("premiums", "premiums.jsonl"),
-        ("claims", "claims.csv"),
+    # The settlements of the discharges of 2025-03-09 and 2025-04-20 arrive on 2025-04-30,
+    # within period 1's claim deadline; the other feeds are dated in their records.
+    for kind, name, received in (
+        ("enrolments", "enrolments.csv", ()),
+        ("premiums", "premiums.jsonl", ()),
+        ("claims", "claims.csv", ("--date", "2025-04-30")),
     ):
         summary = json.loads(
-            run(capsys, db, "--actor", "clerk", "import", kind, str(EXAMPLES / name), "--json")
+            run(
+                capsys,
+                db,
+                *("--actor", "clerk", "import", kind, str(EXAMPLES / name), *received, "--json"),
+            )
         )
         assert summary["rejected"] == 0 and summary["imported"] == summary["read"] > 0
     bank_file = tmp_path / "pay.csv"

@@ -22,6 +22,10 @@ from feed_files import CLAIM_HEADER, ROSTER_HEADER, claim, write_feed
 
 PREMIUM_HEADER = "收据号,会员编号,期次,资金来源,金额,缴费日期"
 RESULT_HEADER = "支付参考号,状态,退回原因,日期"
+ENROLLED = ("--date", "2025-01-06")
+CLAIMS_RECEIVED = "2025-03-12"
+"""The day a claims feed arrives, unless a test says otherwise: after the discharges of
+2025-03-10 (the day the policy approves the claims), well within period 1's claim deadline."""
 
 
 def c1(ledger: Ledger, db: str) -> dict[str, str]:
@@ -53,8 +57,11 @@ def pinghu_members(ledger: Ledger, db: str, tmp_path: Path, *members: str) -> No
     )
 
 
-def import_claims(ledger: Ledger, db: str, path: Path, *lines: str) -> None:
-    ledger.ok(db, "import", "claims", str(write_feed(path, CLAIM_HEADER, *lines)))
+def import_claims(
+    ledger: Ledger, db: str, path: Path, *lines: str, received: str = CLAIMS_RECEIVED
+) -> None:
+    feed = str(write_feed(path, CLAIM_HEADER, *lines))
+    ledger.ok(db, "import", "claims", feed, "--date", received)
 
 
 def bank_file(path: Path) -> list[dict[str, str]]:
@@ -78,7 +85,7 @@ def test_a_refused_import_names_each_bad_record_on_stderr_and_stores_nothing(
         claim("S4", "NOBODY", "900.00"),
     )
 
-    result = ledger(db, "import", "claims", str(feed))
+    result = ledger(db, "import", "claims", str(feed), "--date", CLAIMS_RECEIVED)
 
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
@@ -98,8 +105,8 @@ def test_partial_import_leaves_bad_records_in_a_gb18030_rejects_file_to_fix_and_
     ledger: Ledger, db: str, tmp_path: Path
 ) -> None:
     pinghu_members(ledger, db, tmp_path)
-    ledger.ok(db, "enrol", "M1", "--period", "1", "--county", "C1", "--unit", "U1")
-    ledger.ok(db, "enrol", "M2", "--period", "1", "--county", "C1", "--unit", "U1")
+    for member in ("M1", "M2"):
+        ledger.ok(db, "enrol", member, "--period", "1", "--county", "C1", "--unit", "U1", *ENROLLED)
     feed = write_feed(
         tmp_path / "缴费.csv",
         PREMIUM_HEADER,
@@ -146,7 +153,17 @@ def test_a_rejects_file_that_cannot_be_written_is_refused_before_anything_is_sto
     )
     nowhere = tmp_path / "no-such-folder" / "rejects.csv"
 
-    result = ledger(db, "import", "claims", str(feed), "--partial", "--rejects", str(nowhere))
+    result = ledger(
+        db,
+        "import",
+        "claims",
+        str(feed),
+        "--date",
+        CLAIMS_RECEIVED,
+        "--partial",
+        "--rejects",
+        str(nowhere),
+    )
 
     assert result.returncode == 1
     assert "cannot write" in result.stderr
@@ -221,7 +238,9 @@ def test_a_batch_with_nothing_payable_says_so_and_records_nothing(
     before = events_in(db)
     empty = tmp_path / "2025-07.csv"
 
-    shown = ledger.ok(db, "payouts", "export", "--batch", "2025-07", "--out", str(empty))
+    shown = ledger.ok(
+        db, "payouts", "export", "--batch", "2025-07", "--out", str(empty), "--date", "2025-07-31"
+    )
 
     assert "nothing payable, nothing recorded" in shown and "already recorded" not in shown
     assert events_in(db) == before
@@ -229,7 +248,9 @@ def test_a_batch_with_nothing_payable_says_so_and_records_nothing(
 
 
 def export_batch_to(ledger: Ledger, db: str, batch: str, out: Path) -> str:
-    return ledger.refused(db, "payouts", "export", "--batch", batch, "--out", str(out))
+    return ledger.refused(
+        db, "payouts", "export", "--batch", batch, "--out", str(out), "--date", "2025-06-30"
+    )
 
 
 def test_a_bank_file_that_cannot_be_written_is_refused_before_anything_is_paid(
@@ -247,7 +268,9 @@ def test_a_bank_file_that_cannot_be_written_is_refused_before_anything_is_paid(
     assert (events_in(db), ledger.ok(db, "balances", "--json")) == before
     assert not list(tmp_path.glob(".*.part"))
     out = tmp_path / "2025-06.csv"
-    shown = ledger.ok(db, "payouts", "export", "--batch", "2025-06", "--out", str(out))
+    shown = ledger.ok(
+        db, "payouts", "export", "--batch", "2025-06", "--out", str(out), "--date", "2025-06-30"
+    )
     assert "1 payments, 10380.00 yuan" in shown and "already recorded" not in shown
 
 
@@ -273,7 +296,9 @@ def test_a_bank_file_failing_after_the_batch_is_recorded_says_so_and_can_be_writ
     )
     assert (events_in(db) or 0) > before and c1(ledger, db)["benefits_payable"] == "0.00"
     assert not out.exists() and not list(tmp_path.glob(".*.part"))
-    shown = ledger.ok(db, "payouts", "export", "--batch", "2025-06", "--out", str(out))
+    shown = ledger.ok(
+        db, "payouts", "export", "--batch", "2025-06", "--out", str(out), "--date", "2025-06-30"
+    )
     assert "already recorded" in shown
     assert [(p["bank_reference"], p["amount"]) for p in bank_file(out)] == [
         ("2025-06/M1", "10380.00")
@@ -300,7 +325,9 @@ def test_bank_results_return_or_confirm_payments_and_returned_ones_are_paid_agai
     assert c1(ledger, db)["benefits_payable"] == "22140.00"
 
     july = tmp_path / "2025-07.csv"
-    ledger.ok(db, "payouts", "export", "--batch", "2025-07", "--out", str(july))
+    ledger.ok(
+        db, "payouts", "export", "--batch", "2025-07", "--out", str(july), "--date", "2025-07-31"
+    )
     assert [(p["bank_reference"], p["amount"], p["claims"]) for p in bank_file(july)] == [
         ("2025-07/M1", "11760.00", "2"),
         ("2025-07/M2", "10380.00", "1"),
@@ -350,7 +377,10 @@ def test_each_payout_is_texted_once_even_across_a_rebuild(
         claim("S1", "M1", "20000.00"),
         claim("S2", "M2", "20000.00"),
     )
-    ledger.ok(db, "payouts", "export", "--batch", "2025-06", "--out", str(tmp_path / "b1.csv"))
+    b1 = tmp_path / "b1.csv"
+    ledger.ok(
+        db, "payouts", "export", "--batch", "2025-06", "--out", str(b1), "--date", "2025-06-30"
+    )
 
     sent = handed_over(ledger, db, tmp_path / "sms-1.jsonl")
     assert [m["member_id"] for m in sent] == ["M1", "M2"]
@@ -362,8 +392,12 @@ def test_each_payout_is_texted_once_even_across_a_rebuild(
     ledger.ok(db, "projections", "rebuild")
     assert handed_over(ledger, db, tmp_path / "sms-3.jsonl") == []
 
-    import_claims(ledger, db, tmp_path / "april.csv", claim("S3", "M3", "6000.00"))
-    ledger.ok(db, "payouts", "export", "--batch", "2025-07", "--out", str(tmp_path / "b2.csv"))
+    april = tmp_path / "april.csv"
+    import_claims(ledger, db, april, claim("S3", "M3", "6000.00"), received="2025-04-02")
+    b2 = tmp_path / "b2.csv"
+    ledger.ok(
+        db, "payouts", "export", "--batch", "2025-07", "--out", str(b2), "--date", "2025-07-31"
+    )
     [new] = handed_over(ledger, db, tmp_path / "sms-4.jsonl")
     assert new["member_id"] == "M3"
     assert "1380.00元" in new["text"] and "Pinghu" in new["text"]
@@ -382,7 +416,7 @@ def test_a_payout_returned_before_its_text_is_handed_over_withdraws_the_text(
     )
     for number in ("1", "2"):
         ledger.ok(
-            db, "payouts", "make", f"S{number}", "--bank-ref", f"B{number}", "--date", "2025-03-03"
+            db, "payouts", "make", f"S{number}", "--bank-ref", f"B{number}", "--date", "2025-03-13"
         )
     ledger.ok(
         db,
@@ -394,7 +428,7 @@ def test_a_payout_returned_before_its_text_is_handed_over_withdraws_the_text(
         "--reason",
         "closed",
         "--date",
-        "2025-03-04",
+        "2025-03-14",
     )
 
     shown = ledger.ok(db, "notifications", "export", "--out", str(tmp_path / "sms-1.jsonl"))
@@ -415,11 +449,12 @@ def test_a_payout_returned_after_its_text_was_handed_over_leaves_the_text_handed
 ) -> None:
     pinghu_members(ledger, db, tmp_path, "M1")
     import_claims(ledger, db, tmp_path / "march.csv", claim("S1", "M1", "20000.00"))
-    ledger.ok(db, "payouts", "make", "S1", "--bank-ref", "B1", "--date", "2025-03-03")
+    ledger.ok(db, "payouts", "make", "S1", "--bank-ref", "B1", "--date", "2025-03-13")
     [sent] = handed_over(ledger, db, tmp_path / "sms-1.jsonl")
     assert sent["message_id"] == "S1/B1"
 
-    ledger.ok(db, "payouts", "return", "S1", "--bank-ref", "B1", "--reason", "closed")
+    returned = ("payouts", "return", "S1", "--bank-ref", "B1", "--reason", "closed")
+    ledger.ok(db, *returned, "--date", "2025-03-20")
     shown = ledger.ok(db, "notifications", "export", "--out", str(tmp_path / "sms-2.jsonl"))
     assert shown.strip() == f"Handed over 0 messages in {tmp_path / 'sms-2.jsonl'}."
 

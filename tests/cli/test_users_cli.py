@@ -7,8 +7,10 @@ from cli_runner import Ledger, create_scheme, events_in
 
 def submitted_claim(ledger: Ledger, db: str) -> None:
     """m1 enrolled and paid up, and claim S1 submitted, all by tester."""
-    ledger.ok(db, "enrol", "m1", "--period", "1", "--county", "C1", "--unit", "U")
-    ledger.ok(db, "pay-premium", "m1", "--period", "1", "--receipt", "R1")
+    ledger.ok(
+        db, "enrol", "m1", "--period", "1", "--county", "C1", "--unit", "U", "--date", "2025-01-02"
+    )
+    ledger.ok(db, "pay-premium", "m1", "--period", "1", "--receipt", "R1", "--date", "2025-01-02")
     ledger.ok(
         db,
         *("claim", "submit", "m1", "--period", "1", "--self-paid", "20000"),

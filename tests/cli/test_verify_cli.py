@@ -13,11 +13,14 @@ from cli_runner import Ledger, create_scheme, events_in, on_a_terminal
 from psycopg import sql
 from rawdb import raw
 
+IN_GLASS_WORKS = ("--period", "1", "--county", "C1", "--unit", "Glass Works")
+ON_2_JANUARY = ("--date", "2025-01-02")
+
 
 def enrolled(ledger: Ledger, db: str, *members: str) -> None:
     create_scheme(ledger, db)
     for member in members:
-        ledger.ok(db, "enrol", member, "--period", "1", "--county", "C1", "--unit", "Glass Works")
+        ledger.ok(db, "enrol", member, *IN_GLASS_WORKS, *ON_2_JANUARY)
         ledger.ok(db, "pay-premium", member, "--period", "1", "--receipt", f"R-{member}")
 
 
@@ -25,7 +28,7 @@ def test_a_published_digest_verifies_later(ledger: Ledger, db: str) -> None:
     enrolled(ledger, db, "m1")
     digest = ledger.ok(db, "audit", "digest").strip()
     assert re.fullmatch(r"\d+:[0-9a-f]{64}", digest)
-    ledger.ok(db, "enrol", "m2", "--period", "1", "--county", "C2", "--unit", "Port")
+    ledger.ok(db, "enrol", "m2", "--period", "1", "--county", "C2", "--unit", "Port", *ON_2_JANUARY)
     printed = ledger.ok(db, "audit", "verify", "--digest", digest)
     assert f"Published digest {digest}: matches." in printed
     assert printed.rstrip().endswith(
@@ -51,7 +54,7 @@ def test_verify_names_what_a_lagging_read_model_leaves_uncompared(ledger: Ledger
     ledger.ok(db, "balances")  # the read models catch up
     end = events_in(db)
     assert f"replayed to position {end} and compared." in ledger.ok(db, "audit", "verify")
-    ledger.ok(db, "enrol", "m2", "--period", "1", "--county", "C1", "--unit", "Port")
+    ledger.ok(db, "enrol", "m2", "--period", "1", "--county", "C1", "--unit", "Port", *ON_2_JANUARY)
     printed = ledger.ok(db, "audit", "verify")
     assert (
         f"Read model balances: replayed to position {end} and compared; it has not yet "
@@ -109,7 +112,7 @@ def test_auditing_where_there_is_no_ledger_says_so(ledger: Ledger, db: str) -> N
 def test_read_only_records_nothing_and_catches_nothing_up(ledger: Ledger, db: str) -> None:
     enrolled(ledger, db, "m1")
     recorded = events_in(db)
-    enrol = ("enrol", "m2", "--period", "1", "--county", "C1", "--unit", "Port")
+    enrol = ("enrol", "m2", "--period", "1", "--county", "C1", "--unit", "Port", *ON_2_JANUARY)
     assert "run it without --read-only" in ledger.refused(db, "--read-only", *enrol)
     assert events_in(db) == recorded
     before = ledger.json(db, "balances")
@@ -146,7 +149,7 @@ def test_an_auditor_role_verifies_but_cannot_write(
     caught_up = ledger.json(postgres_url, "balances")
     assert ledger.json(as_reader, "--read-only", "balances") == caught_up
     refused = ledger.refused(
-        as_reader, "enrol", "m2", "--period", "1", "--county", "C1", "--unit", "Port"
+        as_reader, "enrol", "m2", "--period", "1", "--county", "C1", "--unit", "Port", *ON_2_JANUARY
     )
     assert "permission denied" in refused and "with --read-only" in refused
     assert "with --read-only" in ledger.refused(as_reader, "balances")

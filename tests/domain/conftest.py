@@ -70,7 +70,7 @@ def paid_up_member() -> Callable[..., Member]:
     def paid_up_member(
         period: Period, member_id: str = "M1", county: str = "C1", group: str | None = None
     ) -> Member:
-        member = Member(member_id, CLERK, period.start)
+        member = Member.register(member_id, CLERK, period.start)
         member.enrol(period, county, "U1", group, CLERK, period.start)
         amounts: dict[str, object] = dict(period.policy.funding)
         member.pay_premium(period.number, amounts, f"R-{member_id}", CLERK, period.start)

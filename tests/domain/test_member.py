@@ -11,7 +11,9 @@ from domain.errors import (
     AlreadyEnrolled,
     ClaimDeadlinePassed,
     ClaimError,
+    DateOutOfOrder,
     InvalidAmount,
+    InvalidText,
     LedgerError,
     NotEnrolled,
     PayoutExceedsPayable,
@@ -33,6 +35,15 @@ def pending(aggregate: Member | ClaimIndex) -> list[Any]:
 
 def names(member: Member) -> list[str]:
     return [type(e).__name__ for e in member.collect_events()]
+
+
+def replay(events: list[Any]) -> Member:
+    """The member as the application loads it from its stored events."""
+    member: Any = None
+    for recorded in events:
+        member = recorded.mutate(member)
+    assert isinstance(member, Member)
+    return member
 
 
 @pytest.fixture
@@ -304,14 +315,15 @@ def test_approvals_never_exceed_the_annual_cap_over_several_claims(
     member = paid_up_member(nanyang)
     assert approved(member, nanyang, "K1", "161000") == D("80000.00")
     assert approved(member, nanyang, "K2", "101000") == D("20000.00")  # 50000 before the cap
-    assert approved(member, nanyang, "K3", "5000") == D("0.00")  # 2000 before the cap
+    with pytest.raises(ClaimError, match=r"annual cap of 100000\.00 is used up\): reject it"):
+        approved(member, nanyang, "K3", "5000")  # 2000 before the cap
     breakdowns = [e.breakdown for e in pending(member) if type(e).__name__ == "ClaimApproved"]
     assert [(b["cap_remaining"], b["cap_applied"]) for b in breakdowns] == [
         ("100000.00", False),
         ("20000.00", True),
-        ("0.00", True),
     ]
     assert member.enrolment(1).approved == D("100000.00")
+    assert member.claim("K3").status == "submitted"
 
 
 def test_the_cap_is_per_member_and_period(
@@ -410,10 +422,35 @@ def test_a_payout_never_exceeds_the_approved_unpaid_amount(claim_of_100: Member)
     assert [e.amount for e in pending(claim_of_100)] == [D("60.00")]
 
 
-def test_a_claim_approved_for_nothing_cannot_be_paid(member: Member, period: Period) -> None:
-    assert approved(member, period, "K1", "600") == D("0.00")
+@pytest.mark.parametrize("eligible", ["600", "100"])
+def test_a_claim_the_policy_gives_nothing_cannot_be_approved_only_rejected(
+    member: Member, period: Period, eligible: str
+) -> None:
+    member.submit_claim("K1", period, eligible, "alice", ON)
+    member.collect_events()
+    with pytest.raises(
+        ClaimError,
+        match=rf"'K1': the policy gives no benefit for it \(eligible self-paid {eligible}\.00 "
+        r"is within the deductible of 600\.00\): reject it instead",
+    ):
+        member.approve_claim("K1", period, "bob", ON)
+    assert names(member) == []
+    member.reject_claim("K1", "below the deductible", "bob", ON)
+    assert names(member) == ["ClaimRejected"]
+
+
+def test_an_approval_of_nothing_recorded_before_it_was_refused_still_replays(
+    period: Period,
+) -> None:
+    member = Member.register("M1", "alice", period.start)
+    member.enrol(period, "C1", "U1", None, "alice", period.start)
+    member.pay_premium(1, dict(period.policy.funding), "R-1", "alice", period.start)
+    member.submit_claim("K1", period, "600", "alice", ON)
+    member._claim_approved("K1", 1, "C1", D("0.00"), "pinghu-1", {}, "bob", ON)  # as of old
+    replayed = replay(member.collect_events())
+    assert (replayed.claim("K1").status, replayed.claim("K1").approved) == ("approved", D("0"))
     with pytest.raises(ClaimError, match="nothing is payable"):
-        pay(member, None, "B-1")
+        replayed.make_payout("K1", None, "B-1", "carol", ON)
 
 
 def test_a_payout_of_a_claim_not_approved_is_refused(member: Member, period: Period) -> None:
@@ -494,3 +531,199 @@ def test_returning_an_unknown_payout_or_without_a_reason_is_refused(claim_of_100
     with pytest.raises(ClaimError, match="has no claim 'K9'"):
         claim_of_100.return_payout("K9", "B-1", "bounced", "carol", ON)
     assert claim_of_100.claim("K1").payable == D("0.00")
+
+
+# Dates in the order things happen
+
+
+def test_an_enrolment_dated_after_its_period_ended_is_refused(period: Period) -> None:
+    member = Member.register("M1", "alice", ON)
+    member.collect_events()
+    with pytest.raises(
+        DateOutOfOrder,
+        match="'M1' cannot be enrolled in period 1 on 2026-01-01: the period ended on 2025-12-31",
+    ):
+        member.enrol(period, "C1", "U1", None, "alice", date(2026, 1, 1))
+    assert names(member) == []
+    member.enrol(period, "C1", "U1", None, "alice", period.end)
+    assert names(member) == ["Enrolled"]
+
+
+def test_an_enrolment_before_its_period_starts_is_accepted(period: Period) -> None:
+    member = Member.register("M1", "alice", date(2024, 11, 1))
+    member.enrol(period, "C1", "U1", None, "alice", date(2024, 11, 1))
+    assert names(member) == ["Registered", "Enrolled"]
+
+
+@pytest.mark.parametrize(("verb", "decide"), [("approved", "approve"), ("rejected", "reject")])
+def test_a_claim_cannot_be_decided_before_it_was_submitted(
+    member: Member, period: Period, verb: str, decide: str
+) -> None:
+    member.submit_claim("K1", period, "20000", "alice", ON)
+    member.collect_events()
+
+    def decided(on: date) -> None:
+        if decide == "approve":
+            member.approve_claim("K1", period, "bob", on)
+        else:
+            member.reject_claim("K1", "not covered", "bob", on)
+
+    with pytest.raises(
+        DateOutOfOrder,
+        match=f"claim 'K1' was submitted on 2025-06-01: it cannot be {verb} on 2025-05-31",
+    ):
+        decided(date(2025, 5, 31))
+    assert names(member) == []
+    assert member.claim("K1").status == "submitted"
+    decided(ON)
+    assert names(member) == [f"Claim{verb.title()}"]
+
+
+def test_the_policy_decides_an_imported_claim_on_its_own_date(
+    member: Member, period: Period
+) -> None:
+    member.submit_claim("K1", period, "20000", "alice", ON)
+    with pytest.raises(DateOutOfOrder, match="submitted on 2025-06-01: it cannot be approved"):
+        member.adjudicate_claim("K1", period, date(2025, 5, 1))
+    assert member.adjudicate_claim("K1", period, ON).benefit == D("10380.00")
+
+
+def test_a_payout_cannot_be_made_before_its_claim_was_approved(
+    member: Member, period: Period
+) -> None:
+    member.submit_claim("K1", period, "1100", "alice", date(2025, 5, 1))
+    member.approve_claim("K1", period, "bob", ON)
+    member.collect_events()
+    with pytest.raises(
+        DateOutOfOrder,
+        match="claim 'K1' was approved on 2025-06-01: it cannot be paid on 2025-05-20",
+    ):
+        member.make_payout("K1", None, "B-1", "carol", date(2025, 5, 20))
+    assert names(member) == []
+    assert member.claim("K1").payable == D("100.00")
+    member.make_payout("K1", None, "B-1", "carol", ON)
+    assert names(member) == ["PayoutMade"]
+
+
+@pytest.mark.parametrize("returned", [True, False])
+def test_a_payout_cannot_be_returned_or_confirmed_before_it_was_made(
+    claim_of_100: Member, returned: bool
+) -> None:
+    claim_of_100.make_payout("K1", None, "B-1", "carol", date(2025, 6, 10))
+    claim_of_100.collect_events()
+    verb = "returned" if returned else "confirmed"
+    with pytest.raises(
+        DateOutOfOrder,
+        match=f"payout 'B-1' of claim 'K1' was made on 2025-06-10: it cannot be {verb} on "
+        "2025-06-09",
+    ):
+        if returned:
+            claim_of_100.return_payout("K1", "B-1", "bounced", "carol", date(2025, 6, 9))
+        else:
+            claim_of_100.confirm_payout("K1", "B-1", "carol", date(2025, 6, 9))
+    assert names(claim_of_100) == []
+    assert claim_of_100.check_bank_result("K1", "B-1", returned, date(2025, 6, 10))
+
+
+def test_dates_out_of_order_recorded_before_they_were_refused_still_replay(
+    period: Period,
+) -> None:
+    member = Member.register("M1", "alice", period.start)
+    member.enrol(period, "C1", "U1", None, "alice", period.start)
+    member.pay_premium(1, dict(period.policy.funding), "R-1", "alice", period.start)
+    member.submit_claim("K1", period, "1100", "alice", ON)
+    member._claim_approved("K1", 1, "C1", D("100.00"), "pinghu-1", {}, "bob", date(2025, 2, 1))
+    member._payout_made("K1", 1, "C1", D("100.00"), "B-1", "carol", date(2025, 1, 1))
+    replayed = replay(member.collect_events())
+    assert replayed.claim("K1").paid == D("100.00")
+
+
+# Claims received later than their date: settlements imported from insurance
+
+
+def test_a_settlement_received_after_the_deadline_is_refused_whatever_its_discharge(
+    member: Member, period: Period
+) -> None:
+    with pytest.raises(
+        ClaimDeadlinePassed, match="'K1' received on 2026-04-01 after the deadline 2026-03-31"
+    ):
+        member.submit_claim("K1", period, "1000", "alice", ON, received_on=date(2026, 4, 1))
+    assert names(member) == []
+
+
+def test_a_settlement_received_by_the_deadline_keeps_its_discharge_as_its_date(
+    member: Member, period: Period
+) -> None:
+    member.submit_claim("K1", period, "1000", "alice", ON, received_on=period.claim_deadline)
+    [submitted] = pending(member)
+    assert (submitted.effective_date, submitted.received_on) == (ON, date(2026, 3, 31))
+    assert member.claim("K1").submitted_on == ON
+
+
+def test_a_settlement_cannot_be_received_before_its_discharge(
+    member: Member, period: Period
+) -> None:
+    with pytest.raises(
+        DateOutOfOrder,
+        match="claim 'K1' was discharged on 2025-06-01: it cannot be received on 2025-05-31",
+    ):
+        member.submit_claim("K1", period, "1000", "alice", ON, received_on=date(2025, 5, 31))
+    assert names(member) == []
+
+
+def test_a_claim_submitted_by_hand_records_no_received_date(member: Member, period: Period) -> None:
+    member.submit_claim("K1", period, "1000", "alice", ON)
+    [submitted] = pending(member)
+    assert submitted.received_on is None
+
+
+# Text recorded for good
+
+
+@pytest.mark.parametrize(
+    ("member_id", "reason"),
+    [
+        ("M001 ", "must not begin or end with spaces"),
+        (" M001", "must not begin or end with spaces"),
+        ("M001\t", "must not begin or end with spaces"),
+        ("  ", "must not be blank"),
+        ("", "must not be blank"),
+        ("M0\x0701", r"contains a control character \(U\+0007\)"),
+    ],
+)
+def test_a_new_member_needs_an_id_given_exactly(member_id: str, reason: str) -> None:
+    with pytest.raises(InvalidText, match=rf"^member id .*: {reason}$") as refused:
+        Member.register(member_id, "alice", ON)
+    assert refused.value.field == "member_id"
+
+
+def test_a_member_recorded_under_an_id_with_spaces_still_replays() -> None:
+    legacy = Member("M001 ", "alice", ON)
+    assert replay(legacy.collect_events()).member_id == "M001 "
+
+
+def test_text_with_control_characters_is_refused_before_it_is_recorded(
+    member: Member, period: Period
+) -> None:
+    bell = "Glass\x07Works"
+    newcomer = Member.register("M2", "alice", ON)
+    newcomer.collect_events()
+    with pytest.raises(InvalidText, match=r"unit 'Glass\\x07Works': contains a control"):
+        newcomer.enrol(period, "C1", bell, None, "alice", ON)
+    with pytest.raises(InvalidText, match=r"^receipt"):
+        member.pay_premium(1, {"worker": "1"}, "R\x1b9", "alice", ON)
+    with pytest.raises(InvalidText, match=r"^claim id 'K 1 '"):
+        member.submit_claim("K 1 ", period, "1000", "alice", ON)
+    member.submit_claim("K1", period, "1100", "alice", ON)
+    member.collect_events()
+    with pytest.raises(InvalidText, match=r"^reason"):
+        member.reject_claim("K1", "not\x00covered", "bob", ON)
+    member.approve_claim("K1", period, "bob", ON)
+    member.collect_events()
+    with pytest.raises(InvalidText, match=r"^bank reference"):
+        member.make_payout("K1", None, "B\x7f1", "carol", ON)
+    member.make_payout("K1", None, "B-1", "carol", ON)
+    member.collect_events()
+    with pytest.raises(InvalidText, match=r"^reason"):
+        member.return_payout("K1", "B-1", "closed\r\nagain", "carol", ON)
+    assert names(member) == names(newcomer) == []

@@ -23,6 +23,7 @@ from domain.accounts import (
     Posting,
     account_exists,
 )
+from domain.errors import ClaimError
 from domain.member import ClaimIndex, Member
 from domain.policy import Policy
 from domain.postings import postings_for
@@ -105,12 +106,12 @@ def test_an_approval_books_the_benefit_as_expense_and_payable(
     assert {(p.period, p.effective_date) for p in made} == {(1, date(2025, 6, 9))}
 
 
-def test_an_approval_of_nothing_makes_no_postings(
+def test_an_approval_of_nothing_recorded_before_it_was_refused_makes_no_postings(
     period: Period, paid_up_member: PaidUpMember
 ) -> None:
     member = paid_up_member(period)
     member.submit_claim("K1", period, "500", "alice", ON)
-    member.approve_claim("K1", period, "bob", ON)
+    member._claim_approved("K1", 1, "C1", D("0.00"), "pinghu-1", {}, "bob", ON)  # as of old
     assert lines(member.collect_events()) == []
 
 
@@ -262,6 +263,12 @@ class History:
         member.submit_claim(reference, self.period, eligible, "a", ON)
 
     def approve(self, member: Member, claim_id: str) -> None:
+        """Approve, or reject a claim the policy gives nothing: it may not be approved."""
+        if member.assess_claim(claim_id, self.period.policy.benefit).benefit == 0:
+            with pytest.raises(ClaimError, match="reject it instead"):
+                member.approve_claim(claim_id, self.period, "b", ON)
+            self.reject(member, claim_id)
+            return
         benefit = member.approve_claim(claim_id, self.period, "b", ON).benefit
         self.approved[member.enrolment(1).county] += benefit
 

@@ -12,6 +12,7 @@ from domain.accounts import BANK, BENEFIT_EXPENSE, CITY_POOL, COUNTY_CONTRIBUTIO
 from domain.errors import (
     DeficitAlreadyShared,
     InvalidAmount,
+    InvalidText,
     LedgerError,
     PeriodError,
     PeriodNotOpen,
@@ -99,12 +100,64 @@ def test_a_period_must_end_after_it_starts(
     assert names(scheme) == []
 
 
-def test_period_numbers_start_at_1(open_scheme: OpenScheme, preset_policy: PresetPolicy) -> None:
+@pytest.mark.parametrize("number", [0, -1, 10_000, 3_000_000_000])
+def test_period_numbers_run_from_1_to_9999(
+    open_scheme: OpenScheme, preset_policy: PresetPolicy, number: int
+) -> None:
     scheme = open_scheme(periods=())
-    with pytest.raises(PeriodError, match="start at 1"):
+    with pytest.raises(PeriodError, match=f"^period {number}: period numbers run from 1 to 9999$"):
         scheme.open_period(
-            0, date(2025, 1, 1), date(2025, 12, 31), preset_policy("pinghu", 1), "alice", ON
+            number, date(2025, 1, 1), date(2025, 12, 31), preset_policy("pinghu", 1), "alice", ON
         )
+    assert names(scheme) == []
+    scheme.open_period(
+        9999, date(2025, 1, 1), date(2025, 12, 31), preset_policy("pinghu", 1), "alice", ON
+    )
+    assert names(scheme) == ["PeriodOpened"]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "which"),
+    [
+        (date(9999, 12, 30), date(9999, 12, 31), "starts 9999-12-30"),
+        (date(8999, 1, 1), date(9001, 1, 1), "ends 9001-01-01"),
+        (date(1899, 12, 31), date(1900, 12, 31), "starts 1899-12-31"),
+        (date(1, 1, 1), date(2025, 12, 31), "starts 0001-01-01"),
+    ],
+)
+def test_a_period_lies_within_the_years_its_deadline_can_be_reckoned_in(
+    open_scheme: OpenScheme, preset_policy: PresetPolicy, start: date, end: date, which: str
+) -> None:
+    scheme = open_scheme(periods=())
+    with pytest.raises(
+        PeriodError, match=f"^period 5 {which}: a period lies within the years 1900 to 9000"
+    ):
+        scheme.open_period(5, start, end, preset_policy("pinghu", 1), "alice", ON)
+    assert names(scheme) == []
+
+
+def test_the_latest_period_allowed_has_a_deadline_at_the_longest_policy_allowed(
+    open_scheme: OpenScheme, preset_policy: PresetPolicy
+) -> None:
+    data = preset_policy("pinghu", 1).model_dump(mode="json")
+    data["benefit"]["claim_deadline_days"] = 3650
+    scheme = open_scheme(periods=())
+    scheme.open_period(
+        5, date(9000, 1, 1), date(9000, 12, 31), Policy.model_validate(data), "alice", ON
+    )
+    assert scheme.period(5).claim_deadline == date(9010, 12, 29)
+
+
+def test_a_period_recorded_at_the_end_of_the_calendar_still_replays_and_has_no_deadline(
+    preset_policy: PresetPolicy,
+) -> None:
+    scheme = Scheme("Pinghu", "pinghu", {"C1": "A"}, "alice", date(2025, 1, 1))
+    policy = preset_policy("pinghu", 1).model_dump(mode="json")
+    scheme._period_opened(5, date(9999, 12, 30), date(9999, 12, 31), policy, "alice", ON)
+    replayed: Any = None
+    for recorded in scheme.collect_events():
+        replayed = recorded.mutate(replayed)
+    assert replayed.period(5).claim_deadline == date.max
 
 
 def test_a_period_never_opened_is_unknown(open_scheme: OpenScheme) -> None:
@@ -282,6 +335,7 @@ def test_an_adjustment_may_be_posted_to_the_city_pool_and_a_premium_sub_account(
         ({"amount": "0"}, InvalidAmount, "must be greater than zero"),
         ({"amount": "-5.00"}, InvalidAmount, "must be greater than zero"),
         ({"amount": 12.5}, InvalidAmount, "floats are not accepted"),
+        ({"reason": "fee\x07"}, InvalidText, r"reason 'fee\\x07': contains a control character"),
     ],
 )
 def test_an_adjustment_is_refused_unless_it_names_known_accounts_an_entity_and_a_reason(
@@ -290,4 +344,29 @@ def test_an_adjustment_is_refused_unless_it_names_known_accounts_an_entity_and_a
     scheme = open_scheme()
     with pytest.raises(error, match=message):
         adjust(scheme, **changes)
+    assert names(scheme) == []
+
+
+# Text recorded for good
+
+
+@pytest.mark.parametrize(
+    ("name", "counties", "message"),
+    [
+        ("Ping\x07hu", {"C1": "A"}, r"^scheme name 'Ping\\x07hu': contains a control character"),
+        ("Pinghu", {"C1": "当\x1b湖"}, r"^county name '当\\x1b湖': contains a control character"),
+        ("Pinghu", {"C1 ": "A"}, r"^county 'C1 ': must not begin or end with spaces"),
+    ],
+)
+def test_a_scheme_names_itself_and_its_counties_in_plain_text(
+    name: str, counties: dict[str, str], message: str
+) -> None:
+    with pytest.raises(InvalidText, match=message):
+        Scheme.create(name, "pinghu", counties, "alice", date(2025, 1, 1))
+
+
+def test_a_role_is_granted_to_a_user_named_in_plain_text(open_scheme: OpenScheme) -> None:
+    scheme = open_scheme()
+    with pytest.raises(InvalidText, match=r"^user 'wang\\x00'"):
+        scheme.grant_role("wang\x00", "clerk", "alice", ON)
     assert names(scheme) == []

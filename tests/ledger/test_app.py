@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from domain.errors import ClaimError, LedgerError, PeriodError, PeriodNotOpen, UnknownCounty
+from domain.errors import (
+    ClaimError,
+    DateOutOfOrder,
+    InvalidText,
+    LedgerError,
+    PeriodError,
+    PeriodNotOpen,
+    UnknownCounty,
+)
 from domain.member import Member
 from domain.scheme import CountyResult
 from ledger.app import MutualAidLedger, RosterLine
@@ -162,11 +170,13 @@ def test_racing_approvals_never_exceed_the_cap(
         t.join()
     for app in apps:
         app.close()
-    assert errors == []
+    assert [type(e) for e in errors] == [ClaimError] * 3  # the cap used up: reject them
+    assert all("annual cap of 100000.00 is used up" in str(e) for e in errors)
     member = setup.app.member("m1")
     approved = sorted(member.claims[c].approved for c in claims)
     assert sum(approved) == Decimal("100000.00")  # each claim alone would get 20,000
     assert approved == [0] * 3 + [Decimal("20000.00")] * 5
+    assert sorted(member.claims[c].status for c in claims) == ["approved"] * 5 + ["submitted"] * 3
     setup.close()
 
 
@@ -220,7 +230,7 @@ def test_claim_ids_generated_never_collide_with_ids_given_by_hand(
     enrol("m2")
     books.app.submit_claim("m1", 1, "900.00", "clerk", ON, claim_id="m2-1-1")
     assert books.app.submit_claim("m2", 1, "900.00", "clerk", ON) == "m2-1-2"
-    with pytest.raises(ClaimError, match="blank"):
+    with pytest.raises(InvalidText, match="blank"):
         books.app.submit_claim("m2", 1, "900.00", "clerk", ON, claim_id="  ")
 
 
@@ -276,3 +286,66 @@ def test_a_new_postgresql_ledger_opened_by_several_processes_at_once(postgres_ur
     books.catch_up()
     assert books.app.scheme().counties == {"C1": "One"}
     books.close()
+
+
+def test_a_member_id_with_spaces_around_it_is_no_second_member(
+    books: Books, enrol: Callable[..., None]
+) -> None:
+    enrol("M001")
+    before = books.app.recorder.max_notification_id()
+    for given in ("M001 ", " M001", "M\x07001"):
+        with pytest.raises(InvalidText, match=r"^member id"):
+            books.app.enrol(given, 1, "C1", "U1", None, "clerk", ON)
+        with pytest.raises(LedgerError, match=r"^enrolment 1 \(.*\): member id"):
+            books.app.enrol_many(1, [RosterLine(given, "C1", "U1")], "R-x", "clerk", ON)
+    assert books.app.recorder.max_notification_id() == before
+
+
+def test_the_last_period_number_and_year_are_kept_by_either_database(books: Books) -> None:
+    """Period 9999 in the year 9000: the bounds the domain keeps fit every column."""
+    policy = load_preset("pinghu").policy_for(1)
+    start, end = date(9000, 1, 1), date(9000, 12, 31)
+    books.app.open_period(9999, start, end, policy, "approver", ON)
+    books.app.enrol_many(9999, [RosterLine("m1", "C1", "U1")], "R-9999", "clerk", start)
+    claim = books.app.submit_claim("m1", 9999, "20000.00", "clerk", date(9001, 3, 31))
+    books.app.approve_claim(claim, "approver", date(9001, 3, 31))
+    books.catch_up()
+    assert books.report(period=9999)["counties"]["C1"]["accounts"]["benefits_payable"] == (
+        "10380.00"
+    )
+    results = books.close_period(9999, "approver", date(9001, 4, 1))
+    assert results["C1"].expense == Decimal("10380.00")
+
+
+def test_a_period_number_too_large_for_the_database_records_nothing(books: Books) -> None:
+    policy = load_preset("pinghu").policy_for(1)
+    before = books.app.recorder.max_notification_id()
+    with pytest.raises(PeriodError, match="period numbers run from 1 to 9999"):
+        books.app.open_period(3_000_000_000, ON, ON2, policy, "approver", ON)
+    assert books.app.recorder.max_notification_id() == before
+    assert "C1" in books.report()["counties"]
+
+
+def test_decisions_and_payouts_dated_before_what_they_follow_record_nothing(
+    books: Books, enrol: Callable[..., None]
+) -> None:
+    enrol("m1")
+    claim = books.app.submit_claim("m1", 1, "20000.00", "clerk", ON)
+    before = books.app.recorder.max_notification_id()
+    with pytest.raises(DateOutOfOrder, match="submitted on 2025-03-01: it cannot be approved"):
+        books.app.approve_claim(claim, "approver", date(2025, 2, 28))
+    with pytest.raises(DateOutOfOrder, match="submitted on 2025-03-01: it cannot be rejected"):
+        books.app.reject_claim(claim, "not covered", "approver", date(2025, 2, 28))
+    assert books.app.recorder.max_notification_id() == before
+    books.app.approve_claim(claim, "approver", date(2025, 3, 5))
+    with pytest.raises(DateOutOfOrder, match="approved on 2025-03-05: it cannot be paid"):
+        books.app.make_payout(claim, None, "B-1", "cashier", date(2025, 3, 4))
+    books.app.make_payout(claim, None, "B-1", "cashier", date(2025, 3, 10))
+    with pytest.raises(DateOutOfOrder, match="made on 2025-03-10: it cannot be returned"):
+        books.app.return_payout(claim, "B-1", "account closed", "cashier", date(2025, 3, 9))
+    with pytest.raises(
+        DateOutOfOrder, match="approved on 2025-03-05: it cannot be paid on 2025-03-01"
+    ):
+        books.app.pay_out_batch({"m1": [claim]}, "2025-03/", "cashier", date(2025, 3, 1))
+    with pytest.raises(DateOutOfOrder, match="ended on 2025-12-31"):
+        books.app.enrol("m2", 1, "C1", "U1", None, "clerk", date(2026, 1, 1))

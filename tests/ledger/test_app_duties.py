@@ -18,6 +18,7 @@ from ledger.policies import load_preset
 from ledger.refusals import Refusal
 
 ON = date(2025, 3, 1)
+RECEIVED = date(2025, 3, 12)  # the day a claims feed arrives: after its discharges of 2025-03-10
 USER_OF_ROLE = {"admin": "admin", "clerk": "clerk", "approver": "approver", "cashier": "cashier"}
 CLAIM_HEADER = (
     "settlement_no,member_id,admitted_on,discharged_on,total_cost,insurance_paid,eligible_self_paid"
@@ -124,6 +125,7 @@ COMMANDS: dict[str, tuple[str, Command]] = {
             "claims",
             feed(tmp / "c.csv", CLAIM_HEADER, "K-1,m1,2025-03-01,2025-03-10,25000,5000,20000.00"),
             user,
+            received_on=RECEIVED,
         ),
     ),
     "import_payout_results": (
@@ -240,7 +242,8 @@ def test_settlements_imported_by_a_clerk_are_decided_by_the_policy(
 ) -> None:
     books = ready
     lines = ["K-1,m1,2025-03-01,2025-03-10,25000,5000,20000.00"]
-    import_feed(books, "claims", feed(tmp_path / "c.csv", CLAIM_HEADER, *lines), "clerk")
+    settlements = feed(tmp_path / "c.csv", CLAIM_HEADER, *lines)
+    import_feed(books, "claims", settlements, "clerk", received_on=RECEIVED)
     history = books.app.events.get(member_uuid("m1"))
     decided = [e for e in history if getattr(e, "claim_id", None) == "K-1"]
     assert [(type(e).__name__, e.actor) for e in decided] == [

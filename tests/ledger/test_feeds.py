@@ -27,6 +27,8 @@ from ledger.policies import load_preset
 
 CLERK, APPROVER, CASHIER = "clerk", "approver", "cashier"
 START, END = date(2025, 1, 1), date(2025, 12, 31)
+RECEIVED = date(2026, 3, 31)
+"""The day the tests' feeds reach the ledger: the last day of period 1's claim deadline."""
 
 PREMIUM_HEADER = "receipt,member_id,period,source,amount,paid_on"
 RESULT_HEADER = "bank_reference,status,return_reason,reported_on"
@@ -43,7 +45,9 @@ def claims_file(path: Path, *lines: str) -> Path:
 
 
 def imported(books: Books, kind: str, path: Path, **options: Any) -> ImportSummary:
-    """Import a feed that should go in whole; a refusal fails the test with its rejects."""
+    """Import a feed that should go in whole, received on RECEIVED unless told; a refusal
+    fails the test with its rejects."""
+    options.setdefault("received_on", RECEIVED)
     try:
         return import_feed(books, kind, path, importer(kind), **options)
     except ImportRefused as refused:
@@ -232,8 +236,49 @@ REJECTIONS = [
         "claims",
         "c.csv",
         [CLAIM_HEADER + ",period", claim("S1", "M1", "900.00", discharged="2026-04-01") + ",1"],
-        Reject(2, "discharged_on", "2026-04-01", "after the deadline 2026-03-31"),
-        id="claim-deadline-passed",
+        Reject(
+            2,
+            "discharged_on",
+            "2026-04-01",
+            "claim 'S1' was discharged on 2026-04-01: it cannot be received on 2026-03-31",
+        ),
+        id="discharged-after-the-feed-was-received",
+    ),
+    pytest.param(
+        "enrolments",
+        "e.csv",
+        [ROSTER_HEADER, "1,M7,王五,1,C1,U1,,2026-01-01"],
+        Reject(
+            2,
+            "enrolled_on",
+            "2026-01-01",
+            "'M7' cannot be enrolled in period 1 on 2026-01-01: the period ended on 2025-12-31",
+        ),
+        id="enrolled-after-the-period-ended",
+    ),
+    pytest.param(
+        "enrolments",
+        "e.csv",
+        [ROSTER_HEADER, "1,M7,王五,1,C1,Glass\x07Works,,2025-01-06"],
+        Reject(2, "单位", "Glass\x07Works", "contains a control character (U+0007)"),
+        id="unit-with-a-control-character",
+    ),
+    pytest.param(
+        "enrolments",
+        "e.jsonl",
+        [
+            '{"roster_line": "1", "member_id": "M\\u001b7", "period": 1, "county": "C1", '
+            '"unit": "U1", "enrolled_on": "2025-01-06"}'
+        ],
+        Reject(1, "member_id", "M\x1b7", "contains a control character (U+001B)"),
+        id="member-id-with-a-control-character",
+    ),
+    pytest.param(
+        "claims",
+        "c.csv",
+        [CLAIM_HEADER, "S\x001,M1,2025-03-01,2025-03-10,5900.00,5000.00,900.00"],
+        Reject(2, "settlement_no", "S\x001", "contains a control character (U+0000)"),
+        id="settlement-number-with-a-control-character",
     ),
     pytest.param(
         "claims",
@@ -360,7 +405,7 @@ def test_a_bad_record_is_reported_with_its_line_field_value_and_reason(
     feed = write_feed(tmp_path / name, *lines)
 
     with pytest.raises(ImportRefused) as refused:
-        import_feed(books, kind, feed, importer(kind))
+        import_feed(books, kind, feed, importer(kind), received_on=RECEIVED)
 
     [reject] = refused.value.summary.rejects
     assert (reject.line, reject.field, reject.value) == (
@@ -379,7 +424,7 @@ def test_a_discharge_after_the_period_but_before_the_deadline_needs_the_period_c
     late = claim("S1", "M1", "900.00", discharged="2026-03-31")
     without_period = claims_file(tmp_path / "late.csv", late)
     with pytest.raises(ImportRefused) as refused:
-        import_feed(books, "claims", without_period, CLERK)
+        import_feed(books, "claims", without_period, CLERK, received_on=RECEIVED)
     assert refused.value.summary.rejects == [
         Reject(2, "discharged_on", "2026-03-31", "no period covers 2026-03-31")
     ]
@@ -389,6 +434,89 @@ def test_a_discharge_after_the_period_but_before_the_deadline_needs_the_period_c
 
     assert summary.counts == {"approved": 1}
     assert approved(books, "M1", "S1") == Decimal("60.00")
+
+
+# 2b. The claim deadline counts to the day a settlement is received
+
+
+@pytest.fixture
+def settlement_of_march(tmp_path: Path) -> Path:
+    """A stay discharged on 2025-03-10, in period 1, whose claim deadline is 2026-03-31."""
+    return claims_file(tmp_path / "settlements.csv", claim("S1", "M1", "900.00"))
+
+
+def test_a_settlement_received_after_its_period_deadline_is_rejected(
+    books: Books, enrol: Callable[..., None], settlement_of_march: Path
+) -> None:
+    enrol("M1")
+    before = events(books), books.report()
+
+    with pytest.raises(ImportRefused) as refused:
+        import_feed(books, "claims", settlement_of_march, CLERK, received_on=date(2026, 4, 1))
+
+    assert refused.value.summary.rejects == [
+        Reject(
+            2,
+            "discharged_on",
+            "2025-03-10",
+            "claim 'S1' received on 2026-04-01 after the deadline 2026-03-31",
+        )
+    ]
+    assert (events(books), books.report()) == before
+
+
+def test_a_settlement_received_by_its_deadline_keeps_its_discharge_date(
+    books: Books, enrol: Callable[..., None], settlement_of_march: Path
+) -> None:
+    enrol("M1")
+
+    summary = imported(books, "claims", settlement_of_march, received_on=date(2026, 3, 31))
+
+    assert summary.counts == {"approved": 1}
+    history = books.app.events.get(member_uuid("M1"))
+    submitted = next(e for e in history if isinstance(e, Member.ClaimSubmitted))
+    decided = next(e for e in history if isinstance(e, Member.ClaimApproved))
+    assert (submitted.effective_date, submitted.received_on) == (
+        date(2025, 3, 10),
+        date(2026, 3, 31),
+    )
+    assert decided.effective_date == date(2025, 3, 10)
+    as_of_march = books.report(as_of=date(2025, 3, 31))["counties"]["C1"]["accounts"]
+    assert as_of_march["benefits_payable"] == "60.00"
+
+
+def test_a_settlement_feed_is_received_today_unless_told(
+    books: Books, enrol: Callable[..., None], settlement_of_march: Path
+) -> None:
+    enrol("M1")
+    with pytest.raises(ImportRefused) as refused:
+        import_feed(books, "claims", settlement_of_march, CLERK)
+    [reject] = refused.value.summary.rejects
+    assert reject.reason == (f"claim 'S1' received on {date.today()} after the deadline 2026-03-31")
+
+
+def test_a_bank_result_dated_before_the_payment_it_reports_is_rejected(
+    books: Books, enrol: Callable[..., None], tmp_path: Path
+) -> None:
+    enrol("M1")
+    imported(books, "claims", claims_file(tmp_path / "c.csv", claim("S1", "M1", "900.00")))
+    export_payouts(books, "2025-06", tmp_path / "batch.csv", CASHIER, date(2025, 6, 30))
+    before = events(books)
+    results = write_feed(tmp_path / "results.csv", RESULT_HEADER, "2025-06/M1,paid,,2025-06-29")
+
+    with pytest.raises(ImportRefused) as refused:
+        import_feed(books, "payout-results", results, CASHIER)
+
+    assert refused.value.summary.rejects == [
+        Reject(
+            2,
+            "reported_on",
+            "2025-06-29",
+            "payout '2025-06/M1' of claim 'S1' was made on 2025-06-30: it cannot be confirmed "
+            "on 2025-06-29",
+        )
+    ]
+    assert events(books) == before
 
 
 # 3. Idempotency
@@ -467,7 +595,7 @@ def test_a_file_with_one_bad_record_stores_nothing(
     )
 
     with pytest.raises(ImportRefused, match="1 bad record") as refused:
-        import_feed(books, "claims", feed, CLERK)
+        import_feed(books, "claims", feed, CLERK, received_on=RECEIVED)
 
     summary = refused.value.summary
     assert (summary.read, summary.rejected, summary.imported) == (4, 1, 0)
@@ -593,6 +721,7 @@ def test_a_bank_result_rejected_in_a_partial_import_changes_nothing(
 KILL_WHILE_SAVING = textwrap.dedent(
     """
     import os, signal, sys
+    from datetime import date
     from pathlib import Path
 
     import ledger.feeds
@@ -605,7 +734,12 @@ KILL_WHILE_SAVING = textwrap.dedent(
     ledger.feeds.CHUNK = 5
     books = Books(sys.argv[1])
     ledger.feeds.import_feed(
-        books, "claims", Path(sys.argv[2]), "clerk", progress=die_once_ten_are_saved
+        books,
+        "claims",
+        Path(sys.argv[2]),
+        "clerk",
+        progress=die_once_ten_are_saved,
+        received_on=date(2026, 3, 31),
     )
     """
 )

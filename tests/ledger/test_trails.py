@@ -207,8 +207,8 @@ def test_an_explanation_as_of_a_date_and_as_known_at_a_position_equals_those_bal
     books: Books, enrol: Callable[..., None]
 ) -> None:
     enrol("m1")
-    books.app.submit_claim("m1", 1, "20000.00", "clerk", MARCH, claim_id="S-1")
-    books.app.approve_claim("S-1", "approver", MARCH)
+    books.app.submit_claim("m1", 1, "20000.00", "clerk", date(2025, 1, 20), claim_id="S-1")
+    books.app.approve_claim("S-1", "approver", date(2025, 1, 20))
     issued = books.app.recorder.max_notification_id()
     books.app.make_payout("S-1", "380.00", "B-1", "cashier", date(2025, 2, 1))
     books.app.make_payout("S-1", None, "B-2", "cashier", APRIL)

@@ -1,0 +1,32 @@
+"""Free text that events record: ids, names, units, references, reasons.
+
+An event is kept for good and shown in every statement after it, so its text is checked
+before it is recorded: a control character (a bell, an escape) would break the XLSX
+writer for ever, and an id with spaces around it would name a second member.
+"""
+
+import unicodedata
+
+from domain.errors import InvalidText
+
+REFUSED_CATEGORIES = {"Cc": "a control character", "Cs": "an unpaired surrogate"}
+"""Unicode categories no record may hold: C0 and C1 controls (tab and newline included),
+and surrogates, which cannot even be stored as UTF-8."""
+
+
+def plain_text(value: str, field: str) -> str:
+    """The value unchanged, if it holds nothing a statement cannot show."""
+    for char in value:
+        kind = REFUSED_CATEGORIES.get(unicodedata.category(char))
+        if kind is not None:
+            raise InvalidText(field, value, f"contains {kind} (U+{ord(char):04X})")
+    return value
+
+
+def identifier(value: str, field: str) -> str:
+    """An id is recorded as given, so it must be given exactly: not blank, no spaces around."""
+    if not value.strip():
+        raise InvalidText(field, value, "must not be blank")
+    if value != value.strip():
+        raise InvalidText(field, value, "must not begin or end with spaces")
+    return plain_text(value, field)
