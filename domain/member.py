@@ -377,8 +377,7 @@ class Member(Aggregate):
         if calculation.benefit > 0:
             self._approve(claim_id, period, POLICY, effective_date)
         else:
-            reason = "annual cap reached" if calculation.cap_applied else "below the deductible"
-            self._reject(claim_id, reason, POLICY, effective_date)
+            self._reject(claim_id, _short_why_nothing(calculation), POLICY, effective_date)
         return calculation
 
     def assess_claim(self, claim_id: str, rule: BenefitRule) -> BenefitCalculation:
@@ -619,6 +618,15 @@ class Member(Aggregate):
         effective_date: date,
     ) -> None:
         self.claims[claim_id].returned.add(bank_reference)
+
+
+def _short_why_nothing(calculation: BenefitCalculation) -> str:
+    """The policy's reason for rejecting a claim it gives nothing for, as recorded."""
+    if calculation.cap_applied:
+        return "annual cap reached"
+    if calculation.eligible <= calculation.deductible:
+        return "below the deductible"
+    return "no band pays for this amount"
 
 
 def _why_nothing(calculation: BenefitCalculation, rule: BenefitRule) -> str:

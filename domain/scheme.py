@@ -97,6 +97,7 @@ class Scheme(Aggregate):
             raise LedgerError("a scheme needs at least one county")
         if not actor.strip() or actor == POLICY:
             raise LedgerError(f"the scheme's creator {actor!r} must be a named user")
+        identifier(actor, "actor")
         for code, label in counties.items():
             if not code.strip() or not label.strip():
                 raise LedgerError(f"county {code!r}: code and name are required")

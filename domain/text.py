@@ -18,9 +18,16 @@ def plain_text(value: str, field: str) -> str:
     """The value unchanged, if it holds nothing a statement cannot show."""
     for char in value:
         kind = REFUSED_CATEGORIES.get(unicodedata.category(char))
+        if kind is None and _noncharacter(char):
+            kind = "a noncharacter"  # XML, and so XLSX, cannot hold one
         if kind is not None:
             raise InvalidText(field, value, f"contains {kind} (U+{ord(char):04X})")
     return value
+
+
+def _noncharacter(char: str) -> bool:
+    code = ord(char)
+    return code & 0xFFFE == 0xFFFE or 0xFDD0 <= code <= 0xFDEF
 
 
 def identifier(value: str, field: str) -> str:

@@ -11,6 +11,8 @@ from psycopg.conninfo import conninfo_to_dict
 from domain.errors import LedgerError
 
 DEFAULT_DB = "ledger.db"
+TURN_TIMEOUT_SECONDS = 60
+"""How long an open waits for others opening the same PostgreSQL ledger (see taking_turns)."""
 
 
 class ReadOnly(LedgerError):
@@ -79,6 +81,11 @@ def connect(env: dict[str, str]) -> psycopg.Connection[tuple[object, ...]]:
     )
 
 
+def opening_key(schema: str) -> str:
+    """Text of the advisory lock that writable opens of the ledger in `schema` take turns on."""
+    return f"mutual-aid-ledger:{schema or 'public'}"
+
+
 @contextmanager
 def taking_turns(db: str, read_only: bool) -> Iterator[None]:
     """Writable opens of one PostgreSQL ledger, one at a time. Each open creates the schema,
@@ -91,8 +98,14 @@ def taking_turns(db: str, read_only: bool) -> Iterator[None]:
         return
     env = persistence_env(db)
     with connect(env) as conn:
-        conn.execute(
-            "SELECT pg_advisory_lock(hashtext(%s))",
-            (f"mutual-aid-ledger:{env['POSTGRES_SCHEMA'] or 'public'}",),
-        )
+        conn.execute(f"SET lock_timeout = '{TURN_TIMEOUT_SECONDS}s'")
+        try:
+            conn.execute(
+                "SELECT pg_advisory_lock(hashtext(%s))", (opening_key(env["POSTGRES_SCHEMA"]),)
+            )
+        except psycopg.errors.LockNotAvailable:
+            raise LedgerError(
+                f"--db: another process has been opening this ledger for over "
+                f"{TURN_TIMEOUT_SECONDS} s; try again, or look for a process stuck there"
+            ) from None
         yield

@@ -4,6 +4,7 @@ import csv
 import errno
 import json
 import os
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -110,6 +111,8 @@ class _NewFile:
     def put_in_place(self) -> None:
         self.text.close()
         if self.part is not None:
+            if self.path.exists():  # the bank file keeps the permissions it was given
+                shutil.copymode(self.path, self.part)
             os.replace(self.part, self.path)
             self.part = None
 

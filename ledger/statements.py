@@ -698,8 +698,6 @@ class Screening:
     """By unit (county, name), in that order; each unit's members in id order."""
     unit: Unit | None = None
     """The one unit asked for, if one was."""
-    county: str | None = None
-    """The one county asked for, if one was: only its units were screened."""
 
     def county_name(self, unit: Unit) -> str:
         """The unit's county as the documents show it: Danghu (C1)."""
@@ -758,7 +756,6 @@ def screening(
         frequent,
         dict(sorted(slips.items())),
         asked,
-        county,
     )
 
 

@@ -45,7 +45,7 @@ def write(document: Document, path: Path) -> None:
     book.properties.created = book.properties.modified = moment
     book.properties.lastModifiedBy = "mutual-aid-ledger"
     written = io.BytesIO()
-    # What Workbook.save does, but for setting the modified time to now.
+    # What Workbook.save does, except setting the modified time to now.
     ExcelWriter(book, zipfile.ZipFile(written, "w", zipfile.ZIP_DEFLATED)).save()
     path.write_bytes(_stamped(written.getvalue(), moment))
 
@@ -61,6 +61,8 @@ def _stamped(workbook: bytes, moment: datetime) -> bytes:
         for part in source.infolist():
             info = zipfile.ZipInfo(part.filename, moment.timetuple()[:6])
             info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, whatever the platform writing it
+            info.external_attr = 0o644 << 16
             target.writestr(info, source.read(part))
     return stamped.getvalue()
 

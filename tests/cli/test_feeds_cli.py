@@ -232,6 +232,25 @@ def test_exporting_the_same_batch_again_records_nothing_and_writes_the_same_file
     assert (events_in(db), again.read_bytes()) == recorded
 
 
+def test_a_bank_file_written_again_keeps_the_permissions_it_was_given(
+    ledger: Ledger, db: str, june_batch: Path
+) -> None:
+    """It holds members' ids and amounts: a file kept private stays private."""
+    june_batch.chmod(0o600)
+    ledger.ok(
+        db,
+        "payouts",
+        "export",
+        "--batch",
+        "2025-06",
+        "--out",
+        str(june_batch),
+        "--date",
+        "2025-07-01",
+    )
+    assert june_batch.stat().st_mode & 0o777 == 0o600
+
+
 def test_a_batch_with_nothing_payable_says_so_and_records_nothing(
     ledger: Ledger, db: str, june_batch: Path, tmp_path: Path
 ) -> None:

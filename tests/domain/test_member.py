@@ -1,5 +1,6 @@
 """The member aggregate: enrolment, premiums, claims within deadline and cap, payouts."""
 
+import dataclasses
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
@@ -727,3 +728,30 @@ def test_text_with_control_characters_is_refused_before_it_is_recorded(
     with pytest.raises(InvalidText, match=r"^reason"):
         member.return_payout("K1", "B-1", "closed\r\nagain", "carol", ON)
     assert names(member) == names(newcomer) == []
+
+
+def test_the_policy_says_why_it_gives_nothing_for_a_claim(
+    period: Period, paid_up_member: PaidUpMember
+) -> None:
+    """A band may pay nothing (rate 0): a claim within it is above the deductible, and the
+    recorded reason must not say it is below."""
+    rule = period.policy.benefit
+    unpaid_band = rule.model_validate(
+        {
+            **rule.model_dump(),
+            "bands": [
+                {"lower": rule.deductible, "upper": rule.deductible + 1000, "rate": "0"},
+                {"lower": rule.deductible + 1000, "rate": "0.5"},
+            ],
+        }
+    )
+    rated = dataclasses.replace(
+        period, policy=period.policy.model_copy(update={"benefit": unpaid_band})
+    )
+    member = paid_up_member(rated)
+    member.submit_claim("K1", rated, str(rule.deductible + 500), "clerk", ON)
+    member.submit_claim("K2", rated, str(rule.deductible - 1), "clerk", ON)
+    for claim_id in ("K1", "K2"):
+        assert member.adjudicate_claim(claim_id, rated, ON).benefit == 0
+    reasons = [e.reason for e in member.collect_events() if isinstance(e, Member.ClaimRejected)]
+    assert reasons == ["no band pays for this amount", "below the deductible"]

@@ -12,6 +12,16 @@ def test_plain_text_is_returned_as_it_was_given(value: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("value", "code"), [("a\ufffe", "FFFE"), ("\uffff", "FFFF"), ("\ufdd0", "FDD0")]
+)
+def test_a_noncharacter_is_refused_for_an_xlsx_file_could_not_hold_it(
+    value: str, code: str
+) -> None:
+    with pytest.raises(InvalidText, match=rf"contains a noncharacter \(U\+{code}\)"):
+        plain_text(value, "unit")
+
+
+@pytest.mark.parametrize(
     ("value", "code"),
     [
         ("a\x07b", "0007"),

@@ -5,7 +5,9 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
+import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError
 
@@ -20,8 +22,10 @@ from domain.errors import (
 )
 from domain.member import Member
 from domain.scheme import CountyResult
+from ledger import config
 from ledger.app import MutualAidLedger, RosterLine
 from ledger.books import Books
+from ledger.config import opening_key
 from ledger.policies import load_preset
 from ledger.store import POSTS_INTO
 
@@ -349,3 +353,16 @@ def test_decisions_and_payouts_dated_before_what_they_follow_record_nothing(
         books.app.pay_out_batch({"m1": [claim]}, "2025-03/", "cashier", date(2025, 3, 1))
     with pytest.raises(DateOutOfOrder, match="ended on 2025-12-31"):
         books.app.enrol("m2", 1, "C1", "U1", None, "clerk", date(2026, 1, 1))
+
+
+def test_an_open_kept_waiting_by_another_says_so_instead_of_hanging(
+    postgres_server: str, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Books(postgres_url).close()
+    schema = parse_qs(urlsplit(postgres_url).query)["schema"][0]
+    with psycopg.connect(postgres_server, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(hashtext(%s))", (opening_key(schema),))
+        monkeypatch.setattr(config, "TURN_TIMEOUT_SECONDS", 1)
+        with pytest.raises(LedgerError, match="another process has been opening this ledger"):
+            Books(postgres_url)
+    Books(postgres_url).close()  # once the other lets go
