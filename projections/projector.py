@@ -162,6 +162,19 @@ class Database:
         found = {row["application_name"]: int(row["position"]) for row in cursor.fetchall()}
         return {name: found.get(name, 0) for name in names}
 
+    def tables(self) -> set[str]:
+        """The tables this database (PostgreSQL: the ledger's schema) holds now."""
+        with self.transaction(commit=False) as cursor:
+            if isinstance(self.recorder, PostgresTrackingRecorder):
+                cursor.execute(
+                    "SELECT table_name AS name FROM information_schema.tables "
+                    "WHERE table_schema = %s",
+                    (self.recorder.datastore.schema or "public",),
+                )
+            else:
+                cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            return {str(row["name"]) for row in cursor.fetchall()}
+
     def create(self, model: ReadModel) -> None:
         with self.transaction(commit=True) as cursor:
             for table, columns in model.tables.items():
@@ -197,7 +210,10 @@ class Projector:
         self.model = model_class(self.db)
         self.tracking_name = f"{app.name}.{self.model.name}"
         if self.db.writable:
+            added = self.model.tables.keys() - self.db.tables()
             self.db.create(self.model)
+            if added and added != self.model.tables.keys() and self.position > 0:
+                self.reset()  # a table new to this model since it last ran: replay into it
 
     @property
     def position(self) -> int:

@@ -4,6 +4,9 @@ made, confirmed and returned, a close with deficits shared."""
 
 from typing import Any
 
+from rawdb import raw
+
+from ledger.audit import check_read_models
 from ledger.books import Books
 from ledger.demo import run_demo
 from projections.claims import Claims
@@ -55,3 +58,25 @@ def test_a_rebuild_withdraws_the_same_texts_and_keeps_those_handed_over(db: str)
     replayed.catch_up()
     assert replayed.withdrawn() == before[1]
     books.close()
+
+
+def test_a_table_new_to_a_read_model_is_filled_from_the_log_at_the_next_open(db: str) -> None:
+    """A ledger whose outbox predates its table of returns: at the next open the outbox
+    replays, so payouts returned back then withdraw their texts, and no hand-over is lost."""
+    books = Books(db)
+    summary = run_demo(books, "pinghu", 2, 1000, 1)
+    outbox = books.notifications
+    outbox.catch_up()
+    outbox.hand_over(outbox.pending()[:5], "2025-07-01T09:00:00")
+    before = outbox.pending(), outbox.withdrawn()
+    assert summary.returned and len(before[1]) == summary.returned
+    books.close()
+    with raw(db) as r:
+        r.execute("DROP TABLE outbox_returns")  # as the ledger stood before the table existed
+
+    reopened = Books(db)
+    reopened.catch_up()
+
+    assert (reopened.notifications.pending(), reopened.notifications.withdrawn()) == before
+    assert check_read_models(reopened).differences == []
+    reopened.close()
