@@ -71,6 +71,7 @@ class Database:
     ) -> None:
         self.recorder = recorder
         self.writable = writable
+        self._tables: set[str] | None = None
         if isinstance(recorder, PostgresTrackingRecorder):
             schema = recorder.datastore.schema
             self.placeholder = "%s"
@@ -163,12 +164,18 @@ class Database:
         return {name: found.get(name, 0) for name in names}
 
     def tables(self) -> set[str]:
-        """The tables this database (PostgreSQL: the ledger's schema) holds now."""
+        """The tables this database (PostgreSQL: the ledger's schema) holds: read once, then
+        kept up to date by `create`."""
+        if self._tables is None:
+            self._tables = self._read_tables()
+        return set(self._tables)
+
+    def _read_tables(self) -> set[str]:
         with self.transaction(commit=False) as cursor:
             if isinstance(self.recorder, PostgresTrackingRecorder):
-                cursor.execute(
-                    "SELECT table_name AS name FROM information_schema.tables "
-                    "WHERE table_schema = %s",
+                cursor.execute(  # the catalog, not information_schema: many times faster
+                    "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n "
+                    "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'p')",
                     (self.recorder.datastore.schema or "public",),
                 )
             else:
@@ -181,6 +188,8 @@ class Database:
                 cursor.execute(self.sql(f"CREATE TABLE IF NOT EXISTS {{{table}}} ({columns})"))
             for index in model.indexes:
                 cursor.execute(self.sql(index))
+        if self._tables is not None:
+            self._tables |= model.tables.keys()
 
     def record_tracking(self, cursor: Cursor, tracking: Tracking) -> None:
         self.recorder._insert_tracking(cursor, tracking)  # type: ignore[arg-type]
