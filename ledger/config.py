@@ -81,9 +81,10 @@ def connect(env: dict[str, str]) -> psycopg.Connection[tuple[object, ...]]:
     )
 
 
-def opening_key(schema: str) -> str:
-    """Text of the advisory lock that writable opens of the ledger in `schema` take turns on."""
-    return f"mutual-aid-ledger:{schema or 'public'}"
+def lock_key(purpose: str, schema: str) -> str:
+    """Text of one of the PostgreSQL advisory locks of the ledger in `schema` (hashed with
+    hashtext): "opening" (see taking_turns), "read-models" (see projections' Database.turn)."""
+    return f"mutual-aid-ledger/{purpose}:{schema or 'public'}"
 
 
 @contextmanager
@@ -101,7 +102,8 @@ def taking_turns(db: str, read_only: bool) -> Iterator[None]:
         conn.execute(f"SET lock_timeout = '{TURN_TIMEOUT_SECONDS}s'")
         try:
             conn.execute(
-                "SELECT pg_advisory_lock(hashtext(%s))", (opening_key(env["POSTGRES_SCHEMA"]),)
+                "SELECT pg_advisory_lock(hashtext(%s))",
+                (lock_key("opening", env["POSTGRES_SCHEMA"]),),
             )
         except psycopg.errors.LockNotAvailable:
             raise LedgerError(

@@ -699,10 +699,6 @@ class Screening:
     unit: Unit | None = None
     """The one unit asked for, if one was."""
 
-    def county_name(self, unit: Unit) -> str:
-        """The unit's county as the documents show it: Danghu (C1)."""
-        return f"{self.county_names.get(unit.county, unit.county)} ({unit.county})"
-
 
 def screening(
     books: Books,

@@ -24,7 +24,7 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteFactory, SQLiteTrackingR
 from psycopg.sql import SQL, Identifier
 
 from ledger.app import MutualAidLedger
-from ledger.config import ReadOnly
+from ledger.config import ReadOnly, lock_key
 
 BATCH_SIZE = 2000
 MAX_POSITION = 2**63 - 1
@@ -144,7 +144,7 @@ class Database:
             if isinstance(self.recorder, PostgresTrackingRecorder):
                 cursor.execute(
                     "SELECT pg_advisory_xact_lock(hashtext(%s))",
-                    (f"mutual-aid-ledger/read-models:{self.recorder.datastore.schema}",),
+                    (lock_key("read-models", self.recorder.datastore.schema),),
                 )
             else:
                 cursor.execute(self.sql("DELETE FROM {tracking} WHERE 0"))

@@ -6,7 +6,7 @@ Cells keep their type: a Decimal is money in yuan, an int a count, a Percent a r
 renderers format them (text) or keep them as numbers (XLSX).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -127,11 +127,16 @@ def source_label(source: str) -> str:
     return f"{'工会补助' if level else names.get(source, '')} {source}".strip()
 
 
+def county_label(names: Mapping[str, str], code: str) -> str:
+    """A county as the documents show it: Danghu (C1)."""
+    return f"{names.get(code, code)} ({code})"
+
+
 # Period statement
 
 
 def statement_document(s: Statement) -> Document:
-    subject = "全市 City" if s.county is None else f"{s.county_names[s.county]} ({s.county})"
+    subject = "全市 City" if s.county is None else county_label(s.county_names, s.county)
     current, previous = s.current, s.previous
     sections = [_summary(subject, current, previous)]
     if s.county is None:
@@ -279,7 +284,7 @@ def _by_county(s: Statement) -> Section:
             f.closing_reserve,
         )
 
-    rows = [row(f"{s.county_names[c]} ({c})", f) for c, f in current.counties.items()]
+    rows = [row(county_label(s.county_names, c), f) for c, f in current.counties.items()]
     if current.city_pool is not None and current.city is not None:
         pool = current.city_pool
         rows.append(
@@ -309,7 +314,7 @@ def _by_county(s: Statement) -> Section:
 
 
 def _entities(s: Statement) -> list[tuple[str, Figures]]:
-    found = [(f"{s.county_names[c]} ({c})", f) for c, f in s.current.counties.items()]
+    found = [(county_label(s.county_names, c), f) for c, f in s.current.counties.items()]
     if s.current.city is not None:
         found.append(("全市 City", s.current.city))
     return found
@@ -349,7 +354,7 @@ def _deficits(s: Statement) -> Section:
             ),
             tuple(
                 (
-                    f"{s.county_names.get(d.county, d.county)} ({d.county})",
+                    county_label(s.county_names, d.county),
                     d.deficit,
                     d.city_share,
                     d.county_share,
@@ -364,7 +369,7 @@ def _deficits(s: Statement) -> Section:
 
 def _reserves(s: Statement) -> Section:
     current = s.current
-    entities = [(f"{s.county_names[c]} ({c})", f) for c, f in current.counties.items()]
+    entities = [(county_label(s.county_names, c), f) for c, f in current.counties.items()]
     if current.city_pool is not None and current.city is not None:
         entities += [("市级统筹 City pool", current.city_pool), ("全市 City", current.city)]
     return Section(
@@ -419,7 +424,7 @@ def screening_document(s: Screening, unit: Unit) -> Document:
     """The slips of one unit (county, name): the only document that names its members in
     full."""
     slips = s.slips.get(unit, [])
-    county = s.county_name(unit)
+    county = county_label(s.county_names, unit.county)
     criteria = f"self-paid costs above {s.threshold:,.2f} yuan"
     if s.frequent is not None:
         criteria += f", or {s.frequent} or more claims"
@@ -441,7 +446,7 @@ def screening_document(s: Screening, unit: Unit) -> Document:
 
 
 def _slip(s: Screening, slip: Slip) -> Section:
-    county = s.county_name(Unit(slip.county, slip.unit))
+    county = county_label(s.county_names, slip.county)
     return Section(
         f"反馈单 Referral slip: {slip.member_id}",
         (
@@ -496,7 +501,7 @@ def _decision(status: str, reason: str | None) -> str:
 
 def disclosure_document(d: Disclosure) -> Document:
     unit, city = d.unit_figures, d.city_figures
-    county = f"{d.county_name} ({d.unit.county})"
+    county = county_label({d.unit.county: d.county_name}, d.unit.county)
     sources = sorted(unit.premiums.keys() | city.premiums.keys())
 
     def per_member(amount: Decimal, f: Figures) -> Decimal | None:

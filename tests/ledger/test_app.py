@@ -25,7 +25,7 @@ from domain.scheme import CountyResult
 from ledger import config
 from ledger.app import MutualAidLedger, RosterLine
 from ledger.books import Books
-from ledger.config import opening_key
+from ledger.config import lock_key
 from ledger.policies import load_preset
 from ledger.store import POSTS_INTO
 
@@ -361,7 +361,7 @@ def test_an_open_kept_waiting_by_another_says_so_instead_of_hanging(
     Books(postgres_url).close()
     schema = parse_qs(urlsplit(postgres_url).query)["schema"][0]
     with psycopg.connect(postgres_server, autocommit=True) as other:
-        other.execute("SELECT pg_advisory_lock(hashtext(%s))", (opening_key(schema),))
+        other.execute("SELECT pg_advisory_lock(hashtext(%s))", (lock_key("opening", schema),))
         monkeypatch.setattr(config, "TURN_TIMEOUT_SECONDS", 1)
         with pytest.raises(LedgerError, match="another process has been opening this ledger"):
             Books(postgres_url)
