@@ -26,6 +26,7 @@ from domain.accounts import (
 )
 from domain.errors import LedgerError
 from domain.money import ZERO, fmt, from_fen, round_yuan, to_fen
+from domain.scheme import Scheme
 from ledger.books import NATURAL_CREDIT, Books
 from ledger.chain import CHAIN_TABLE
 from projections.balances import Filters
@@ -610,11 +611,12 @@ class Unit(NamedTuple):
     name: str
 
 
-def resolve_unit(books: Books, period: int, at: int, name: str, county: str | None) -> Unit:
+def resolve_unit(
+    books: Books, scheme: Scheme, period: int, at: int, name: str, county: str | None
+) -> Unit:
     """The unit of this name with members enrolled in the period, as known at `at`: in
     `county` if given, else in the one county where a unit of that name has them. A name
     enrolled in several counties is refused, naming them, until the county is given."""
-    scheme = books.app.scheme()
     if county is not None:
         scheme.require_county(county)
     enrolled = books.statements.facts(period, at, (ENROLLED,), county=county, unit=name)
@@ -720,7 +722,7 @@ def screening(
     scheme = books.app.scheme()
     asked = None
     if unit is not None:
-        asked = resolve_unit(books, period, at.position, unit, county)
+        asked = resolve_unit(books, scheme, period, at.position, unit, county)
         county = asked.county
     elif county is not None:
         scheme.require_county(county)
@@ -841,7 +843,8 @@ def disclosure(
     only when units of that name are enrolled in several counties."""
     at = provenance(books, known_at)
     current, _ = _period_known(books, period, at.position)
-    found = resolve_unit(books, period, at.position, unit, county)
+    scheme = books.app.scheme()
+    found = resolve_unit(books, scheme, period, at.position, unit, county)
     tallies = books.statements.tallies(period, at.position)
     mine = from_tallies(tallies, county=found.county, unit=found.name)
     facts = books.statements.facts(
@@ -856,7 +859,6 @@ def disclosure(
         for c in _claim_lines(member_facts)
     ]
     claims.sort(key=lambda c: (c.submitted_on, -c.self_paid))
-    scheme = books.app.scheme()
     return Disclosure(
         scheme.name,
         current,
