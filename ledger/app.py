@@ -25,7 +25,7 @@ from domain.errors import ClaimError, DutyRefused, LedgerError
 from domain.member import ClaimIndex, Member, claim_uuid, member_uuid
 from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyResult, Scheme
-from ledger.config import ReadOnly, connect, is_postgres, persistence_env
+from ledger.config import NoLedger, ReadOnly, connect, is_postgres, persistence_env, sqlite_uri
 from ledger.refusals import Refusals
 from ledger.store import (
     CLOSES,
@@ -99,28 +99,32 @@ class RosterLine:
 class MutualAidLedger(Application[UUID]):
     name = "ledger"
 
-    def __init__(self, db: str, read_only: bool = False) -> None:
+    def __init__(self, db: str, read_only: bool = False, create: bool = True) -> None:
         """`read_only` for users who may only read (auditors, boards): nothing is created,
-        and the database refuses any write."""
+        and the database refuses any write. Without `create`, there must be a ledger at
+        `db` already (NoLedger): only the commands that start one create it."""
         self.read_only = read_only
+        starting = create and not read_only
         env = persistence_env(db)
-        if read_only:
-            if not is_postgres(db) and not os.path.exists(db):
-                raise LedgerError(f"--db: there is no ledger at {db!r}")
-            env["CREATE_TABLE"] = "no"
-        elif env.get("POSTGRES_SCHEMA"):
-            _create_schema(env)
+        env["CREATE_TABLE"] = "no"  # created below, once it is known that they may be
+        if is_postgres(db):
+            if starting and env["POSTGRES_SCHEMA"]:
+                _create_schema(env)
+        else:
+            _require_folder_and_file(db, starting)
+            env["SQLITE_DBNAME"] = sqlite_uri(db, read_only, create)
         super().__init__(env)
-        if read_only:
+        if not starting:
             try:
                 self.recorder.max_notification_id()
             except PersistenceError:
                 self.close()
-                raise LedgerError(f"--db: {db!r} holds no ledger (no event log)") from None
+                raise NoLedger(db) from None
         recorder = self.recorder
         assert isinstance(recorder, GuardedSQLiteRecorder | GuardedPostgresRecorder)
         self.refusals = Refusals(recorder.datastore)
         if not read_only:
+            recorder.create_table()
             recorder.seal_history()
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
@@ -430,6 +434,16 @@ class MutualAidLedger(Application[UUID]):
         while self._claim_exists(f"{member.member_id}-{period}-{n}"):
             n += 1
         return f"{member.member_id}-{period}-{n}"
+
+
+def _require_folder_and_file(path: str, starting: bool) -> None:
+    """An SQLite ledger is a file in an existing folder; only a ledger being started may
+    not exist yet."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise LedgerError(f"--db: there is no folder {folder} to hold {os.path.basename(path)}")
+    if not starting and not os.path.exists(path):
+        raise NoLedger(path)
 
 
 def _create_schema(env: dict[str, str]) -> None:

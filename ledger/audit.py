@@ -15,14 +15,11 @@ from eventsourcing.persistence import Notification
 
 from domain.errors import LedgerError
 from domain.money import fmt, from_fen
-from ledger.books import Books
+from ledger.books import Books, read_models
 from ledger.chain import CHAIN_TABLE, GENESIS, as_recorded, link
 from ledger.store import GuardedPostgresRecorder
 from projections.balances import Balances
-from projections.claims import Claims
-from projections.notifications import Notifications
 from projections.projector import MAX_POSITION, Database, Projector, catch_up_together
-from projections.statements import Statements
 
 BATCH = 5000
 SHOWN = 10
@@ -106,7 +103,7 @@ def check_chain(
     reported once, at its own position. The digest is compared with the chain recomputed
     from the events as they are now, which no rewriting of the stored links can fake.
     """
-    db = books.balances.db
+    db = books.db
     last = head(db)
     end = 0 if last is None else last.position
     recorder = books.app.recorder
@@ -128,7 +125,7 @@ def walk_chain(
     names each problem."""
     check = ChainCheck()
     previous = recomputed = GENESIS
-    events, links = _events(books, end, on_batch), _links(books.balances.db, end)
+    events, links = _events(books, end, on_batch), _links(books.db, end)
     event, stored = next(events, None), next(links, None)
     while event is not None or stored is not None:
         if stored is None or (event is not None and event.id < stored[0]):
@@ -197,7 +194,7 @@ def _unlinked_after(books: Books, end: int) -> list[Finding]:
     """Events past the checked part of the log that have no link. The ledger writes an event
     and its link in one transaction, so an event read before its link is looked for has one,
     unless it was put there some other way."""
-    db = books.balances.db
+    db = books.db
     later = [n.id for n in _events(books, MAX_POSITION, None, after=end)]
     if not later:
         return []
@@ -254,22 +251,25 @@ class Difference:
 @dataclass
 class ReplayCheck:
     positions: dict[str, int] = field(default_factory=dict)
+    """How far each read model was compared: the position its live twin had reached."""
     rows: dict[str, int] = field(default_factory=dict)
     differences: list[Difference] = field(default_factory=list)
 
+    def lagging(self, end: int) -> dict[str, int]:
+        """The read models compared short of `end` (they had not projected that far), with
+        the positions they were compared to: what a check of the log up to `end` left out."""
+        return {name: position for name, position in self.positions.items() if position < end}
+
 
 def check_read_models(books: Books, on_batch: Callable[[int], None] | None = None) -> ReplayCheck:
-    """Rebuild every read model from the log in a scratch database in memory, each up to the
-    position of its live twin, and compare the two: balances account by account, then every
-    row of every table. A live model that others catch up while it is read is read again,
-    at its new position, so a ledger in use gives no false alarm."""
+    """Rebuild every live read model from the log in a scratch database in memory, each up to
+    the position of its live twin, and compare the two: balances account by account, then
+    every row of every table. A live model that others catch up while it is read is read
+    again, at its new position, so a ledger in use gives no false alarm."""
     scratch = Database.scratch()
-    twins: list[tuple[Projector, Projector]] = [
-        (books.balances, Balances(books.app, scratch)),
-        (books.claims, Claims(books.app, scratch)),
-        (books.notifications, Notifications(books.app, scratch)),
-        (books.statements, Statements(books.app, scratch)),
-    ]
+    twins: list[tuple[Projector, Projector]] = list(
+        zip(books.live, read_models(books.app, scratch), strict=True)
+    )
     until = {replay: live.position for live, replay in twins}
     catch_up_together([replay for _, replay in twins], BATCH, on_batch, until)
     check = ReplayCheck()

@@ -46,27 +46,42 @@ class EntityBalances:
 
 
 class Books:
-    def __init__(self, db: str, read_only: bool = False) -> None:
+    """The ledger and its read models, read by one rule: a read is answered from read models
+    caught up to the end of the log (`catch_up`, before reading), never from stale ones.
+
+    A writer catches the live read models up. A read-only user cannot: while the live ones
+    are at the end of the log it reads them; once they lag, the read models it reads are a
+    replay of the log in a scratch database in memory (as `ledger audit verify` builds), so
+    it reads as far as the log goes, at the cost of a replay."""
+
+    def __init__(self, db: str, read_only: bool = False, create: bool = True) -> None:
+        """`create`: start a new ledger at `db` if there is none (see MutualAidLedger)."""
         with taking_turns(db, read_only):  # the app and read models create their tables
-            self.app = MutualAidLedger(db, read_only)
-            database = Database.of(self.app)  # one tracking recorder and pool for all
-            self.balances = Balances(self.app, database)
-            self.claims = Claims(self.app, database)
-            self.notifications = Notifications(self.app, database)
-            self.statements = Statements(self.app, database)
-        self.projectors: tuple[Projector, ...] = (
-            self.balances,
-            self.claims,
-            self.notifications,
-            self.statements,
-        )
+            self.app = MutualAidLedger(db, read_only, create)
+            self.db = Database.of(self.app)  # the log's database: one tracking recorder and
+            self.live = read_models(self.app, self.db)  # pool for all the live read models
+        self._read_from(self.live)
+
+    def _read_from(self, models: tuple[Balances, Claims, Notifications, Statements]) -> None:
+        self.balances, self.claims, self.notifications, self.statements = models
+        self.projectors: tuple[Projector, ...] = models
 
     def close(self) -> None:
         self.app.close()
 
     def catch_up(self, on_batch: Callable[[int], None] | None = None) -> None:
-        """Bring every read model up to the end of the log."""
+        """Bring every read model up to the end of the log: the live ones, or for a
+        read-only user whose live ones lag, a replay in memory."""
+        if not self.db.writable and self.projectors is self.live and self._live_lag():
+            self._read_from(read_models(self.app, Database.scratch()))
         catch_up_together(self.projectors, on_batch=on_batch)
+
+    def _live_lag(self) -> bool:
+        """Whether a live read model is behind the end of the log, or lacks a table (one
+        new since a writer last opened the ledger)."""
+        end = self.app.recorder.max_notification_id() or 0
+        tables = self.db.tables()
+        return any(p.position < end or p.model.tables.keys() - tables for p in self.live)
 
     def close_period(self, period: int, actor: str, on: date) -> dict[str, CountyResult]:
         """Close a period on the figures of the whole log, and share each county's deficit.
@@ -122,17 +137,20 @@ class Books:
         known_at: int | None = None,
     ) -> dict[str, Any]:
         """Balances per county, of the city pool and for the whole city, after catching up;
-        `known_at` gives them as the log stood at that position, before any later entry."""
-        self.balances.catch_up()
+        `known_at` gives them as the log stood at that position, before any later entry;
+        `position` says which position they are as known at."""
+        self.catch_up()
+        position = self.balances.position if known_at is None else known_at
         scheme = self.app.scheme()
         if county is not None:
             scheme.require_county(county)
         if period is not None:
             scheme.period(period)
-        totals = self.balances.totals(Filters(county, period, as_of, known_at))
+        totals = self.balances.totals(Filters(county, period, as_of, position))
         counties = [county] if county else sorted(scheme.counties)
         report: dict[str, Any] = {
             "scheme": scheme.name,
+            "position": position,
             "filters": {
                 "county": county,
                 "period": period,
@@ -152,3 +170,10 @@ class Books:
             report["city"] = self.entity_balances(city, "city").as_dict()
         report["trial_balance"] = fmt(from_fen(sum(totals.values())))
         return report
+
+
+def read_models(
+    app: MutualAidLedger, db: Database
+) -> tuple[Balances, Claims, Notifications, Statements]:
+    """Every read model of the ledger, kept in `db`."""
+    return Balances(app, db), Claims(app, db), Notifications(app, db), Statements(app, db)

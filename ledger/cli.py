@@ -28,7 +28,7 @@ from domain.scheme import PERIOD_NUMBERS
 from ledger.audit import Digest, check_chain, check_read_models, head
 from ledger.books import Books
 from ledger.config import database
-from ledger.demo import run_demo
+from ledger.demo import check_demo, run_demo
 from ledger.feeds import ImportRefused, ImportSummary, import_feed
 from ledger.payments import export_notifications, export_payouts
 from ledger.policies import load_policy_file, load_preset
@@ -132,9 +132,12 @@ def main_options(
 
 
 @contextmanager
-def open_books(ctx: typer.Context, read_only: bool = False) -> Iterator[Books]:
+def open_books(
+    ctx: typer.Context, read_only: bool = False, create: bool = False
+) -> Iterator[Books]:
+    """The books at --db; only the commands that start a ledger `create` one if none is there."""
     settings = _settings(ctx)
-    books = Books(settings.db, read_only or settings.read_only)
+    books = Books(settings.db, read_only or settings.read_only, create)
     try:
         yield books
     finally:
@@ -189,7 +192,7 @@ def scheme_create(
         counties[code.strip()] = label.strip()
     if preset is not None:
         load_preset(preset)
-    with open_books(ctx) as books:
+    with open_books(ctx, create=True) as books:
         books.app.create_scheme(name, preset, counties, _settings(ctx).actor, parse_date(on))
     out.print(f"Created scheme {name!r} with {len(counties)} counties.")
 
@@ -628,7 +631,6 @@ def balances(
             scheme = books.app.scheme().name
         else:
             report = books.report(county, period, on, known_at)
-        lag_note(books)
     if explain_account is not None:
         if as_json:
             print_json({"scheme": scheme, **explanation.as_dict()})
@@ -638,16 +640,6 @@ def balances(
         print_json(report)
     else:
         print_balances(report)
-
-
-def lag_note(books: Books) -> None:
-    """Under --read-only nothing is caught up: say so when the figures lag behind the log."""
-    projected, recorded = books.balances.position, books.app.recorder.max_notification_id() or 0
-    if books.app.read_only and projected < recorded:
-        sys.stderr.write(
-            f"note: read-only: these figures cover the log up to position {projected}; it "
-            f"holds events up to {recorded}, not yet projected\n"
-        )
 
 
 def print_balances(report: dict[str, Any]) -> None:
@@ -669,6 +661,7 @@ def print_balances(report: dict[str, Any]) -> None:
     wide = out if out.is_terminal else Console(width=max(out.width, 30 + 14 * len(columns)))
     wide.print(table)
     out.print(f"Trial balance (debits - credits): {report['trial_balance']}")
+    out.print(f"As known at log position {report['position']}.")
 
 
 def print_explanation(scheme: str, explanation: Explanation) -> None:
@@ -923,7 +916,7 @@ def disclosure_(
 def audit_digest(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Print the head of the hash chain (POSITION:HASH), to be published."""
     with open_books(ctx, read_only=True) as books:
-        digest = head(books.balances.db)
+        digest = head(books.db)
     if digest is None:
         raise LedgerError("the log is empty: there is nothing to digest yet")
     if as_json:
@@ -939,18 +932,33 @@ def audit_verify(
         str | None,
         typer.Option(help="POSITION:HASH published earlier; the log up to it must match."),
     ] = None,
+    partial: Annotated[
+        bool,
+        typer.Option(
+            "--partial",
+            help="Accept a check of less than the whole log: under --read-only, read models "
+            "that lag behind the log are compared only as far as they have got.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Recompute the hash chain from the first event, and rebuild every read model from the
-    log in memory and compare it with the live one. Exit status 1 if anything differs."""
+    log in memory and compare it with the live one, after catching the live ones up (not
+    under --read-only). Exit status 1 if anything differs, or if less than the whole log
+    was compared (a read model lagging under --read-only) without --partial."""
     published = None if digest is None else Digest.parse(digest)
-    with open_books(ctx, read_only=True) as books, _progress() as progress:
+    with open_books(ctx) as books, _progress() as progress:
         total = books.app.recorder.max_notification_id() or 0
+        if books.db.writable:
+            catch_up_task = progress.add_task("catching up the read models", total=total)
+            books.catch_up(lambda p: progress.update(catch_up_task, completed=p))
         chain_task = progress.add_task("checking the hash chain", total=total)
         chain = check_chain(books, published, lambda p: progress.update(chain_task, completed=p))
         replay_task = progress.add_task("replaying the read models", total=total)
         replay = check_read_models(books, lambda p: progress.update(replay_task, completed=p))
     problems = [str(f) for f in chain.findings] + [str(d) for d in replay.differences]
+    end = 0 if chain.head is None else chain.head.position
+    lagging = replay.lagging(end)
     if as_json:
         print_json(
             {
@@ -969,7 +977,8 @@ def audit_verify(
                         {"model": d.model, "difference": d.what} for d in replay.differences
                     ],
                 },
-                "verified": not problems,
+                "complete": not lagging,
+                "verified": not problems and (partial or not lagging),
             }
         )
     else:
@@ -978,19 +987,31 @@ def audit_verify(
             _say(
                 f"Published digest {published}: {'matches' if chain.digest_matches else 'DIFFERS'}."
             )
-        end = 0 if chain.head is None else chain.head.position
         for name, position in replay.positions.items():
             behind = (
-                ""
-                if position >= end
-                else f"; it has not yet projected {position + 1} to {end}, so they are not compared"
+                f"; it has not yet projected {position + 1} to {end}, so they are not compared"
+                if name in lagging
+                else ""
             )
             _say(f"Read model {name}: replayed to position {position} and compared{behind}.")
         for problem in problems:
             _say(f"  DIFFERS {problem}")
     if problems:
         raise LedgerError(f"verification failed: {len(problems)} problem(s), listed above")
-    if not as_json:
+    if lagging and not partial:
+        raise LedgerError(
+            f"verification incomplete: {', '.join(lagging)} compared only up to position "
+            f"{min(lagging.values())} of {end}; run it without --read-only to catch the read "
+            "models up first, or pass --partial to accept a partial check"
+        )
+    if as_json:
+        return
+    if lagging:
+        _say(
+            "Verified in part: the log is intact, and every read model equals its replay as "
+            "far as it has projected (positions not compared are listed above)."
+        )
+    else:
         _say("Verified: the log is intact and every read model equals its replay.")
 
 
@@ -1110,7 +1131,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same books.")] = 1,
 ) -> None:
     """Simulate a coverage period and print the balances."""
-    with open_books(ctx) as books, _progress() as progress:
+    check_demo(preset, counties, members)
+    with open_books(ctx, create=True) as books, _progress() as progress:
         tasks: dict[str, Any] = {}
 
         def show(stage: str, done: int, total: int) -> None:

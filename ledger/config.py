@@ -1,9 +1,10 @@
 """Where the ledger is stored: an SQLite file (default) or a PostgreSQL URL."""
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -13,6 +14,10 @@ from domain.errors import LedgerError
 DEFAULT_DB = "ledger.db"
 TURN_TIMEOUT_SECONDS = 60
 """How long an open waits for others opening the same PostgreSQL ledger (see taking_turns)."""
+URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(//|$)")
+"""What --db takes for a URL rather than a file name (`mysql://...`, `sqlite:///x`)."""
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+SCHEMA_RULE = "lower-case letters, digits and _, not starting with a digit, at most 63 long"
 
 
 class ReadOnly(LedgerError):
@@ -28,6 +33,26 @@ def is_postgres(db: str) -> bool:
     return db.startswith(("postgresql://", "postgres://"))
 
 
+class NoLedger(LedgerError):
+    def __init__(self, db: str) -> None:
+        super().__init__(
+            f"no ledger at {shown(db)} (create one with `ledger scheme create`, "
+            "or `ledger demo` for a simulated one)"
+        )
+
+
+def shown(db: str) -> str:
+    """A --db value fit for a message: a PostgreSQL URL without its password."""
+    if not is_postgres(db):
+        return db
+    parts = urlsplit(db)
+    if parts.password is None:
+        return db
+    user = "" if parts.username is None else f"{parts.username}@"
+    port = "" if parts.port is None else f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{user}{parts.hostname}{port}"))
+
+
 def persistence_env(db: str) -> dict[str, str]:
     """Translate a --db value into the eventsourcing library's environment settings.
 
@@ -36,6 +61,11 @@ def persistence_env(db: str) -> dict[str, str]:
     if not is_postgres(db):
         if not db.strip():
             raise LedgerError("--db: an empty database path")
+        if URL.match(db):
+            raise LedgerError(
+                f"--db: a {db.partition(':')[0]}:// URL is not supported: give an SQLite "
+                "file's path or a postgresql:// URL"
+            )
         if os.path.isdir(db):
             raise LedgerError(f"--db: {db!r} is a directory, not a database file")
         return {
@@ -49,6 +79,8 @@ def persistence_env(db: str) -> dict[str, str]:
         raise LedgerError(f"--db: not a valid PostgreSQL URL: {e}") from None
     query = parse_qs(parts.query)
     schema = query.pop("schema", [""])[0]
+    if schema and not SCHEMA_NAME.fullmatch(schema):
+        raise LedgerError(f"--db: schema {schema!r} is not a schema name: {SCHEMA_RULE}")
     url = urlunsplit(parts._replace(query=urlencode(query, doseq=True)))
     try:
         info = conninfo_to_dict(url)
@@ -66,6 +98,24 @@ def persistence_env(db: str) -> dict[str, str]:
         "APPLICATION_RECORDER_TOPIC": "ledger.store:GuardedPostgresRecorder",
         "POSTGRES_CONNECT_TIMEOUT": os.environ.get("LEDGER_CONNECT_TIMEOUT", "5"),
     }
+
+
+def sqlite_uri(path: str, read_only: bool, create: bool) -> str:
+    """How SQLite opens the ledger's file: `mode=ro` for a reader, so that nothing can be
+    written; `mode=rw` unless a ledger is being started, so that no file is made.
+
+    A reader who may not write the file's folder, with no write-ahead log beside the file
+    (no one has it open), reads it as `immutable`: SQLite could not otherwise read a
+    copy in WAL mode handed to an auditor, for want of the shared-memory file it makes."""
+    uri = f"file:{quote(os.path.abspath(path))}"
+    if create and not read_only:
+        return uri
+    if not read_only:
+        return uri + "?mode=rw"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.access(folder, os.W_OK) and not os.path.exists(path + "-wal"):
+        return uri + "?mode=ro&immutable=1"
+    return uri + "?mode=ro"
 
 
 def connect(env: dict[str, str]) -> psycopg.Connection[tuple[object, ...]]:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from domain import duties
 from domain.errors import LedgerError
 from domain.money import from_fen
+from domain.policy import SchemePreset
 from ledger.app import RosterLine
 from ledger.books import Books
 from ledger.policies import load_preset
@@ -43,6 +44,16 @@ class DemoSummary:
     returned: int
 
 
+def check_demo(preset_name: str, counties: int, members: int) -> SchemePreset:
+    """The demo's preset, once its settings are found sound: checked before a ledger is
+    created for it, so that a refused demo leaves nothing behind."""
+    if not 1 <= counties <= 99:
+        raise LedgerError("--counties must be between 1 and 99")
+    if members < counties * 10:
+        raise LedgerError(f"--members must be at least 10 per county ({counties * 10})")
+    return load_preset(preset_name)
+
+
 def run_demo(
     books: Books,
     preset_name: str,
@@ -51,14 +62,10 @@ def run_demo(
     seed: int,
     progress: Callable[[str, int, int], None] = lambda stage, done, total: None,
 ) -> DemoSummary:
-    if not 1 <= counties <= 99:
-        raise LedgerError("--counties must be between 1 and 99")
-    if members < counties * 10:
-        raise LedgerError(f"--members must be at least 10 per county ({counties * 10})")
+    preset = check_demo(preset_name, counties, members)
     if books.app.has_scheme():
         raise LedgerError("the demo needs an empty ledger: pass --db with a new file or URL")
     rng = random.Random(seed)
-    preset = load_preset(preset_name)
     policy = preset.policy_for(1)
     codes = {
         f"C{i:02d}": COUNTY_NAMES[(i - 1) % len(COUNTY_NAMES)] + ("" if i <= 8 else f" {i}")

@@ -357,23 +357,15 @@ class Statement:
 
 def provenance(books: Books, known_at: int | None) -> Provenance:
     """Bring the read models up to the end of the log and pin the position to report at:
-    `known_at`, or the end of the log; the digest is the chain's link there. A read-only
-    user catches nothing up, so they report at most as far as the read models have got."""
+    `known_at`, or the end of the log; the digest is the chain's link there."""
     last = books.app.recorder.max_notification_id() or 0
     books.catch_up()
     if last == 0:
         raise LedgerError("the log is empty: there is nothing to report on yet")
     if known_at is not None and not 1 <= known_at <= last:
         raise LedgerError(f"--as-known-at: position {known_at} is not in the log (1 to {last})")
-    reached = min(books.balances.position, books.statements.position)
-    position = min(last, reached) if known_at is None else known_at
-    if not 1 <= position <= reached:
-        raise LedgerError(
-            f"the read models have reached position {reached} only, and a read-only user "
-            "does not bring them up to date: run the command without --read-only, or ask "
-            f"--as-known-at {reached} or earlier"
-        )
-    found = link_at(books.statements.db, position)
+    position = last if known_at is None else known_at
+    found = link_at(books.db, position)
     if found is None:
         raise LedgerError(f"position {position} has no link in the hash chain")
     return found

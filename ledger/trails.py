@@ -27,7 +27,7 @@ from domain.member import Member, claim_uuid, member_uuid
 from domain.money import ZERO, fmt, from_fen
 from domain.postings import postings_for
 from domain.scheme import Scheme
-from ledger.audit import BATCH, position_recorded_by
+from ledger.audit import position_recorded_by
 from ledger.books import NATURAL_CREDIT, Books
 from ledger.chain import CHAIN_TABLE
 from ledger.store import IDS_PER_QUERY
@@ -170,21 +170,10 @@ def _county_events(
 
 
 def _positions_into(books: Books, county: str, period: int, known_at: int | None) -> list[int]:
-    """Positions of the events that posted into the county's period: from the balances
-    read model, and from the log beyond where it has got to (a read-only auditor cannot
-    bring it up to date)."""
-    projected_to = books.balances.position
-    found = set(books.balances.positions(Filters(county, period, known_at=known_at)))
-    recorder, after = books.app.recorder, projected_to
-    while batch := recorder.select_notifications(
-        start=after, limit=BATCH, stop=known_at, inclusive_of_start=False
-    ):
-        for notification in batch:
-            postings = postings_for(books.app.mapper.to_domain_event(notification))
-            if any(p.entity == county and p.period == period for p in postings):
-                found.add(notification.id)
-        after = batch[-1].id
-    return sorted(found)
+    """Positions of the events that posted into the county's period, from the balances
+    read model."""
+    books.catch_up()
+    return books.balances.positions(Filters(county, period, known_at=known_at))
 
 
 def _entry(recorded: "_Recorded", member: str | None) -> TrailEntry:
@@ -317,7 +306,7 @@ def explain(
 ) -> Explanation:
     """Every posting behind the balance `ledger balances` shows for the entity's account
     under the same filters; their total is that balance."""
-    books.balances.catch_up()
+    books.catch_up()
     scheme = books.app.scheme()
     if entity != CITY_POOL:
         scheme.require_county(entity)
@@ -381,11 +370,11 @@ def known_at_position(books: Books, value: str) -> int:
         moment.astimezone(UTC)
     except OverflowError:
         raise LedgerError(f"--as-known-at: {value!r} is out of range") from None
-    return position_recorded_by(books.balances.db, moment)
+    return position_recorded_by(books.db, moment)
 
 
 def _recorded_at(books: Books, positions: Sequence[int]) -> dict[int, str]:
-    db = books.balances.db
+    db = books.db
     found: dict[int, str] = {}
     for start in range(0, len(positions), IDS_PER_QUERY):
         part = positions[start : start + IDS_PER_QUERY]
@@ -412,7 +401,7 @@ class _Log:
     aggregates, or the events at given positions."""
 
     def __init__(self, books: Books) -> None:
-        self.app, self.db = books.app, books.balances.db
+        self.app, self.db = books.app, books.db
         recorder = books.app.recorder
         assert isinstance(recorder, SQLiteApplicationRecorder | PostgresApplicationRecorder)
         self.sqlite = isinstance(recorder, SQLiteApplicationRecorder)

@@ -93,6 +93,8 @@ class Database:
             raise TypeError(f"no read models on {type(factory).__name__}")
         recorder = factory.tracking_recorder()
         assert isinstance(recorder, SQLiteTrackingRecorder | PostgresTrackingRecorder)
+        if not app.read_only:  # the application creates its tables only once it may
+            recorder.create_table()
         return cls(recorder, writable=not app.read_only)
 
     @classmethod
