@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
-from cli_runner import Ledger, create_scheme, events_in, on_a_terminal
+from cli_runner import Ledger, create_scheme, events_in, on_a_terminal, one_line_error
 from psycopg import sql
 from rawdb import raw
 
@@ -49,17 +49,52 @@ def test_verify_shows_its_progress_on_a_terminal(ledger: Ledger, tmp_path: Path)
     assert "Verified: the log is intact" in drawn
 
 
-def test_verify_names_what_a_lagging_read_model_leaves_uncompared(ledger: Ledger, db: str) -> None:
-    enrolled(ledger, db, "m1")
-    ledger.ok(db, "balances")  # the read models catch up
-    end = events_in(db)
-    assert f"replayed to position {end} and compared." in ledger.ok(db, "audit", "verify")
-    ledger.ok(db, "enrol", "m2", "--period", "1", "--county", "C1", "--unit", "Port", *ON_2_JANUARY)
+READ_MODELS = ("balances", "claims", "notifications", "statements")
+A_LATER_MEMBER = ("enrol", "m2", "--period", "1", "--county", "C1", "--unit", "Port", *ON_2_JANUARY)
+
+
+def test_verify_catches_the_read_models_up_first_and_compares_the_whole_log(
+    ledger: Ledger, db: str
+) -> None:
+    enrolled(ledger, db, "m1")  # recorded; no read model has projected it yet
     printed = ledger.ok(db, "audit", "verify")
-    assert (
-        f"Read model balances: replayed to position {end} and compared; it has not yet "
-        f"projected {end + 1} to {events_in(db)}, so they are not compared." in printed
+    end = events_in(db)
+    for name in READ_MODELS:
+        assert f"Read model {name}: replayed to position {end} and compared.\n" in printed
+    assert "not compared" not in printed
+    assert printed.rstrip().endswith(
+        "Verified: the log is intact and every read model equals its replay."
     )
+    report = ledger.json(db, "audit", "verify")
+    assert report["complete"] is True and report["verified"] is True
+
+
+def test_a_read_only_verify_of_lagging_read_models_is_incomplete_unless_partial(
+    ledger: Ledger, db: str
+) -> None:
+    enrolled(ledger, db, "m1")
+    ledger.ok(db, "audit", "verify")  # a writer's: the read models catch up
+    projected = events_in(db)
+    ledger.ok(db, *A_LATER_MEMBER)
+    end = events_in(db)
+    result = ledger(db, "--read-only", "audit", "verify")
+    assert result.returncode == 1 and "Verified" not in result.stdout
+    assert (
+        f"Read model balances: replayed to position {projected} and compared; it has not yet "
+        f"projected {projected + 1} to {end}, so they are not compared." in result.stdout
+    )
+    assert one_line_error(result) == (
+        f"error: verification incomplete: {', '.join(READ_MODELS)} compared only up to "
+        f"position {projected} of {end}; run it without --read-only to catch the read models "
+        "up first, or pass --partial to accept a partial check"
+    )
+    report = json.loads(ledger(db, "--read-only", "audit", "verify", "--json").stdout)
+    assert report["complete"] is False and report["verified"] is False
+    assert report["read_models"]["positions"] == dict.fromkeys(READ_MODELS, projected)  # type: ignore[index]
+    partial = ledger.ok(db, "--read-only", "audit", "verify", "--partial")
+    assert "Verified in part: the log is intact" in partial
+    report = ledger.json(db, "--read-only", "audit", "verify", "--partial")
+    assert report["complete"] is False and report["verified"] is True
 
 
 def test_a_deleted_event_fails_verification_naming_its_position(ledger: Ledger, db: str) -> None:
@@ -109,19 +144,34 @@ def test_auditing_where_there_is_no_ledger_says_so(ledger: Ledger, db: str) -> N
     assert "no ledger" in ledger.refused(db, "audit", "verify")
 
 
-def test_read_only_records_nothing_and_catches_nothing_up(ledger: Ledger, db: str) -> None:
+def test_read_only_records_nothing(ledger: Ledger, db: str) -> None:
     enrolled(ledger, db, "m1")
     recorded = events_in(db)
-    enrol = ("enrol", "m2", "--period", "1", "--county", "C1", "--unit", "Port", *ON_2_JANUARY)
-    assert "run it without --read-only" in ledger.refused(db, "--read-only", *enrol)
+    assert "run it without --read-only" in ledger.refused(db, "--read-only", *A_LATER_MEMBER)
     assert events_in(db) == recorded
-    before = ledger.json(db, "balances")
-    ledger.ok(db, *enrol)
-    ledger.ok(db, "pay-premium", "m2", "--period", "1", "--receipt", "R-m2")
-    assert ledger.json(db, "--read-only", "balances") == before
-    stale = ledger(db, "--read-only", "balances")
-    assert "not yet projected" in stale.stderr and stale.returncode == 0
-    assert ledger.json(db, "balances") != before
+
+
+def test_a_reader_sees_the_figures_up_to_the_end_of_the_log_and_catches_nothing_up(
+    ledger: Ledger, db: str
+) -> None:
+    enrolled(ledger, db, "m1")
+    ledger.ok(db, "audit", "verify")  # the read models catch up
+    before = ledger.json(db, "--read-only", "balances")
+    ledger.ok(db, *A_LATER_MEMBER)
+    ledger.ok(db, "pay-premium", "m2", "--period", "1", "--receipt", "R-m2")  # not projected
+    end = events_in(db)
+    read = ledger(db, "--read-only", "balances", "--json")
+    assert read.returncode == 0 and read.stderr == ""
+    figures = json.loads(read.stdout)
+    assert figures["position"] == end and figures != before
+    assert f"As known at log position {end}." in ledger.ok(db, "--read-only", "balances")
+    statement = ledger.ok(db, "--read-only", "statement", "--period", "1", "--format", "json")
+    assert json.loads(statement)["known_at"]["position"] == end
+    trail = ledger.json(db, "--read-only", "audit", "trail", "--county", "C1", "--period", "1")
+    assert end in [e["position"] for e in trail["events"]]  # type: ignore[attr-defined]
+    lagging = json.loads(ledger(db, "--read-only", "audit", "verify", "--json").stdout)
+    assert lagging["complete"] is False, "the reader caught the live read models up"
+    assert ledger.json(db, "balances") == figures  # a writer's, once caught up
 
 
 @pytest.fixture
@@ -144,7 +194,8 @@ def test_an_auditor_role_verifies_but_cannot_write(
     )
     parts = urlsplit(postgres_url)
     as_reader = urlunsplit(parts._replace(netloc=f"{reader_role}@{parts.hostname}:{parts.port}"))
-    assert "Verified" in ledger.ok(as_reader, "audit", "verify")
+    ledger.ok(postgres_url, "audit", "verify")  # the owner's, catching the read models up
+    assert "Verified:" in ledger.ok(as_reader, "--read-only", "audit", "verify")
     assert ledger.ok(as_reader, "audit", "digest") == ledger.ok(postgres_url, "audit", "digest")
     caught_up = ledger.json(postgres_url, "balances")
     assert ledger.json(as_reader, "--read-only", "balances") == caught_up
