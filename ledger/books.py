@@ -58,8 +58,8 @@ class Books:
         """`create`: start a new ledger at `db` if there is none (see MutualAidLedger)."""
         with taking_turns(db, read_only):  # the app and read models create their tables
             self.app = MutualAidLedger(db, read_only, create)
-            self.db = Database.of(self.app)  # the log's database: one tracking recorder and
-            self.live = read_models(self.app, self.db)  # pool for all the live read models
+            self.db = Database.of(self.app)  # the log's: one tracking recorder and pool for all
+            self.live = read_models(self.app, self.db)
         self._read_from(self.live)
 
     def _read_from(self, models: tuple[Balances, Claims, Notifications, Statements]) -> None:
