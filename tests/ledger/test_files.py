@@ -200,12 +200,23 @@ def assert_feed_error(path: Path, reason: str, format: str | None = None) -> Non
 
 
 def test_an_unknown_suffix_asks_for_a_format(tmp_path: Path) -> None:
-    assert_feed_error(write(tmp_path / "roster.xlsx", ROSTER, "utf-8"), "pass --format")
+    assert_feed_error(write(tmp_path / "roster.txt", ROSTER, "utf-8"), "pass --format")
+
+
+def test_an_old_xls_workbook_is_told_to_be_saved_as_xlsx_or_csv(tmp_path: Path) -> None:
+    path = write(tmp_path / "roster.xls", ROSTER, "utf-8")
+    assert_feed_error(path, "an old .xls workbook: save it as .xlsx or CSV first")
+
+
+def test_a_csv_named_xlsx_is_not_a_workbook_and_says_how_to_save_one(tmp_path: Path) -> None:
+    path = write(tmp_path / "roster.xlsx", ROSTER, "gb18030")
+    assert_feed_error(path, "is not an xlsx workbook")
+    assert_feed_error(path, "save it from the spreadsheet as an Excel workbook (.xlsx), or as CSV")
 
 
 def test_an_unknown_format_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path / "roster.csv", ROSTER, "utf-8")
-    assert_feed_error(path, "unknown format 'xlsx': use csv or jsonl", "xlsx")
+    assert_feed_error(path, "unknown format 'xls': use csv, jsonl or xlsx", "xls")
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
