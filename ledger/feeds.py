@@ -530,7 +530,7 @@ def require_columns(feed: FeedFile, model: type[Record]) -> None:
     wanted = [alias for name in missing for alias in columns[name]]
     unknown = [_with_guess(h, wanted) for h in feed.headers if h not in known]
     parts = [
-        f"headers found: {', '.join(feed.headers)}",
+        f"headers found: {', '.join(h if h.isprintable() else repr(h) for h in feed.headers)}",
         "required columns missing: "
         + ", ".join(f"{columns[n][0]} ({', '.join(columns[n][1:])})" for n in missing),
     ]

@@ -151,10 +151,9 @@ def write_rejects(feed: FeedFile, path: Path, rejects: Iterable[tuple[SourceRow,
         raise FeedError(path, "is the feed itself: write the rejects to another file")
     named = SUFFIXES.get(path.suffix.lower())
     if (named or feed.format) != feed.format or (feed.format == "xlsx" and named is None):
+        suffix = next(s for s, f in SUFFIXES.items() if f == feed.format)
         raise FeedError(
-            path,
-            f"the rejects of a {feed.format} feed are written as {feed.format}: name the "
-            f"file {'.jsonl' if feed.format == 'jsonl' else '.' + feed.format}",
+            path, f"rejects are written in the feed's format, {feed.format}: name the file {suffix}"
         )
     if feed.format == "xlsx":
         return _write_xlsx_rejects(feed, path, rejects)

@@ -37,6 +37,8 @@ TIME_OF_DAY = re.compile(r"(?P<day>\S+?)(?:T|\s+)\D*\d{1,2}:\d{2}\S*")
 NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
 EXCEL_SERIALS = (1, 2_958_466)
 """Excel's day numbers of 1900-01-01 and of the day after 9999-12-31."""
+SHOWN = 40
+"""The most characters of a bad value a reason quotes."""
 PERIOD_NUMBER = re.compile(r"\d{1,9}")
 """A period number as text: digits, no sign, no fraction."""
 STATUS_WORDS = {"成功": "paid", "已支付": "paid", "退回": "returned", "失败": "returned"}
@@ -67,7 +69,9 @@ def blank(value: object) -> bool:
 
 
 def _shown(value: object) -> str:
-    return repr(value) if isinstance(value, str) else str(value)
+    """The value as a reason quotes it: text in quotes, anything long cut short."""
+    shown = repr(value) if isinstance(value, str) else str(value)
+    return shown if len(shown) <= SHOWN else shown[: SHOWN - 1] + "…"
 
 
 def _optional(value: object) -> object:
@@ -96,8 +100,10 @@ def _day(value: object) -> date:
         raise ValueError(_number_not_a_date(text))
     timed = TIME_OF_DAY.fullmatch(text)
     if timed is not None and _date_form(timed["day"]) is not None:
-        raise ValueError(f"{text!r} has a time of day: give the date alone, such as 2025-03-01")
-    raise ValueError(f"{text!r} is not a date: give it as {DATE_EXAMPLES}")
+        raise ValueError(
+            f"{_shown(text)} has a time of day: give the date alone, such as 2025-03-01"
+        )
+    raise ValueError(f"{_shown(text)} is not a date: give it as {DATE_EXAMPLES}")
 
 
 def _date_form(text: str) -> date | None:
@@ -111,14 +117,15 @@ def _date_form(text: str) -> date | None:
     return None
 
 
-def _number_not_a_date(text: str) -> str:
+def _number_not_a_date(number: str) -> str:
     low, high = EXCEL_SERIALS
-    if low <= Decimal(text) < high:
+    shown = _shown(Decimal(number))
+    if low <= Decimal(number) < high:
         return (
-            f"{text} is not a date but looks like an Excel date serial number: format the "
+            f"{shown} is not a date but looks like an Excel date serial number: format the "
             "column as a date (yyyy-mm-dd) in the spreadsheet and export the file again"
         )
-    return f"{text} is a number, not a date: give it as {DATE_EXAMPLES}"
+    return f"{shown} is a number, not a date: give it as {DATE_EXAMPLES}"
 
 
 def _period(value: object) -> int:
