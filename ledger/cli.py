@@ -540,7 +540,10 @@ def import_(
         bool, typer.Option(help="Import the good records; write the bad ones to --rejects.")
     ] = False,
     rejects: Annotated[
-        Path | None, typer.Option(help="Where --partial writes bad records.")
+        Path | None,
+        typer.Option(
+            help="Where --partial writes bad records, in the feed's format (.xlsx for xlsx)."
+        ),
     ] = None,
     received: Annotated[
         str | None,

@@ -15,7 +15,7 @@ import gc
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -92,15 +92,23 @@ class Reject:
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.field} = {self.value!r}: {self.reason}"
+        value = repr(self.value) if isinstance(self.value, str) else _as_read(self.value)
+        return f"line {self.line}: {self.field} = {value}: {self.reason}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "line": self.line,
             "field": self.field,
-            "value": str(self.value),
+            "value": _as_read(self.value),
             "reason": self.reason,
         }
+
+
+def _as_read(value: object) -> str:
+    """A value as the file showed it: a number as its digits, a date cell as its date."""
+    if isinstance(value, datetime) and value.time() == time():
+        return value.date().isoformat()
+    return str(value)
 
 
 @dataclass
@@ -386,7 +394,7 @@ def import_feed(
     if partial and rejects_path is None:
         raise LedgerError("--partial needs --rejects FILE for the records it leaves out")
     feed = open_feed(path, format, sheet)
-    require_columns(feed, RECORDS[kind])
+    _require_columns(feed, RECORDS[kind])
     summary = ImportSummary(kind, str(path))
     if kind == "payout-results":
         books.claims.catch_up()
@@ -512,7 +520,7 @@ def _schema_reason(error: ErrorDetails) -> str:
     return SCHEMA_REASONS.get(error["type"], NOT_ACCEPTED)
 
 
-def require_columns(feed: FeedFile, model: type[Record]) -> None:
+def _require_columns(feed: FeedFile, model: type[Record]) -> None:
     """A header lacking a required column would fail every record alike: refuse the file
     once, before any record, with the headers found, the columns missing and the headers
     not understood, with a hint where the cause shows."""

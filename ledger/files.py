@@ -90,13 +90,13 @@ def open_feed(path: Path, format: str | None = None, sheet: str | None = None) -
     if kind == "xlsx":
         with _workbook(path) as book:
             worksheet = _worksheet(path, book, sheet)
-            header = next(_sheet_records(path, worksheet), None)
+            header = next(_sheet_records(worksheet), None)
         if header is None:
             raise FeedError(
                 path, f"sheet {worksheet.title!r} is empty: a feed starts with a header row"
             )
         line, cells = header
-        headers = _checked_headers(path, line, [str(cell) for cell in cells])
+        headers = _checked_headers(path, line, ["" if c is None else str(c) for c in cells])
         return FeedFile(path, kind, "utf-8", headers, line, worksheet.title)
     encoding = _detect_encoding(path)
     if kind == "jsonl":
@@ -112,7 +112,7 @@ def read_rows(feed: FeedFile) -> Iterator[SourceRow]:
     """Streams the records, so a feed of any size is imported in constant memory."""
     if feed.format == "xlsx":
         with _workbook(feed.path) as book:
-            records = _sheet_records(feed.path, _worksheet(feed.path, book, feed.sheet))
+            records = _sheet_records(_worksheet(feed.path, book, feed.sheet))
             next(records, None)  # the header, checked by open_feed
             for line, cells in records:
                 yield SourceRow(line, _fields(feed.headers, cells))
@@ -144,7 +144,9 @@ def write_rejects(feed: FeedFile, path: Path, rejects: Iterable[tuple[SourceRow,
     cells beyond the headers of a record that had too many follow the reason, so none is
     lost. JSONL: each object plus a `reason` key, amounts with their digits as read. A
     JSONL line that was not a JSON object cannot be written back from its fields, so it
-    becomes {"__line__": <its line in the feed>, "reason": ...}.
+    becomes {"__line__": <its line in the feed>, "reason": ...}. xlsx: a workbook laid out
+    as the CSV, its cells as read (dates as date cells), at a path ending in .xlsx. No
+    path may name another format by its suffix: CSV written into `bad.xlsx` is no workbook.
     Returns how many records were written.
     """
     if path.resolve() == feed.path.resolve():
@@ -337,8 +339,7 @@ def _written_cell(sheet: WriteOnlyWorksheet, value: object) -> object:
     if not isinstance(value, datetime):
         return value
     cell = WriteOnlyCell(sheet, value)
-    timed = isinstance(value, datetime) and value.time() != time()
-    cell.number_format = "yyyy-mm-dd hh:mm" if timed else "yyyy-mm-dd"
+    cell.number_format = "yyyy-mm-dd" if value.time() == time() else "yyyy-mm-dd hh:mm"
     return cell
 
 
@@ -374,7 +375,7 @@ def _worksheet(path: Path, book: Workbook, name: str | None) -> ReadOnlyWorkshee
     return sheets[name]
 
 
-def _sheet_records(path: Path, sheet: ReadOnlyWorksheet) -> Iterator[tuple[int, list[object]]]:
+def _sheet_records(sheet: ReadOnlyWorksheet) -> Iterator[tuple[int, list[object]]]:
     """The non-blank rows, with their row numbers, and their cells as the feeds' values:
     text stripped, whole numbers as int, other numbers as the Decimal of their shortest
     repr (never a float: 12.3 stays 12.3), date cells as datetime."""

@@ -88,7 +88,7 @@ def _day(value: object) -> date:
         return value.date()
     if isinstance(value, date):
         return value
-    if isinstance(value, int | Decimal | float) and not isinstance(value, bool):
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
         raise ValueError(_number_not_a_date(str(value)))
     if not isinstance(value, str):
         raise ValueError(f"{_shown(value)} is not a date: give it as {DATE_EXAMPLES}")
@@ -113,7 +113,7 @@ def _date_form(text: str) -> date | None:
             try:
                 return date(int(match["year"]), int(match["month"]), int(match["day"]))
             except ValueError:
-                raise ValueError(f"{text!r} is not a day of the calendar") from None
+                raise ValueError(f"{_shown(text)} is not a day of the calendar") from None
     return None
 
 

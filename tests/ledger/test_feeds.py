@@ -10,13 +10,13 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from feed_files import CLAIM_HEADER, ROSTER_HEADER, claim, write_feed
+from feed_files import CLAIM_HEADER, ROSTER_HEADER, claim, write_feed, write_workbook
 
 from domain.errors import LedgerError
 from domain.member import Member, member_uuid
@@ -657,6 +657,33 @@ def blank_and_required(kind: str, name: str, value: object) -> bool:
     return name not in optional and (
         value is None or (isinstance(value, str) and not value.strip())
     )
+
+
+def test_a_date_cell_outside_its_period_is_refused_as_a_date_in_text_is(
+    books: Books, tmp_path: Path
+) -> None:
+    roster = write_workbook(
+        tmp_path / "roster.xlsx",
+        ROSTER_HEADER.split(","),
+        ["1", "M1", "张三", 1, "C1", "U1", None, date(2025, 1, 6)],
+        ["2", "M2", "李四", 1, "C1", "U1", None, date(2026, 1, 1)],
+    )
+    before = events(books)
+
+    with pytest.raises(ImportRefused) as refused:
+        import_feed(books, "enrolments", roster, CLERK)
+
+    assert refused.value.summary.rejects == [
+        Reject(
+            3,
+            "enrolled_on",
+            datetime(2026, 1, 1),
+            "member 'M2' cannot be enrolled in period 1 on 2026-01-01: the period ended on "
+            "2025-12-31",
+        )
+    ]
+    assert events(books) == before
+    assert str(refused.value.summary.rejects[0]).startswith("line 3: enrolled_on = 2026-01-01: ")
 
 
 def test_a_discharge_after_the_period_but_before_the_deadline_needs_the_period_column(

@@ -393,6 +393,11 @@ def test_a_sheet_is_named_only_for_a_workbook(tmp_path: Path) -> None:
     assert_feed_error(path, "is not an xlsx workbook: --sheet names a sheet", sheet="Sheet1")
 
 
+def test_a_sheets_unnamed_headers_are_named_by_column(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "roster.xlsx", ["会员编号", None, "姓名", None])
+    assert_feed_error(path, "line 1: columns without a name in the header: 2")
+
+
 def test_an_empty_sheet_is_refused(tmp_path: Path) -> None:
     path = write_workbook(tmp_path / "empty.xlsx", [], [None, " "])
     assert_feed_error(path, "sheet 'Sheet1' is empty: a feed starts with a header row")
