@@ -50,6 +50,7 @@ from ledger.files import (
     FeedError,
     FeedFile,
     SourceRow,
+    check_rejects_path,
     open_feed,
     read_rows,
     write_rejects,
@@ -69,7 +70,7 @@ CHUNK = 2000
 """Aggregates saved per transaction."""
 READ_CHUNK = 1000
 """Records validated together, their aggregates loaded in one go."""
-SCHEMA_REASONS = {"string_type": "not text"}
+SCHEMA_REASONS = {"string_type": "not text (in a spreadsheet, format the column as text)"}
 """The project's words for the pydantic errors a record can still meet: the validators of
 ledger/records.py refuse every other bad value in their own words, and a blank value is
 "missing" whatever its column."""
@@ -395,6 +396,8 @@ def import_feed(
         raise LedgerError("--partial needs --rejects FILE for the records it leaves out")
     feed = open_feed(path, format, sheet)
     _require_columns(feed, RECORDS[kind])
+    if rejects_path is not None:
+        check_rejects_path(feed, rejects_path)
     summary = ImportSummary(kind, str(path))
     if kind == "payout-results":
         books.claims.catch_up()

@@ -149,14 +149,7 @@ def write_rejects(feed: FeedFile, path: Path, rejects: Iterable[tuple[SourceRow,
     path may name another format by its suffix: CSV written into `bad.xlsx` is no workbook.
     Returns how many records were written.
     """
-    if path.resolve() == feed.path.resolve():
-        raise FeedError(path, "is the feed itself: write the rejects to another file")
-    named = SUFFIXES.get(path.suffix.lower())
-    if (named or feed.format) != feed.format or (feed.format == "xlsx" and named is None):
-        suffix = next(s for s, f in SUFFIXES.items() if f == feed.format)
-        raise FeedError(
-            path, f"rejects are written in the feed's format, {feed.format}: name the file {suffix}"
-        )
+    check_rejects_path(feed, path)
     if feed.format == "xlsx":
         return _write_xlsx_rejects(feed, path, rejects)
     # A JSON string may hold an escaped lone surrogate, which no encoding can write:
@@ -176,6 +169,19 @@ def write_rejects(feed: FeedFile, path: Path, rejects: Iterable[tuple[SourceRow,
                 out.write(_json_text({**original, REASON: reason}) + "\n")
                 written += 1
     return written
+
+
+def check_rejects_path(feed: FeedFile, path: Path) -> None:
+    """Refuses a rejects file that would overwrite the feed, or that its suffix names in
+    another format; called before the feed is read, so that no time is lost on it."""
+    if path.resolve() == feed.path.resolve():
+        raise FeedError(path, "is the feed itself: write the rejects to another file")
+    named = SUFFIXES.get(path.suffix.lower())
+    if (named or feed.format) != feed.format or (feed.format == "xlsx" and named is None):
+        suffix = next(s for s, f in SUFFIXES.items() if f == feed.format)
+        raise FeedError(
+            path, f"rejects are written in the feed's format, {feed.format}: name the file {suffix}"
+        )
 
 
 def _format_of(path: Path, format: str | None) -> Format:
