@@ -10,6 +10,7 @@ import codecs
 import csv
 import json
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal, NoReturn, TextIO
+from xml.etree.ElementTree import ParseError
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
@@ -45,6 +47,8 @@ SUFFIXES: dict[str, Format] = {
     ".json": "jsonl",
     ".xlsx": "xlsx",
 }
+DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ParseError)
+"""What openpyxl raises on a workbook whose zip or XML is broken (a part missing included)."""
 NOT_A_WORKBOOK = (
     "is not an xlsx workbook (an old .xls, a workbook with a password, or another file "
     "renamed?): save it from the spreadsheet as an Excel workbook (.xlsx), or as CSV"
@@ -90,7 +94,7 @@ def open_feed(path: Path, format: str | None = None, sheet: str | None = None) -
     if kind == "xlsx":
         with _workbook(path) as book:
             worksheet = _worksheet(path, book, sheet)
-            header = next(_sheet_records(worksheet), None)
+            header = next(_sheet_records(path, worksheet), None)
         if header is None:
             raise FeedError(
                 path, f"sheet {worksheet.title!r} is empty: a feed starts with a header row"
@@ -112,7 +116,7 @@ def read_rows(feed: FeedFile) -> Iterator[SourceRow]:
     """Streams the records, so a feed of any size is imported in constant memory."""
     if feed.format == "xlsx":
         with _workbook(feed.path) as book:
-            records = _sheet_records(_worksheet(feed.path, book, feed.sheet))
+            records = _sheet_records(feed.path, _worksheet(feed.path, book, feed.sheet))
             next(records, None)  # the header, checked by open_feed
             for line, cells in records:
                 yield SourceRow(line, _fields(feed.headers, cells))
@@ -360,7 +364,7 @@ def _workbook(path: Path) -> Iterator[Workbook]:
     with raw:
         try:
             book = load_workbook(raw, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError):
+        except (*DAMAGED, InvalidFileException, ValueError):
             raise FeedError(path, NOT_A_WORKBOOK) from None
         try:
             yield book
@@ -381,17 +385,23 @@ def _worksheet(path: Path, book: Workbook, name: str | None) -> ReadOnlyWorkshee
     return sheets[name]
 
 
-def _sheet_records(sheet: ReadOnlyWorksheet) -> Iterator[tuple[int, list[object]]]:
+def _sheet_records(path: Path, sheet: ReadOnlyWorksheet) -> Iterator[tuple[int, list[object]]]:
     """The non-blank rows, with their row numbers, and their cells as the feeds' values:
     text stripped, whole numbers as int, other numbers as the Decimal of their shortest
     repr (never a float: 12.3 stays 12.3), date cells as datetime."""
     sheet.reset_dimensions()  # some writers state a wrong size: read every cell there is
-    for line, values in enumerate(sheet.values, 1):
-        cells = [_cell_value(value) for value in values]
-        while cells and cells[-1] in (None, ""):
-            cells.pop()
-        if cells:
-            yield line, cells
+    line = 0
+    try:
+        for line, values in enumerate(sheet.values, 1):
+            cells = [_cell_value(value) for value in values]
+            while cells and cells[-1] in (None, ""):
+                cells.pop()
+            if cells:
+                yield line, cells
+    except DAMAGED:
+        raise FeedError(
+            path, f"the sheet is damaged after row {line}: save the workbook again (.xlsx)"
+        ) from None
 
 
 def _cell_value(value: object) -> object:

@@ -2,6 +2,7 @@
 and xlsx workbooks written by openpyxl as Excel writes them."""
 
 import codecs
+import zipfile
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -396,6 +397,21 @@ def test_a_sheet_is_named_only_for_a_workbook(tmp_path: Path) -> None:
 def test_a_sheets_unnamed_headers_are_named_by_column(tmp_path: Path) -> None:
     path = write_workbook(tmp_path / "roster.xlsx", ["会员编号", None, "姓名", None])
     assert_feed_error(path, "line 1: columns without a name in the header: 2")
+
+
+def test_a_damaged_sheet_is_refused_with_the_last_row_read(tmp_path: Path) -> None:
+    good = write_workbook(tmp_path / "good.xlsx", ["会员编号"], ["M001"], ["M002"])
+    damaged = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(good) as whole, zipfile.ZipFile(damaged, "w") as out:
+        for item in whole.infolist():
+            data = whole.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'<row r="3"', b'<row r="3" <<')
+            out.writestr(item, data)
+    rows = read_rows(open_feed(damaged))
+    assert next(rows).line == 2
+    with pytest.raises(FeedError, match=r"the sheet is damaged after row 2: save the workbook"):
+        next(rows)
 
 
 def test_an_empty_sheet_is_refused(tmp_path: Path) -> None:
