@@ -77,6 +77,9 @@ ledger/records.py refuse every other bad value in their own words, and a blank v
 NOT_ACCEPTED = "not accepted in this column"
 DELIMITERS = {";": "semicolons", "\t": "tabs", "，": "full-width commas (，)"}
 """What a one-column header holding one of these is separated by, where commas belong."""
+CLOSE_ENOUGH = 0.7
+"""How alike a header not understood and a known one must be for the error to suggest it:
+会员编码 and 会员编号 are (0.75); a whole header row in one cell and its first header are not."""
 
 
 class Rejected(LedgerError):
@@ -554,7 +557,7 @@ def _require_columns(feed: FeedFile, model: type[Record]) -> None:
 
 
 def _with_guess(header: str, wanted: list[str]) -> str:
-    close = difflib.get_close_matches(header, wanted, n=1)
+    close = difflib.get_close_matches(header, wanted, n=1, cutoff=CLOSE_ENOUGH)
     return f"{header} ({close[0]}?)" if close else header
 
 
