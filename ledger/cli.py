@@ -521,19 +521,32 @@ def notifications_export(
     _say(f"Handed over {done.handed_over} messages in {out}{withdrawn}.")
 
 
+PARTIAL_IMPORT = 3
+"""Exit status of an import that --partial completed without its rejects: not 1 (refused,
+nothing imported) nor 2 (a usage error), so that a script can tell the three apart."""
+
+
 @cli.command("import")
 def import_(
     ctx: typer.Context,
     kind: Annotated[str, typer.Argument(help="enrolments, premiums, claims or payout-results.")],
-    file: Annotated[Path, typer.Argument(help="CSV or JSON Lines file, UTF-8 or GB18030.")],
+    file: Annotated[
+        Path, typer.Argument(help="CSV or JSON Lines file (UTF-8 or GB18030), or xlsx workbook.")
+    ],
     format: Annotated[
-        str | None, typer.Option(help="csv or jsonl; default: from the file's suffix.")
+        str | None, typer.Option(help="csv, jsonl or xlsx; default: from the file's suffix.")
+    ] = None,
+    sheet: Annotated[
+        str | None, typer.Option(help="The sheet of an xlsx workbook; default: the first.")
     ] = None,
     partial: Annotated[
         bool, typer.Option(help="Import the good records; write the bad ones to --rejects.")
     ] = False,
     rejects: Annotated[
-        Path | None, typer.Option(help="Where --partial writes bad records.")
+        Path | None,
+        typer.Option(
+            help="Where --partial writes bad records, in the feed's format (.xlsx for xlsx)."
+        ),
     ] = None,
     received: Annotated[
         str | None,
@@ -545,7 +558,11 @@ def import_(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Import a feed. By default a feed with any bad record changes nothing."""
+    """Import a feed. By default a feed with any bad record changes nothing.
+
+    Exit status: 0 when every record is imported or already present; 1 when the feed is
+    refused and nothing is imported; 3 when --partial imported the good records and left
+    rejects in the --rejects file."""
     with open_books(ctx) as books, _progress() as progress:
         tasks: dict[str, Any] = {}
 
@@ -561,6 +578,7 @@ def import_(
                 file,
                 _settings(ctx).actor,
                 format=format,
+                sheet=sheet,
                 partial=partial,
                 rejects_path=rejects,
                 progress=show,
@@ -571,6 +589,8 @@ def import_(
             report_import(refused.summary, as_json)
             raise
     report_import(summary, as_json)
+    if summary.rejected:
+        raise typer.Exit(PARTIAL_IMPORT)
 
 
 def report_import(summary: ImportSummary, as_json: bool) -> None:

@@ -10,11 +10,12 @@ reference that the ledger remembers, so running the same feed again counts what 
 saved as already present and completes the rest.
 """
 
+import difflib
 import gc
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from domain.errors import (
     AlreadyEnrolled,
@@ -41,7 +43,18 @@ from domain.member import ClaimIndex, Member, Settlement, claim_uuid, member_uui
 from domain.money import ZERO, fmt
 from domain.scheme import Period, Scheme
 from ledger.books import Books
-from ledger.files import ERROR, EXTRA, FeedFile, SourceRow, open_feed, read_rows, write_rejects
+from ledger.files import (
+    ERROR,
+    EXTRA,
+    REASON,
+    FeedError,
+    FeedFile,
+    SourceRow,
+    check_rejects_path,
+    open_feed,
+    read_rows,
+    write_rejects,
+)
 from ledger.records import (
     RECORDS,
     EnrolmentRecord,
@@ -49,6 +62,7 @@ from ledger.records import (
     PremiumRecord,
     Record,
     SettlementRecord,
+    blank,
 )
 from ledger.store import POSTS_INTO
 
@@ -56,6 +70,16 @@ CHUNK = 2000
 """Aggregates saved per transaction."""
 READ_CHUNK = 1000
 """Records validated together, their aggregates loaded in one go."""
+SCHEMA_REASONS = {"string_type": "not text (in a spreadsheet, format the column as text)"}
+"""The project's words for the pydantic errors a record can still meet: the validators of
+ledger/records.py refuse every other bad value in their own words, and a blank value is
+"missing" whatever its column."""
+NOT_ACCEPTED = "not accepted in this column"
+DELIMITERS = {";": "semicolons", "\t": "tabs", "，": "full-width commas (，)"}
+"""What a one-column header holding one of these is separated by, where commas belong."""
+CLOSE_ENOUGH = 0.7
+"""How alike a header not understood and a known one must be for the error to suggest it:
+会员编码 and 会员编号 are (0.75); a whole header row in one cell and its first header are not."""
 
 
 class Rejected(LedgerError):
@@ -72,15 +96,23 @@ class Reject:
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line}: {self.field} = {self.value!r}: {self.reason}"
+        value = repr(self.value) if isinstance(self.value, str) else _as_read(self.value)
+        return f"line {self.line}: {self.field} = {value}: {self.reason}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "line": self.line,
             "field": self.field,
-            "value": str(self.value),
+            "value": _as_read(self.value),
             "reason": self.reason,
         }
+
+
+def _as_read(value: object) -> str:
+    """A value as the file showed it: a number as its digits, a date cell as its date."""
+    if isinstance(value, datetime) and value.time() == time():
+        return value.date().isoformat()
+    return str(value)
 
 
 @dataclass
@@ -347,6 +379,7 @@ def import_feed(
     actor: str,
     *,
     format: str | None = None,
+    sheet: str | None = None,
     partial: bool = False,
     rejects_path: Path | None = None,
     progress: Callable[[str, int], None] = lambda stage, done: None,
@@ -364,7 +397,10 @@ def import_feed(
     books.app.authorise(actor, "import_" + kind.replace("-", "_"))
     if partial and rejects_path is None:
         raise LedgerError("--partial needs --rejects FILE for the records it leaves out")
-    feed = open_feed(path, format)
+    feed = open_feed(path, format, sheet)
+    _require_columns(feed, RECORDS[kind])
+    if rejects_path is not None:
+        check_rejects_path(feed, rejects_path)
     summary = ImportSummary(kind, str(path))
     if kind == "payout-results":
         books.claims.catch_up()
@@ -476,20 +512,80 @@ def batched(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
 def _schema_reject(row: SourceRow, error: ValidationError) -> Reject:
     first = error.errors(include_url=False)[0]
     where = str(first["loc"][0]) if first["loc"] else "(record)"
-    cause = first.get("ctx", {}).get("error")
+    value = row.fields.get(where, "")
+    return Reject(row.line, where, value, "missing" if blank(value) else _schema_reason(first))
+
+
+def _schema_reason(error: ErrorDetails) -> str:
+    """Never pydantic's own text: a validator's reason, or the project's words for the type."""
+    cause = error.get("ctx", {}).get("error")
     if isinstance(cause, InvalidAmount | FieldError):
-        reason = cause.reason
-    elif first["type"] == "missing":
-        reason = "missing"
-    else:
-        reason = first["msg"]
-    return Reject(row.line, where, row.fields.get(where, ""), reason)
+        return cause.reason
+    if isinstance(cause, ValueError):
+        return str(cause)
+    return SCHEMA_REASONS.get(error["type"], NOT_ACCEPTED)
+
+
+def _require_columns(feed: FeedFile, model: type[Record]) -> None:
+    """A header lacking a required column would fail every record alike: refuse the file
+    once, before any record, with the headers found, the columns missing and the headers
+    not understood, with a hint where the cause shows."""
+    if not feed.headers:  # JSON Lines: each object names its own fields
+        return
+    columns = {name: _aliases(model, name) for name in model.model_fields}
+    missing = [
+        name
+        for name, info in model.model_fields.items()
+        if info.is_required() and not set(columns[name]) & set(feed.headers)
+    ]
+    if not missing:
+        return
+    known = {alias for aliases in columns.values() for alias in aliases} | {REASON}
+    wanted = [alias for name in missing for alias in columns[name]]
+    unknown = [_with_guess(h, wanted) for h in feed.headers if h not in known]
+    parts = [
+        f"headers found: {', '.join(h if h.isprintable() else repr(h) for h in feed.headers)}",
+        "required columns missing: "
+        + ", ".join(f"{columns[n][0]} ({', '.join(columns[n][1:])})" for n in missing),
+    ]
+    if unknown:
+        parts.append(f"not understood: {', '.join(unknown)}")
+    hint = _header_hint(feed, understood=len(unknown) < len(feed.headers))
+    if hint:
+        parts.append(hint)
+    raise FeedError(feed.path, "; ".join(parts), feed.header_line)
+
+
+def _with_guess(header: str, wanted: list[str]) -> str:
+    close = difflib.get_close_matches(header, wanted, n=1, cutoff=CLOSE_ENOUGH)
+    return f"{header} ({close[0]}?)" if close else header
+
+
+def _header_hint(feed: FeedFile, understood: bool) -> str | None:
+    if len(feed.headers) == 1 and not understood:
+        held = [name for mark, name in DELIMITERS.items() if mark in feed.headers[0]]
+        if held:
+            return (
+                f"the header is one column holding {held[0]}: separate the columns with "
+                "commas (save the sheet as CSV)"
+            )
+        return "is there a title above the header? the first row that is not blank is the header"
+    if feed.encoding == "gb18030" and not understood:
+        return (
+            "no header is known: if the file is in another encoding than UTF-8 or GB18030 "
+            "(Big5, say), save it as CSV UTF-8"
+        )
+    return None
+
+
+def _aliases(model: type[Record], name: str) -> list[str]:
+    """The headers a field is read from: its English name first, then the Chinese ones."""
+    info = model.model_fields.get(name)
+    if info is None or info.validation_alias is None:
+        return [name]
+    return [str(a) for a in getattr(info.validation_alias, "choices", [name])]
 
 
 def _value(row: SourceRow, model: type[Record], name: str) -> object:
     """The value as it stood in the file, under whichever header the file used."""
-    info = model.model_fields.get(name)
-    aliases: Iterable[str] = [name]
-    if info is not None and info.validation_alias is not None:
-        aliases = [str(a) for a in getattr(info.validation_alias, "choices", [name])]
-    return next((row.fields[a] for a in aliases if a in row.fields), "")
+    return next((row.fields[a] for a in _aliases(model, name) if a in row.fields), "")

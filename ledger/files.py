@@ -1,21 +1,34 @@
-"""Feed files exported from Chinese spreadsheets: CSV and JSON Lines, in UTF-8 or GB18030.
+"""Feed files exported from Chinese spreadsheets: CSV and JSON Lines, in UTF-8 or GB18030,
+and xlsx workbooks.
 
-Reading never loses where a record came from (its line), and rejected records go back out
-in the file's own format and encoding, so a clerk can fix them in the same spreadsheet.
+Reading never loses where a record came from (its line, or a sheet's row), and rejected
+records go back out in the file's own format and encoding, so a clerk can fix them in the
+same spreadsheet.
 """
 
 import codecs
 import csv
 import json
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, time
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal, NoReturn, TextIO
+from xml.etree.ElementTree import ParseError
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from domain.errors import LedgerError
 
-Format = Literal["csv", "jsonl"]
+Format = Literal["csv", "jsonl", "xlsx"]
 
 REASON = "reason"
 """The column (CSV) or key (JSONL) that write_rejects adds; importers must ignore it."""
@@ -26,13 +39,20 @@ ERROR = "__error__"
 LINE = "__line__"
 """Stands in a JSONL reject for the original line, which could not be kept."""
 
-FORMATS: dict[str, Format] = {"csv": "csv", "jsonl": "jsonl"}
+FORMATS: dict[str, Format] = {"csv": "csv", "jsonl": "jsonl", "xlsx": "xlsx"}
 SUFFIXES: dict[str, Format] = {
     ".csv": "csv",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "jsonl",
+    ".xlsx": "xlsx",
 }
+DAMAGED = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, ParseError)
+"""What openpyxl raises on a workbook whose zip or XML is broken (a part missing included)."""
+NOT_A_WORKBOOK = (
+    "is not an xlsx workbook (an old .xls, a workbook with a password, or another file "
+    "renamed?): save it from the spreadsheet as an Excel workbook (.xlsx), or as CSV"
+)
 
 
 class FeedError(LedgerError):
@@ -57,39 +77,68 @@ class FeedFile:
     path: Path
     format: Format
     encoding: str
+    """Of a text feed; a workbook's parts are XML in UTF-8."""
     headers: tuple[str, ...]
+    header_line: int = 0
+    """The line (a sheet's row) of the headers; 0 in JSON Lines, which has none."""
+    sheet: str | None = None
+    """The worksheet an xlsx feed is read from."""
 
 
-def open_feed(path: Path, format: str | None = None) -> FeedFile:
-    """Checks that the file can be read at all, before any record is imported from it."""
+def open_feed(path: Path, format: str | None = None, sheet: str | None = None) -> FeedFile:
+    """Checks that the file can be read at all, before any record is imported from it.
+    A workbook is read from its first sheet, or from `sheet`."""
     kind = _format_of(path, format)
-    encoding = _detect_encoding(path)
-    headers: tuple[str, ...] = ()
-    if kind == "csv":
-        with _open_text(path, encoding) as text:
-            header = next(_csv_records(path, text), None)
+    if sheet is not None and kind != "xlsx":
+        raise FeedError(path, "is not an xlsx workbook: --sheet names a sheet of a workbook")
+    if kind == "xlsx":
+        with _workbook(path) as book:
+            worksheet = _worksheet(path, book, sheet)
+            header = next(_sheet_records(path, worksheet), None)
         if header is None:
-            raise FeedError(path, "is empty: a CSV feed starts with a header row")
-        headers = _checked_headers(path, *header)
-    return FeedFile(path, kind, encoding, headers)
+            raise FeedError(
+                path, f"sheet {worksheet.title!r} is empty: a feed starts with a header row"
+            )
+        line, cells = header
+        headers = _checked_headers(path, line, ["" if c is None else str(c) for c in cells])
+        return FeedFile(path, kind, "utf-8", headers, line, worksheet.title)
+    encoding = _detect_encoding(path)
+    if kind == "jsonl":
+        return FeedFile(path, kind, encoding, ())
+    with _open_text(path, encoding) as text:
+        first = next(_csv_records(path, text), None)
+    if first is None:
+        raise FeedError(path, "is empty: a CSV feed starts with a header row")
+    return FeedFile(path, kind, encoding, _checked_headers(path, *first), first[0])
 
 
 def read_rows(feed: FeedFile) -> Iterator[SourceRow]:
     """Streams the records, so a feed of any size is imported in constant memory."""
+    if feed.format == "xlsx":
+        with _workbook(feed.path) as book:
+            records = _sheet_records(feed.path, _worksheet(feed.path, book, feed.sheet))
+            next(records, None)  # the header, checked by open_feed
+            for line, cells in records:
+                yield SourceRow(line, _fields(feed.headers, cells))
+        return
     with _open_text(feed.path, feed.encoding) as text:
         if feed.format == "jsonl":
             for line, raw in enumerate(text, 1):
                 if raw.strip():
                     yield SourceRow(line, _json_fields(raw))
             return
-        records = _csv_records(feed.path, text)
-        next(records, None)  # the header, checked by open_feed
-        width = len(feed.headers)
-        for line, cells in records:
-            fields: dict[str, object] = dict(zip(feed.headers, cells, strict=False))
-            if len(cells) > width:
-                fields[EXTRA] = cells[width:]
-            yield SourceRow(line, fields)
+        rows = _csv_records(feed.path, text)
+        next(rows, None)  # the header, checked by open_feed
+        for line, texts in rows:
+            yield SourceRow(line, _fields(feed.headers, texts))
+
+
+def _fields(headers: tuple[str, ...], cells: list[str] | list[object]) -> dict[str, object]:
+    """The cells under their headers; those beyond the headers kept apart, to be rejected."""
+    fields: dict[str, object] = dict(zip(headers, cells, strict=False))
+    if len(cells) > len(headers):
+        fields[EXTRA] = cells[len(headers) :]
+    return fields
 
 
 def write_rejects(feed: FeedFile, path: Path, rejects: Iterable[tuple[SourceRow, str]]) -> int:
@@ -99,11 +148,14 @@ def write_rejects(feed: FeedFile, path: Path, rejects: Iterable[tuple[SourceRow,
     cells beyond the headers of a record that had too many follow the reason, so none is
     lost. JSONL: each object plus a `reason` key, amounts with their digits as read. A
     JSONL line that was not a JSON object cannot be written back from its fields, so it
-    becomes {"__line__": <its line in the feed>, "reason": ...}.
+    becomes {"__line__": <its line in the feed>, "reason": ...}. xlsx: a workbook laid out
+    as the CSV, its cells as read (dates as date cells), at a path ending in .xlsx. No
+    path may name another format by its suffix: CSV written into `bad.xlsx` is no workbook.
     Returns how many records were written.
     """
-    if path.resolve() == feed.path.resolve():
-        raise FeedError(path, "is the feed itself: write the rejects to another file")
+    check_rejects_path(feed, path)
+    if feed.format == "xlsx":
+        return _write_xlsx_rejects(feed, path, rejects)
     # A JSON string may hold an escaped lone surrogate, which no encoding can write:
     # backslashreplace writes it as the same JSON escape again.
     errors = "backslashreplace" if feed.format == "jsonl" else "strict"
@@ -123,15 +175,33 @@ def write_rejects(feed: FeedFile, path: Path, rejects: Iterable[tuple[SourceRow,
     return written
 
 
+def check_rejects_path(feed: FeedFile, path: Path) -> None:
+    """Refuses a rejects file that would overwrite the feed, or that its suffix names in
+    another format; called before the feed is read, so that no time is lost on it."""
+    if path.resolve() == feed.path.resolve():
+        raise FeedError(path, "is the feed itself: write the rejects to another file")
+    named = SUFFIXES.get(path.suffix.lower())
+    if (named or feed.format) != feed.format or (feed.format == "xlsx" and named is None):
+        suffix = next(s for s, f in SUFFIXES.items() if f == feed.format)
+        raise FeedError(
+            path, f"rejects are written in the feed's format, {feed.format}: name the file {suffix}"
+        )
+
+
 def _format_of(path: Path, format: str | None) -> Format:
     if format is not None:
         if format not in FORMATS:
-            raise FeedError(path, f"unknown format {format!r}: use csv or jsonl")
+            raise FeedError(path, f"unknown format {format!r}: use csv, jsonl or xlsx")
         return FORMATS[format]
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise FeedError(
-            path, f"cannot tell the format from the suffix {suffix!r}: pass --format csv or jsonl"
+            path,
+            f"cannot tell the format from the suffix {suffix!r}: pass --format csv, jsonl or "
+            "xlsx"
+            + (
+                " (an old .xls workbook: save it as .xlsx or CSV first)" if suffix == ".xls" else ""
+            ),
         )
     return SUFFIXES[suffix]
 
@@ -231,18 +301,115 @@ def _write_csv_rejects(
     headers: tuple[str, ...], out: TextIO, rejects: Iterable[tuple[SourceRow, str]]
 ) -> int:
     writer = csv.writer(out, dialect="excel")
-    writer.writerow(headers if REASON in headers else (*headers, REASON))
+    writer.writerow(_reject_headers(headers))
     written = 0
     for row, reason in rejects:
-        cells = [reason if name == REASON else row.fields.get(name, "") for name in headers]
-        if REASON not in headers:
-            cells.append(reason)
-        extra = row.fields.get(EXTRA)
-        if isinstance(extra, list):
-            cells.extend(extra)
-        writer.writerow(cells)
+        writer.writerow(_reject_cells(headers, row, reason))
         written += 1
     return written
+
+
+def _write_xlsx_rejects(
+    feed: FeedFile, path: Path, rejects: Iterable[tuple[SourceRow, str]]
+) -> int:
+    """A workbook of one sheet, named as the feed's, its dates written as date cells again."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(feed.sheet)
+    sheet.append(_reject_headers(feed.headers))
+    written = 0
+    for row, reason in rejects:
+        sheet.append(
+            [_written_cell(sheet, cell) for cell in _reject_cells(feed.headers, row, reason)]
+        )
+        written += 1
+    try:
+        book.save(path)
+    except OSError as e:
+        raise FeedError(path, f"cannot write: {e.strerror}") from None
+    return written
+
+
+def _reject_headers(headers: tuple[str, ...]) -> tuple[str, ...]:
+    return headers if REASON in headers else (*headers, REASON)
+
+
+def _reject_cells(headers: tuple[str, ...], row: SourceRow, reason: str) -> list[object]:
+    """The record's cells under the headers, the reason in its column, and any cells beyond
+    the headers after it."""
+    cells = [reason if name == REASON else row.fields.get(name, "") for name in headers]
+    if REASON not in headers:
+        cells.append(reason)
+    extra = row.fields.get(EXTRA)
+    if isinstance(extra, list):
+        cells.extend(extra)
+    return cells
+
+
+def _written_cell(sheet: WriteOnlyWorksheet, value: object) -> object:
+    if not isinstance(value, datetime):
+        return value
+    cell = WriteOnlyCell(sheet, value)
+    cell.number_format = "yyyy-mm-dd" if value.time() == time() else "yyyy-mm-dd hh:mm"
+    return cell
+
+
+@contextmanager
+def _workbook(path: Path) -> Iterator[Workbook]:
+    """A workbook opened to stream its rows (read-only), with the values its formulas had
+    when it was last saved."""
+    try:
+        raw = path.open("rb")
+    except OSError as e:
+        raise FeedError(path, f"cannot read: {e.strerror}") from None
+    with raw:
+        try:
+            book = load_workbook(raw, read_only=True, data_only=True)
+        except (*DAMAGED, InvalidFileException, ValueError):
+            raise FeedError(path, NOT_A_WORKBOOK) from None
+        try:
+            yield book
+        finally:
+            book.close()
+
+
+def _worksheet(path: Path, book: Workbook, name: str | None) -> ReadOnlyWorksheet:
+    sheets = {
+        sheet.title: sheet for sheet in book.worksheets if isinstance(sheet, ReadOnlyWorksheet)
+    }
+    if not sheets:
+        raise FeedError(path, "has no worksheet")
+    if name is None:
+        return next(iter(sheets.values()))
+    if name not in sheets:
+        raise FeedError(path, f"has no sheet {name!r} (sheets: {', '.join(sheets)})")
+    return sheets[name]
+
+
+def _sheet_records(path: Path, sheet: ReadOnlyWorksheet) -> Iterator[tuple[int, list[object]]]:
+    """The non-blank rows, with their row numbers, and their cells as the feeds' values:
+    text stripped, whole numbers as int, other numbers as the Decimal of their shortest
+    repr (never a float: 12.3 stays 12.3), date cells as datetime."""
+    sheet.reset_dimensions()  # some writers state a wrong size: read every cell there is
+    line = 0
+    try:
+        for line, values in enumerate(sheet.values, 1):
+            cells = [_cell_value(value) for value in values]
+            while cells and cells[-1] in (None, ""):
+                cells.pop()
+            if cells:
+                yield line, cells
+    except DAMAGED:
+        raise FeedError(
+            path, f"the sheet is damaged after row {line}: save the workbook again (.xlsx)"
+        ) from None
+
+
+def _cell_value(value: object) -> object:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
 
 
 def _json_text(value: object) -> str:

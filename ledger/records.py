@@ -6,7 +6,7 @@ Amounts go through domain.money, so a malformed amount is refused with its reaso
 """
 
 import re
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -23,12 +23,38 @@ from pydantic import (
 from domain.money import non_negative, positive
 from domain.text import plain_text
 
-DATE_FORMS = re.compile(r"^(\d{4})(?:[-/.年]?)(\d{1,2})(?:[-/.月]?)(\d{1,2})日?$")
+DATE_FORMS = tuple(
+    re.compile(form)
+    for form in (
+        r"(?P<year>\d{4})(?P<mark>[-/.])(?P<month>\d{1,2})(?P=mark)(?P<day>\d{1,2})",
+        r"(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})",
+        r"(?P<year>\d{4})年(?P<month>\d{1,2})月(?P<day>\d{1,2})日",
+    )
+)
+"""The date forms docs/feeds.md lists; a date in any other form is refused."""
+DATE_EXAMPLES = "2025-03-01, 2025/3/1, 2025.3.1, 20250301 or 2025年3月1日"
+TIME_OF_DAY = re.compile(r"(?P<day>\S+?)(?:T|\s+)\D*\d{1,2}:\d{2}\S*")
+NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+EXCEL_SERIALS = (1, 2_958_466)
+"""Excel's day numbers of 1900-01-01 and of the day after 9999-12-31."""
+SHOWN = 40
+"""The most characters of a bad value a reason quotes."""
+PERIOD_NUMBER = re.compile(r"\d{1,9}")
+"""A period number as text: digits, no sign, no fraction."""
 STATUS_WORDS = {"成功": "paid", "已支付": "paid", "退回": "returned", "失败": "returned"}
 """Chinese words banks use in result files, mapped to the status names."""
+STATUSES = ("paid", "returned")
+STATUS_CHOICES = " or ".join(
+    f"{status} ({', '.join(w for w, named in STATUS_WORDS.items() if named == status)})"
+    for status in STATUSES
+)
+"""paid (成功, 已支付) or returned (退回, 失败): what a refused status is told to be."""
 
 
 def _text(value: object) -> object:
+    """A whole number stands for its digits: a spreadsheet's number cell holding an id."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
     return value.strip() if isinstance(value, str) else value
 
 
@@ -37,28 +63,92 @@ def _plain(value: str | None, info: ValidationInfo) -> str | None:
     return None if value is None else plain_text(value, info.field_name or "value")
 
 
+def blank(value: object) -> bool:
+    """An empty cell, a cell of spaces, or a JSON null: the value is missing."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _shown(value: object) -> str:
+    """The value as a reason quotes it: text in quotes, anything long cut short."""
+    shown = repr(value) if isinstance(value, str) else str(value)
+    return shown if len(shown) <= SHOWN else shown[: SHOWN - 1] + "…"
+
+
 def _optional(value: object) -> object:
-    return None if isinstance(value, str) and not value.strip() else _text(value)
+    return None if blank(value) else _text(value)
 
 
-def _day(value: object) -> object:
-    """ISO dates, and the forms Chinese spreadsheets export: 2025/3/1, 20250301, 2025年3月1日."""
-    if not isinstance(value, str):
+def _day(value: object) -> date:
+    """The one reading of a feed's dates: the forms of DATE_FORMS, or a spreadsheet's date
+    cell. Anything else is refused in words that say what to do, numbers above all: pydantic
+    would read 86400 as a Unix timestamp, 1970-01-02."""
+    if isinstance(value, datetime):
+        if value.time() != time():
+            raise ValueError(f"{value:%Y-%m-%d %H:%M} has a time of day: give the date alone")
+        return value.date()
+    if isinstance(value, date):
         return value
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        raise ValueError(_number_not_a_date(str(value)))
+    if not isinstance(value, str):
+        raise ValueError(f"{_shown(value)} is not a date: give it as {DATE_EXAMPLES}")
     text = value.strip()
-    match = DATE_FORMS.match(text)
-    if match is None:
-        return text
-    year, month, day = (int(g) for g in match.groups())
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return text
+    found = _date_form(text)
+    if found is not None:
+        return found
+    if NUMBER.fullmatch(text):
+        raise ValueError(_number_not_a_date(text))
+    timed = TIME_OF_DAY.fullmatch(text)
+    if timed is not None and _date_form(timed["day"]) is not None:
+        raise ValueError(
+            f"{_shown(text)} has a time of day: give the date alone, such as 2025-03-01"
+        )
+    raise ValueError(f"{_shown(text)} is not a date: give it as {DATE_EXAMPLES}")
 
 
-def _status(value: object) -> object:
+def _date_form(text: str) -> date | None:
+    for form in DATE_FORMS:
+        match = form.fullmatch(text)
+        if match is not None:
+            try:
+                return date(int(match["year"]), int(match["month"]), int(match["day"]))
+            except ValueError:
+                raise ValueError(f"{_shown(text)} is not a day of the calendar") from None
+    return None
+
+
+def _number_not_a_date(number: str) -> str:
+    low, high = EXCEL_SERIALS
+    shown = _shown(Decimal(number))
+    if low <= Decimal(number) < high:
+        return (
+            f"{shown} is not a date but looks like an Excel date serial number: format the "
+            "column as a date (yyyy-mm-dd) in the spreadsheet and export the file again"
+        )
+    return f"{shown} is a number, not a date: give it as {DATE_EXAMPLES}"
+
+
+def _period(value: object) -> int:
+    """A whole number, as digits or a number cell: never true or false, never a fraction."""
+    if isinstance(value, str) and PERIOD_NUMBER.fullmatch(value.strip()):
+        return int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, Decimal) and value == value.to_integral_value() and 0 <= value < 10**9:
+        return int(value)
+    raise ValueError(f"{_shown(value)} is not a period number: give a whole number, such as 1")
+
+
+def _optional_period(value: object) -> int | None:
+    return None if blank(value) else _period(value)
+
+
+def _status(value: object) -> str:
     text = _text(value)
-    return STATUS_WORDS.get(text, text) if isinstance(text, str) else text
+    status = STATUS_WORDS.get(text, text) if isinstance(text, str) else None
+    if status not in STATUSES:
+        raise ValueError(f"{_shown(value)} is not a status: give {STATUS_CHOICES}")
+    return status
 
 
 def column(*names: str) -> Any:
@@ -68,7 +158,8 @@ def column(*names: str) -> Any:
 Text = Annotated[str, BeforeValidator(_text), Field(min_length=1), AfterValidator(_plain)]
 OptionalText = Annotated[str | None, BeforeValidator(_optional), AfterValidator(_plain)]
 Day = Annotated[date, BeforeValidator(_day)]
-OptionalPeriod = Annotated[int | None, BeforeValidator(_optional)]
+PeriodNumber = Annotated[int, BeforeValidator(_period)]
+OptionalPeriod = Annotated[int | None, BeforeValidator(_optional_period)]
 Amount = Annotated[Decimal, BeforeValidator(non_negative)]
 PositiveAmount = Annotated[Decimal, BeforeValidator(positive)]
 
@@ -93,7 +184,7 @@ class EnrolmentRecord(Record):
 
     roster_line: Text = column("roster_line", "名册行号", "名册编号", "行号")
     member_id: Text = column("member_id", "会员编号", "职工编号", "人员编号")
-    period: int = column("period", "期次", "期")
+    period: PeriodNumber = column("period", "期次", "期")
     county: Text = column("county", "区县", "县市区", "区县代码")
     unit: Text = column("unit", "单位", "基层工会", "单位名称")
     group: OptionalText = Field(None, validation_alias=AliasChoices("group", "人员类别", "类别"))
@@ -107,7 +198,7 @@ class PremiumRecord(Record):
 
     receipt: Text = column("receipt", "收据号", "票据号", "缴费单号")
     member_id: Text = column("member_id", "会员编号", "职工编号", "人员编号")
-    period: int = column("period", "期次", "期")
+    period: PeriodNumber = column("period", "期次", "期")
     source: Text = column("source", "资金来源", "来源")
     amount: PositiveAmount = column("amount", "金额", "缴费金额")
     paid_on: Day = column("paid_on", "缴费日期")

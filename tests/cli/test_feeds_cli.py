@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -18,7 +19,11 @@ import psycopg
 import psycopg.sql
 import pytest
 from cli_runner import Ledger, console_script, create_scheme, events_in, on_a_terminal
-from feed_files import CLAIM_HEADER, ROSTER_HEADER, claim, write_feed
+from feed_files import CLAIM_HEADER, ROSTER_HEADER, claim, write_feed, write_workbook
+from openpyxl import load_workbook
+
+from domain.member import Member, member_uuid
+from ledger.app import MutualAidLedger
 
 PREMIUM_HEADER = "收据号,会员编号,期次,资金来源,金额,缴费日期"
 RESULT_HEADER = "支付参考号,状态,退回原因,日期"
@@ -118,10 +123,12 @@ def test_partial_import_leaves_bad_records_in_a_gb18030_rejects_file_to_fix_and_
     )
     rejects = tmp_path / "缴费-退回.csv"
 
-    summary = ledger.json(
-        db, "import", "premiums", str(feed), "--partial", "--rejects", str(rejects)
+    partial = ledger(
+        db, "import", "premiums", str(feed), "--partial", "--rejects", str(rejects), "--json"
     )
 
+    assert partial.returncode == 3, partial.stderr
+    summary = json.loads(partial.stdout)
     assert (summary["imported"], summary["rejected"]) == (3, 1)
     assert c1(ledger, db)["bank"] == "51.00"
     text = rejects.read_bytes().decode("gb18030")
@@ -168,6 +175,162 @@ def test_a_rejects_file_that_cannot_be_written_is_refused_before_anything_is_sto
     assert result.returncode == 1
     assert "cannot write" in result.stderr
     assert (events_in(db), ledger.ok(db, "balances", "--json")) == before
+
+
+def test_an_import_exits_0_whole_1_refused_and_3_partial_as_its_help_says(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    pinghu_members(ledger, db, tmp_path, "M1")
+    good, bad = claim("S1", "M1", "20000.00"), claim("S2", "NOBODY", "900.00")
+    feed = write_feed(tmp_path / "claims.csv", CLAIM_HEADER, good, bad)
+    received = ("--date", CLAIMS_RECEIVED)
+
+    refused = ledger(db, "import", "claims", str(feed), *received)
+    partial = ledger(
+        db,
+        "import",
+        "claims",
+        str(feed),
+        *received,
+        "--partial",
+        "--rejects",
+        str(tmp_path / "r.csv"),
+    )
+
+    assert (refused.returncode, partial.returncode) == (1, 3)
+    assert "imported 1, already present 0, rejected 1" in partial.stdout
+    fixed = write_feed(tmp_path / "fixed.csv", CLAIM_HEADER, good)
+    assert ledger(db, "import", "claims", str(fixed), *received).returncode == 0
+    shown = " ".join(ledger(db, "import", "--help").stdout.split())
+    assert "Exit status: 0 when every record is imported or already present; 1 when" in shown
+    assert "3 when --partial imported the good records and left rejects" in shown
+
+
+def test_a_header_that_cannot_be_read_is_one_error_line_and_nothing_is_imported(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    pinghu_members(ledger, db, tmp_path)
+    before = events_in(db)
+    rows = [f"{n};M{n};1;C1;U1;2025-01-06" for n in range(1, 4)]
+    roster = write_feed(tmp_path / "roster.csv", "名册行号;会员编号;期次;区县;单位;参保日期", *rows)
+
+    error = ledger.refused(db, "import", "enrolments", str(roster))
+
+    assert error.startswith(f"error: {roster}: line 1: headers found: 名册行号;会员编号;")
+    assert "required columns missing: roster_line (名册行号, 名册编号, 行号)" in error
+    assert "the header is one column holding semicolons" in error
+    assert events_in(db) == before
+
+
+# 6. xlsx workbooks
+
+
+def test_an_xlsx_workbook_is_imported_with_its_date_and_number_cells_and_rejects_as_xlsx(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    pinghu_members(ledger, db, tmp_path)
+    for member in ("M1", "M2", "M3"):
+        ledger.ok(db, "enrol", member, "--period", "1", "--county", "C1", "--unit", "U1", *ENROLLED)
+    workbook = write_workbook(
+        tmp_path / "缴费.xlsx",
+        ["说明：缴费清单在第二张表"],
+        sheet="说明",
+    )
+    book = load_workbook(workbook)
+    sheet = book.create_sheet("缴费")
+    for row in [
+        PREMIUM_HEADER.split(","),
+        ["W-M1", "M1", 1, "worker", 1, date(2025, 1, 6)],  # a number, a date cell
+        ["U-M1", "M1", 1, "union:city", "49.00", 45663],  # text; a day number shown as a date
+        ["W-M2", "M2", 1, "worker", 1.0, "2025/1/6"],
+        ["U-M2", "M2", 1, "union:city", 49.005, date(2025, 1, 6)],
+        ["W-M3", "M3", 1, "worker", 1, 45663],  # a day number in a number cell
+        ["U-M3", "M3", 1, "union:city", 49, datetime(2025, 1, 6, 9, 30)],
+    ]:
+        sheet.append(row)
+    sheet["F3"].number_format = 'yyyy"年"m"月"d"日"'
+    book.save(workbook)
+    before = events_in(db)
+
+    first_sheet = ledger.refused(db, "import", "premiums", str(workbook))
+    assert (
+        "headers found: 说明：缴费清单在第二张表; required columns missing: receipt" in first_sheet
+    )
+    assert "is there a title above the header?" in first_sheet
+    as_csv = ledger.refused(
+        db,
+        "import",
+        "premiums",
+        str(workbook),
+        "--sheet",
+        "缴费",
+        "--partial",
+        "--rejects",
+        str(tmp_path / "bad.csv"),
+    )
+    assert "rejects are written in the feed's format, xlsx: name the file .xlsx" in as_csv
+    assert events_in(db) == before
+
+    rejects = tmp_path / "bad.xlsx"
+    partial = ledger(
+        db,
+        "import",
+        "premiums",
+        str(workbook),
+        "--sheet",
+        "缴费",
+        "--partial",
+        "--rejects",
+        str(rejects),
+        "--json",
+    )
+
+    assert partial.returncode == 3, partial.stderr
+    summary = json.loads(partial.stdout)
+    assert (summary["imported"], summary["rejected"]) == (3, 3)
+    assert [(r["line"], r["field"], r["reason"]) for r in summary["rejects"]] == [
+        (5, "金额", "more than 2 decimal places"),
+        (
+            6,
+            "缴费日期",
+            "45663 is not a date but looks like an Excel date serial number: format the column "
+            "as a date (yyyy-mm-dd) in the spreadsheet and export the file again",
+        ),
+        (7, "缴费日期", "2025-01-06 09:30 has a time of day: give the date alone"),
+    ]
+    assert c1(ledger, db)["bank"] == "51.00"
+    assert paid_on(db, "M1") == [date(2025, 1, 6), date(2025, 1, 6)]
+
+    bad = load_workbook(rejects)
+    assert bad.sheetnames == ["缴费"]
+    cells = [[cell.value for cell in row] for row in bad["缴费"].iter_rows()]
+    assert cells[0] == [*PREMIUM_HEADER.split(","), "reason"]
+    assert [row[:5] for row in cells[1:]] == [
+        ["U-M2", "M2", 1, "union:city", 49.005],
+        ["W-M3", "M3", 1, "worker", 1],
+        ["U-M3", "M3", 1, "union:city", 49],
+    ]
+    assert bad["缴费"]["F2"].is_date and bad["缴费"]["F4"].value == datetime(2025, 1, 6, 9, 30)
+    assert cells[1][6] == "金额: more than 2 decimal places"
+
+    bad["缴费"]["E2"] = 49
+    bad["缴费"]["F3"] = "2025-01-06"
+    bad["缴费"]["F4"] = date(2025, 1, 6)
+    bad.save(rejects)
+    fixed = ledger.json(db, "import", "premiums", str(rejects))
+
+    assert (fixed["imported"], fixed["rejected"]) == (3, 0)
+    assert c1(ledger, db)["bank"] == "150.00"
+
+
+def paid_on(db: str, member_id: str) -> list[date]:
+    """The effective dates of the member's premium payments, as the log holds them."""
+    app = MutualAidLedger(db)
+    try:
+        history = app.events.get(member_uuid(member_id))
+        return [e.effective_date for e in history if isinstance(e, Member.PremiumPaid)]
+    finally:
+        app.close()
 
 
 # 8. Payout batches and bank results

@@ -1,10 +1,15 @@
-"""Feed files as spreadsheets export them: real bytes in UTF-8, UTF-8 with BOM and GB18030."""
+"""Feed files as spreadsheets export them: real bytes in UTF-8, UTF-8 with BOM and GB18030,
+and xlsx workbooks written by openpyxl as Excel writes them."""
 
 import codecs
+import zipfile
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from feed_files import write_workbook
+from openpyxl import load_workbook
 
 from ledger.files import (
     ERROR,
@@ -192,20 +197,33 @@ def test_the_format_comes_from_the_suffix_unless_given(
     assert open_feed(write(tmp_path / name, "a,b\n", "utf-8"), format).format == expected
 
 
-def assert_feed_error(path: Path, reason: str, format: str | None = None) -> None:
+def assert_feed_error(
+    path: Path, reason: str, format: str | None = None, sheet: str | None = None
+) -> None:
     with pytest.raises(FeedError) as raised:
-        open_feed(path, format)
+        open_feed(path, format, sheet)
     assert str(raised.value).startswith(f"{path}: ")
     assert reason in str(raised.value)
 
 
 def test_an_unknown_suffix_asks_for_a_format(tmp_path: Path) -> None:
-    assert_feed_error(write(tmp_path / "roster.xlsx", ROSTER, "utf-8"), "pass --format")
+    assert_feed_error(write(tmp_path / "roster.txt", ROSTER, "utf-8"), "pass --format")
+
+
+def test_an_old_xls_workbook_is_told_to_be_saved_as_xlsx_or_csv(tmp_path: Path) -> None:
+    path = write(tmp_path / "roster.xls", ROSTER, "utf-8")
+    assert_feed_error(path, "an old .xls workbook: save it as .xlsx or CSV first")
+
+
+def test_a_csv_named_xlsx_is_not_a_workbook_and_says_how_to_save_one(tmp_path: Path) -> None:
+    path = write(tmp_path / "roster.xlsx", ROSTER, "gb18030")
+    assert_feed_error(path, "is not an xlsx workbook")
+    assert_feed_error(path, "save it from the spreadsheet as an Excel workbook (.xlsx), or as CSV")
 
 
 def test_an_unknown_format_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path / "roster.csv", ROSTER, "utf-8")
-    assert_feed_error(path, "unknown format 'xlsx': use csv or jsonl", "xlsx")
+    assert_feed_error(path, "unknown format 'xls': use csv, jsonl or xlsx", "xls")
 
 
 def test_a_missing_file_is_named(tmp_path: Path) -> None:
@@ -282,3 +300,160 @@ def test_a_jsonl_line_nested_too_deeply_is_one_bad_record(tmp_path: Path) -> Non
     )
     rows = list(read_rows(feed))
     assert rows[1].fields == {ERROR: "not valid JSON: nested too deeply"}
+
+
+# xlsx workbooks, as Excel and WPS save them
+
+PREMIUM_HEADERS = ("收据号", "会员编号", "金额", "缴费日期", "备注")
+DAY_SHOWN_AS_DATE = 'yyyy"年"m"月"d"日"'
+
+
+def premium_workbook(path: Path) -> Path:
+    """Row 1 is blank and the headers are on row 2; row 4 is blank; row 5's date is Excel's
+    day number 45663 shown as a date; row 6 has a cell beyond the headers."""
+    return write_workbook(
+        path,
+        [],
+        PREMIUM_HEADERS,
+        ["P1", 1001, 49.0, date(2025, 1, 6), " 第一 "],
+        [],
+        ["P2", "M002", "49.00", 45663, None],
+        ["P3", "M003", 49.005, "2025/1/6", None, "多余"],
+        ["P4", None, 12.3, datetime(2025, 1, 6, 8, 30)],
+        formats={"D5": DAY_SHOWN_AS_DATE},
+    )
+
+
+def test_xlsx_rows_keep_their_row_numbers_and_cells_their_types_never_floats(
+    tmp_path: Path,
+) -> None:
+    feed = open_feed(premium_workbook(tmp_path / "premiums.xlsx"))
+    assert (feed.format, feed.headers, feed.header_line, feed.sheet) == (
+        "xlsx",
+        PREMIUM_HEADERS,
+        2,
+        "Sheet1",
+    )
+    rows = list(read_rows(feed))
+
+    assert rows == [
+        SourceRow(
+            3,
+            {
+                "收据号": "P1",
+                "会员编号": 1001,
+                "金额": Decimal("49.0"),
+                "缴费日期": datetime(2025, 1, 6),
+                "备注": "第一",
+            },
+        ),
+        SourceRow(
+            5,
+            {"收据号": "P2", "会员编号": "M002", "金额": "49.00", "缴费日期": datetime(2025, 1, 6)},
+        ),
+        SourceRow(
+            6,
+            {
+                "收据号": "P3",
+                "会员编号": "M003",
+                "金额": Decimal("49.005"),
+                "缴费日期": "2025/1/6",
+                "备注": None,
+                EXTRA: ["多余"],
+            },
+        ),
+        SourceRow(
+            7,
+            {
+                "收据号": "P4",
+                "会员编号": None,
+                "金额": Decimal("12.3"),
+                "缴费日期": datetime(2025, 1, 6, 8, 30),
+            },
+        ),
+    ]
+    assert not any(isinstance(v, float) for row in rows for v in row.fields.values())
+
+
+def test_xlsx_is_read_from_the_sheet_named_else_the_first(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "book.xlsx", ["会员编号"], ["M001"], sheet="一月")
+    book = load_workbook(path)
+    book.create_sheet("二月").append(["会员编号"])
+    book["二月"].append(["M002"])
+    book.save(path)
+
+    first, named = open_feed(path), open_feed(path, sheet="二月")
+
+    assert [r.fields for r in read_rows(first)] == [{"会员编号": "M001"}]
+    assert [r.fields for r in read_rows(named)] == [{"会员编号": "M002"}]
+    assert_feed_error(path, "has no sheet '三月' (sheets: 一月, 二月)", sheet="三月")
+
+
+def test_a_sheet_is_named_only_for_a_workbook(tmp_path: Path) -> None:
+    path = write(tmp_path / "roster.csv", ROSTER, "utf-8")
+    assert_feed_error(path, "is not an xlsx workbook: --sheet names a sheet", sheet="Sheet1")
+
+
+def test_a_sheets_unnamed_headers_are_named_by_column(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "roster.xlsx", ["会员编号", None, "姓名", None])
+    assert_feed_error(path, "line 1: columns without a name in the header: 2")
+
+
+def test_a_damaged_sheet_is_refused_with_the_last_row_read(tmp_path: Path) -> None:
+    good = write_workbook(tmp_path / "good.xlsx", ["会员编号"], ["M001"], ["M002"])
+    damaged = tmp_path / "damaged.xlsx"
+    with zipfile.ZipFile(good) as whole, zipfile.ZipFile(damaged, "w") as out:
+        for item in whole.infolist():
+            data = whole.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b'<row r="3"', b'<row r="3" <<')
+            out.writestr(item, data)
+    rows = read_rows(open_feed(damaged))
+    assert next(rows).line == 2
+    with pytest.raises(FeedError, match=r"the sheet is damaged after row 2: save the workbook"):
+        next(rows)
+
+
+def test_an_empty_sheet_is_refused(tmp_path: Path) -> None:
+    path = write_workbook(tmp_path / "empty.xlsx", [], [None, " "])
+    assert_feed_error(path, "sheet 'Sheet1' is empty: a feed starts with a header row")
+
+
+def test_xlsx_rejects_are_a_workbook_with_the_header_a_reason_and_date_cells(
+    tmp_path: Path,
+) -> None:
+    feed = open_feed(premium_workbook(tmp_path / "premiums.xlsx"))
+    rows = {row.line: row for row in read_rows(feed)}
+    rejects = tmp_path / "rejects.xlsx"
+
+    assert write_rejects(feed, rejects, [(rows[3], "金额: 未参保"), (rows[6], "多余")]) == 2
+
+    sheet = load_workbook(rejects).active
+    assert sheet is not None
+    assert [[cell.value for cell in row] for row in sheet.iter_rows()] == [
+        [*PREMIUM_HEADERS, "reason", None],
+        ["P1", 1001, 49, datetime(2025, 1, 6), "第一", "金额: 未参保", None],
+        ["P3", "M003", 49.005, "2025/1/6", None, "多余", "多余"],
+    ]
+    assert sheet["D2"].is_date and sheet["D2"].number_format == "yyyy-mm-dd"
+    reread = open_feed(rejects)
+    assert (reread.format, reread.headers) == ("xlsx", (*PREMIUM_HEADERS, REASON))
+    assert next(read_rows(reread)) == SourceRow(2, {**rows[3].fields, REASON: "金额: 未参保"})
+
+
+@pytest.mark.parametrize(
+    ("feed_name", "rejects_name"), [("p.xlsx", "bad.csv"), ("p.csv", "bad.xlsx")]
+)
+def test_rejects_are_written_in_the_feeds_format_and_must_be_named_so(
+    tmp_path: Path, feed_name: str, rejects_name: str
+) -> None:
+    if feed_name.endswith(".xlsx"):
+        path = premium_workbook(tmp_path / feed_name)
+    else:
+        path = write(tmp_path / feed_name, ROSTER, "utf-8")
+    feed = open_feed(path)
+    with pytest.raises(
+        FeedError, match=f"rejects are written in the feed.s format, {feed.format}: name the file"
+    ):
+        write_rejects(feed, tmp_path / rejects_name, [(next(read_rows(feed)), "x")])
+    assert not (tmp_path / rejects_name).exists()
