@@ -1,7 +1,7 @@
 """Column schemas of the feeds: one pydantic model per kind of file.
 
 Each field accepts its English name or the Chinese headers spreadsheets use; columns not
-named here (a member's name, a remark, the `reason` of a rejects file) are ignored.
+named here (a remark, the `reason` of a rejects file) are ignored.
 Amounts go through domain.money, so a malformed amount is refused with its reason.
 """
 
@@ -20,6 +20,7 @@ from pydantic import (
     ValidationInfo,
 )
 
+from domain.member import MemberDetails
 from domain.money import non_negative, positive
 from domain.text import plain_text
 
@@ -39,6 +40,11 @@ def _plain(value: str | None, info: ValidationInfo) -> str | None:
 
 def _optional(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else _text(value)
+
+
+def _digits(value: object) -> object:
+    """An account or phone number a JSON Lines file gives as a number: its digits, exactly."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 def _day(value: object) -> object:
@@ -67,6 +73,9 @@ def column(*names: str) -> Any:
 
 Text = Annotated[str, BeforeValidator(_text), Field(min_length=1), AfterValidator(_plain)]
 OptionalText = Annotated[str | None, BeforeValidator(_optional), AfterValidator(_plain)]
+OptionalDigits = Annotated[
+    str | None, BeforeValidator(_optional), BeforeValidator(_digits), AfterValidator(_plain)
+]
 Day = Annotated[date, BeforeValidator(_day)]
 OptionalPeriod = Annotated[int | None, BeforeValidator(_optional)]
 Amount = Annotated[Decimal, BeforeValidator(non_negative)]
@@ -98,6 +107,18 @@ class EnrolmentRecord(Record):
     unit: Text = column("unit", "单位", "基层工会", "单位名称")
     group: OptionalText = Field(None, validation_alias=AliasChoices("group", "人员类别", "类别"))
     enrolled_on: Day = column("enrolled_on", "参保日期", "入会日期")
+    name: OptionalText = Field(None, validation_alias=AliasChoices("name", "姓名", "职工姓名"))
+    bank_account: OptionalDigits = Field(
+        None, validation_alias=AliasChoices("bank_account", "银行账号", "银行卡号", "账号")
+    )
+    bank: OptionalText = Field(None, validation_alias=AliasChoices("bank", "开户银行", "开户行"))
+    phone: OptionalDigits = Field(
+        None, validation_alias=AliasChoices("phone", "手机号码", "手机号", "联系电话")
+    )
+
+    @property
+    def details(self) -> MemberDetails:
+        return MemberDetails(self.name, self.bank_account, self.bank, self.phone)
 
 
 class PremiumRecord(Record):
