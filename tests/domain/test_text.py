@@ -1,6 +1,10 @@
 """Free text before it is recorded: ids given exactly, and nothing a statement cannot show."""
 
+import unicodedata
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.errors import FieldError, InvalidText
 from domain.text import bank_account, identifier, mobile_phone, plain_text
@@ -119,3 +123,21 @@ def test_a_phone_an_sms_cannot_reach_is_refused(value: str) -> None:
     assert str(refused.value) == (
         f"phone {value!r}: must be a mobile number of 11 digits, such as 13812345678"
     )
+
+
+@settings(max_examples=500)
+@given(st.text(st.characters(codec=None, exclude_categories=())))
+def test_plain_text_refuses_exactly_the_controls_surrogates_and_noncharacters(value: str) -> None:
+    """Its quick test of printable text must agree with the rule, sign by sign."""
+    refused = any(
+        unicodedata.category(c) in ("Cc", "Cs")
+        or ord(c) & 0xFFFE == 0xFFFE
+        or 0xFDD0 <= ord(c) <= 0xFDEF
+        for c in value
+    )
+    try:
+        plain_text(value, "unit")
+    except InvalidText:
+        assert refused
+    else:
+        assert not refused
