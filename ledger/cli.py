@@ -628,8 +628,9 @@ def report_import(summary: ImportSummary, as_json: bool) -> None:
     )
     for name, amount in sorted(summary.amounts.items()):
         _say(f"  {name.replace('_', ' ')}: {fmt(amount)} yuan")
+    counted = "members" if summary.kind == "enrolments" else "claims"
     for name, count in sorted(summary.counts.items()):
-        _say(f"  claims {name.replace('_', ' ')}: {count}")
+        _say(f"  {counted} {name.replace('_', ' ')}: {count}")
 
 
 def _say(line: str) -> None:

@@ -261,7 +261,8 @@ def _details_changed(record: EnrolmentRecord, member: Member, work: Work) -> boo
     )
     if not changed.given():
         return False
-    work.summary.counts["details_changed"] = work.summary.counts.get("details_changed", 0) + 1
+    counts = work.summary.counts
+    counts["with_changed_details"] = counts.get("with_changed_details", 0) + 1
     return True
 
 

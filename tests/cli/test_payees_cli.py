@@ -76,3 +76,17 @@ def test_a_bad_account_or_phone_on_enrol_is_one_line_naming_it_and_records_nothi
     assert account.startswith("error: bank account '6.22202E+18': is in scientific notation")
     assert phone.startswith("error: phone '85123456': must be a mobile number of 11 digits")
     assert events_in(db) == before
+
+
+def test_a_corrected_roster_says_how_many_members_changed_details(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    create_scheme(ledger, db)
+    header = "名册行号,会员编号,姓名,期次,区县,单位,参保日期,银行账号,开户银行"
+    first = write_feed(tmp_path / "r1.csv", header, "1,M1,张三,1,C1,U1,2025-01-06,,")
+    fixed = write_feed(tmp_path / "r2.csv", header, f"2,M1,张三,1,C1,U1,2025-01-06,{ACCOUNT},工行")
+    ledger.ok(db, "import", "enrolments", str(first))
+
+    shown = ledger.ok(db, "import", "enrolments", str(fixed))
+
+    assert "imported 1" in shown and "members with changed details: 1" in shown

@@ -146,7 +146,7 @@ def test_a_corrected_roster_line_gives_the_account_and_the_next_batch_pays_to_it
     july = tmp_path / "july.csv"
     second = export_payouts(books, "2025-07", july, CASHIER, date(2025, 7, 31))
 
-    assert (summary.imported, summary.counts) == (1, {"details_changed": 1})
+    assert (summary.imported, summary.counts) == (1, {"with_changed_details": 1})
     changed = [
         e for e in books.app.events.get(member_uuid("M2")) if isinstance(e, Member.DetailsChanged)
     ]
