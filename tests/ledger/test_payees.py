@@ -374,3 +374,24 @@ def test_bulk_enrolment_records_the_roster_details(books: Books) -> None:
     details = MemberDetails("王芳", ZHANG, "中国工商银行平湖支行", "13857301234")
     books.app.enrol_many(1, [RosterLine("M1", "C1", "U1", details=details)], "R", CLERK, START)
     assert books.app.member("M1").details == details
+
+
+def test_a_json_lines_roster_may_give_the_account_and_phone_as_numbers(
+    books: Books, tmp_path: Path
+) -> None:
+    """JSON numbers are exact integers: their digits are the account. A float has lost them."""
+    line = (
+        '{"roster_line": "%s", "member_id": "%s", "period": 1, "county": "C1", "unit": "U1", '
+        '"enrolled_on": "2025-01-05", "bank_account": %s, "phone": 13857301234}'
+    )
+    good = tmp_path / "roster.jsonl"
+    good.write_text(line % ("1", "M1", ZHANG) + "\n", encoding="utf-8")
+    bad = tmp_path / "floats.jsonl"
+    bad.write_text(line % ("2", "M2", "6.222021204001235e18") + "\n", encoding="utf-8")
+
+    import_feed(books, "enrolments", good, CLERK)
+    with pytest.raises(ImportRefused) as refused:
+        import_feed(books, "enrolments", bad, CLERK)
+
+    assert books.app.member("M1").details == MemberDetails(bank_account=ZHANG, phone="13857301234")
+    assert [r.field for r in refused.value.summary.rejects] == ["bank_account"]
