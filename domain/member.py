@@ -31,7 +31,45 @@ from domain.errors import (
 from domain.money import ZERO, non_negative, positive
 from domain.policy import BenefitCalculation, BenefitRule, calculate_benefit
 from domain.scheme import NAMESPACE, Period
-from domain.text import identifier, plain_text
+from domain.text import bank_account, identifier, mobile_phone, plain_text
+
+
+@dataclass(frozen=True)
+class MemberDetails:
+    """How a member is named, paid and told, as their roster gives it: each field is None
+    where not given, and a later roster keeps the last given of each."""
+
+    name: str | None = None
+    bank_account: str | None = None
+    bank: str | None = None
+    phone: str | None = None
+
+    def checked(self) -> "MemberDetails":
+        """The details, once each given field is found fit to be recorded."""
+        if self.name is not None:
+            identifier(self.name, "name")
+        if self.bank is not None:
+            identifier(self.bank, "bank")
+        if self.bank_account is not None:
+            bank_account(self.bank_account, "bank_account")
+        if self.phone is not None:
+            mobile_phone(self.phone, "phone")
+        return self
+
+    def given(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v is not None}
+
+    def then(self, later: "MemberDetails") -> "MemberDetails":
+        """These details after `later` was given: what it gives replaces what was."""
+        return MemberDetails(**(self.given() | later.given()))
+
+    def changed_by(self, later: "MemberDetails") -> "MemberDetails":
+        """What of `later` differs from these details: only that is a change to record."""
+        mine = self.given()
+        return MemberDetails(**{k: v for k, v in later.given().items() if mine.get(k) != v})
+
+
+NO_DETAILS = MemberDetails()
 
 
 @dataclass
@@ -137,6 +175,8 @@ class Member(Aggregate):
     def __init__(self, member_id: str, actor: str, effective_date: date) -> None:
         self.member_id = member_id
         self.enrolments: dict[int, Enrolment] = {}
+        self.details = MemberDetails()
+        self.roster_lines: set[str] = set()
         self.claims: dict[str, Claim] = {}
         self.receipts: set[str] = set()
 
@@ -181,7 +221,12 @@ class Member(Aggregate):
         group: str | None,
         actor: str,
         effective_date: date,
+        details: MemberDetails = NO_DETAILS,
+        roster_line: str | None = None,
     ) -> None:
+        """Enrol for a period, with the details the roster gives (recorded with the
+        enrolment, as given) and the roster line it came from."""
+        details.checked()
         if period.number in self.enrolments:
             raise AlreadyEnrolled(self.member_id, period.number)
         if effective_date > period.end:
@@ -209,9 +254,14 @@ class Member(Aggregate):
             dict(period.policy.funding),
             actor,
             effective_date,
+            **details.given(),
+            roster_line=roster_line,
         )
 
     class Enrolled(Aggregate.Event):
+        """The details (name to phone) are absent from enrolments recorded before the
+        roster carried them."""
+
         period: int
         county: str
         unit: str
@@ -219,6 +269,11 @@ class Member(Aggregate):
         premium_due: dict[str, Decimal]
         actor: str
         effective_date: date
+        name: str | None = None
+        bank_account: str | None = None
+        bank: str | None = None
+        phone: str | None = None
+        roster_line: str | None = None
 
     @event(Enrolled)
     def _enrolled(
@@ -230,8 +285,59 @@ class Member(Aggregate):
         premium_due: dict[str, Decimal],
         actor: str,
         effective_date: date,
+        name: str | None = None,
+        bank_account: str | None = None,
+        bank: str | None = None,
+        phone: str | None = None,
+        roster_line: str | None = None,
     ) -> None:
         self.enrolments[period] = Enrolment(county, unit, group, premium_due)
+        self.details = self.details.then(MemberDetails(name, bank_account, bank, phone))
+        if roster_line is not None:
+            self.roster_lines.add(roster_line)
+
+    def change_details(
+        self,
+        details: MemberDetails,
+        actor: str,
+        effective_date: date,
+        roster_line: str | None = None,
+    ) -> MemberDetails:
+        """Record the details that differ from those on record (a corrected account, a new
+        phone), as a new fact; returns what changed, nothing if nothing did. A detail not
+        given is kept, never cleared; a roster line already recorded changes nothing, so
+        an old roster imported again cannot undo a later correction."""
+        changed = self.details.changed_by(details.checked())
+        if roster_line in self.roster_lines or not changed.given():
+            return NO_DETAILS
+        self._details_changed(actor, effective_date, **changed.given(), roster_line=roster_line)
+        return changed
+
+    class DetailsChanged(Aggregate.Event):
+        """Only the details that changed; the others are None."""
+
+        actor: str
+        effective_date: date
+        name: str | None = None
+        bank_account: str | None = None
+        bank: str | None = None
+        phone: str | None = None
+        roster_line: str | None = None
+
+    @event(DetailsChanged)
+    def _details_changed(
+        self,
+        actor: str,
+        effective_date: date,
+        name: str | None = None,
+        bank_account: str | None = None,
+        bank: str | None = None,
+        phone: str | None = None,
+        roster_line: str | None = None,
+    ) -> None:
+        self.details = self.details.then(MemberDetails(name, bank_account, bank, phone))
+        if roster_line is not None:
+            self.roster_lines.add(roster_line)
 
     def pay_premium(
         self,
@@ -506,10 +612,16 @@ class Member(Aggregate):
             reference,
             actor,
             effective_date,
+            self.details.name,
+            self.details.bank_account,
+            self.details.bank,
         )
         return value
 
     class PayoutMade(Aggregate.Event):
+        """With the payee as on record when paid (None where not known): the account the
+        money went to is part of the fact."""
+
         claim_id: str
         period: int
         county: str
@@ -517,6 +629,9 @@ class Member(Aggregate):
         bank_reference: str
         actor: str
         effective_date: date
+        payee_name: str | None = None
+        bank_account: str | None = None
+        bank: str | None = None
 
     @event(PayoutMade)
     def _payout_made(
@@ -528,6 +643,9 @@ class Member(Aggregate):
         bank_reference: str,
         actor: str,
         effective_date: date,
+        payee_name: str | None = None,
+        bank_account: str | None = None,
+        bank: str | None = None,
     ) -> None:
         self.claims[claim_id].payouts[bank_reference] = amount
         self.claims[claim_id].paid_on[bank_reference] = effective_date

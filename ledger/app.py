@@ -22,7 +22,7 @@ from eventsourcing.utils import Environment, EnvType
 from psycopg import sql
 
 from domain.errors import ClaimError, DutyRefused, LedgerError
-from domain.member import ClaimIndex, Member, claim_uuid, member_uuid
+from domain.member import NO_DETAILS, ClaimIndex, Member, MemberDetails, claim_uuid, member_uuid
 from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyResult, Scheme
 from ledger.config import NoLedger, ReadOnly, connect, is_postgres, persistence_env, sqlite_uri
@@ -94,6 +94,7 @@ class RosterLine:
     unit: str
     group: str | None = None
     pay_premium: bool = True
+    details: MemberDetails = NO_DETAILS
 
 
 class MutualAidLedger(Application[UUID]):
@@ -278,11 +279,14 @@ class MutualAidLedger(Application[UUID]):
         group: str | None,
         actor: str,
         on: date,
+        details: MemberDetails = NO_DETAILS,
     ) -> None:
         scheme = self._scheme_for(actor, "enrol")
         scheme.require_county(county)
         member = self._member_or_new(member_id, actor, on)
-        member.enrol(scheme.open_period_for_posting(period), county, unit, group, actor, on)
+        member.enrol(
+            scheme.open_period_for_posting(period), county, unit, group, actor, on, details
+        )
         self.save(member, **{POSTS_INTO: period})
 
     @refusals_recorded
@@ -304,7 +308,7 @@ class MutualAidLedger(Application[UUID]):
                 member = (
                     found if isinstance(found, Member) else Member.register(e.member_id, actor, on)
                 )
-                member.enrol(open_period, e.county, e.unit, e.group, actor, on)
+                member.enrol(open_period, e.county, e.unit, e.group, actor, on, e.details)
                 if e.pay_premium:
                     amounts = member.enrolment(period).outstanding()
                     member.pay_premium(period, amounts, f"{receipt}/{line}", actor, on)
@@ -393,7 +397,8 @@ class MutualAidLedger(Application[UUID]):
         self, claims_by_member: dict[str, list[str]], prefix: str, actor: str, on: date
     ) -> None:
         """Pay the claims, each member's under the reference PREFIX+MEMBER, in one transaction:
-        a batch is recorded whole or not at all."""
+        a batch is recorded whole or not at all, and never to a member without a bank
+        account on record (the bank file would pay a blank account)."""
         self._scheme_for(actor, "pay_out_batch")
         loaded = self.load_many([member_uuid(m) for m in claims_by_member])
         members = []
@@ -401,6 +406,8 @@ class MutualAidLedger(Application[UUID]):
             member = loaded.get(member_uuid(member_id))
             if not isinstance(member, Member):
                 raise LedgerError(f"unknown member {member_id!r}")
+            if member.details.bank_account is None:
+                raise LedgerError(f"member {member_id!r} has no bank account on record")
             for claim_id in claims:
                 member.make_payout(claim_id, None, prefix + member_id, actor, on)
             members.append(member)

@@ -22,6 +22,7 @@ from rich.table import Table
 from domain.accounts import CHART, PREMIUM_INCOME
 from domain.duties import ROLES
 from domain.errors import LedgerError
+from domain.member import MemberDetails
 from domain.money import fmt, non_negative
 from domain.policy import Policy, calculate_benefit
 from domain.scheme import PERIOD_NUMBERS
@@ -364,11 +365,20 @@ def enrol(
     group: Annotated[
         str | None, typer.Option(help="Member group with an uplift, e.g. hardship.")
     ] = None,
+    name: Annotated[str | None, typer.Option(help="The member's name (姓名).")] = None,
+    bank_account: Annotated[
+        str | None, typer.Option(help="Account benefits are paid to (银行账号), digits only.")
+    ] = None,
+    bank: Annotated[str | None, typer.Option(help="The account's bank (开户银行).")] = None,
+    phone: Annotated[str | None, typer.Option(help="Mobile number for SMS (手机号码).")] = None,
     on: DateOption = None,
 ) -> None:
     """Enrol a member for a period."""
+    details = MemberDetails(name, bank_account, bank, phone)
     with open_books(ctx) as books:
-        books.app.enrol(member, period, county, unit, group, _settings(ctx).actor, parse_date(on))
+        books.app.enrol(
+            member, period, county, unit, group, _settings(ctx).actor, parse_date(on), details
+        )
     out.print(f"Enrolled {member} in period {period} ({county}, {unit}).")
 
 
@@ -490,17 +500,36 @@ def payouts_export(
     batch: Annotated[str, typer.Option(help="Batch reference, e.g. 2025-07.")],
     out: Annotated[Path, typer.Option(help="Bank payment file to write (CSV).")],
     on: DateOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Pay all approved, unpaid benefits under a batch and write the bank's payment file."""
+    """Pay all approved, unpaid benefits under a batch and write the bank's payment file;
+    members without a bank account on record are left out, and named."""
     with open_books(ctx) as books:
         written = export_payouts(books, batch, out, _settings(ctx).actor, parse_date(on))
+    if as_json:
+        print_json({**written.as_dict(), "file": str(out)})
+        return
+    for unpaid in written.unpaid:
+        sys.stderr.write(
+            f"not paid: {unpaid.member_id}{f' ({unpaid.name})' if unpaid.name else ''}: "
+            f"{fmt(unpaid.amount)} yuan, no bank account on record\n"
+        )
+    left_out = (
+        f" {len(written.unpaid)} member(s) not paid, for want of a bank account: their "
+        "benefits stay payable."
+        if written.unpaid
+        else ""
+    )
     if not (written.recorded or written.already_recorded):
-        _say(f"Batch {written.batch}: nothing payable, nothing recorded; {out} lists no payments.")
+        _say(
+            f"Batch {written.batch}: nothing payable, nothing recorded; {out} lists no "
+            f"payments.{left_out}"
+        )
         return
     note = " (batch already recorded: file written again)" if written.already_recorded else ""
     _say(
         f"Batch {written.batch}: {written.lines} payments, {fmt(written.total)} yuan, "
-        f"written to {out}{note}."
+        f"written to {out}{note}.{left_out}"
     )
 
 
@@ -508,17 +537,34 @@ def payouts_export(
 def notifications_export(
     ctx: typer.Context,
     out: Annotated[Path, typer.Option(help="JSON Lines file of messages to send.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Hand the pending SMS texts to the sender and record them as handed over."""
     with open_books(ctx) as books:
         done = export_notifications(books, out, _settings(ctx).actor)
+    if as_json:
+        print_json(
+            {
+                "file": str(out),
+                "handed_over": done.handed_over,
+                "withdrawn": done.withdrawn,
+                "without_phone": done.without_phone,
+            }
+        )
+        return
     withdrawn = (
         f"; {done.withdrawn} withdrawn in all, never to be sent (their payouts were returned "
         "before they were handed over)"
         if done.withdrawn
         else ""
     )
-    _say(f"Handed over {done.handed_over} messages in {out}{withdrawn}.")
+    no_phone = (
+        f" {len(done.without_phone)} member(s) have no mobile number on record: their "
+        "messages carry phone null (--json names them)."
+        if done.without_phone
+        else ""
+    )
+    _say(f"Handed over {done.handed_over} messages in {out}{withdrawn}.{no_phone}")
 
 
 PARTIAL_IMPORT = 3
@@ -605,8 +651,9 @@ def report_import(summary: ImportSummary, as_json: bool) -> None:
     )
     for name, amount in sorted(summary.amounts.items()):
         _say(f"  {name.replace('_', ' ')}: {fmt(amount)} yuan")
+    counted = "members" if summary.kind == "enrolments" else "claims"
     for name, count in sorted(summary.counts.items()):
-        _say(f"  claims {name.replace('_', ' ')}: {count}")
+        _say(f"  {counted} {name.replace('_', ' ')}: {count}")
 
 
 def _say(line: str) -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from domain import duties
 from domain.errors import LedgerError
+from domain.member import MemberDetails
 from domain.money import from_fen
 from domain.policy import SchemePreset
 from ledger.app import RosterLine
@@ -24,6 +25,16 @@ COUNTY_NAMES = (
     "山阳 Shanyang",
     "河西 Hexi",
 )
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林高罗"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国红梅"
+BANKS = (
+    ("622202", "中国工商银行平湖支行"),
+    ("621700", "中国建设银行平湖支行"),
+    ("622848", "中国农业银行平湖支行"),
+    ("621661", "中国银行平湖支行"),
+    ("622580", "浙江农商银行平湖支行"),
+)
+"""Debit card prefixes (BIN) and the branch of each bank."""
 PERIOD_START, PERIOD_END = date(2025, 1, 1), date(2025, 12, 31)
 ADMIN, CLERK, APPROVER, CASHIER = "demo-admin", "demo-clerk", "demo-approver", "demo-cashier"
 STAFF = {CLERK: duties.CLERK, APPROVER: duties.APPROVER, CASHIER: duties.CASHIER}
@@ -81,10 +92,12 @@ def run_demo(
     county_of = rng.choices(sorted(codes), weights=weights, k=members)
     groups = sorted(policy.benefit.uplifts)
     roster: dict[str, list[RosterLine]] = {c: [] for c in codes}
+    payees = random.Random(f"payees-{seed}")
     for n, county in enumerate(county_of, start=1):
         group = rng.choice(groups) if groups and rng.random() < 0.06 else None
         unit = f"{county}-U{rng.randint(1, max(1, members // (counties * 30))):03d}"
-        roster[county].append(RosterLine(f"M{n:06d}", county, unit, group))
+        line = RosterLine(f"M{n:06d}", county, unit, group, details=_details(payees))
+        roster[county].append(line)
     enrolled = 0
     for county, lines in sorted(roster.items()):
         enrolled += app.enrol_many(1, lines, f"roster-{county}", CLERK, PERIOD_START)
@@ -119,6 +132,18 @@ def run_demo(
                 payouts += 1
     books.close_period(1, APPROVER, PERIOD_END + timedelta(days=31))
     return DemoSummary(members, len(claims), len(approved), rejected, payouts, returned)
+
+
+def _details(rng: random.Random) -> MemberDetails:
+    """A plausible name, debit card and mobile number, drawn apart from the figures so that
+    a seed gives the same claims and amounts as before the demo had payees."""
+    bin_, bank = rng.choice(BANKS)
+    return MemberDetails(
+        name=rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2)))),
+        bank_account=bin_ + "".join(rng.choices("0123456789", k=19 - len(bin_))),
+        bank=bank,
+        phone=rng.choice(("138", "139", "150", "186", "177")) + f"{rng.randrange(10**8):08d}",
+    )
 
 
 def _simulated_claims(

@@ -266,13 +266,35 @@ def enrol(record: EnrolmentRecord, work: Work) -> bool:
     existing = member.enrolments.get(record.period)
     if existing is not None:
         if (existing.county, existing.unit) == (record.county, record.unit):
-            return False
+            return _details_changed(record, member, work)
         raise Rejected(
             "member_id",
             f"already enrolled in period {record.period} in {existing.county}, {existing.unit}",
         )
-    member.enrol(period, record.county, record.unit, record.group, work.actor, record.enrolled_on)
+    member.enrol(
+        period,
+        record.county,
+        record.unit,
+        record.group,
+        work.actor,
+        record.enrolled_on,
+        record.details,
+        record.roster_line,
+    )
     work.members[record.member_id] = member
+    return True
+
+
+def _details_changed(record: EnrolmentRecord, member: Member, work: Work) -> bool:
+    """A roster line for an enrolment already recorded adds only the details it changes
+    (a corrected account, a new phone), as a new fact."""
+    changed = member.change_details(
+        record.details, work.actor, record.enrolled_on, record.roster_line
+    )
+    if not changed.given():
+        return False
+    counts = work.summary.counts
+    counts["with_changed_details"] = counts.get("with_changed_details", 0) + 1
     return True
 
 

@@ -17,8 +17,38 @@ from eventsourcing.persistence import IntegrityError
 from domain.errors import LedgerError
 from domain.money import ZERO, fmt
 from ledger.books import Books
+from projections.claims import Payable, Payment
 
-PAYMENT_COLUMNS = ("batch", "bank_reference", "member_id", "county", "amount", "claims")
+PAYMENT_COLUMNS = (
+    "batch",
+    "bank_reference",
+    "member_id",
+    "name",
+    "bank_account",
+    "bank",
+    "county",
+    "amount",
+    "claims",
+)
+
+
+@dataclass(frozen=True)
+class Unpaid:
+    """A member with payable benefits and no bank account on record: left out of the batch,
+    their benefits payable still, until a roster gives their account."""
+
+    member_id: str
+    name: str | None
+    amount: Decimal
+    claims: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "member_id": self.member_id,
+            "name": self.name,
+            "amount": fmt(self.amount),
+            "claims": self.claims,
+        }
 
 
 @dataclass(frozen=True)
@@ -31,11 +61,25 @@ class BatchFile:
     already_recorded: bool
     """An earlier run recorded the batch: this one recorded nothing and wrote its file again.
     (A run that records nothing otherwise found nothing payable.)"""
+    unpaid: list[Unpaid]
+    """Left out for want of a bank account, by member id."""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "batch": self.batch,
+            "payments": self.lines,
+            "total": fmt(self.total),
+            "claims_paid": self.recorded,
+            "already_recorded": self.already_recorded,
+            "no_bank_account": [u.as_dict() for u in self.unpaid],
+        }
 
 
 def export_payouts(books: Books, batch: str, out: Path, actor: str, on: date) -> BatchFile:
     """Pay every approved, unpaid benefit under the batch and write the bank's file: one line
-    per member, all their payable claims summed under the reference BATCH/MEMBER.
+    per member, all their payable claims summed under the reference BATCH/MEMBER, with the
+    payee's name, account and bank as the payouts recorded them. A member without a bank
+    account on record is left out, their benefits payable still, and named in the result.
 
     A batch is recorded whole, in one transaction, and once. The file is opened before
     anything is recorded (a file that cannot be written is refused first) and put in place
@@ -53,23 +97,34 @@ def export_payouts(books: Books, batch: str, out: Path, actor: str, on: date) ->
         books.claims.catch_up()
         prefix = f"{batch}/"
         already_recorded = bool(books.claims.payments(prefix=prefix))
+        payable = books.claims.payable()
         if not already_recorded:
-            recorded = _record_payouts(books, prefix, actor, on)
+            recorded = _record_payouts(books, payable, prefix, actor, on)
             books.catch_up()
-        lines: dict[str, list[tuple[str, str, Decimal]]] = defaultdict(list)
+        lines: dict[str, list[Payment]] = defaultdict(list)
         for payment in books.claims.payments(prefix=prefix):
-            if payment.status == "returned":
-                continue
-            lines[payment.bank_reference].append(
-                (payment.member_id, payment.county, payment.amount)
-            )
+            if payment.status != "returned":
+                lines[payment.bank_reference].append(payment)
         total = ZERO
         writer = csv.writer(file.text)
         writer.writerow(PAYMENT_COLUMNS)
         for reference, paid in sorted(lines.items()):
-            amount = sum((a for _, _, a in paid), ZERO)
+            amount = sum((p.amount for p in paid), ZERO)
             total += amount
-            writer.writerow([batch, reference, paid[0][0], paid[0][1], fmt(amount), len(paid)])
+            payee = paid[0]
+            writer.writerow(
+                [
+                    batch,
+                    reference,
+                    payee.member_id,
+                    payee.name or "",
+                    payee.bank_account or "",
+                    payee.bank or "",
+                    payee.county,
+                    fmt(amount),
+                    len(paid),
+                ]
+            )
         file.put_in_place()
     except OSError as e:
         if not (recorded or already_recorded):
@@ -82,7 +137,18 @@ def export_payouts(books: Books, batch: str, out: Path, actor: str, on: date) ->
         ) from None
     finally:
         file.discard()
-    return BatchFile(batch, len(lines), total, recorded, already_recorded)
+    return BatchFile(batch, len(lines), total, recorded, already_recorded, _unpaid(payable))
+
+
+def _unpaid(payable: list[Payable]) -> list[Unpaid]:
+    by_member: dict[str, list[Payable]] = defaultdict(list)
+    for p in payable:
+        if p.bank_account is None:
+            by_member[p.member_id].append(p)
+    return [
+        Unpaid(member_id, claims[0].name, sum((c.amount for c in claims), ZERO), len(claims))
+        for member_id, claims in sorted(by_member.items())
+    ]
 
 
 class _NewFile:
@@ -124,10 +190,12 @@ class _NewFile:
             self.part = None
 
 
-def _record_payouts(books: Books, prefix: str, actor: str, on: date) -> int:
+def _record_payouts(books: Books, payable: list[Payable], prefix: str, actor: str, on: date) -> int:
+    """Pay what is payable to members with a bank account on record."""
     by_member: dict[str, list[str]] = defaultdict(list)
-    for payable in books.claims.payable():
-        by_member[payable.member_id].append(payable.claim_id)
+    for p in payable:
+        if p.bank_account is not None:
+            by_member[p.member_id].append(p.claim_id)
     try:
         books.app.pay_out_batch(by_member, prefix, actor, on)
     except IntegrityError:
@@ -142,6 +210,9 @@ class HandOver:
     handed_over: int
     withdrawn: int
     """Messages never to be handed over, in all: their payouts were returned first."""
+    without_phone: list[str]
+    """Members of messages handed over with no mobile number on record, for the sender to
+    reach by other means."""
 
 
 def export_notifications(books: Books, out: Path, actor: str) -> HandOver:
@@ -156,9 +227,15 @@ def export_notifications(books: Books, out: Path, actor: str) -> HandOver:
     try:
         with out.open("w", encoding="utf-8") as file:
             for m in messages:
-                record = {"message_id": m.message_id, "member_id": m.member_id, "text": m.text}
+                record = {
+                    "message_id": m.message_id,
+                    "member_id": m.member_id,
+                    "phone": m.phone,
+                    "text": m.text,
+                }
                 file.write(json.dumps(record, ensure_ascii=False) + "\n")
     except OSError as e:
         raise LedgerError(f"{out}: cannot write: {e.strerror}") from None
     books.notifications.hand_over(messages, datetime.now().isoformat(timespec="seconds"))
-    return HandOver(len(messages), len(books.notifications.withdrawn()))
+    without_phone = sorted({m.member_id for m in messages if m.phone is None})
+    return HandOver(len(messages), len(books.notifications.withdrawn()), without_phone)

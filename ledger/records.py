@@ -1,7 +1,7 @@
 """Column schemas of the feeds: one pydantic model per kind of file.
 
 Each field accepts its English name or the Chinese headers spreadsheets use; columns not
-named here (a member's name, a remark, the `reason` of a rejects file) are ignored.
+named here (a remark, the `reason` of a rejects file) are ignored.
 Amounts go through domain.money, so a malformed amount is refused with its reason.
 """
 
@@ -20,6 +20,7 @@ from pydantic import (
     ValidationInfo,
 )
 
+from domain.member import MemberDetails
 from domain.money import non_negative, positive
 from domain.text import plain_text
 
@@ -189,6 +190,18 @@ class EnrolmentRecord(Record):
     unit: Text = column("unit", "单位", "基层工会", "单位名称")
     group: OptionalText = Field(None, validation_alias=AliasChoices("group", "人员类别", "类别"))
     enrolled_on: Day = column("enrolled_on", "参保日期", "入会日期")
+    name: OptionalText = Field(None, validation_alias=AliasChoices("name", "姓名", "职工姓名"))
+    bank_account: OptionalText = Field(
+        None, validation_alias=AliasChoices("bank_account", "银行账号", "银行卡号", "账号")
+    )
+    bank: OptionalText = Field(None, validation_alias=AliasChoices("bank", "开户银行", "开户行"))
+    phone: OptionalText = Field(
+        None, validation_alias=AliasChoices("phone", "手机号码", "手机号", "联系电话")
+    )
+
+    @property
+    def details(self) -> MemberDetails:
+        return MemberDetails(self.name, self.bank_account, self.bank, self.phone)
 
 
 class PremiumRecord(Record):

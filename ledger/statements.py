@@ -666,6 +666,8 @@ class Slip:
     unit: str
     claims: list[ClaimLine]
     reasons: list[str]
+    name: str | None = None
+    """As the roster last gave it by the slip's log position; None if it never did."""
 
     @property
     def self_paid(self) -> Decimal:
@@ -723,6 +725,7 @@ def screening(
     for f in facts:
         by_member.setdefault(f.member_id or "", []).append(f)
     slips: dict[Unit, list[Slip]] = {}
+    names = books.statements.names(by_member, at.position)
     for member_id, mine in sorted(by_member.items()):
         claims = _claim_lines(mine)
         if not claims:
@@ -735,7 +738,9 @@ def screening(
             reasons.append(f"{len(claims)} claims in the period (at least {frequent})")
         if reasons:
             first = next(f for f in mine if f.kind == SUBMITTED)
-            slip = Slip(member_id, first.county, first.unit or "", claims, reasons)
+            slip = Slip(
+                member_id, first.county, first.unit or "", claims, reasons, names.get(member_id)
+            )
             slips.setdefault(Unit(slip.county, slip.unit), []).append(slip)
     return Screening(
         scheme.name,

@@ -1,5 +1,5 @@
-"""Claims and payouts as finance works with them: what is payable, and under which bank
-reference each payment went out. Rebuildable from the log."""
+"""Claims and payouts as finance works with them: what is payable, to which account, and
+under which bank reference each payment went out, to whom. Rebuildable from the log."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +18,9 @@ class Payable:
     claim_id: str
     county: str
     amount: Decimal
+    name: str | None
+    bank_account: str | None
+    """As on record now: None where the roster never gave one."""
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,10 @@ class Payment:
     bank_reference: str
     amount: Decimal
     status: str
+    name: str | None
+    bank_account: str | None
+    bank: str | None
+    """The payee as the payout recorded it (None for payouts from before payees were)."""
 
 
 class ClaimsModel(ReadModel):
@@ -40,7 +47,12 @@ class ClaimsModel(ReadModel):
         "payouts": "claim_id TEXT NOT NULL, bank_reference TEXT NOT NULL, member_id TEXT NOT NULL, "
         "county TEXT NOT NULL, amount_fen BIGINT NOT NULL, status TEXT NOT NULL, "
         "PRIMARY KEY (claim_id, bank_reference)",
+        "payees": "member_id TEXT PRIMARY KEY, name TEXT, bank_account TEXT, bank TEXT",
+        "payout_payees": "claim_id TEXT NOT NULL, bank_reference TEXT NOT NULL, name TEXT, "
+        "bank_account TEXT, bank TEXT, PRIMARY KEY (claim_id, bank_reference)",
     }
+    """`payees`: each member's name and account as last given; `payout_payees`: the payee
+    each payout recorded."""
     indexes = (
         "CREATE INDEX IF NOT EXISTS claims_payable ON {claims} (status, paid_fen, approved_fen)",
         "CREATE INDEX IF NOT EXISTS payouts_by_reference ON {payouts} (bank_reference)",
@@ -55,6 +67,9 @@ class ClaimsModel(ReadModel):
         for _, e in events:
             if isinstance(e, Member.Registered):
                 members.append((str(e.originator_id), e.member_id))
+            elif isinstance(e, Member.Enrolled | Member.DetailsChanged):
+                if e.name or e.bank_account or e.bank:
+                    changes[PAYEE].append((e.name, e.bank_account, e.bank, str(e.originator_id)))
             elif isinstance(e, Member.ClaimSubmitted):
                 changes[CLAIM].append((e.claim_id, e.county, e.period, str(e.originator_id)))
             elif isinstance(e, Member.ClaimApproved):
@@ -67,6 +82,10 @@ class ClaimsModel(ReadModel):
                 changes[PAYOUT].append(
                     (e.claim_id, e.bank_reference, e.county, fen, str(e.originator_id))
                 )
+                if e.bank_account is not None:
+                    changes[PAYOUT_PAYEE].append(
+                        (e.claim_id, e.bank_reference, e.payee_name, e.bank_account, e.bank)
+                    )
             elif isinstance(e, Member.PayoutConfirmed):
                 changes[PAYOUT_STATUS].append(("confirmed", e.claim_id, e.bank_reference))
             elif isinstance(e, Member.PayoutReturned):
@@ -78,6 +97,13 @@ class ClaimsModel(ReadModel):
                 cursor.executemany(self.db.sql(statement), rows)
 
 
+PAYEE = (
+    "INSERT INTO {payees} AS p SELECT member_id, ?, ?, ? FROM {members} WHERE originator_id = ? "
+    "ON CONFLICT (member_id) DO UPDATE SET name = COALESCE(excluded.name, p.name), "
+    "bank_account = COALESCE(excluded.bank_account, p.bank_account), "
+    "bank = COALESCE(excluded.bank, p.bank)"
+)
+"""A detail not given keeps the one on record."""
 CLAIM = (
     "INSERT INTO {claims} SELECT ?, member_id, ?, ?, 'submitted', 0, 0 "
     "FROM {members} WHERE originator_id = ?"
@@ -89,9 +115,11 @@ PAYOUT = (
     "INSERT INTO {payouts} SELECT ?, ?, member_id, ?, ?, 'made' "
     "FROM {members} WHERE originator_id = ?"
 )
+PAYOUT_PAYEE = "INSERT INTO {payout_payees} VALUES (?, ?, ?, ?, ?)"
 PAYOUT_STATUS = "UPDATE {payouts} SET status = ? WHERE claim_id = ? AND bank_reference = ?"
-CHANGES = (CLAIM, APPROVED, REJECTED, PAID, PAYOUT, PAYOUT_STATUS)
-"""In the order they apply to one claim, after its member is inserted."""
+CHANGES = (PAYEE, CLAIM, APPROVED, REJECTED, PAID, PAYOUT, PAYOUT_PAYEE, PAYOUT_STATUS)
+"""In the order they apply to one claim, after its member is inserted. A payee's details
+follow one another in log order; a payout takes its payee from its own event."""
 
 
 class Claims(Projector):
@@ -99,17 +127,27 @@ class Claims(Projector):
         super().__init__(app, ClaimsModel, db)
 
     def payable(self) -> list[Payable]:
-        """Approved benefits not yet paid (or paid and returned), by member and claim."""
+        """Approved benefits not yet paid (or paid and returned), by member and claim, with
+        the member's name and account as on record."""
         with self.db.transaction(commit=False) as cursor:
             cursor.execute(
                 self.db.sql(
-                    "SELECT member_id, claim_id, county, approved_fen - paid_fen AS due "
-                    "FROM {claims} WHERE status = 'approved' AND approved_fen > paid_fen "
-                    "ORDER BY member_id, claim_id"
+                    "SELECT c.member_id, claim_id, county, approved_fen - paid_fen AS due, "
+                    "name, bank_account FROM {claims} AS c LEFT JOIN {payees} AS p "
+                    "ON p.member_id = c.member_id "
+                    "WHERE status = 'approved' AND approved_fen > paid_fen "
+                    "ORDER BY c.member_id, claim_id"
                 )
             )
             return [
-                Payable(r["member_id"], r["claim_id"], r["county"], from_fen(int(r["due"])))
+                Payable(
+                    r["member_id"],
+                    r["claim_id"],
+                    r["county"],
+                    from_fen(int(r["due"])),
+                    r["name"],
+                    r["bank_account"],
+                )
                 for r in cursor.fetchall()
             ]
 
@@ -118,14 +156,16 @@ class Claims(Projector):
     ) -> list[Payment]:
         """Payouts under one bank reference, or under every reference that starts with prefix."""
         if prefix is None:
-            where, value = "bank_reference = ?", bank_reference
+            where, value = "o.bank_reference = ?", bank_reference
         else:
-            where, value = f"substr(bank_reference, 1, {len(prefix)}) = ?", prefix
+            where, value = f"substr(o.bank_reference, 1, {len(prefix)}) = ?", prefix
         with self.db.transaction(commit=False) as cursor:
             cursor.execute(
                 self.db.sql(
-                    "SELECT member_id, claim_id, county, bank_reference, amount_fen, status "
-                    f"FROM {{payouts}} WHERE {where} ORDER BY member_id, claim_id"
+                    "SELECT member_id, o.claim_id, county, o.bank_reference, amount_fen, status, "
+                    "name, bank_account, bank FROM {payouts} AS o LEFT JOIN {payout_payees} AS p "
+                    "ON p.claim_id = o.claim_id AND p.bank_reference = o.bank_reference "
+                    f"WHERE {where} ORDER BY member_id, o.claim_id"
                 ),
                 (value,),
             )
@@ -137,6 +177,9 @@ class Claims(Projector):
                     r["bank_reference"],
                     from_fen(int(r["amount_fen"])),
                     r["status"],
+                    r["name"],
+                    r["bank_account"],
+                    r["bank"],
                 )
                 for r in cursor.fetchall()
             ]

@@ -32,6 +32,8 @@ class Message:
     message_id: str
     member_id: str
     text: str
+    phone: str | None
+    """The member's mobile number as on record when the message is read; None if none."""
 
 
 class OutboxModel(ReadModel):
@@ -42,9 +44,10 @@ class OutboxModel(ReadModel):
         "outbox": "message_id TEXT PRIMARY KEY, notification_id BIGINT NOT NULL, "
         "member_id TEXT NOT NULL, text TEXT NOT NULL, handed_over_at TEXT",
         "outbox_returns": "message_id TEXT PRIMARY KEY, notification_id BIGINT NOT NULL",
+        "outbox_phones": "member_id TEXT PRIMARY KEY, phone TEXT NOT NULL",
     }
     """`outbox_returns`: the messages whose payout was returned, with the position of the
-    return."""
+    return; `outbox_phones`: each member's mobile number as last given."""
     not_replayed = frozenset({"handed_over_at"})
 
     def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
@@ -56,6 +59,11 @@ class OutboxModel(ReadModel):
             (str(e.originator_id), e.member_id)
             for _, e in events
             if isinstance(e, Member.Registered)
+        ]
+        phones = [
+            (e.phone, str(e.originator_id))
+            for _, e in events
+            if isinstance(e, Member.Enrolled | Member.DetailsChanged) and e.phone is not None
         ]
         payouts = [(n, e) for n, e in events if isinstance(e, Member.PayoutMade)]
         returns = [
@@ -71,6 +79,8 @@ class OutboxModel(ReadModel):
             if rows:
                 insert = f"INSERT INTO {{{table}}} VALUES (?, ?) ON CONFLICT DO NOTHING"
                 cursor.executemany(sql(insert), rows)
+        if phones:
+            cursor.executemany(sql(PHONE), phones)
         if payouts:
             self._add_messages(cursor, payouts)
 
@@ -111,6 +121,13 @@ class OutboxModel(ReadModel):
         missing."""
 
 
+PHONE = (
+    "INSERT INTO {outbox_phones} SELECT member_id, ? FROM {outbox_members} "
+    "WHERE originator_id = ? ON CONFLICT (member_id) DO UPDATE SET phone = excluded.phone"
+)
+"""In log order, so the last number given stays."""
+
+
 def message_id(claim_id: str, bank_reference: str) -> str:
     """A message is keyed by its payout."""
     return f"{claim_id}/{bank_reference}"
@@ -132,13 +149,17 @@ class Notifications(Projector):
         with self.db.transaction(commit=False) as cursor:
             cursor.execute(
                 self.db.sql(
-                    "SELECT message_id, member_id, text FROM {outbox} AS o "
+                    "SELECT message_id, o.member_id, text, phone FROM {outbox} AS o "
+                    "LEFT JOIN {outbox_phones} AS p ON p.member_id = o.member_id "
                     f"WHERE handed_over_at IS NULL AND {'' if returned else 'NOT '}EXISTS "
                     "(SELECT 1 FROM {outbox_returns} AS r WHERE r.message_id = o.message_id) "
                     "ORDER BY notification_id, message_id"
                 )
             )
-            return [Message(r["message_id"], r["member_id"], r["text"]) for r in cursor.fetchall()]
+            return [
+                Message(r["message_id"], r["member_id"], r["text"], r["phone"])
+                for r in cursor.fetchall()
+            ]
 
     def hand_over(self, messages: Sequence[Message], at: str) -> None:
         """Record messages as handed to the sender, so no later export repeats them."""

@@ -224,7 +224,7 @@ class Projector:
             added = self.model.tables.keys() - self.db.tables()
             self.db.create(self.model)
             if added and added != self.model.tables.keys() and self.position > 0:
-                self.reset()  # a table new to this model since it last ran: replay into it
+                self.rebuild()  # a table new to this model since it last ran: replay into it
 
     @property
     def position(self) -> int:

@@ -103,7 +103,10 @@ class StatementFacts(ReadModel):
         "period INTEGER NOT NULL, county TEXT NOT NULL, unit TEXT, member_id TEXT, "
         "claim_id TEXT, source TEXT, amount_fen BIGINT NOT NULL, eligible_fen BIGINT, "
         "effective_date TEXT NOT NULL, note TEXT, PRIMARY KEY (notification_id, seq)",
+        "statement_names": "notification_id BIGINT NOT NULL, member_id TEXT NOT NULL, "
+        "name TEXT NOT NULL, PRIMARY KEY (notification_id, member_id)",
     }
+    """`statement_names`: each name a member was given, at the position it was."""
     indexes = (
         "CREATE INDEX IF NOT EXISTS facts_by_period ON {facts} (period, kind, notification_id)",
     )
@@ -112,7 +115,7 @@ class StatementFacts(ReadModel):
         batch = [(n, e, str(getattr(e, "originator_id", ""))) for n, e in events]
         members, enrolments, eligible = self._lookups(cursor, batch)
         facts: list[tuple[object, ...]] = []
-        registered, enrolled, submitted, periods = [], [], [], []
+        registered, enrolled, submitted, periods, names = [], [], [], [], []
         for notification_id, e, originator in batch:
             for seq, fact in enumerate(_facts(e, originator, enrolments, eligible)):
                 facts.append((notification_id, seq, *fact))
@@ -133,12 +136,15 @@ class StatementFacts(ReadModel):
                         str(e.policy["version"]),
                     )
                 )
+            if isinstance(e, Member.Enrolled | Member.DetailsChanged) and e.name is not None:
+                names.append((notification_id, members[originator], e.name))
         for table, rows in (
             ("statement_members", registered),
             ("statement_enrolments", enrolled),
             ("statement_claims", submitted),
             ("statement_periods", periods),
             ("facts", facts),
+            ("statement_names", names),
         ):
             self.db.insert_many(cursor, table, rows)
 
@@ -156,7 +162,7 @@ class StatementFacts(ReadModel):
         for _, e, originator in batch:
             if isinstance(e, Member.Registered):
                 members[originator] = e.member_id
-            elif isinstance(e, Member.Enrolled):
+            elif isinstance(e, Member.Enrolled | Member.DetailsChanged):
                 wanted_members.add(originator)
             elif isinstance(e, Member.ClaimSubmitted):
                 eligible[e.claim_id] = to_fen(e.eligible)
@@ -347,6 +353,24 @@ class Statements(Projector):
                 )
                 row = cursor.fetchone()
                 found.append((int(row["n"]), int(row["fen"])))
+        return found
+
+    def names(self, member_ids: Iterable[str], known_at: int) -> dict[str, str]:
+        """Each member's name as last given by the position; members never named are left
+        out."""
+        wanted = sorted(set(member_ids))
+        found: dict[str, str] = {}
+        with self.db.transaction(commit=False) as cursor:
+            for start in range(0, len(wanted), IDS_PER_QUERY):
+                chunk = wanted[start : start + IDS_PER_QUERY]
+                cursor.execute(
+                    self.db.sql(
+                        "SELECT member_id, name FROM {statement_names} WHERE notification_id <= ? "
+                        f"AND member_id IN ({', '.join('?' * len(chunk))}) ORDER BY notification_id"
+                    ),
+                    [known_at, *chunk],
+                )
+                found |= {r["member_id"]: r["name"] for r in cursor.fetchall()}
         return found
 
     def periods(self, known_at: int) -> list[PeriodKnown]:

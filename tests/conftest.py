@@ -8,6 +8,7 @@ never skip: if no server can be had, they fail.
 import os
 import tempfile
 import uuid
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -17,6 +18,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from domain.member import MemberDetails
 from ledger.app import MutualAidLedger, RosterLine
 from ledger.books import Books
 from ledger.policies import load_preset
@@ -126,12 +128,21 @@ def books(db: str) -> Iterator[Books]:
     books.close()
 
 
+def bank_account_of(member: str) -> str:
+    """A test member's bank account: 19 digits of its own."""
+    return f"622202{zlib.crc32(member.encode()):013d}"
+
+
 @pytest.fixture
 def enrol(books: Books) -> Callable[..., None]:
-    """Enrol a member in period 1 with the premium paid in full."""
+    """Enrol a member in period 1 with the premium paid in full, and a bank account on
+    record unless told otherwise."""
 
-    def enrol(member: str, county: str = "C1", group: str | None = None) -> None:
-        line = RosterLine(member, county, "U1", group)
+    def enrol(
+        member: str, county: str = "C1", group: str | None = None, with_account: bool = True
+    ) -> None:
+        details = MemberDetails(bank_account=bank_account_of(member) if with_account else None)
+        line = RosterLine(member, county, "U1", group, details=details)
         books.app.enrol_many(1, [line], f"R-{member}", "clerk", PERIOD_START)
 
     return enrol

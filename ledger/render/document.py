@@ -450,7 +450,7 @@ def _slip(s: Screening, slip: Slip) -> Section:
     return Section(
         f"反馈单 Referral slip: {slip.member_id}",
         (
-            f"会员 Member: {slip.member_id}",
+            f"会员 Member: {slip.member_id}" + (f" · 姓名 Name: {slip.name}" if slip.name else ""),
             f"单位 Unit: {slip.unit} · 县 County: {county}",
             f"原因 Why: {'; '.join(slip.reasons)}",
             f"自付合计 Self-paid {slip.self_paid:,.2f} · 批准补助 Benefits {slip.benefits:,.2f}"

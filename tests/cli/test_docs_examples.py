@@ -86,8 +86,8 @@ def test_the_documented_feeds_walk_through_a_whole_payment_cycle(
         "2025-06-01",
     )
     assert bank_file.read_text(encoding="utf-8").splitlines()[1:] == [
-        "2025-06,2025-06/M0001,M0001,DH,10380.00,1",
-        "2025-06,2025-06/M0002,M0002,ZP,1180.00,1",
+        "2025-06,2025-06/M0001,M0001,张三,6222021204001234567,中国工商银行平湖支行,DH,10380.00,1",
+        "2025-06,2025-06/M0002,M0002,李四,6217001630009876543,中国建设银行乍浦支行,ZP,1180.00,1",
     ]
     results = json.loads(
         run(
@@ -106,7 +106,8 @@ def test_the_documented_feeds_walk_through_a_whole_payment_cycle(
     assert balances["counties"]["DH"]["accounts"]["benefits_payable"] == "10380.00"
     sms = tmp_path / "sms.jsonl"
     run(capsys, db, "--actor", "cashier", "notifications", "export", "--out", str(sms))
-    texts = [json.loads(line)["text"] for line in sms.read_text(encoding="utf-8").splitlines()]
+    sent = [json.loads(line) for line in sms.read_text(encoding="utf-8").splitlines()]
     # The 10,380.00 payout came back from the bank before the texts were handed over: its
-    # text is withdrawn, and only the confirmed payout's is sent.
-    assert len(texts) == 1 and "1180.00元" in texts[0] and texts[0].startswith("【平湖】")
+    # text is withdrawn, and only the confirmed payout's is sent, to the roster's phone.
+    assert [(m["member_id"], m["phone"]) for m in sent] == [("M0002", "13957305678")]
+    assert "1180.00元" in sent[0]["text"] and sent[0]["text"].startswith("【平湖】")

@@ -42,12 +42,16 @@ def c1(ledger: Ledger, db: str) -> dict[str, str]:
 def pinghu_members(ledger: Ledger, db: str, tmp_path: Path, *members: str) -> None:
     """The Pinghu scheme, and members enrolled in C1 and paid up, all from feeds."""
     create_scheme(ledger, db)
-    roster = [f"{n},{m},职工{n},1,C1,平湖市总工会,,2025/1/6" for n, m in enumerate(members, 1)]
+    roster = [
+        f"{n},{m},职工{n},1,C1,平湖市总工会,,2025/1/6,{account(m)},工商银行平湖支行,{phone(m)}"
+        for n, m in enumerate(members, 1)
+    ]
+    header = f"{ROSTER_HEADER},银行账号,开户银行,手机号码"
     ledger.ok(
         db,
         "import",
         "enrolments",
-        str(write_feed(tmp_path / "roster.csv", ROSTER_HEADER, *roster, encoding="gb18030")),
+        str(write_feed(tmp_path / "roster.csv", header, *roster, encoding="gb18030")),
     )
     premiums = [
         line
@@ -60,6 +64,14 @@ def pinghu_members(ledger: Ledger, db: str, tmp_path: Path, *members: str) -> No
         "premiums",
         str(write_feed(tmp_path / "premiums.csv", PREMIUM_HEADER, *premiums, encoding="gb18030")),
     )
+
+
+def account(member: str) -> str:
+    return f"62220212{int(member[1:]):011d}"
+
+
+def phone(member: str) -> str:
+    return f"138{int(member[1:]):08d}"
 
 
 def import_claims(
@@ -366,15 +378,18 @@ def test_a_batch_pays_each_member_once_with_their_claims_summed(
             "batch": "2025-06",
             "bank_reference": f"2025-06/{member}",
             "member_id": member,
+            "name": name,
+            "bank_account": account(member),
+            "bank": "工商银行平湖支行",
             "county": "C1",
             "amount": amount,
             "claims": claims,
         }
-        for member, amount, claims in [
-            ("M1", "11760.00", "2"),
-            ("M2", "10380.00", "1"),
-            ("M3", "10380.00", "1"),
-            ("M4", "10380.00", "1"),
+        for member, name, amount, claims in [
+            ("M1", "职工1", "11760.00", "2"),
+            ("M2", "职工2", "10380.00", "1"),
+            ("M3", "职工3", "10380.00", "1"),
+            ("M4", "职工4", "10380.00", "1"),
         ]
     ]
     assert c1(ledger, db)["benefits_payable"] == "0.00"

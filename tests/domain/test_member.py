@@ -7,12 +7,15 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.errors import (
     AlreadyEnrolled,
     ClaimDeadlinePassed,
     ClaimError,
     DateOutOfOrder,
+    FieldError,
     InvalidAmount,
     InvalidText,
     LedgerError,
@@ -21,7 +24,7 @@ from domain.errors import (
     PremiumNotPaid,
     PremiumOverpaid,
 )
-from domain.member import ClaimIndex, Member, claim_uuid, member_uuid
+from domain.member import ClaimIndex, Member, MemberDetails, claim_uuid, member_uuid
 from domain.scheme import Period, Scheme
 
 OpenScheme = Callable[..., Scheme]
@@ -51,6 +54,12 @@ def replay(events: list[Any]) -> Member:
 def period(open_scheme: OpenScheme) -> Period:
     """Pinghu period 1: 2025, premium 1 (worker) + 49 (union:city), claims until 2026-03-31."""
     return open_scheme("pinghu").period(1)
+
+
+@pytest.fixture(scope="session")
+def period_of(open_scheme: OpenScheme) -> Callable[[], Period]:
+    """Pinghu period 1 of a new scheme at each call, for the Hypothesis tests."""
+    return lambda: open_scheme("pinghu").period(1)
 
 
 @pytest.fixture
@@ -755,3 +764,72 @@ def test_the_policy_says_why_it_gives_nothing_for_a_claim(
         assert member.adjudicate_claim(claim_id, rated, ON).benefit == 0
     reasons = [e.reason for e in member.collect_events() if isinstance(e, Member.ClaimRejected)]
     assert reasons == ["no band pays for this amount", "below the deductible"]
+
+
+# Payee details
+
+DETAIL_VALUES = {
+    "name": st.sampled_from(["张三", "张三丰", "李四"]),
+    "bank_account": st.sampled_from(["6222021204001234567", "6217001630009876543"]),
+    "bank": st.sampled_from(["工行", "建行"]),
+    "phone": st.sampled_from(["13857301234", "18600001111"]),
+}
+SOME_DETAILS = st.builds(MemberDetails, **{k: st.none() | v for k, v in DETAIL_VALUES.items()})
+
+
+@settings(max_examples=60, deadline=None)
+@given(first=SOME_DETAILS, later=st.lists(SOME_DETAILS, max_size=5))
+def test_each_detail_on_record_is_the_last_given_and_a_replay_agrees(
+    period_of: Callable[[], Period], first: MemberDetails, later: list[MemberDetails]
+) -> None:
+    member = Member.register("M1", "alice", ON)
+    member.enrol(period_of(), "C1", "U1", None, "alice", ON, first)
+    for line, details in enumerate(later):
+        member.change_details(details, "alice", ON, roster_line=f"L{line}")
+
+    expected = {
+        field: next(
+            (getattr(d, field) for d in reversed([first, *later]) if getattr(d, field)), None
+        )
+        for field in DETAIL_VALUES
+    }
+    assert vars(member.details) == expected
+    assert replay(pending(member)).details == member.details
+
+
+def test_a_change_records_only_the_details_that_differ(period: Period) -> None:
+    member = Member.register("M1", "alice", ON)
+    member.enrol(
+        period, "C1", "U1", None, "alice", ON, MemberDetails("张三", "6222021204001234567")
+    )
+    member.collect_events()
+
+    changed = member.change_details(
+        MemberDetails("张三", "6217001630009876543", phone="13857301234"), "bob", ON, "L2"
+    )
+
+    [recorded] = pending(member)
+    assert changed == MemberDetails(bank_account="6217001630009876543", phone="13857301234")
+    assert isinstance(recorded, Member.DetailsChanged)
+    assert (recorded.name, recorded.bank_account, recorded.phone, recorded.actor) == (
+        None, "6217001630009876543", "13857301234", "bob",
+    )  # fmt: skip
+
+
+def test_details_the_roster_already_gave_record_nothing(period: Period) -> None:
+    member = Member.register("M1", "alice", ON)
+    member.enrol(period, "C1", "U1", None, "alice", ON, MemberDetails("张三"), roster_line="L1")
+    member.collect_events()
+
+    assert member.change_details(MemberDetails("张三"), "alice", ON, "L2") == MemberDetails()
+    assert member.change_details(MemberDetails("李四"), "alice", ON, "L1") == MemberDetails()
+    assert pending(member) == []
+
+
+def test_a_bad_detail_refuses_the_enrolment_whole(period: Period) -> None:
+    member = Member.register("M1", "alice", ON)
+    member.collect_events()
+    with pytest.raises(FieldError) as refused:
+        member.enrol(period, "C1", "U1", None, "alice", ON, MemberDetails(" 张三"))
+    assert refused.value.field == "name"
+    assert (pending(member), member.enrolments) == ([], {})

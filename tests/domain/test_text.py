@@ -1,9 +1,13 @@
 """Free text before it is recorded: ids given exactly, and nothing a statement cannot show."""
 
+import unicodedata
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from domain.errors import FieldError, InvalidText
-from domain.text import identifier, plain_text
+from domain.text import bank_account, identifier, mobile_phone, plain_text
 
 
 @pytest.mark.parametrize("value", ["Glass Works", "平湖市总工会", "O'Brien & Sons", "", "A/B-7"])
@@ -65,3 +69,75 @@ def test_an_identifier_is_given_exactly(value: str, reason: str) -> None:
 
 def test_an_identifier_may_hold_spaces_inside() -> None:
     assert identifier("M 001", "member_id") == "M 001"
+
+
+FULL_WIDTH_PHONE = "".join(chr(ord(c) + 0xFEE0) for c in "13857301234")
+"""As a Chinese input method in full-width mode types digits."""
+
+
+@pytest.mark.parametrize("value", ["622202120400123", "6222021204001234567", "0" * 30])
+def test_a_bank_account_of_digits_is_taken_as_given(value: str) -> None:
+    assert bank_account(value, "bank_account") == value
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("6.22202E+18", "is in scientific notation (Excel lost its digits): format it as text"),
+        ("6.22202e+18", "is in scientific notation (Excel lost its digits): format it as text"),
+        ("6222 0212 0400 1234", "must be 12 to 30 digits, without spaces or dashes"),
+        ("6222-0212-0400-1234", "must be 12 to 30 digits, without spaces or dashes"),
+        ("12345678901", "must be 12 to 30 digits, without spaces or dashes"),
+        (
+            "".join(chr(ord(c) + 0xFEE0) for c in "6222021204001234"),
+            "must be 12 to 30 digits, without spaces or dashes",
+        ),
+    ],
+)
+def test_a_bank_account_that_a_bank_could_not_pay_is_refused(value: str, reason: str) -> None:
+    with pytest.raises(InvalidText) as refused:
+        bank_account(value, "bank_account")
+    assert str(refused.value) == f"bank account {value!r}: {reason}"
+    assert refused.value.field == "bank_account"
+
+
+@pytest.mark.parametrize("value", ["13857301234", "19912345678"])
+def test_a_mobile_number_is_taken_as_given(value: str) -> None:
+    assert mobile_phone(value, "phone") == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1385730123",
+        "138573012345",
+        "0573-85123456",
+        "+8613857301234",
+        "12857301234",
+        FULL_WIDTH_PHONE,
+    ],
+)
+def test_a_phone_an_sms_cannot_reach_is_refused(value: str) -> None:
+    with pytest.raises(InvalidText) as refused:
+        mobile_phone(value, "phone")
+    assert str(refused.value) == (
+        f"phone {value!r}: must be a mobile number of 11 digits, such as 13812345678"
+    )
+
+
+@settings(max_examples=500)
+@given(st.text(st.characters(codec=None, exclude_categories=())))
+def test_plain_text_refuses_exactly_the_controls_surrogates_and_noncharacters(value: str) -> None:
+    """Its quick test of printable text must agree with the rule, sign by sign."""
+    refused = any(
+        unicodedata.category(c) in ("Cc", "Cs")
+        or ord(c) & 0xFFFE == 0xFFFE
+        or 0xFDD0 <= ord(c) <= 0xFDEF
+        for c in value
+    )
+    try:
+        plain_text(value, "unit")
+    except InvalidText:
+        assert refused
+    else:
+        assert not refused
