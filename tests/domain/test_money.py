@@ -9,7 +9,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import InvalidAmount, LedgerError
-from domain.money import fmt, from_fen, money, non_negative, positive, round_yuan, to_fen
+from domain.money import (
+    capitals,
+    fmt,
+    from_fen,
+    money,
+    non_negative,
+    positive,
+    round_yuan,
+    to_fen,
+)
 
 TWO_PLACES = re.compile(r"^-?\d+\.\d{2}$")
 
@@ -189,3 +198,67 @@ def test_an_amount_survives_fen_and_text_round_trips(amount: Decimal) -> None:
 @given(st.integers(min_value=-(10**15), max_value=10**15))
 def test_fen_survive_a_round_trip_through_yuan(fen: int) -> None:
     assert to_fen(from_fen(fen)) == fen
+
+
+@pytest.mark.parametrize(
+    ("amount", "written"),
+    [
+        ("1840.19", "壹仟捌佰肆拾元壹角玖分"),
+        ("1840.00", "壹仟捌佰肆拾元整"),
+        ("60.00", "陆拾元整"),
+        ("10.00", "壹拾元整"),
+        ("1409.50", "壹仟肆佰零玖元伍角整"),
+        ("6007.14", "陆仟零柒元壹角肆分"),
+        ("325.04", "叁佰贰拾伍元零肆分"),
+        ("107000.53", "壹拾万柒仟元伍角叁分"),
+        ("20145720.00", "贰仟零壹拾肆万伍仟柒佰贰拾元整"),
+        ("5150705.00", "伍佰壹拾伍万零柒佰零伍元整"),
+        ("1000000.00", "壹佰万元整"),
+        ("100000001.00", "壹亿零壹元整"),
+        ("100010000.00", "壹亿零壹万元整"),
+        ("100001000.00", "壹亿零壹仟元整"),
+        ("0.50", "伍角整"),
+        ("0.05", "伍分"),
+        ("0.00", "零元整"),
+        ("-60.00", "负陆拾元整"),
+    ],
+)
+def test_an_amount_in_capitals_reads_as_a_cheque_writes_it(amount: str, written: str) -> None:
+    assert capitals(Decimal(amount)) == written
+
+
+NUMERALS = {d: i for i, d in enumerate("零壹贰叁肆伍陆柒捌玖")}
+PLACE = {"拾": 10, "佰": 100, "仟": 1000}
+
+
+def read_capitals(written: str) -> Decimal:
+    """Read an amount in capitals back, as a bank clerk would: digits times their places,
+    sections of 万 and 亿, then 元, 角 and 分."""
+    sign = -1 if written.startswith("负") else 1
+    total, section, digit, fen = 0, 0, 0, 0
+    for char in written.lstrip("负"):
+        if char in NUMERALS:
+            digit = NUMERALS[char]
+        elif char in PLACE:
+            section, digit = section + digit * PLACE[char], 0
+        elif char == "亿":
+            total, section, digit = (total + section + digit) * 10**8, 0, 0
+        elif char == "万":
+            total, section, digit = total + (section + digit) * 10**4, 0, 0
+        elif char == "元":
+            total, section, digit = total + section + digit, 0, 0
+        elif char in "角分":
+            fen, digit = fen + digit * (10 if char == "角" else 1), 0
+        else:
+            assert char == "整", written
+    return sign * (Decimal(total) + Decimal(fen) / 100)
+
+
+@given(st.decimals(min_value=-(10**11), max_value=10**12 - 1, places=2, allow_nan=False))
+def test_an_amount_in_capitals_reads_back_as_the_same_amount(amount: Decimal) -> None:
+    written = capitals(amount)
+    assert read_capitals(written) == amount
+    assert "零零" not in written
+    assert amount == 0 or not re.search("零[元万亿角分整]", written)
+    assert written.endswith("分") != (amount * 100 % 10 == 0)
+    assert written.startswith("零") == (amount == 0)
