@@ -244,7 +244,7 @@ def test_screening_finds_high_costs_and_frequent_claims_by_unit(closed: Books) -
     assert slips == {("C1", "Glass Works"): ["M0010001"], ("C2", "Harbour Union"): ["M0020002"]}
     (frequent,) = found.slips[Unit("C2", "Harbour Union")]
     assert [c.self_paid for c in frequent.claims] == [D("700.00"), D("800.00")]
-    assert frequent.reasons == ["2 claims in the period (at least 2)"]
+    assert frequent.reasons == ["本期申请 2 次（不少于 2 次） 2 claims in the period (at least 2)"]
     assert screening(closed, 1, D("5000.00")).slips.keys() == {("C1", "Glass Works")}
     only = screening(closed, 1, D("0.00"), unit="Dye House")
     assert only.unit == ("C1", "Dye House")
