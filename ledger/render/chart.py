@@ -122,14 +122,22 @@ def bars(chart: Chart) -> list[Shape]:
     groups = max(len(chart.categories), 1)
     group_w = plot_w / groups
     bar_w = min(group_w * 0.7 / max(len(chart.series), 1), MAX_BAR)
-    names = _common([fitted(c, group_w - 4, 11, 7) for c in chart.categories])
+    middles = [left + (i + 0.5) * group_w for i in range(len(chart.categories))]
+
+    def room(i: int, half: float) -> float:
+        """Twice the half-width a name may take at its bar: `half`, or less at an edge."""
+        return 2 * min(half, middles[i] - 1, WIDTH - middles[i] - 1)
+
+    names = _common(
+        [fitted(c, room(i, group_w / 2 - 2), 11, 7) for i, c in enumerate(chart.categories)]
+    )
     staggered = names is None
     if names is None:
-        names = _common([fitted(c, 2 * group_w - 4, 10, 1) for c in chart.categories]) or 10
+        wide = [fitted(c, room(i, group_w - 2), 10, 1) for i, c in enumerate(chart.categories)]
+        names = _common(wide) or 10
     figures = [short(v, divisor) for _, series in chart.series for v in series]
     figure_size = _common([fitted(f, bar_w - 1, 8.5, 5.5) for f in figures])
-    for i, category in enumerate(chart.categories):
-        middle = left + (i + 0.5) * group_w
+    for i, (category, middle) in enumerate(zip(chart.categories, middles, strict=True)):
         x0 = middle - bar_w * len(chart.series) / 2
         for j, (_, series) in enumerate(chart.series):
             value, x = series[i], x0 + j * bar_w
