@@ -49,9 +49,11 @@ tr:nth-child(even) td { background: #fafbfc; }
 .signatures div { display: flex; gap: .6em; align-items: flex-end; margin: 1.1em 0; }
 .signatures span.line { display: inline-block; border-bottom: 1px solid #1d2733;
   width: 14em; height: 1.2em; }
-.signatures span.role { width: 11em; }
+.signatures span.role { width: 13em; }
 .signatures span.date { width: 8em; }
 .new-page { break-before: page; }
+@media print { table { font-size: .74em; } th, td { padding: .2em .35em; }
+  .chart { flex-basis: 300px; } }
 section { break-inside: avoid-page; }
 """
 
