@@ -375,6 +375,18 @@ def test_a_reader_reports_only_as_far_as_the_read_models_have_got(
     assert later["known_at"]["position"] == at + 1
 
 
+def english_only(text: str) -> list[str]:
+    """Sentences (four words or more) with no Chinese beside them, but for the command line
+    that checks the digest."""
+    return [
+        line
+        for line in text.splitlines()
+        if re.search(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+ [A-Za-z]+", line)
+        and not re.search("[\u2e80-\uffff]", line)
+        and not line.startswith("ledger audit verify")
+    ]
+
+
 RAW_CODES = re.compile(
     r"\b(" + "|".join([a.name for a in CHART] + [r"union:\w+", "worker", "employer"]) + r")\b"
 )
@@ -407,6 +419,7 @@ def test_board_documents_name_their_figures_in_chinese_and_state_the_unit(
         for role in ("编制", "审核", "负责人"):
             assert texts[name].count(role) == 1, (name, role)
         assert texts[name].count("日期 Date：") == 3, name
+    assert english_only(texts["statement.html"] + texts["disclosure.html"]) == []
 
 
 def test_a_statements_totals_are_written_in_capitals_that_read_as_the_figures(
@@ -479,3 +492,4 @@ def test_a_units_slips_begin_on_the_first_page_one_signed_slip_a_page(
     html = tmp_path / "glass.html"
     ledger.ok(db, "screening", *args, "--format", "html", "--out", str(html))
     assert html_text(html).count("负责人") == 2
+    assert english_only(html_text(html)) == []
