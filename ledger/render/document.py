@@ -2,8 +2,8 @@
 to fill in by hand, and charts. The renderers only draw it, so HTML, PDF and XLSX show the
 same figures under the same headings.
 
-Cells keep their type: a Decimal is money in yuan, an int a count, a Percent a ratio; the
-renderers format them (text) or keep them as numbers (XLSX).
+Cells keep their type: a Decimal is money in yuan, an int a count, a Percent a ratio, a
+date a date; the renderers format them (text) or keep them as numbers and dates (XLSX).
 """
 
 from collections.abc import Mapping, Sequence
@@ -28,7 +28,8 @@ from projections.statements import PeriodKnown
 
 TITLE = "职工医疗互助保障"
 NOTHING = "—"
-UNIT = "单位：元 Amounts in yuan"
+AMOUNTS_IN = "单位：元 Amounts in yuan"
+"""Stated under every document's subtitle (and on each XLSX sheet)."""
 SIGNATURES = ("编制 Prepared by", "审核 Reviewed by", "负责人 Head of the fund")
 """Who signs a statement or a slip before it is filed or sent: each with a date line."""
 RATIO = "赔付率 Claims ratio"
@@ -84,8 +85,6 @@ class Document:
     """When the log position was recorded: the documents' own date, so that producing one
     again gives the same file."""
     charts: tuple[Chart, ...] = ()
-    unit: str = UNIT
-    """The unit of the amounts, stated under the subtitle."""
 
     @property
     def moment(self) -> datetime:

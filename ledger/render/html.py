@@ -13,7 +13,7 @@ from fontTools import subset
 from fontTools.ttLib import TTFont
 
 from ledger.render.chart import HEIGHT, WIDTH, Line, Rect, bars
-from ledger.render.document import Cell, Chart, Document, Percent, Section, Table, text
+from ledger.render.document import AMOUNTS_IN, Cell, Chart, Document, Percent, Section, Table, text
 
 CJK_FONT = Path(__file__).resolve().parent.parent / "fonts" / "DroidSansFallbackFull.ttf"
 EMBEDDED = "Ledger CJK"
@@ -62,7 +62,7 @@ def render(document: Document) -> str:
     parts = [
         f"<header><h1>{escape(document.title)}</h1>",
         f'<p class="subtitle">{escape(document.subtitle)}</p>',
-        f'<p class="note">{escape(document.unit)}</p>',
+        f'<p class="note">{escape(AMOUNTS_IN)}</p>',
         '<div class="provenance">',
         *(f"<p>{escape(line)}</p>" for line in document.provenance),
         "</div></header>",

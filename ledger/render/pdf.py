@@ -14,7 +14,7 @@ from fpdf.fonts import FontFace
 from fpdf.line_break import TextLine
 
 from ledger.render.chart import HEIGHT, WIDTH, Line, Rect, bars
-from ledger.render.document import Chart, Document, Percent, Section, Table, text
+from ledger.render.document import AMOUNTS_IN, Chart, Document, Percent, Section, Table, text
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 LATIN, CJK = "dejavu", "droid"
@@ -67,7 +67,7 @@ def write(document: Document, path: Path) -> None:
     pdf.font(10)
     pdf.multi_cell(0, 5.5, document.subtitle, new_x="LMARGIN", new_y="NEXT")
     pdf.font(BODY)
-    pdf.multi_cell(0, 4.6, document.unit, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 4.6, AMOUNTS_IN, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1.5)
     pdf.set_fill_color(243, 246, 249)
     for line in document.provenance:

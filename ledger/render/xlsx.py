@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from ledger.render.document import Cell, Document, Percent, Table
+from ledger.render.document import AMOUNTS_IN, Cell, Document, Percent, Table
 
 MONEY = "#,##0.00"
 COUNT = "#,##0"
@@ -30,7 +30,7 @@ def write(document: Document, path: Path) -> None:
     about = book.active
     assert about is not None
     about.title = "About"
-    for line in (document.title, document.subtitle, document.unit, "", *document.provenance):
+    for line in (document.title, document.subtitle, AMOUNTS_IN, "", *document.provenance):
         about.append([line])
     about["A1"].font = Font(bold=True, size=14)
     about.column_dimensions["A"].width = 110
@@ -40,7 +40,7 @@ def write(document: Document, path: Path) -> None:
             continue
         key = _sheet_name(section.table.key, keys)
         keys.add(key)
-        lines = (*section.lines, document.unit)
+        lines = (*section.lines, AMOUNTS_IN)
         _sheet(book.create_sheet(key), section.title, lines, section.table)
     book.properties.title = document.title
     book.properties.creator = "mutual-aid-ledger"
