@@ -6,6 +6,7 @@ CSS, so that a machine without a Chinese font draws them too."""
 import base64
 import io
 from decimal import Decimal
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 
@@ -85,12 +86,21 @@ def render(document: Document) -> str:
 
 
 def font_face(page: str) -> str:
-    """A CSS @font-face with the CJK font cut down to the characters of `page` (WOFF, zlib:
-    WOFF2 would need Brotli). The same characters give the same bytes: the font's own
-    timestamps are kept."""
+    """A CSS @font-face with the CJK font cut down to the characters of `page`."""
     characters = "".join(sorted({c for c in page if ord(c) >= FIRST_CJK}))
     if not characters:
         return ""
+    return (
+        f'@font-face {{ font-family: "{EMBEDDED}"; '
+        f'src: url(data:font/woff;base64,{_woff(characters)}) format("woff"); }}\n'
+    )
+
+
+@lru_cache(maxsize=32)
+def _woff(characters: str) -> str:
+    """The font's subset as base64 WOFF (zlib: WOFF2 would need Brotli). The same characters
+    give the same bytes, the font's own timestamps kept; cached, since cutting it takes
+    about a second and a unit's slips often use the same characters as the last."""
     options = subset.Options()
     options.flavor = "woff"
     font = TTFont(CJK_FONT, recalcTimestamp=False, lazy=True)
@@ -100,11 +110,7 @@ def font_face(page: str) -> str:
     woff = io.BytesIO()
     font.flavor = "woff"
     font.save(woff)
-    data = base64.b64encode(woff.getvalue()).decode("ascii")
-    return (
-        f'@font-face {{ font-family: "{EMBEDDED}"; '
-        f'src: url(data:font/woff;base64,{data}) format("woff"); }}\n'
-    )
+    return base64.b64encode(woff.getvalue()).decode("ascii")
 
 
 def write(document: Document, path: Path) -> None:
