@@ -25,17 +25,53 @@ class Account:
     name: str
     kind: str
     description: str
+    title: str
+    """The name the fund's documents show (Chinese, as a board reads it)."""
 
 
 CHART = (
-    Account(BANK, "asset", "the fund's bank account"),
-    Account(BENEFITS_PAYABLE, "liability", "benefits approved and not yet paid"),
-    Account(PREMIUM_INCOME, "income", "premiums, one sub-account per funding source"),
-    Account(COUNTY_CONTRIBUTIONS, "income", "a county's own share of its deficit"),
-    Account(DEFICIT_TRANSFERS_IN, "income", "the city pool's share of a county deficit"),
-    Account(BENEFIT_EXPENSE, "expense", "benefits approved"),
-    Account(DEFICIT_TRANSFERS_OUT, "expense", "city pool: deficit shares paid to counties"),
+    Account(BANK, "asset", "the fund's bank account", "银行存款"),
+    Account(BENEFITS_PAYABLE, "liability", "benefits approved and not yet paid", "应付补助"),
+    Account(PREMIUM_INCOME, "income", "premiums, one sub-account per funding source", "保费收入"),
+    Account(COUNTY_CONTRIBUTIONS, "income", "a county's own share of its deficit", "县级分担收入"),
+    Account(
+        DEFICIT_TRANSFERS_IN, "income", "the city pool's share of a county deficit", "市级统筹拨入"
+    ),
+    Account(BENEFIT_EXPENSE, "expense", "benefits approved", "补助支出"),
+    Account(
+        DEFICIT_TRANSFERS_OUT,
+        "expense",
+        "city pool: deficit shares paid to counties",
+        "拨付县级赤字",
+    ),
 )
+
+
+SOURCES = {"worker": "职工个人", "employer": "单位", "other": "其他"}
+UNION_LEVELS = {
+    "national": "全国",
+    "province": "省级",
+    "city": "市级",
+    "county": "县级",
+    "district": "区级",
+    "industry": "产业",
+}
+"""Funding sources by name; `union:<level>` is 工会补助 at that level."""
+
+
+def source_title(source: str) -> str:
+    """A funding source as documents name it: union:city -> 工会补助(市级)."""
+    kind, _, level = source.partition(":")
+    if kind == "union":
+        return f"工会补助({UNION_LEVELS.get(level, level)})"
+    return SOURCES.get(source, source)
+
+
+def account_title(account: str) -> str:
+    """An account as documents name it: premium_income:worker -> 保费收入-职工个人."""
+    base, _, source = account.partition(":")
+    title = next((a.title for a in CHART if a.name == base), account)
+    return f"{title}-{source_title(source)}" if source else title
 
 
 def premium_income(source: str) -> str:

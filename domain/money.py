@@ -71,3 +71,46 @@ def fmt(amount: Decimal) -> str:
     """Canonical text form: always two places, no exponent."""
     rounded = round_yuan(amount)
     return f"{rounded if rounded else ZERO:.2f}"
+
+
+DIGITS = "零壹贰叁肆伍陆柒捌玖"
+PLACES = ("仟", "佰", "拾", "")
+GROUPS = ("亿", "万", "")
+"""Groups of four digits, highest first; amounts stay below LIMIT (a trillion), so below 万亿."""
+
+
+def _group(number: int) -> str:
+    """1 to 9999 in capitals: 1009 -> 壹仟零玖, one 零 for a run of zeros, none at the end."""
+    out, gap = "", False
+    for digit, place in zip(f"{number:04d}", PLACES, strict=True):
+        if digit == "0":
+            gap = bool(out)
+        else:
+            out += ("零" if gap else "") + DIGITS[int(digit)] + place
+            gap = False
+    return out
+
+
+def capitals(amount: Decimal) -> str:
+    """An amount in financial capitals (大写), as cheques and payment lists write a total so
+    that no digit can be added or altered: 1840.19 -> 壹仟捌佰肆拾元壹角玖分, 60 -> 陆拾元整."""
+    fen = abs(to_fen(amount))
+    yuan, jiao, cents = fen // 100, fen // 10 % 10, fen % 10
+    out = ""
+    for i, name in enumerate(GROUPS):
+        group = yuan // 10 ** (4 * (len(GROUPS) - 1 - i)) % 10000
+        if group:
+            gap = bool(out) and (group < 1000 or out.endswith("零"))
+            out += ("零" if gap and not out.endswith("零") else "") + _group(group) + name
+        elif out and not out.endswith("零"):
+            out += "零"
+    out = out.rstrip("零")
+    if yuan:
+        out += "元"
+    if jiao:
+        out += DIGITS[jiao] + "角"
+    if cents:
+        out += ("零" if yuan and not jiao else "") + DIGITS[cents] + "分"
+    else:
+        out = (out or "零元") + "整"
+    return ("负" if fen and amount < 0 else "") + out

@@ -55,7 +55,7 @@ LARGEST = 10
 
 
 def percent(part: Decimal, whole: Decimal) -> Decimal | None:
-    """part / whole as a percentage to one decimal place, half up (the claims ratio, 申领率);
+    """part / whole as a percentage to one decimal place, half up (the claims ratio, 赔付率);
     None when there is no whole to divide by."""
     if whole == 0:
         return None
@@ -733,9 +733,15 @@ def screening(
         self_paid = sum((c.self_paid for c in claims), ZERO)
         reasons = []
         if self_paid > threshold:
-            reasons.append(f"self-paid costs {self_paid:,.2f} exceed {threshold:,.2f}")
+            reasons.append(
+                f"自付费用 {self_paid:,.2f} 超过 {threshold:,.2f} "
+                f"self-paid costs {self_paid:,.2f} exceed {threshold:,.2f}"
+            )
         if frequent is not None and len(claims) >= frequent:
-            reasons.append(f"{len(claims)} claims in the period (at least {frequent})")
+            reasons.append(
+                f"本期申请 {len(claims)} 次（不少于 {frequent} 次） "
+                f"{len(claims)} claims in the period (at least {frequent})"
+            )
         if reasons:
             first = next(f for f in mine if f.kind == SUBMITTED)
             slip = Slip(

@@ -2,16 +2,17 @@
 to fill in by hand, and charts. The renderers only draw it, so HTML, PDF and XLSX show the
 same figures under the same headings.
 
-Cells keep their type: a Decimal is money in yuan, an int a count, a Percent a ratio; the
-renderers format them (text) or keep them as numbers (XLSX).
+Cells keep their type: a Decimal is money in yuan, an int a count, a Percent a ratio, a
+date a date; the renderers format them (text) or keep them as numbers and dates (XLSX).
 """
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from domain.money import ZERO
+from domain.accounts import CITY_POOL, account_title, source_title
+from domain.money import ZERO, capitals
 from ledger.statements import (
     Disclosure,
     Figures,
@@ -27,6 +28,13 @@ from projections.statements import PeriodKnown
 
 TITLE = "职工医疗互助保障"
 NOTHING = "—"
+AMOUNTS_IN = "单位：元 Amounts in yuan"
+"""Stated under every document's subtitle (and on each XLSX sheet)."""
+SIGNATURES = ("编制 Prepared by", "审核 Reviewed by", "负责人 Head of the fund")
+"""Who signs a statement or a slip before it is filed or sent: each with a date line."""
+RATIO = "赔付率 Claims ratio"
+"""Benefits approved over premium income (赔付率, not 申领率: a ratio of money, not of
+claims)."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class Percent:
     value: Decimal
 
 
-Cell = str | int | Decimal | Percent | None
+Cell = str | int | Decimal | Percent | date | None
 
 
 @dataclass(frozen=True)
@@ -43,7 +51,7 @@ class Table:
     """A short ASCII name: the XLSX sheet's."""
     columns: tuple[str, ...]
     rows: tuple[tuple[Cell, ...], ...]
-    empty: str = "None in this period."
+    empty: str = "本期无 None in this period."
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,8 @@ class Section:
     table: Table | None = None
     form: tuple[str, ...] = ()
     """Fields left blank, for the reader to fill in by hand."""
+    signatures: tuple[str, ...] = ()
+    """Roles that sign and date the document here (SIGNATURES)."""
     new_page: bool = False
 
 
@@ -89,6 +99,8 @@ def text(cell: Cell) -> str:
     """A cell as printed: money with thousands separators and two places."""
     if cell is None:
         return NOTHING
+    if isinstance(cell, date):
+        return cell.isoformat()
     if isinstance(cell, Percent):
         return f"{cell.value:.1f}%"
     if isinstance(cell, Decimal):
@@ -102,6 +114,10 @@ def _percent(value: Decimal | None) -> Percent | None:
     return None if value is None else Percent(value)
 
 
+DIGEST = "哈希链摘要 Chain digest: "
+"""Begins the provenance line with the whole digest, which renderers never break."""
+
+
 def _provenance(at: Provenance, period: PeriodKnown) -> tuple[str, ...]:
     state = (
         f"期间已于 {period.closed_on} 结算 Period closed on {period.closed_on}."
@@ -109,22 +125,24 @@ def _provenance(at: Provenance, period: PeriodKnown) -> tuple[str, ...]:
         else "期间尚未结算，数字为暂定 The period is still open: figures are provisional."
     )
     return (
-        f"数据截至日志位置 As known at log position {at.position} (recorded {at.recorded_at}).",
-        f"哈希链摘要 Chain digest: {at.digest}",
-        "Produced again at this position, it shows the same figures whatever was recorded "
-        f"since; check the log with: ledger audit verify --digest {at.digest}",
+        f"数据截至日志位置 {at.position}（记录于 {at.recorded_at}）"
+        f" As known at log position {at.position} (recorded {at.recorded_at}).",
+        DIGEST + at.digest,
+        "在此位置重新生成，数字不变，无论此后记录了什么；可用以下命令核对日志 Produced again at "
+        "this position, it shows the same figures whatever was recorded since; check the log "
+        "with:",
+        f"ledger audit verify --digest {at.digest}",
         state,
     )
 
 
+def in_words(label: str, amount: Decimal) -> str:
+    """A total with its amount in capitals (大写), as a payment order writes it."""
+    return f"{label}: {amount:,.2f} 元 · 大写 In words: 人民币{capitals(amount)}"
+
+
 def _period_name(period: PeriodKnown) -> str:
     return f"第{period.number}期 Period {period.number} ({period.start} ~ {period.end})"
-
-
-def source_label(source: str) -> str:
-    level = source.partition(":")[2]
-    names = {"worker": "职工个人", "employer": "单位", "other": "其他"}
-    return f"{'工会补助' if level else names.get(source, '')} {source}".strip()
 
 
 def county_label(names: Mapping[str, str], code: str) -> str:
@@ -155,7 +173,10 @@ def statement_document(s: Statement) -> Document:
         ),
         Section(
             f"最大额补助 The {len(s.largest)} largest claims",
-            ("Members are masked: each line is one claim, not a person to be identified.",),
+            (
+                "会员编号已遮蔽，每行为一笔申请 Members are masked: each line is one claim, "
+                "not a person to be identified.",
+            ),
             Table(
                 "Largest claims",
                 (
@@ -173,7 +194,7 @@ def statement_document(s: Statement) -> Document:
                         c.member,
                         c.county,
                         c.unit,
-                        c.approved_on.isoformat(),
+                        c.approved_on,
                         c.self_paid,
                         c.benefit,
                     )
@@ -194,10 +215,17 @@ def statement_document(s: Statement) -> Document:
                     "原因 Reason",
                 ),
                 tuple(
-                    (a.effective_date.isoformat(), a.entity, a.debit, a.credit, a.amount, a.reason)
+                    (
+                        a.effective_date,
+                        _entity(s, a.entity),
+                        account_title(a.debit),
+                        account_title(a.credit),
+                        a.amount,
+                        a.reason,
+                    )
                     for a in s.adjustments
                 ),
-                "No adjustments in this period.",
+                "本期无调整 No adjustments in this period.",
             ),
         ),
         Section(
@@ -208,6 +236,7 @@ def statement_document(s: Statement) -> Document:
                 tuple((p, r) for p, r in s.reserves),
             ),
         ),
+        Section("签章 Signatures", signatures=SIGNATURES),
     ]
     return Document(
         f"{TITLE} 期间报告 Period statement",
@@ -229,7 +258,7 @@ def _figure_rows(
         row("参保人数 Members enrolled", *(f.members for f in figures)),
         row("参保单位 Units enrolled", *(f.units for f in figures)),
         *(
-            row(f"保费 Premiums: {source_label(s)}", *(f.premiums.get(s, ZERO) for f in figures))
+            row(f"保费 Premiums: {source_title(s)}", *(f.premiums.get(s, ZERO) for f in figures))
             for s in sources
         ),
         row("保费收入合计 Premium income", *(f.premium_income for f in figures)),
@@ -239,7 +268,7 @@ def _figure_rows(
         row("不予补助件数 Claims rejected", *(f.claims_rejected for f in figures)),
         row("受助人数 Members helped", *(f.members_helped for f in figures)),
         row("件均补助 Average benefit per claim", *(f.average_benefit for f in figures)),
-        row("申领率 Claims ratio", *(_percent(f.claims_ratio) for f in figures)),
+        row(RATIO, *(_percent(f.claims_ratio) for f in figures)),
         row("期初储备 Opening reserve", *(f.opening_reserve for f in figures)),
         row(
             "分担前结余 Surplus (deficit) before sharing",
@@ -258,7 +287,11 @@ def _summary(subject: str, current: PeriodFigures, previous: PeriodFigures | Non
     periods = [current] if previous is None else [current, previous]
     sources = sorted({s for p in periods for s in p.subject.premiums})
     columns = ("项目 Figure", *(f"第{p.period.number}期 Period {p.period.number}" for p in periods))
-    lines = ("No earlier period to compare with.",) if previous is None else ()
+    lines = (
+        in_words("保费收入合计 Premium income", current.subject.premium_income),
+        in_words("批准补助合计 Benefits approved", current.subject.benefits_approved),
+        *(() if previous is not None else ("无上期可比 No earlier period to compare with.",)),
+    )
     return Section(
         f"概况 Summary: {subject}",
         lines,
@@ -305,12 +338,16 @@ def _by_county(s: Statement) -> Section:
                 "件数 Claims",
                 "受助 Helped",
                 "件均 Per claim",
-                "申领率 Ratio",
+                "赔付率 Ratio",
                 "期末储备 Reserve",
             ),
             tuple(rows),
         ),
     )
+
+
+def _entity(s: Statement, code: str) -> str:
+    return "市级统筹 City pool" if code == CITY_POOL else county_label(s.county_names, code)
 
 
 def _entities(s: Statement) -> list[tuple[str, Figures]]:
@@ -326,7 +363,7 @@ def _sources(s: Statement) -> Section:
         "保费收入来源 Premium income by funding source",
         table=Table(
             "Premium sources",
-            ("县 County", *(source_label(src) for src in sources), "合计 Total"),
+            ("县 County", *(source_title(src) for src in sources), "合计 Total"),
             tuple(
                 (name, *(f.premiums.get(src, ZERO) for src in sources), f.premium_income)
                 for name, f in _entities(s)
@@ -339,7 +376,10 @@ def _deficits(s: Statement) -> Section:
     lines = []
     for d in s.deficits:
         if d.county_share == 0:
-            lines.append(f"{d.county}: the city pool covered the whole deficit.")
+            lines.append(
+                f"{county_label(s.county_names, d.county)}: 赤字全部由市级统筹承担 "
+                "the city pool covered the whole deficit."
+            )
     return Section(
         "赤字分担 Deficit sharing between the city pool and the counties",
         tuple(lines),
@@ -358,11 +398,11 @@ def _deficits(s: Statement) -> Section:
                     d.deficit,
                     d.city_share,
                     d.county_share,
-                    d.shared_on.isoformat(),
+                    d.shared_on,
                 )
                 for d in s.deficits
             ),
-            "No deficit was shared in this period.",
+            "本期无赤字分担 No deficit was shared in this period.",
         ),
     )
 
@@ -375,9 +415,10 @@ def _reserves(s: Statement) -> Section:
     return Section(
         "储备金 Reserves",
         (
-            "Reserve: all income less all expense since the first period; the period result "
-            "includes each deficit's sharing, so a county whose deficit was shared ends the "
-            "period at its opening reserve.",
+            "储备金为自首期以来的全部收入减全部支出；当期结果含赤字分担，赤字经分担的县期末储备"
+            "等于期初储备 Reserve: all income less all expense since the first period; the "
+            "period result includes each deficit's sharing, so a county whose deficit was "
+            "shared ends the period at its opening reserve.",
         ),
         Table(
             "Reserves",
@@ -400,19 +441,19 @@ def _statement_charts(s: Statement) -> tuple[Chart, ...]:
                 ("保费收入 Premium income", tuple(f.premium_income for f in counties.values())),
                 ("批准补助 Benefits", tuple(f.benefits_approved for f in counties.values())),
             ),
-            "yuan",
+            "元",
         ),
         Chart(
             "补助金额分布 Claims by size of benefit",
             tuple(b.label for b in s.bands),
             (("件数 Claims", tuple(Decimal(b.claims) for b in s.bands)),),
-            "claims",
+            "件",
         ),
         Chart(
             "期末储备 Closing reserve by period",
             tuple(f"第{p}期" for p, _ in s.reserves),
             (("期末储备 Closing reserve", tuple(r for _, r in s.reserves)),),
-            "yuan",
+            "元",
         ),
     )
 
@@ -425,13 +466,16 @@ def screening_document(s: Screening, unit: Unit) -> Document:
     full."""
     slips = s.slips.get(unit, [])
     county = county_label(s.county_names, unit.county)
-    criteria = f"self-paid costs above {s.threshold:,.2f} yuan"
+    criteria = f"本期自付费用超过 {s.threshold:,.2f} 元"
+    english = f"self-paid costs above {s.threshold:,.2f} yuan"
     if s.frequent is not None:
-        criteria += f", or {s.frequent} or more claims"
+        criteria += f"，或申请 {s.frequent} 次及以上"
+        english += f", or {s.frequent} or more claims"
     intro = Section(
         f"单位 Unit: {unit.name} · 县 County: {county}",
         (
-            f"筛查条件 Members with {criteria} in the period.",
+            f"筛查条件 Criteria: {criteria} Members with {english} in the period.",
+            f"请本单位工会联系以下 {len(slips)} 名会员。本文件仅供单位工会使用，载有会员全名 "
             f"{len(slips)} member(s) for this unit's union to contact. This file is for the "
             "unit union only: it names its members in full.",
         ),
@@ -440,12 +484,13 @@ def screening_document(s: Screening, unit: Unit) -> Document:
         f"{TITLE} 主动发现反馈单 Referral slips",
         f"{s.scheme} · {county} · {unit.name} · {_period_name(s.period)}",
         _provenance(s.provenance, s.period),
-        (intro, *(_slip(s, slip) for slip in slips)),
+        (intro, *(_slip(s, slip, new_page=i > 0) for i, slip in enumerate(slips))),
         s.provenance.recorded_at,
     )
 
 
-def _slip(s: Screening, slip: Slip) -> Section:
+def _slip(s: Screening, slip: Slip, new_page: bool) -> Section:
+    """One member's slip; the first shares its page with the unit's heading."""
     county = county_label(s.county_names, slip.county)
     return Section(
         f"反馈单 Referral slip: {slip.member_id}",
@@ -455,6 +500,7 @@ def _slip(s: Screening, slip: Slip) -> Section:
             f"原因 Why: {'; '.join(slip.reasons)}",
             f"自付合计 Self-paid {slip.self_paid:,.2f} · 批准补助 Benefits {slip.benefits:,.2f}"
             f" · 已支付 Paid {slip.paid:,.2f}",
+            in_words("批准补助合计 Benefits approved", slip.benefits),
         ),
         Table(
             "Claims",
@@ -469,7 +515,7 @@ def _slip(s: Screening, slip: Slip) -> Section:
             tuple(
                 (
                     c.claim_id,
-                    c.submitted_on.isoformat(),
+                    c.submitted_on,
                     c.self_paid,
                     _decision(c.status, c.reason),
                     c.benefit,
@@ -481,9 +527,9 @@ def _slip(s: Screening, slip: Slip) -> Section:
         form=(
             "走访情况 Visit: when, by whom, what was found",
             "帮扶措施 Help arranged (hardship aid, referral, other)",
-            "经办人签字 Signed · 日期 Date",
         ),
-        new_page=True,
+        signatures=SIGNATURES,
+        new_page=new_page,
     )
 
 
@@ -511,7 +557,7 @@ def disclosure_document(d: Disclosure) -> Document:
         ("参保人数 Members enrolled", unit.members, city.members),
         *(
             (
-                f"保费 Premiums: {source_label(s)}",
+                f"保费 Premiums: {source_title(s)}",
                 unit.premiums.get(s, ZERO),
                 city.premiums.get(s, ZERO),
             )
@@ -534,7 +580,7 @@ def disclosure_document(d: Disclosure) -> Document:
             per_member(unit.benefits_approved, unit),
             per_member(city.benefits_approved, city),
         ),
-        ("申领率 Claims ratio", _percent(unit.claims_ratio), _percent(city.claims_ratio)),
+        (RATIO, _percent(unit.claims_ratio), _percent(city.claims_ratio)),
     )
     return Document(
         f"{TITLE} 信息公开 Disclosure to the unit",
@@ -545,8 +591,11 @@ def disclosure_document(d: Disclosure) -> Document:
                 "本单位与全市 The unit beside the whole city",
                 (
                     f"单位 Unit: {d.unit.name} · 县 County: {county}",
-                    "Premiums and benefits recorded for members; the fund's own adjustments "
-                    "are in the period statement.",
+                    "为会员记录的保费与补助；基金自身的调整见期间报告 Premiums and benefits "
+                    "recorded for members; the fund's own adjustments are in the period "
+                    "statement.",
+                    in_words("本单位保费合计 Premiums paid by the unit", unit.premium_income),
+                    in_words("本单位批准补助合计 Benefits approved", unit.benefits_approved),
                 ),
                 Table(
                     "Unit and city",
@@ -556,7 +605,7 @@ def disclosure_document(d: Disclosure) -> Document:
             ),
             Section(
                 "本单位申请 The unit's claims",
-                ("Members are masked.",),
+                ("会员编号已遮蔽 Members are masked.",),
                 Table(
                     "Claims",
                     (
@@ -570,7 +619,7 @@ def disclosure_document(d: Disclosure) -> Document:
                     tuple(
                         (
                             c.member,
-                            c.submitted_on.isoformat(),
+                            c.submitted_on,
                             c.self_paid,
                             _decision(c.status, None),
                             c.benefit,
@@ -578,9 +627,10 @@ def disclosure_document(d: Disclosure) -> Document:
                         )
                         for c in d.claims
                     ),
-                    "No claims from this unit's members in this period.",
+                    "本期本单位会员无申请 No claims from this unit's members in this period.",
                 ),
             ),
+            Section("签章 Signatures", signatures=SIGNATURES),
         ),
         d.provenance.recorded_at,
     )

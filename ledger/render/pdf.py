@@ -1,6 +1,7 @@
 """A document as an A4 PDF with Chinese text: DejaVu Sans Condensed for Latin script and
 Droid Sans Fallback (CJK) for the rest, both embedded (subset) from ledger/fonts. Tables
-take the width their content needs and shrink their type to fit the page."""
+take the width their content needs and shrink their type to fit the page. Lines break
+between words only, so the digest (one word) moves to the next line whole."""
 
 from collections.abc import Sequence
 from decimal import Decimal
@@ -13,7 +14,7 @@ from fpdf.fonts import FontFace
 from fpdf.line_break import TextLine
 
 from ledger.render.chart import HEIGHT, WIDTH, Line, Rect, bars
-from ledger.render.document import Chart, Document, Percent, Section, Table, text
+from ledger.render.document import AMOUNTS_IN, Chart, Document, Percent, Section, Table, text
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
 LATIN, CJK = "dejavu", "droid"
@@ -65,12 +66,14 @@ def write(document: Document, path: Path) -> None:
     pdf.multi_cell(0, 8, document.title, new_x="LMARGIN", new_y="NEXT")
     pdf.font(10)
     pdf.multi_cell(0, 5.5, document.subtitle, new_x="LMARGIN", new_y="NEXT")
+    pdf.font(BODY)
+    pdf.multi_cell(0, 4.6, AMOUNTS_IN, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1.5)
     pdf.set_fill_color(243, 246, 249)
     for line in document.provenance:
         pdf.font(SMALL)
         pdf.multi_cell(
-            0, 3.8, line, fill=True, new_x="LMARGIN", new_y="NEXT", wrapmode=WrapMode.CHAR
+            0, 3.8, line, fill=True, new_x="LMARGIN", new_y="NEXT", wrapmode=WrapMode.WORD
         )
     for i, section in enumerate(document.sections):
         _section(pdf, section)
@@ -101,6 +104,28 @@ def _section(pdf: _Pdf, section: Section) -> None:
         pdf.font(BODY)
         pdf.multi_cell(0, 5, field, border="LTR", new_x="LMARGIN", new_y="NEXT", align="L")
         pdf.cell(0, 16, "", border="LBR", new_x="LMARGIN", new_y="NEXT")
+    _signatures(pdf, section.signatures)
+
+
+def _signatures(pdf: _Pdf, roles: tuple[str, ...]) -> None:
+    """A line to sign and a line to date for each role, kept together on one page."""
+    if not roles:
+        return
+    row = 11.0
+    if pdf.get_y() + row * len(roles) + 4 > pdf.h - MARGIN - 4:
+        pdf.add_page()
+    pdf.ln(4)
+    pdf.font(BODY)
+    label, signed, dated = 42.0, 62.0, 40.0
+    for role in roles:
+        y = pdf.get_y() + row - 3
+        pdf.set_xy(MARGIN, y - 4)
+        pdf.cell(label, 5, f"{role}：")
+        pdf.line(MARGIN + label, y + 1, MARGIN + label + signed, y + 1)
+        pdf.set_xy(MARGIN + label + signed + 6, y - 4)
+        pdf.cell(22, 5, "日期 Date：")
+        pdf.line(MARGIN + label + signed + 28, y + 1, MARGIN + label + signed + 28 + dated, y + 1)
+        pdf.set_xy(MARGIN, y + 3)
 
 
 def _numeric(table: Table, column: int) -> bool:

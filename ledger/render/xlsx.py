@@ -1,10 +1,11 @@
 """A document as an XLSX workbook: a first sheet saying what it is and where in the log it
 comes from, then one sheet per table. Figures are numbers, not text: money in yuan with
-two places, counts as integers, ratios as percentages, so they can be added up."""
+two places, counts as integers, ratios as percentages, so they can be added up; dates are
+date cells, so they sort and filter as dates."""
 
 import io
 import zipfile
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,11 +15,12 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from ledger.render.document import Cell, Document, Percent, Table
+from ledger.render.document import AMOUNTS_IN, Cell, Document, Percent, Table
 
 MONEY = "#,##0.00"
 COUNT = "#,##0"
 RATIO = "0.0%"
+DATE = "yyyy-mm-dd"
 HEADING = Font(bold=True)
 HEADING_FILL = PatternFill("solid", fgColor="E2E9F1")
 
@@ -28,7 +30,7 @@ def write(document: Document, path: Path) -> None:
     about = book.active
     assert about is not None
     about.title = "About"
-    for line in (document.title, document.subtitle, "", *document.provenance):
+    for line in (document.title, document.subtitle, AMOUNTS_IN, "", *document.provenance):
         about.append([line])
     about["A1"].font = Font(bold=True, size=14)
     about.column_dimensions["A"].width = 110
@@ -38,7 +40,8 @@ def write(document: Document, path: Path) -> None:
             continue
         key = _sheet_name(section.table.key, keys)
         keys.add(key)
-        _sheet(book.create_sheet(key), section.title, section.lines, section.table)
+        lines = (*section.lines, AMOUNTS_IN)
+        _sheet(book.create_sheet(key), section.title, lines, section.table)
     book.properties.title = document.title
     book.properties.creator = "mutual-aid-ledger"
     moment = document.moment.replace(tzinfo=None)
@@ -93,6 +96,8 @@ def _sheet(sheet: Worksheet, title: str, lines: tuple[str, ...], table: Table) -
         for written, value in zip(sheet[sheet.max_row], row, strict=True):
             if isinstance(value, Percent):
                 written.number_format = RATIO
+            elif isinstance(value, date):
+                written.number_format = DATE
             elif isinstance(value, Decimal):
                 written.number_format = MONEY
             elif isinstance(value, int):
@@ -103,7 +108,7 @@ def _sheet(sheet: Worksheet, title: str, lines: tuple[str, ...], table: Table) -
         sheet.column_dimensions[get_column_letter(i)].width = min(max(longest + 4, 10), 48)
 
 
-def _value(cell: Cell) -> str | int | Decimal | None:
+def _value(cell: Cell) -> str | int | Decimal | date | None:
     """Money and counts as numbers; a ratio as the fraction a percentage format shows."""
     if isinstance(cell, Percent):
         return cell.value / 100

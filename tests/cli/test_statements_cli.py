@@ -5,16 +5,19 @@ image) and checked against the JSON figures."""
 import json
 import re
 import time
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pypdfium2
 import pytest
+from capitals import read_capitals
 from cli_runner import Ledger
 from openpyxl import load_workbook
-from statement_books import MEMBERS, TWINS, record_period, record_twin_units
+from statement_books import CLOSED_ON, MEMBERS, TWINS, record_period, record_twin_units
 
+from domain.accounts import CHART
 from ledger.books import Books
 from ledger.cli import _unit_file
 
@@ -31,6 +34,42 @@ def pdf_text(path: Path) -> str:
         return "\n".join(page.get_textpage().get_text_range() for page in document)
     finally:
         document.close()
+
+
+class _Visible(HTMLParser):
+    """The text a reader sees: everything but the style sheet (and its embedded font)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.in_style = tag == "style"
+
+    def handle_endtag(self, tag: str) -> None:
+        self.in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if not self.in_style:
+            self.parts.append(data)
+
+
+def html_text(path: Path) -> str:
+    visible = _Visible()
+    visible.feed(path.read_text(encoding="utf-8"))
+    return "\n".join(visible.parts)
+
+
+def xlsx_text(path: Path) -> str:
+    book = load_workbook(path)
+    return "\n".join(
+        str(value)
+        for sheet in book.worksheets
+        for row in sheet.iter_rows(values_only=True)
+        for value in row
+        if value is not None
+    )
 
 
 def shown(figure: str) -> str:
@@ -64,7 +103,7 @@ def test_a_statement_in_every_format_shows_the_same_figures(
     ):
         assert isinstance(summary[label], int | float)
         assert Decimal(str(summary[label])) == Decimal(city[key])
-    ratio = summary["申领率 Claims ratio"]
+    ratio = summary["赔付率 Claims ratio"]
     assert isinstance(ratio, float) and round(ratio * 100, 1) == float(city["claims_ratio_percent"])
     by_county = [row for row in book["By county"].iter_rows(values_only=True) if row[1] is not None]
     for row in by_county[1:]:
@@ -79,7 +118,7 @@ def test_a_statement_in_every_format_shows_the_same_figures(
     )
 
     text = pdf_text(tmp_path / "statement.pdf")
-    assert "职工医疗互助保障 期间报告" in text and "申领率" in text and digest in text
+    assert "职工医疗互助保障 期间报告" in text and "赔付率" in text and digest in text
     for entity in [city, *figures["counties"].values()]:
         for key in ("premium_income_total", "benefits_approved", "closing_reserve"):
             assert shown(entity[key]) in text
@@ -94,7 +133,8 @@ def test_a_statement_in_every_format_shows_the_same_figures(
     html = (tmp_path / "statement.html").read_text(encoding="utf-8")
     assert html.count("<svg") == 3 and digest in html and "期间报告" in html
     assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", html)
-    assert "<script" not in html and "url(" not in html
+    assert "<script" not in html
+    assert re.findall(r"url\((.{5})", html) == ["data:"], "only the embedded font"
     xlsx = repr([list(sheet.iter_rows(values_only=True)) for sheet in book.worksheets])
     assert not [m for m in MEMBERS if m in text or m in html or m in xlsx]
 
@@ -333,3 +373,123 @@ def test_a_reader_reports_up_to_the_end_of_the_log_though_the_read_models_lag(
     assert read == json.loads(ledger.ok(db, "--read-only", *args, "--as-known-at", str(at + 1)))
     assert json.loads(ledger.ok(db, "--read-only", *args, "--as-known-at", str(at))) == first
     assert json.loads(ledger.ok(db, *args)) == read  # a writer's, once caught up
+
+
+def english_only(text: str) -> list[str]:
+    """Sentences (four words or more) with no Chinese beside them, but for the command line
+    that checks the digest."""
+    return [
+        line
+        for line in text.splitlines()
+        if re.search(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+ [A-Za-z]+", line)
+        and not re.search("[\u2e80-\uffff]", line)
+        and not line.startswith("ledger audit verify")
+    ]
+
+
+RAW_CODES = re.compile(
+    r"\b(" + "|".join([a.name for a in CHART] + [r"union:\w+", "worker", "employer"]) + r")\b"
+)
+"""Account and funding-source codes, which board documents name instead."""
+
+
+def test_board_documents_name_their_figures_in_chinese_and_state_the_unit(
+    ledger: Ledger, db: str, closed: Books, tmp_path: Path
+) -> None:
+    closed.app.post_adjustment(
+        1, "C2", "bank", "premium_income:other", "5.00", "late", "approver", date(2025, 5, 1)
+    )
+    texts = {}
+    for command, extra in (("statement", ()), ("disclosure", ("--unit", "Glass Works"))):
+        for format, read in (("pdf", pdf_text), ("html", html_text), ("xlsx", xlsx_text)):
+            if command == "disclosure" and format == "xlsx":
+                continue
+            path = tmp_path / f"{command}.{format}"
+            args = ("--period", "1", *extra, "--format", format, "--out", str(path))
+            ledger.ok(db, command, *args)
+            texts[path.name] = read(path)
+    for name, text in texts.items():
+        assert "赔付率" in text and "申领率" not in text, name
+        assert RAW_CODES.findall(text) == [], name
+        assert "单位：元" in text, name
+        assert "工会补助(市级)" in text, name
+    for name in ("statement.pdf", "statement.html", "statement.xlsx"):
+        assert "银行存款" in texts[name] and "保费收入-其他" in texts[name], name
+    for name in ("statement.pdf", "statement.html", "disclosure.pdf", "disclosure.html"):
+        for role in ("编制", "审核", "负责人"):
+            assert texts[name].count(role) == 1, (name, role)
+        assert texts[name].count("日期 Date：") == 3, name
+    assert english_only(texts["statement.html"] + texts["disclosure.html"]) == []
+
+
+def test_a_statements_totals_are_written_in_capitals_that_read_as_the_figures(
+    ledger: Ledger, db: str, closed: Books, tmp_path: Path
+) -> None:
+    city = json.loads(ledger.ok(db, "statement", "--period", "1", "--format", "json"))["city"]
+    for format, read in (("pdf", pdf_text), ("html", html_text)):
+        path = tmp_path / f"statement.{format}"
+        ledger.ok(db, "statement", "--period", "1", "--format", format, "--out", str(path))
+        found = {
+            label: (figure, written)
+            for label, figure, written in re.findall(
+                r"(\w+合计) [^:\n]*: ([\d,.-]+) 元 · 大写 In words: 人民币(\w+)", read(path)
+            )
+        }
+        for label, key in (
+            ("保费收入合计", "premium_income_total"),
+            ("批准补助合计", "benefits_approved"),
+        ):
+            figure, written = found[label]
+            assert Decimal(figure.replace(",", "")) == Decimal(city[key]), (format, label)
+            assert read_capitals(written) == Decimal(city[key]), (format, label, written)
+
+
+def test_the_digest_is_printed_whole_on_every_line_that_carries_it(
+    ledger: Ledger, db: str, closed: Books, tmp_path: Path
+) -> None:
+    path = tmp_path / "statement.pdf"
+    said = ledger.ok(db, "statement", "--period", "1", "--format", "pdf", "--out", str(path))
+    digest = re.search(r"digest (\d+:[0-9a-f]{64})", said)
+    assert digest is not None
+    pages = len(pypdfium2.PdfDocument(path))
+    text = pdf_text(path)
+    # the provenance line, the command that checks it, and each page's footer
+    assert text.count(digest[1]) == 2 + pages
+    assert f"ledger audit verify --digest {digest[1]}" in text
+
+
+def test_xlsx_dates_are_date_cells(ledger: Ledger, db: str, closed: Books, tmp_path: Path) -> None:
+    path = tmp_path / "statement.xlsx"
+    ledger.ok(db, "statement", "--period", "1", "--format", "xlsx", "--out", str(path))
+    book = load_workbook(path)
+    for sheet, heading in (
+        ("Largest claims", "批准日 Approved"),
+        ("Deficit sharing", "分担日 Shared on"),
+    ):
+        rows = list(book[sheet].iter_rows())
+        top = next(i for i, row in enumerate(rows) if heading in [c.value for c in row])
+        column = [c.value for c in rows[top]].index(heading)
+        cells = [row[column] for row in rows[top + 1 :]]
+        assert cells and all(isinstance(c.value, datetime) for c in cells), sheet
+        assert {c.number_format for c in cells} == {"yyyy-mm-dd"}, sheet
+    shared = [row[4] for row in book["Deficit sharing"].iter_rows(values_only=True)][-1]
+    assert shared == datetime(CLOSED_ON.year, CLOSED_ON.month, CLOSED_ON.day)
+
+
+def test_a_units_slips_begin_on_the_first_page_one_signed_slip_a_page(
+    ledger: Ledger, db: str, closed: Books, tmp_path: Path
+) -> None:
+    path = tmp_path / "glass.pdf"
+    args = ("--period", "1", "--threshold", "0", "--unit", "Glass Works")
+    ledger.ok(db, "screening", *args, "--format", "pdf", "--out", str(path))
+    document = pypdfium2.PdfDocument(path)
+    pages = [page.get_textpage().get_text_range() for page in document]
+    assert len(pages) == 2
+    for page, member in zip(pages, ("M0010001", "M0010002"), strict=True):
+        assert f"反馈单 Referral slip: {member}" in page
+        assert all(page.count(role) == 1 for role in ("编制", "审核", "负责人"))
+        assert "大写 In words: 人民币" in page and "单位：元" in pages[0]
+    html = tmp_path / "glass.html"
+    ledger.ok(db, "screening", *args, "--format", "html", "--out", str(html))
+    assert html_text(html).count("负责人") == 2
+    assert english_only(html_text(html)) == []

@@ -5,11 +5,21 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
+from capitals import read_capitals
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from domain.errors import InvalidAmount, LedgerError
-from domain.money import fmt, from_fen, money, non_negative, positive, round_yuan, to_fen
+from domain.money import (
+    capitals,
+    fmt,
+    from_fen,
+    money,
+    non_negative,
+    positive,
+    round_yuan,
+    to_fen,
+)
 
 TWO_PLACES = re.compile(r"^-?\d+\.\d{2}$")
 
@@ -189,3 +199,40 @@ def test_an_amount_survives_fen_and_text_round_trips(amount: Decimal) -> None:
 @given(st.integers(min_value=-(10**15), max_value=10**15))
 def test_fen_survive_a_round_trip_through_yuan(fen: int) -> None:
     assert to_fen(from_fen(fen)) == fen
+
+
+@pytest.mark.parametrize(
+    ("amount", "written"),
+    [
+        ("1840.19", "壹仟捌佰肆拾元壹角玖分"),
+        ("1840.00", "壹仟捌佰肆拾元整"),
+        ("60.00", "陆拾元整"),
+        ("10.00", "壹拾元整"),
+        ("1409.50", "壹仟肆佰零玖元伍角整"),
+        ("6007.14", "陆仟零柒元壹角肆分"),
+        ("325.04", "叁佰贰拾伍元零肆分"),
+        ("107000.53", "壹拾万柒仟元伍角叁分"),
+        ("20145720.00", "贰仟零壹拾肆万伍仟柒佰贰拾元整"),
+        ("5150705.00", "伍佰壹拾伍万零柒佰零伍元整"),
+        ("1000000.00", "壹佰万元整"),
+        ("100000001.00", "壹亿零壹元整"),
+        ("100010000.00", "壹亿零壹万元整"),
+        ("100001000.00", "壹亿零壹仟元整"),
+        ("0.50", "伍角整"),
+        ("0.05", "伍分"),
+        ("0.00", "零元整"),
+        ("-60.00", "负陆拾元整"),
+    ],
+)
+def test_an_amount_in_capitals_reads_as_a_cheque_writes_it(amount: str, written: str) -> None:
+    assert capitals(Decimal(amount)) == written
+
+
+@given(st.decimals(min_value=-(10**11), max_value=10**12 - 1, places=2, allow_nan=False))
+def test_an_amount_in_capitals_reads_back_as_the_same_amount(amount: Decimal) -> None:
+    written = capitals(amount)
+    assert read_capitals(written) == amount
+    assert "零零" not in written
+    assert amount == 0 or not re.search("零[元万亿角分整]", written)
+    assert written.endswith("分") != (amount * 100 % 10 == 0)
+    assert written.startswith("零") == (amount == 0)
