@@ -1,14 +1,16 @@
 """The `ledger` command line. Thin: it parses, calls the application and prints."""
 
+import copy
 import getpass
 import json
 import os
 import re
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,8 +18,17 @@ import psycopg
 import typer
 from eventsourcing.persistence import PersistenceError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from typer.core import TyperGroup
 
 from domain.accounts import CHART, PREMIUM_INCOME
 from domain.duties import ROLES
@@ -47,28 +58,72 @@ from ledger.trails import (
     write_trail_csv,
 )
 
+
+class Settings:
+    def __init__(self, db: str, actor: str, read_only: bool) -> None:
+        self.db, self.actor, self.read_only = db, actor, read_only
+
+
+def _after_command(setting: str) -> Callable[[typer.Context, Any, Any], None]:
+    """A global option given after the command: it sets what it would have set before."""
+
+    def set_it(ctx: typer.Context, param: Any, value: Any) -> None:
+        if value is not None and value is not False:
+            setattr(ctx.ensure_object(Settings), setting, value)
+
+    return set_it
+
+
+class GlobalOptionsGroup(TyperGroup):
+    """Takes --db, --actor and --read-only after a command as well as before it
+    (`ledger balances --db x.db`), with one meaning: each command gets copies of them."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is None or isinstance(command, TyperGroup):
+            return command
+        names = {p.name for p in command.params}
+        for option in ctx.find_root().command.params:
+            if option.name in GLOBAL_OPTIONS and option.name not in names:
+                after = copy.copy(option)
+                after.expose_value, after.callback = False, _after_command(option.name)
+                after.envvar = None  # read once, by the option before the command
+                command.params.append(after)
+        return command
+
+
+GLOBAL_OPTIONS = ("db", "actor", "read_only")
+DB_HELP = "SQLite file or postgresql:// URL; default ledger.db in the working directory."
+ACTOR_HELP = "Who is acting; default the login name."
+READ_ONLY_HELP = "Only read, as auditors and boards do: create nothing, catch nothing up."
+GROUP: dict[str, Any] = {
+    "cls": GlobalOptionsGroup,
+    "no_args_is_help": True,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
+
 cli = typer.Typer(
     help="Event-sourced ledger for city-pooled worker medical mutual-aid funds.",
-    no_args_is_help=True,
+    **GROUP,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-scheme_cli = typer.Typer(help="Create and inspect the scheme.", no_args_is_help=True)
+scheme_cli = typer.Typer(help="Create and inspect the scheme.", **GROUP)
 users_cli = typer.Typer(
     help="Grant and revoke users' roles; list them, and the refused commands.",
-    no_args_is_help=True,
+    **GROUP,
 )
-period_cli = typer.Typer(help="Open and close coverage periods.", no_args_is_help=True)
-claim_cli = typer.Typer(help="Submit, approve and reject claims.", no_args_is_help=True)
+period_cli = typer.Typer(help="Open and close coverage periods.", **GROUP)
+claim_cli = typer.Typer(help="Submit, approve and reject claims.", **GROUP)
 payout_cli = typer.Typer(
     help="Pay out approved benefits, in batches or one by one; record returned payments.",
-    no_args_is_help=True,
+    **GROUP,
 )
-notifications_cli = typer.Typer(help="SMS texts to members about payouts.", no_args_is_help=True)
-projections_cli = typer.Typer(help="Maintain the read models.", no_args_is_help=True)
+notifications_cli = typer.Typer(help="SMS texts to members about payouts.", **GROUP)
+projections_cli = typer.Typer(help="Maintain the read models.", **GROUP)
 audit_cli = typer.Typer(
     help="Prove the books: the hash chain, replay of the read models, trails.",
-    no_args_is_help=True,
+    **GROUP,
 )
 cli.add_typer(scheme_cli, name="scheme")
 cli.add_typer(users_cli, name="users")
@@ -97,32 +152,40 @@ KnownAtOption = Annotated[
 ]
 
 
-class Settings:
-    def __init__(self, db: str, actor: str, read_only: bool) -> None:
-        self.db, self.actor, self.read_only = db, actor, read_only
-
-
 def _settings(ctx: typer.Context) -> Settings:
     settings: Settings = ctx.ensure_object(Settings)
     return settings
 
 
-@cli.callback()
+def _version(value: bool) -> None:
+    if value:
+        _say(f"ledger {version('mutual-aid-ledger')}")
+        raise typer.Exit()
+
+
+@cli.callback(
+    epilog="--db, --actor and --read-only may also follow the command "
+    "(ledger balances --db x.db)."
+)
 def main_options(
     ctx: typer.Context,
     db: Annotated[
-        str | None,
-        typer.Option("--db", help="SQLite file or postgresql:// URL [env LEDGER_DB; ledger.db]."),
+        str | None, typer.Option("--db", envvar="LEDGER_DB", show_envvar=True, help=DB_HELP)
     ] = None,
     actor: Annotated[
-        str | None, typer.Option("--actor", help="Who is acting [env LEDGER_ACTOR; login name].")
+        str | None,
+        typer.Option("--actor", envvar="LEDGER_ACTOR", show_envvar=True, help=ACTOR_HELP),
     ] = None,
     read_only: Annotated[
         bool,
         typer.Option(
-            "--read-only",
-            envvar="LEDGER_READ_ONLY",
-            help="Only read, as auditors and boards do: create nothing, catch nothing up.",
+            "--read-only", envvar="LEDGER_READ_ONLY", show_envvar=True, help=READ_ONLY_HELP
+        ),
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_version, help="Print the version and exit."
         ),
     ] = False,
 ) -> None:
@@ -1134,6 +1197,8 @@ def _progress() -> Iterator[Progress]:
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=err,
         transient=True,
         disable=not err.is_terminal,
