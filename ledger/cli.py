@@ -141,6 +141,16 @@ DateOption = Annotated[
     str | None, typer.Option("--date", help="Effective business date (YYYY-MM-DD); default today.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+WrittenJsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print what was written as JSON: files, log position, digest."),
+]
+DocumentOutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", "-o", help="File to write; json goes to standard output without it, or with -."
+    ),
+]
 KnownAtOption = Annotated[
     str | None,
     typer.Option(
@@ -164,8 +174,7 @@ def _version(value: bool) -> None:
 
 
 @cli.callback(
-    epilog="--db, --actor and --read-only may also follow the command "
-    "(ledger balances --db x.db)."
+    epilog="--db, --actor and --read-only may also follow the command (ledger balances --db x.db)."
 )
 def main_options(
     ctx: typer.Context,
@@ -380,10 +389,20 @@ def period_close(
     ctx: typer.Context,
     period: Annotated[int, typer.Argument(help="Period number.", callback=period_number)],
     on: DateOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Close a period and share each county's deficit between the city pool and the county."""
-    with open_books(ctx) as books:
-        results = books.close_period(period, _settings(ctx).actor, parse_date(on))
+    with open_books(ctx) as books, _progress() as progress:
+        results = books.close_period(
+            period, _settings(ctx).actor, parse_date(on), _catching_up(progress, books)
+        )
+    if as_json:
+        counties = {
+            county: {"income": fmt(r.income), "benefits": fmt(r.expense), "deficit": fmt(r.deficit)}
+            for county, r in sorted(results.items())
+        }
+        print_json({"period": period, "counties": counties})
+        return
     out.print(f"Closed period {period}.")
     for county, result in sorted(results.items()):
         note = f"deficit {result.deficit} shared" if result.deficit else "no deficit"
@@ -548,12 +567,32 @@ def payout_return(
 def payouts_export(
     ctx: typer.Context,
     batch: Annotated[str, typer.Option(help="Batch reference, e.g. 2025-07.")],
-    out: Annotated[Path, typer.Option(help="Bank payment file to write (CSV).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Bank payment file to write (CSV).")],
     on: DateOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Pay all approved, unpaid benefits under a batch and write the bank's payment file."""
-    with open_books(ctx) as books:
-        written = export_payouts(books, batch, out, _settings(ctx).actor, parse_date(on))
+    with open_books(ctx) as books, _progress() as progress:
+        written = export_payouts(
+            books,
+            batch,
+            _file_out(out),
+            _settings(ctx).actor,
+            parse_date(on),
+            _catching_up(progress, books),
+        )
+    if as_json:
+        print_json(
+            {
+                "batch": written.batch,
+                "files": [str(out)],
+                "payments": written.lines,
+                "total": fmt(written.total),
+                "claims_paid": written.recorded,
+                "already_recorded": written.already_recorded,
+            }
+        )
+        return
     if not (written.recorded or written.already_recorded):
         _say(f"Batch {written.batch}: nothing payable, nothing recorded; {out} lists no payments.")
         return
@@ -567,11 +606,17 @@ def payouts_export(
 @notifications_cli.command("export")
 def notifications_export(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option(help="JSON Lines file of messages to send.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSON Lines file of messages to send.")],
+    as_json: JsonOption = False,
 ) -> None:
     """Hand the pending SMS texts to the sender and record them as handed over."""
     with open_books(ctx) as books:
-        done = export_notifications(books, out, _settings(ctx).actor)
+        done = export_notifications(books, _file_out(out), _settings(ctx).actor)
+    if as_json:
+        print_json(
+            {"files": [str(out)], "handed_over": done.handed_over, "withdrawn": done.withdrawn}
+        )
+        return
     withdrawn = (
         f"; {done.withdrawn} withdrawn in all, never to be sent (their payouts were returned "
         "before they were handed over)"
@@ -799,8 +844,20 @@ def benefit(
 
 
 @cli.command("accounts")
-def accounts() -> None:
+def accounts(as_json: JsonOption = False) -> None:
     """The chart of accounts every county and the city pool keep."""
+    if as_json:
+        chart = [
+            {
+                "account": a.name,
+                "kind": a.kind,
+                "holds": a.description,
+                "by_source": a.name == PREMIUM_INCOME,
+            }
+            for a in CHART
+        ]
+        print_json({"accounts": chart})
+        return
     table = Table(title="Chart of accounts")
     for column in ("account", "kind", "holds"):
         table.add_column(column)
@@ -811,7 +868,7 @@ def accounts() -> None:
 
 
 @projections_cli.command("rebuild")
-def projections_rebuild(ctx: typer.Context) -> None:
+def projections_rebuild(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Rebuild every read model from the event log (the SMS outbox keeps what it has)."""
     with open_books(ctx) as books, _progress() as progress:
         total = books.app.recorder.max_notification_id() or 0
@@ -822,6 +879,9 @@ def projections_rebuild(ctx: typer.Context) -> None:
                 progress.update(task, completed=position)
 
             projector.rebuild(on_batch=show)
+    if as_json:
+        print_json({"read_models": [p.model.name for p in books.projectors], "events": total})
+        return
     _say(f"Rebuilt {len(books.projectors)} read models from {total} events.")
 
 
@@ -834,14 +894,32 @@ def _format(value: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _out_file(out: Path | None, format: str) -> Path:
-    if out is None:
-        raise LedgerError(f"--out: a {format} file needs a path to be written to")
+def _document_out(out: Path | None, format: str, as_json: bool) -> Path | None:
+    """The file a document goes to, or None for standard output (json only, with no --out
+    or with --out -); checked before any work is done."""
+    if out is not None and str(out) != "-":
+        return out
+    if format != "json":
+        raise LedgerError(f"--out: a {format} document needs a file to be written to")
+    if as_json:
+        raise LedgerError("--json: the document itself goes to standard output; give --out FILE")
+    return None
+
+
+def _file_out(out: Path) -> Path:
+    """--out where a file is recorded as written (a bank file, the SMS hand-over): never -."""
+    if str(out) == "-":
+        raise LedgerError("--out: - is for documents in json; this command writes a file")
     return out
 
 
-def _written(what: str, at: Provenance, path: Path) -> None:
-    _say(f"Wrote {what}, as known at log position {at.position} (digest {at.digest}), to {path}.")
+def _written(what: str, at: Provenance, path: Path, as_json: bool) -> None:
+    if as_json:
+        print_json({"files": [str(path)], **at.as_dict()})
+    else:
+        _say(
+            f"Wrote {what}, as known at log position {at.position} (digest {at.digest}), to {path}."
+        )
 
 
 @cli.command("statement")
@@ -849,32 +927,31 @@ def statement_(
     ctx: typer.Context,
     period: Annotated[int, typer.Option(help="Period number.", callback=period_number)],
     format: Annotated[str, typer.Option(help="html, pdf, xlsx or json.")],
-    out: Annotated[
-        Path | None, typer.Option(help="File to write; json goes to stdout without it.")
-    ] = None,
+    out: DocumentOutOption = None,
     county: Annotated[
         str | None, typer.Option(help="Only this county; default: the whole city.")
     ] = None,
     as_known_at: KnownAtOption = None,
     largest: Annotated[int, typer.Option(help="How many of the largest claims to list.")] = 10,
+    as_json: WrittenJsonOption = False,
 ) -> None:
     """The period statement for the boards: figures per county and for the city, as the log
     stood at a position, with that position and the chain's digest there."""
     _format(format, (*FORMATS, "json"))
-    with open_books(ctx) as books:
+    path = _document_out(out, format, as_json)
+    with open_books(ctx) as books, _progress() as progress:
         known_at = None if as_known_at is None else known_at_position(books, as_known_at)
-        found = statement(books, period, county, known_at, largest)
-    if format == "json" and out is None:
+        found = statement(books, period, county, known_at, largest, _catching_up(progress, books))
+    if path is None:
         print_json(found.as_dict())
         return
-    path = _out_file(out, format)
     if format == "json":
         path.write_text(
             json.dumps(found.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
     else:
         write_document(statement_document(found), format, path)
-    _written(f"the period {period} statement", found.provenance, path)
+    _written(f"the period {period} statement", found.provenance, path, as_json)
 
 
 @cli.command("screening")
@@ -886,7 +963,10 @@ def screening_(
     ],
     format: Annotated[str, typer.Option(help="html or pdf.")],
     out: Annotated[
-        Path, typer.Option(help="With --unit, the file; without, a directory for one per unit.")
+        Path,
+        typer.Option(
+            "--out", "-o", help="With --unit, the file; without, a directory for one per unit."
+        ),
     ],
     frequent: Annotated[
         int | None, typer.Option(help="Also members with at least this many claims.")
@@ -900,29 +980,50 @@ def screening_(
         ),
     ] = None,
     as_known_at: KnownAtOption = None,
+    as_json: WrittenJsonOption = False,
 ) -> None:
     """Referral slips (反馈单) for the unit unions: members whose self-paid costs exceed the
     threshold or who claim often. A unit is a name within a county; a unit's file names its
     own members, and only them."""
     _format(format, ("html", "pdf"))
     limit = non_negative(threshold, "--threshold")
-    with open_books(ctx) as books:
+    with open_books(ctx) as books, _progress() as progress:
         known_at = None if as_known_at is None else known_at_position(books, as_known_at)
-        found = screening(books, period, limit, frequent, unit, known_at, county)
+        found = screening(
+            books, period, limit, frequent, unit, known_at, county, _catching_up(progress, books)
+        )
     if found.unit is not None:
-        write_document(screening_document(found, found.unit), format, out)
+        write_document(screening_document(found, found.unit), format, _file_out(out))
         count = len(found.slips.get(found.unit, []))
         what = f"{count} referral slip(s) for {found.unit.name} ({found.unit.county})"
-        _written(what, found.provenance, out)
+        _written(what, found.provenance, out, as_json)
         return
     if out.exists() and not out.is_dir():
         raise LedgerError(f"--out: {out} is a file; without --unit it names a directory")
     out.mkdir(parents=True, exist_ok=True)
     names: set[str] = set()
-    for each, slips in found.slips.items():
-        path = out / _unit_file(f"screening-{period}", each.county, each.name, format, names)
-        write_document(screening_document(found, each), format, path)
-        _say(f"{path}\t{each.name}\t{each.county}\t{len(slips)} slip(s)")
+    files = []
+    with _progress() as progress:
+        task = progress.add_task("writing the units' slips", total=len(found.slips))
+        for each, slips in found.slips.items():
+            path = out / _unit_file(f"screening-{period}", each.county, each.name, format, names)
+            write_document(screening_document(found, each), format, path)
+            files.append((path, each, len(slips)))
+            progress.advance(task)
+    if as_json:
+        print_json(
+            {
+                "files": [str(path) for path, _, _ in files],
+                "units": [
+                    {"file": str(path), "unit": u.name, "county": u.county, "slips": n}
+                    for path, u, n in files
+                ],
+                **found.provenance.as_dict(),
+            }
+        )
+        return
+    for path, each, count in files:
+        _say(f"{path}\t{each.name}\t{each.county}\t{count} slip(s)")
     _say(
         f"{sum(len(s) for s in found.slips.values())} member(s) in {len(found.slips)} unit(s), "
         f"as known at log position {found.provenance.position} "
@@ -951,32 +1052,32 @@ def disclosure_(
     period: Annotated[int, typer.Option(help="Period number.", callback=period_number)],
     unit: Annotated[str, typer.Option(help="The unit, as enrolled.")],
     format: Annotated[str, typer.Option(help="html, pdf or json.")],
-    out: Annotated[
-        Path | None, typer.Option(help="File to write; json goes to stdout without it.")
-    ] = None,
+    out: DocumentOutOption = None,
     county: Annotated[
         str | None,
         typer.Option(help="The unit's county, needed when units of that name are in several."),
     ] = None,
     as_known_at: KnownAtOption = None,
+    as_json: WrittenJsonOption = False,
 ) -> None:
     """Disclosure to a unit (信息公开): its members enrolled, premiums, claims and benefits
     beside the whole city's; members masked. A unit is a name within a county."""
     _format(format, ("html", "pdf", "json"))
-    with open_books(ctx) as books:
+    path = _document_out(out, format, as_json)
+    with open_books(ctx) as books, _progress() as progress:
         known_at = None if as_known_at is None else known_at_position(books, as_known_at)
-        found = disclosure(books, period, unit, known_at, county)
-    if format == "json" and out is None:
+        found = disclosure(books, period, unit, known_at, county, _catching_up(progress, books))
+    if path is None:
         print_json(found.as_dict())
         return
-    path = _out_file(out, format)
     if format == "json":
         path.write_text(
             json.dumps(found.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
     else:
         write_document(disclosure_document(found), format, path)
-    _written(f"the disclosure to {found.unit.name} ({found.unit.county})", found.provenance, path)
+    what = f"the disclosure to {found.unit.name} ({found.unit.county})"
+    _written(what, found.provenance, path, as_json)
 
 
 # Audit
@@ -1204,6 +1305,17 @@ def _progress() -> Iterator[Progress]:
         disable=not err.is_terminal,
     ) as progress:
         yield progress
+
+
+def _catching_up(progress: Progress, books: Books) -> Callable[[int], None]:
+    """A bar for the read models catching up with the log: told the position they reach."""
+    end = books.app.recorder.max_notification_id() or 0
+    task = progress.add_task("catching up the read models", total=end)
+
+    def show(position: int) -> None:  # a command that records moves the end on
+        progress.update(task, completed=position, total=max(end, position))
+
+    return show
 
 
 def main(argv: list[str] | None = None) -> None:
