@@ -1310,7 +1310,8 @@ def _progress() -> Iterator[Progress]:
 def _catching_up(progress: Progress, books: Books) -> Callable[[int], None]:
     """A bar for the read models catching up with the log: told the position they reach."""
     end = books.app.recorder.max_notification_id() or 0
-    task = progress.add_task("catching up the read models", total=end)
+    reached = min(p.position for p in books.projectors)
+    task = progress.add_task("catching up the read models", total=end, completed=reached)
 
     def show(position: int) -> None:  # a command that records moves the end on
         progress.update(task, completed=position, total=max(end, position))
