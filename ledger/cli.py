@@ -495,12 +495,16 @@ def claim_submit(
         str | None, typer.Option(help="Claim id, e.g. the settlement number.")
     ] = None,
     on: DateOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Submit a claim for a member's eligible self-paid costs."""
     with open_books(ctx) as books:
         claim = books.app.submit_claim(
             member, period, self_paid, _settings(ctx).actor, parse_date(on), claim_id
         )
+    if as_json:
+        print_json({"claim": claim, "member": member, "period": period})
+        return
     out.print(f"Submitted claim {claim}.")
 
 
@@ -542,10 +546,14 @@ def payout_make(
         str | None, typer.Option(help="Amount; default: all that is approved and unpaid.")
     ] = None,
     on: DateOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Pay out an approved benefit."""
     with open_books(ctx) as books:
         paid = books.app.make_payout(claim, amount, bank_ref, _settings(ctx).actor, parse_date(on))
+    if as_json:
+        print_json({"claim": claim, "paid": fmt(paid), "bank_reference": bank_ref})
+        return
     out.print(f"Paid {paid} on claim {claim} ({bank_ref}).")
 
 
