@@ -1,6 +1,7 @@
 """The options every command shares: -h, --version, and --db, --actor and --read-only
 before or after the command, with the environment variables the help names."""
 
+import json
 import os
 import subprocess
 from importlib.metadata import version
@@ -91,8 +92,8 @@ def test_actor_after_the_command_is_the_one_who_acts(ledger: Ledger, db: str) ->
     ledger.ok(db, "users", "grant", "li", "clerk", "--actor", "tester")
     enrolled = ("--period", "1", "--county", "C1", "--unit", "U", "--date", "2025-01-02")
     ledger.ok(db, "enrol", "m1", *enrolled, "--actor", "li")
-    trail = ledger.json(db, "audit", "trail", "--member", "m1")
-    assert {e["actor"] for e in trail["events"]} == {"li"}  # type: ignore[index]
+    trail = json.loads(ledger.ok(db, "audit", "trail", "--member", "m1", "--json"))
+    assert {e["actor"] for e in trail["events"]} == {"li"}
 
 
 def test_read_only_after_the_command_records_nothing(ledger: Ledger, db: str) -> None:
