@@ -1185,30 +1185,35 @@ def audit_trail(
         str | None, typer.Option(help="Only events effective on or before this date.")
     ] = None,
     as_known_at: KnownAtOption = None,
-    csv_file: Annotated[
-        str | None,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="CSV, one row per posting, for spreadsheets.")
+    ] = False,
+    out_file: Annotated[
+        Path | None,
         typer.Option(
-            "--csv",
-            metavar="FILE",
-            help="Write CSV, one row per posting: to FILE in UTF-8 with a BOM (for "
-            "spreadsheets), or to standard output with -.",
+            "--out",
+            "-o",
+            help="With --csv, the file to write, in UTF-8 with a BOM; standard output "
+            "without it, or with -.",
         ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Every event of a member, a claim, or a county's period, in log order: when it was
     recorded, its effective date, actor, amounts and the postings it made."""
-    if csv_file is not None and as_json:
+    if as_csv and as_json:
         raise LedgerError("--csv and --json: choose one")
+    if out_file is not None and not as_csv:
+        raise LedgerError("--out: the trail is written to a file as CSV: add --csv")
     on = None if as_of is None else parse_date(as_of, "--as-of")
     with open_books(ctx, read_only=True) as books:
         known_at = None if as_known_at is None else known_at_position(books, as_known_at)
         entries = trail(books, member, claim, county, period, known_at, on)
-    if csv_file == "-":
+    if as_csv and (out_file is None or str(out_file) == "-"):
         write_trail_csv(entries, sys.stdout)
-    elif csv_file is not None:
-        rows = save_trail_csv(entries, Path(csv_file))
-        _say(f"Wrote {len(entries)} events in {rows} rows to {csv_file}.")
+    elif as_csv and out_file is not None:
+        rows = save_trail_csv(entries, out_file)
+        _say(f"Wrote {len(entries)} events in {rows} rows to {out_file}.")
     elif as_json:
         print_json(
             {
