@@ -59,11 +59,6 @@ from ledger.trails import (
 )
 
 
-class Settings:
-    def __init__(self, db: str, actor: str, read_only: bool) -> None:
-        self.db, self.actor, self.read_only = db, actor, read_only
-
-
 def _after_command(setting: str) -> Callable[[typer.Context, Any, Any], None]:
     """A global option given after the command: it sets what it would have set before."""
 
@@ -160,6 +155,11 @@ KnownAtOption = Annotated[
         "UTC unless it has an offset): entries recorded later are left out.",
     ),
 ]
+
+
+class Settings:
+    def __init__(self, db: str, actor: str, read_only: bool) -> None:
+        self.db, self.actor, self.read_only = db, actor, read_only
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -580,11 +580,12 @@ def payouts_export(
     as_json: JsonOption = False,
 ) -> None:
     """Pay all approved, unpaid benefits under a batch and write the bank's payment file."""
+    _a_file(out)
     with open_books(ctx) as books, _progress() as progress:
         written = export_payouts(
             books,
             batch,
-            _file_out(out),
+            out,
             _settings(ctx).actor,
             parse_date(on),
             _catching_up(progress, books),
@@ -618,8 +619,9 @@ def notifications_export(
     as_json: JsonOption = False,
 ) -> None:
     """Hand the pending SMS texts to the sender and record them as handed over."""
+    _a_file(out)
     with open_books(ctx) as books:
-        done = export_notifications(books, _file_out(out), _settings(ctx).actor)
+        done = export_notifications(books, out, _settings(ctx).actor)
     if as_json:
         print_json(
             {"files": [str(out)], "handed_over": done.handed_over, "withdrawn": done.withdrawn}
@@ -908,17 +910,16 @@ def _document_out(out: Path | None, format: str, as_json: bool) -> Path | None:
     if out is not None and str(out) != "-":
         return out
     if format != "json":
-        raise LedgerError(f"--out: a {format} document needs a file to be written to")
+        raise LedgerError(f"--out: a {format} file needs a path to be written to")
     if as_json:
         raise LedgerError("--json: the document itself goes to standard output; give --out FILE")
     return None
 
 
-def _file_out(out: Path) -> Path:
-    """--out where a file is recorded as written (a bank file, the SMS hand-over): never -."""
+def _a_file(out: Path) -> None:
+    """--out where only a file will do (a bank file, the SMS hand-over, slips): never -."""
     if str(out) == "-":
-        raise LedgerError("--out: - is for documents in json; this command writes a file")
-    return out
+        raise LedgerError("--out: this command writes a file, not to standard output (-)")
 
 
 def _written(what: str, at: Provenance, path: Path, as_json: bool) -> None:
@@ -995,29 +996,28 @@ def screening_(
     own members, and only them."""
     _format(format, ("html", "pdf"))
     limit = non_negative(threshold, "--threshold")
+    _a_file(out)
     with open_books(ctx) as books, _progress() as progress:
         known_at = None if as_known_at is None else known_at_position(books, as_known_at)
         found = screening(
             books, period, limit, frequent, unit, known_at, county, _catching_up(progress, books)
         )
-    if found.unit is not None:
-        write_document(screening_document(found, found.unit), format, _file_out(out))
-        count = len(found.slips.get(found.unit, []))
-        what = f"{count} referral slip(s) for {found.unit.name} ({found.unit.county})"
-        _written(what, found.provenance, out, as_json)
-        return
-    if out.exists() and not out.is_dir():
-        raise LedgerError(f"--out: {out} is a file; without --unit it names a directory")
-    out.mkdir(parents=True, exist_ok=True)
-    names: set[str] = set()
     files = []
-    with _progress() as progress:
-        task = progress.add_task("writing the units' slips", total=len(found.slips))
-        for each, slips in found.slips.items():
-            path = out / _unit_file(f"screening-{period}", each.county, each.name, format, names)
-            write_document(screening_document(found, each), format, path)
-            files.append((path, each, len(slips)))
-            progress.advance(task)
+    if found.unit is not None:
+        write_document(screening_document(found, found.unit), format, out)
+        files.append((out, found.unit, len(found.slips.get(found.unit, []))))
+    else:
+        if out.exists() and not out.is_dir():
+            raise LedgerError(f"--out: {out} is a file; without --unit it names a directory")
+        out.mkdir(parents=True, exist_ok=True)
+        names: set[str] = set()
+        with _progress() as progress:
+            task = progress.add_task("writing the units' slips", total=len(found.slips))
+            for each, slips in found.slips.items():
+                name = _unit_file(f"screening-{period}", each.county, each.name, format, names)
+                write_document(screening_document(found, each), format, out / name)
+                files.append((out / name, each, len(slips)))
+                progress.advance(task)
     if as_json:
         print_json(
             {
@@ -1029,6 +1029,10 @@ def screening_(
                 **found.provenance.as_dict(),
             }
         )
+        return
+    if found.unit is not None:
+        what = f"{files[0][2]} referral slip(s) for {found.unit.name} ({found.unit.county})"
+        _written(what, found.provenance, out, as_json)
         return
     for path, each, count in files:
         _say(f"{path}\t{each.name}\t{each.county}\t{count} slip(s)")

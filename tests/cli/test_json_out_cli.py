@@ -80,7 +80,7 @@ def test_out_dash_and_json_are_refused_where_they_cannot_mean_anything(
 ) -> None:
     with_a_claim(ledger, db)
     before = events_in(db)
-    assert "a pdf document needs a file" in ledger.refused(
+    assert "--out: a pdf file needs a path" in ledger.refused(
         db, "statement", "--period", "1", "--format", "pdf", "--out", "-"
     )
     assert "the document itself goes to standard output" in ledger.refused(
