@@ -218,7 +218,7 @@ def test_the_readme_using_it_block_runs_as_typed_on_a_new_ledger(
         else:
             assert "Traceback" not in problem, (line, problem)
         for option, path in pairwise(words):
-            if option in ("--out", "--csv", "--rejects", "--db") and not expected:
+            if option in ("--out", "-o", "--rejects", "--db") and not expected:
                 written = tmp_path / path
                 assert written.exists(), (line, "wrote nothing to", path)
                 assert not written.is_dir() or any(written.iterdir()), (line, "an empty folder")
