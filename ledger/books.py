@@ -83,12 +83,19 @@ class Books:
         tables = self.db.tables()
         return any(p.position < end or p.model.tables.keys() - tables for p in self.live)
 
-    def close_period(self, period: int, actor: str, on: date) -> dict[str, CountyResult]:
+    def close_period(
+        self,
+        period: int,
+        actor: str,
+        on: date,
+        on_progress: Callable[[int], None] | None = None,
+    ) -> dict[str, CountyResult]:
         """Close a period on the figures of the whole log, and share each county's deficit.
-        If anything is recorded between reading the figures and closing, read them again."""
+        If anything is recorded between reading the figures and closing, read them again.
+        `on_progress` is told the position the balances reach as they catch up."""
         self.app.authorise(actor, "close_period")
         for attempt in range(CLOSE_ATTEMPTS):
-            self.balances.catch_up()
+            self.balances.catch_up(on_batch=on_progress)
             scheme = self.app.scheme()
             totals = self.balances.totals(Filters(period=period))
             results = {

@@ -1,14 +1,16 @@
 """The `ledger` command line. Thin: it parses, calls the application and prints."""
 
+import copy
 import getpass
 import json
 import os
 import re
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,8 +18,17 @@ import psycopg
 import typer
 from eventsourcing.persistence import PersistenceError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
+from typer.core import TyperGroup
 
 from domain.accounts import CHART, PREMIUM_INCOME
 from domain.duties import ROLES
@@ -48,28 +59,67 @@ from ledger.trails import (
     write_trail_csv,
 )
 
+
+def _after_command(setting: str) -> Callable[[typer.Context, Any, Any], None]:
+    """A global option given after the command: it sets what it would have set before."""
+
+    def set_it(ctx: typer.Context, param: Any, value: Any) -> None:
+        if value is not None and value is not False:
+            setattr(ctx.ensure_object(Settings), setting, value)
+
+    return set_it
+
+
+class GlobalOptionsGroup(TyperGroup):
+    """Takes --db, --actor and --read-only after a command as well as before it
+    (`ledger balances --db x.db`), with one meaning: each command gets copies of them."""
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is None or isinstance(command, TyperGroup):
+            return command
+        names = {p.name for p in command.params}
+        for option in ctx.find_root().command.params:
+            if option.name in GLOBAL_OPTIONS and option.name not in names:
+                after = copy.copy(option)
+                after.expose_value, after.callback = False, _after_command(option.name)
+                after.envvar = None  # read once, by the option before the command
+                command.params.append(after)
+        return command
+
+
+GLOBAL_OPTIONS = ("db", "actor", "read_only")
+DB_HELP = "SQLite file or postgresql:// URL; default ledger.db in the working directory."
+ACTOR_HELP = "Who is acting; default the login name."
+READ_ONLY_HELP = "Only read, as auditors and boards do: create nothing, catch nothing up."
+GROUP: dict[str, Any] = {
+    "cls": GlobalOptionsGroup,
+    "no_args_is_help": True,
+    "context_settings": {"help_option_names": ["-h", "--help"]},
+}
+
 cli = typer.Typer(
     help="Event-sourced ledger for city-pooled worker medical mutual-aid funds.",
-    no_args_is_help=True,
+    **GROUP,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-scheme_cli = typer.Typer(help="Create and inspect the scheme.", no_args_is_help=True)
+scheme_cli = typer.Typer(help="Create and inspect the scheme.", **GROUP)
 users_cli = typer.Typer(
     help="Grant and revoke users' roles; list them, and the refused commands.",
-    no_args_is_help=True,
+    **GROUP,
 )
-period_cli = typer.Typer(help="Open and close coverage periods.", no_args_is_help=True)
-claim_cli = typer.Typer(help="Submit, approve and reject claims.", no_args_is_help=True)
+period_cli = typer.Typer(help="Open and close coverage periods.", **GROUP)
+claim_cli = typer.Typer(help="Submit, approve and reject claims.", **GROUP)
 payout_cli = typer.Typer(
     help="Pay out approved benefits, in batches or one by one; record returned payments.",
-    no_args_is_help=True,
+    **GROUP,
 )
-notifications_cli = typer.Typer(help="SMS texts to members about payouts.", no_args_is_help=True)
-projections_cli = typer.Typer(help="Maintain the read models.", no_args_is_help=True)
+notifications_cli = typer.Typer(help="SMS texts to members about payouts.", **GROUP)
+projections_cli = typer.Typer(help="Maintain the read models.", **GROUP)
 audit_cli = typer.Typer(
     help="Prove the books: the hash chain, replay of the read models, trails.",
-    no_args_is_help=True,
+    **GROUP,
 )
 cli.add_typer(scheme_cli, name="scheme")
 cli.add_typer(users_cli, name="users")
@@ -87,6 +137,16 @@ DateOption = Annotated[
     str | None, typer.Option("--date", help="Effective business date (YYYY-MM-DD); default today.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+WrittenJsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print what was written as JSON: files, log position, digest."),
+]
+DocumentOutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", "-o", help="File to write; json goes to standard output without it, or with -."
+    ),
+]
 KnownAtOption = Annotated[
     str | None,
     typer.Option(
@@ -108,22 +168,34 @@ def _settings(ctx: typer.Context) -> Settings:
     return settings
 
 
-@cli.callback()
+def _version(value: bool) -> None:
+    if value:
+        _say(f"ledger {version('mutual-aid-ledger')}")
+        raise typer.Exit()
+
+
+@cli.callback(
+    epilog="--db, --actor and --read-only may also follow the command (ledger balances --db x.db)."
+)
 def main_options(
     ctx: typer.Context,
     db: Annotated[
-        str | None,
-        typer.Option("--db", help="SQLite file or postgresql:// URL [env LEDGER_DB; ledger.db]."),
+        str | None, typer.Option("--db", envvar="LEDGER_DB", show_envvar=True, help=DB_HELP)
     ] = None,
     actor: Annotated[
-        str | None, typer.Option("--actor", help="Who is acting [env LEDGER_ACTOR; login name].")
+        str | None,
+        typer.Option("--actor", envvar="LEDGER_ACTOR", show_envvar=True, help=ACTOR_HELP),
     ] = None,
     read_only: Annotated[
         bool,
         typer.Option(
-            "--read-only",
-            envvar="LEDGER_READ_ONLY",
-            help="Only read, as auditors and boards do: create nothing, catch nothing up.",
+            "--read-only", envvar="LEDGER_READ_ONLY", show_envvar=True, help=READ_ONLY_HELP
+        ),
+    ] = False,
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_version, help="Print the version and exit."
         ),
     ] = False,
 ) -> None:
@@ -321,10 +393,20 @@ def period_close(
     ctx: typer.Context,
     period: Annotated[int, typer.Argument(help="Period number.", callback=period_number)],
     on: DateOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Close a period and share each county's deficit between the city pool and the county."""
-    with open_books(ctx) as books:
-        results = books.close_period(period, _settings(ctx).actor, parse_date(on))
+    with open_books(ctx) as books, _progress() as progress:
+        results = books.close_period(
+            period, _settings(ctx).actor, parse_date(on), _catching_up(progress, books)
+        )
+    if as_json:
+        counties = {
+            county: {"income": fmt(r.income), "benefits": fmt(r.expense), "deficit": fmt(r.deficit)}
+            for county, r in sorted(results.items())
+        }
+        print_json({"period": period, "counties": counties})
+        return
     out.print(f"Closed period {period}.")
     for county, result in sorted(results.items()):
         note = f"deficit {result.deficit} shared" if result.deficit else "no deficit"
@@ -426,12 +508,16 @@ def claim_submit(
         str | None, typer.Option(help="Claim id, e.g. the settlement number.")
     ] = None,
     on: DateOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Submit a claim for a member's eligible self-paid costs."""
     with open_books(ctx) as books:
         claim = books.app.submit_claim(
             member, period, self_paid, _settings(ctx).actor, parse_date(on), claim_id
         )
+    if as_json:
+        print_json({"claim": claim, "member": member, "period": period})
+        return
     out.print(f"Submitted claim {claim}.")
 
 
@@ -473,10 +559,14 @@ def payout_make(
         str | None, typer.Option(help="Amount; default: all that is approved and unpaid.")
     ] = None,
     on: DateOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Pay out an approved benefit."""
     with open_books(ctx) as books:
         paid = books.app.make_payout(claim, amount, bank_ref, _settings(ctx).actor, parse_date(on))
+    if as_json:
+        print_json({"claim": claim, "paid": fmt(paid), "bank_reference": bank_ref})
+        return
     out.print(f"Paid {paid} on claim {claim} ({bank_ref}).")
 
 
@@ -498,16 +588,24 @@ def payout_return(
 def payouts_export(
     ctx: typer.Context,
     batch: Annotated[str, typer.Option(help="Batch reference, e.g. 2025-07.")],
-    out: Annotated[Path, typer.Option(help="Bank payment file to write (CSV).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Bank payment file to write (CSV).")],
     on: DateOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Pay all approved, unpaid benefits under a batch and write the bank's payment file;
     members without a bank account on record are left out, and named."""
-    with open_books(ctx) as books:
-        written = export_payouts(books, batch, out, _settings(ctx).actor, parse_date(on))
+    _a_file(out)
+    with open_books(ctx) as books, _progress() as progress:
+        written = export_payouts(
+            books,
+            batch,
+            out,
+            _settings(ctx).actor,
+            parse_date(on),
+            _catching_up(progress, books),
+        )
     if as_json:
-        print_json({**written.as_dict(), "file": str(out)})
+        print_json({**written.as_dict(), "files": [str(out)]})
         return
     for unpaid in written.unpaid:
         sys.stderr.write(
@@ -536,16 +634,17 @@ def payouts_export(
 @notifications_cli.command("export")
 def notifications_export(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option(help="JSON Lines file of messages to send.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSON Lines file of messages to send.")],
     as_json: JsonOption = False,
 ) -> None:
     """Hand the pending SMS texts to the sender and record them as handed over."""
+    _a_file(out)
     with open_books(ctx) as books:
         done = export_notifications(books, out, _settings(ctx).actor)
     if as_json:
         print_json(
             {
-                "file": str(out),
+                "files": [str(out)],
                 "handed_over": done.handed_over,
                 "withdrawn": done.withdrawn,
                 "without_phone": done.without_phone,
@@ -796,8 +895,20 @@ def benefit(
 
 
 @cli.command("accounts")
-def accounts() -> None:
+def accounts(as_json: JsonOption = False) -> None:
     """The chart of accounts every county and the city pool keep."""
+    if as_json:
+        chart = [
+            {
+                "account": a.name,
+                "kind": a.kind,
+                "holds": a.description,
+                "by_source": a.name == PREMIUM_INCOME,
+            }
+            for a in CHART
+        ]
+        print_json({"accounts": chart})
+        return
     table = Table(title="Chart of accounts")
     for column in ("account", "kind", "holds"):
         table.add_column(column)
@@ -808,7 +919,7 @@ def accounts() -> None:
 
 
 @projections_cli.command("rebuild")
-def projections_rebuild(ctx: typer.Context) -> None:
+def projections_rebuild(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Rebuild every read model from the event log (the SMS outbox keeps what it has)."""
     with open_books(ctx) as books, _progress() as progress:
         total = books.app.recorder.max_notification_id() or 0
@@ -819,6 +930,9 @@ def projections_rebuild(ctx: typer.Context) -> None:
                 progress.update(task, completed=position)
 
             projector.rebuild(on_batch=show)
+    if as_json:
+        print_json({"read_models": [p.model.name for p in books.projectors], "events": total})
+        return
     _say(f"Rebuilt {len(books.projectors)} read models from {total} events.")
 
 
@@ -831,14 +945,31 @@ def _format(value: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _out_file(out: Path | None, format: str) -> Path:
-    if out is None:
+def _document_out(out: Path | None, format: str, as_json: bool) -> Path | None:
+    """The file a document goes to, or None for standard output (json only, with no --out
+    or with --out -); checked before any work is done."""
+    if out is not None and str(out) != "-":
+        return out
+    if format != "json":
         raise LedgerError(f"--out: a {format} file needs a path to be written to")
-    return out
+    if as_json:
+        raise LedgerError("--json: the document itself goes to standard output; give --out FILE")
+    return None
 
 
-def _written(what: str, at: Provenance, path: Path) -> None:
-    _say(f"Wrote {what}, as known at log position {at.position} (digest {at.digest}), to {path}.")
+def _a_file(out: Path) -> None:
+    """--out where only a file will do (a bank file, the SMS hand-over, slips): never -."""
+    if str(out) == "-":
+        raise LedgerError("--out: this command writes a file, not to standard output (-)")
+
+
+def _written(what: str, at: Provenance, path: Path, as_json: bool) -> None:
+    if as_json:
+        print_json({"files": [str(path)], **at.as_dict()})
+    else:
+        _say(
+            f"Wrote {what}, as known at log position {at.position} (digest {at.digest}), to {path}."
+        )
 
 
 @cli.command("statement")
@@ -846,32 +977,31 @@ def statement_(
     ctx: typer.Context,
     period: Annotated[int, typer.Option(help="Period number.", callback=period_number)],
     format: Annotated[str, typer.Option(help="html, pdf, xlsx or json.")],
-    out: Annotated[
-        Path | None, typer.Option(help="File to write; json goes to stdout without it.")
-    ] = None,
+    out: DocumentOutOption = None,
     county: Annotated[
         str | None, typer.Option(help="Only this county; default: the whole city.")
     ] = None,
     as_known_at: KnownAtOption = None,
     largest: Annotated[int, typer.Option(help="How many of the largest claims to list.")] = 10,
+    as_json: WrittenJsonOption = False,
 ) -> None:
     """The period statement for the boards: figures per county and for the city, as the log
     stood at a position, with that position and the chain's digest there."""
     _format(format, (*FORMATS, "json"))
-    with open_books(ctx) as books:
+    path = _document_out(out, format, as_json)
+    with open_books(ctx) as books, _progress() as progress:
         known_at = None if as_known_at is None else known_at_position(books, as_known_at)
-        found = statement(books, period, county, known_at, largest)
-    if format == "json" and out is None:
+        found = statement(books, period, county, known_at, largest, _catching_up(progress, books))
+    if path is None:
         print_json(found.as_dict())
         return
-    path = _out_file(out, format)
     if format == "json":
         path.write_text(
             json.dumps(found.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
     else:
         write_document(statement_document(found), format, path)
-    _written(f"the period {period} statement", found.provenance, path)
+    _written(f"the period {period} statement", found.provenance, path, as_json)
 
 
 @cli.command("screening")
@@ -883,7 +1013,10 @@ def screening_(
     ],
     format: Annotated[str, typer.Option(help="html or pdf.")],
     out: Annotated[
-        Path, typer.Option(help="With --unit, the file; without, a directory for one per unit.")
+        Path,
+        typer.Option(
+            "--out", "-o", help="With --unit, the file; without, a directory for one per unit."
+        ),
     ],
     frequent: Annotated[
         int | None, typer.Option(help="Also members with at least this many claims.")
@@ -897,29 +1030,53 @@ def screening_(
         ),
     ] = None,
     as_known_at: KnownAtOption = None,
+    as_json: WrittenJsonOption = False,
 ) -> None:
     """Referral slips (反馈单) for the unit unions: members whose self-paid costs exceed the
     threshold or who claim often. A unit is a name within a county; a unit's file names its
     own members, and only them."""
     _format(format, ("html", "pdf"))
     limit = non_negative(threshold, "--threshold")
-    with open_books(ctx) as books:
+    _a_file(out)
+    with open_books(ctx) as books, _progress() as progress:
         known_at = None if as_known_at is None else known_at_position(books, as_known_at)
-        found = screening(books, period, limit, frequent, unit, known_at, county)
+        found = screening(
+            books, period, limit, frequent, unit, known_at, county, _catching_up(progress, books)
+        )
+    files = []
     if found.unit is not None:
         write_document(screening_document(found, found.unit), format, out)
-        count = len(found.slips.get(found.unit, []))
-        what = f"{count} referral slip(s) for {found.unit.name} ({found.unit.county})"
-        _written(what, found.provenance, out)
+        files.append((out, found.unit, len(found.slips.get(found.unit, []))))
+    else:
+        if out.exists() and not out.is_dir():
+            raise LedgerError(f"--out: {out} is a file; without --unit it names a directory")
+        out.mkdir(parents=True, exist_ok=True)
+        names: set[str] = set()
+        with _progress() as progress:
+            task = progress.add_task("writing the units' slips", total=len(found.slips))
+            for each, slips in found.slips.items():
+                name = _unit_file(f"screening-{period}", each.county, each.name, format, names)
+                write_document(screening_document(found, each), format, out / name)
+                files.append((out / name, each, len(slips)))
+                progress.advance(task)
+    if as_json:
+        print_json(
+            {
+                "files": [str(path) for path, _, _ in files],
+                "units": [
+                    {"file": str(path), "unit": u.name, "county": u.county, "slips": n}
+                    for path, u, n in files
+                ],
+                **found.provenance.as_dict(),
+            }
+        )
         return
-    if out.exists() and not out.is_dir():
-        raise LedgerError(f"--out: {out} is a file; without --unit it names a directory")
-    out.mkdir(parents=True, exist_ok=True)
-    names: set[str] = set()
-    for each, slips in found.slips.items():
-        path = out / _unit_file(f"screening-{period}", each.county, each.name, format, names)
-        write_document(screening_document(found, each), format, path)
-        _say(f"{path}\t{each.name}\t{each.county}\t{len(slips)} slip(s)")
+    if found.unit is not None:
+        what = f"{files[0][2]} referral slip(s) for {found.unit.name} ({found.unit.county})"
+        _written(what, found.provenance, out, as_json)
+        return
+    for path, each, count in files:
+        _say(f"{path}\t{each.name}\t{each.county}\t{count} slip(s)")
     _say(
         f"{sum(len(s) for s in found.slips.values())} member(s) in {len(found.slips)} unit(s), "
         f"as known at log position {found.provenance.position} "
@@ -948,32 +1105,32 @@ def disclosure_(
     period: Annotated[int, typer.Option(help="Period number.", callback=period_number)],
     unit: Annotated[str, typer.Option(help="The unit, as enrolled.")],
     format: Annotated[str, typer.Option(help="html, pdf or json.")],
-    out: Annotated[
-        Path | None, typer.Option(help="File to write; json goes to stdout without it.")
-    ] = None,
+    out: DocumentOutOption = None,
     county: Annotated[
         str | None,
         typer.Option(help="The unit's county, needed when units of that name are in several."),
     ] = None,
     as_known_at: KnownAtOption = None,
+    as_json: WrittenJsonOption = False,
 ) -> None:
     """Disclosure to a unit (信息公开): its members enrolled, premiums, claims and benefits
     beside the whole city's; members masked. A unit is a name within a county."""
     _format(format, ("html", "pdf", "json"))
-    with open_books(ctx) as books:
+    path = _document_out(out, format, as_json)
+    with open_books(ctx) as books, _progress() as progress:
         known_at = None if as_known_at is None else known_at_position(books, as_known_at)
-        found = disclosure(books, period, unit, known_at, county)
-    if format == "json" and out is None:
+        found = disclosure(books, period, unit, known_at, county, _catching_up(progress, books))
+    if path is None:
         print_json(found.as_dict())
         return
-    path = _out_file(out, format)
     if format == "json":
         path.write_text(
             json.dumps(found.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
     else:
         write_document(disclosure_document(found), format, path)
-    _written(f"the disclosure to {found.unit.name} ({found.unit.county})", found.provenance, path)
+    what = f"the disclosure to {found.unit.name} ({found.unit.county})"
+    _written(what, found.provenance, path, as_json)
 
 
 # Audit
@@ -1101,30 +1258,35 @@ def audit_trail(
         str | None, typer.Option(help="Only events effective on or before this date.")
     ] = None,
     as_known_at: KnownAtOption = None,
-    csv_file: Annotated[
-        str | None,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="CSV, one row per posting, for spreadsheets.")
+    ] = False,
+    out_file: Annotated[
+        Path | None,
         typer.Option(
-            "--csv",
-            metavar="FILE",
-            help="Write CSV, one row per posting: to FILE in UTF-8 with a BOM (for "
-            "spreadsheets), or to standard output with -.",
+            "--out",
+            "-o",
+            help="With --csv, the file to write, in UTF-8 with a BOM; standard output "
+            "without it, or with -.",
         ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Every event of a member, a claim, or a county's period, in log order: when it was
     recorded, its effective date, actor, amounts and the postings it made."""
-    if csv_file is not None and as_json:
+    if as_csv and as_json:
         raise LedgerError("--csv and --json: choose one")
+    if out_file is not None and not as_csv:
+        raise LedgerError("--out: the trail is written to a file as CSV: add --csv")
     on = None if as_of is None else parse_date(as_of, "--as-of")
     with open_books(ctx, read_only=True) as books:
         known_at = None if as_known_at is None else known_at_position(books, as_known_at)
         entries = trail(books, member, claim, county, period, known_at, on)
-    if csv_file == "-":
+    if as_csv and (out_file is None or str(out_file) == "-"):
         write_trail_csv(entries, sys.stdout)
-    elif csv_file is not None:
-        rows = save_trail_csv(entries, Path(csv_file))
-        _say(f"Wrote {len(entries)} events in {rows} rows to {csv_file}.")
+    elif as_csv and out_file is not None:
+        rows = save_trail_csv(entries, out_file)
+        _say(f"Wrote {len(entries)} events in {rows} rows to {out_file}.")
     elif as_json:
         print_json(
             {
@@ -1223,11 +1385,25 @@ def _progress() -> Iterator[Progress]:
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
         console=err,
         transient=True,
         disable=not err.is_terminal,
     ) as progress:
         yield progress
+
+
+def _catching_up(progress: Progress, books: Books) -> Callable[[int], None]:
+    """A bar for the read models catching up with the log: told the position they reach."""
+    end = books.app.recorder.max_notification_id() or 0
+    reached = min(p.position for p in books.projectors)
+    task = progress.add_task("catching up the read models", total=end, completed=reached)
+
+    def show(position: int) -> None:  # a command that records moves the end on
+        progress.update(task, completed=position, total=max(end, position))
+
+    return show
 
 
 def main(argv: list[str] | None = None) -> None:

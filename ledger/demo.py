@@ -118,7 +118,7 @@ def run_demo(
             app.approve_claim(claim_id, APPROVER, on + timedelta(days=5))
             approved.append((claim_id, on + timedelta(days=12)))
         progress("claims", done, len(claims))
-    for claim_id, on in approved:
+    for done, (claim_id, on) in enumerate(approved, start=1):
         reference = f"BANK-{claim_id}"
         app.make_payout(claim_id, None, reference, CASHIER, on)
         payouts += 1
@@ -130,7 +130,11 @@ def run_demo(
             if rng.random() < 0.5:
                 app.make_payout(claim_id, None, reference + "-2", CASHIER, on + timedelta(days=9))
                 payouts += 1
-    books.close_period(1, APPROVER, PERIOD_END + timedelta(days=31))
+        progress("paying out", done, len(approved))
+    end = app.recorder.max_notification_id() or 0
+    books.close_period(
+        1, APPROVER, PERIOD_END + timedelta(days=31), lambda at: progress("closing", at, end)
+    )
     return DemoSummary(members, len(claims), len(approved), rejected, payouts, returned)
 
 

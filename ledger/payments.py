@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -75,7 +76,14 @@ class BatchFile:
         }
 
 
-def export_payouts(books: Books, batch: str, out: Path, actor: str, on: date) -> BatchFile:
+def export_payouts(
+    books: Books,
+    batch: str,
+    out: Path,
+    actor: str,
+    on: date,
+    on_progress: Callable[[int], None] | None = None,
+) -> BatchFile:
     """Pay every approved, unpaid benefit under the batch and write the bank's file: one line
     per member, all their payable claims summed under the reference BATCH/MEMBER, with the
     payee's name, account and bank as the payouts recorded them. A member without a bank
@@ -86,7 +94,8 @@ def export_payouts(books: Books, batch: str, out: Path, actor: str, on: date) ->
     only when complete. Running the same batch again records nothing new and writes its
     file again, leaving out payments the bank has since returned (they are payable again,
     in a later batch); so an export interrupted between recording and writing is
-    completed by running it again."""
+    completed by running it again. `on_progress` is told the position the read models
+    reach as they catch up."""
     books.app.authorise(actor, "pay_out_batch")
     batch = batch.strip()
     if not batch or "/" in batch:
@@ -94,13 +103,13 @@ def export_payouts(books: Books, batch: str, out: Path, actor: str, on: date) ->
     file = _NewFile(out)
     recorded, already_recorded = 0, False
     try:
-        books.claims.catch_up()
+        books.claims.catch_up(on_batch=on_progress)
         prefix = f"{batch}/"
         already_recorded = bool(books.claims.payments(prefix=prefix))
         payable = books.claims.payable()
         if not already_recorded:
             recorded = _record_payouts(books, payable, prefix, actor, on)
-            books.catch_up()
+            books.catch_up(on_batch=on_progress)
         lines: dict[str, list[Payment]] = defaultdict(list)
         for payment in books.claims.payments(prefix=prefix):
             if payment.status != "returned":

@@ -9,7 +9,7 @@ counts, claims and units from the statement facts; both are read with
 `notification_id <= P`.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -355,11 +355,14 @@ class Statement:
 # Assembly
 
 
-def provenance(books: Books, known_at: int | None) -> Provenance:
+def provenance(
+    books: Books, known_at: int | None, on_progress: Callable[[int], None] | None = None
+) -> Provenance:
     """Bring the read models up to the end of the log and pin the position to report at:
-    `known_at`, or the end of the log; the digest is the chain's link there."""
+    `known_at`, or the end of the log; the digest is the chain's link there.
+    `on_progress` is told the position reached, batch by batch, for a progress bar."""
     last = books.app.recorder.max_notification_id() or 0
-    books.catch_up()
+    books.catch_up(on_batch=on_progress)
     if last == 0:
         raise LedgerError("the log is empty: there is nothing to report on yet")
     if known_at is not None and not 1 <= known_at <= last:
@@ -506,12 +509,13 @@ def statement(
     county: str | None = None,
     known_at: int | None = None,
     largest: int = LARGEST,
+    on_progress: Callable[[int], None] | None = None,
 ) -> Statement:
     """The period statement of the city (every county, the city pool and the whole city),
     or of one county, as the log stood at `known_at` (default: its end)."""
     if largest < 0:
         raise LedgerError(f"--largest: {largest} is not a number of claims")
-    at = provenance(books, known_at)
+    at = provenance(books, known_at, on_progress)
     scheme = books.app.scheme()
     if county is not None:
         scheme.require_county(county)
@@ -704,6 +708,7 @@ def screening(
     unit: str | None = None,
     known_at: int | None = None,
     county: str | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> Screening:
     """Members whose eligible self-paid costs in the period exceed `threshold`, or who made
     at least `frequent` claims, grouped by unit (county, name). Only the unit named `unit`
@@ -711,7 +716,7 @@ def screening(
     counties), or only the units of `county` if that alone is given."""
     if frequent is not None and frequent < 1:
         raise LedgerError(f"--frequent: {frequent} is not a number of claims (1 or more)")
-    at = provenance(books, known_at)
+    at = provenance(books, known_at, on_progress)
     current, _ = _period_known(books, period, at.position)
     scheme = books.app.scheme()
     asked = None
@@ -839,12 +844,13 @@ def disclosure(
     unit: str,
     known_at: int | None = None,
     county: str | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> Disclosure:
     """A unit's members enrolled, premiums paid, claims and benefits, beside the whole
     city's, all from the facts recorded for members (adjustments are the fund's, not a
     unit's); members masked. The unit is the one of that name in `county`, which is needed
     only when units of that name are enrolled in several counties."""
-    at = provenance(books, known_at)
+    at = provenance(books, known_at, on_progress)
     current, _ = _period_known(books, period, at.position)
     scheme = books.app.scheme()
     found = resolve_unit(books, scheme, period, at.position, unit, county)

@@ -75,7 +75,7 @@ def test_a_trail_exports_to_csv_one_row_per_posting_for_spreadsheets(
 ) -> None:
     claim_approved(ledger, db, member="张三")
     file = tmp_path / "trail.csv"
-    printed = ledger.ok(db, "audit", "trail", "--member", "张三", "--csv", str(file))
+    printed = ledger.ok(db, "audit", "trail", "--member", "张三", "--csv", "-o", str(file))
     assert printed == f"Wrote 5 events in 8 rows to {file}.\n"
     raw = file.read_bytes()
     assert raw.startswith(codecs.BOM_UTF8)
@@ -99,9 +99,10 @@ def test_a_trail_exports_to_csv_one_row_per_posting_for_spreadsheets(
     ]
     assert premium[0]["amounts"] == "amounts.union:city=49.00; amounts.worker=1.00"
     assert rows[0]["posting_account"] == "" and rows[0]["recorded_at"].endswith("Z")
-    to_stdout = ledger.ok(db, "audit", "trail", "--member", "张三", "--csv", "-")
+    to_stdout = ledger.ok(db, "audit", "trail", "--member", "张三", "--csv", "--out", "-")
     assert not to_stdout.startswith("\ufeff")
     assert list(csv.DictReader(io.StringIO(to_stdout))) == rows
+    assert ledger.ok(db, "audit", "trail", "--member", "张三", "--csv") == to_stdout
 
 
 LATE_RECEIPT = (
@@ -197,7 +198,8 @@ def test_explain_lists_the_postings_whose_total_is_the_balance(ledger: Ledger, d
         (("audit", "trail", "--county", "C1"), "--county and --period go together"),
         (("audit", "trail", "--county", "C9", "--period", "1"), "county 'C9'"),
         (("audit", "trail", "--county", "C1", "--period", "3"), "period 3 has not been opened"),
-        (("audit", "trail", "--member", "m1", "--csv", "-", "--json"), "--csv and --json"),
+        (("audit", "trail", "--member", "m1", "--csv", "--json"), "--csv and --json"),
+        (("audit", "trail", "--member", "m1", "--out", "t.csv"), "--out: the trail is written"),
         (
             ("audit", "trail", "--member", "m1", "--as-known-at", "last week"),
             "--as-known-at: 'last week' is neither a log position nor a date and time",

@@ -46,6 +46,7 @@ def test_verify_shows_its_progress_on_a_terminal(ledger: Ledger, tmp_path: Path)
     drawn = on_a_terminal("--db", db, "audit", "verify")
     assert "checking the hash chain" in drawn and "replaying the read models" in drawn
     assert f"{events}/{events}" in drawn
+    assert re.search(r"\d+:\d\d:\d\d", drawn)  # the time taken, and the time left
     assert "Verified: the log is intact" in drawn
 
 
