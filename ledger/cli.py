@@ -34,7 +34,7 @@ from domain.accounts import CHART, PREMIUM_INCOME
 from domain.duties import ROLES
 from domain.errors import LedgerError
 from domain.member import MemberDetails
-from domain.money import fmt, non_negative
+from domain.money import capitals, fmt, non_negative
 from domain.policy import Policy, calculate_benefit
 from domain.scheme import PERIOD_NUMBERS
 from ledger.audit import Digest, check_chain, check_read_models, head
@@ -626,8 +626,8 @@ def payouts_export(
         return
     note = " (batch already recorded: file written again)" if written.already_recorded else ""
     _say(
-        f"Batch {written.batch}: {written.lines} payments, {fmt(written.total)} yuan, "
-        f"written to {out}{note}.{left_out}"
+        f"Batch {written.batch}: {written.lines} payments, {fmt(written.total)} yuan "
+        f"(大写 {capitals(written.total)}), written to {out}{note}.{left_out}"
     )
 
 

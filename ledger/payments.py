@@ -16,7 +16,7 @@ from uuid import uuid4
 from eventsourcing.persistence import IntegrityError
 
 from domain.errors import LedgerError
-from domain.money import ZERO, fmt
+from domain.money import ZERO, capitals, fmt
 from ledger.books import Books
 from projections.claims import Payable, Payment
 
@@ -70,6 +70,7 @@ class BatchFile:
             "batch": self.batch,
             "payments": self.lines,
             "total": fmt(self.total),
+            "total_in_words": capitals(self.total),
             "claims_paid": self.recorded,
             "already_recorded": self.already_recorded,
             "no_bank_account": [u.as_dict() for u in self.unpaid],

@@ -5,6 +5,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
+from capitals import read_capitals
 from cli_runner import Ledger, create_scheme, events_in
 
 IN_U = ("--period", "1", "--county", "C1", "--unit", "U", "--date", "2025-01-02")
@@ -14,7 +15,7 @@ def with_a_claim(ledger: Ledger, db: str) -> str:
     """Period 1 with m1 and m2 in unit U, and m1's claim S1 of 9,000 approved: its benefit."""
     create_scheme(ledger, db)
     for member in ("m1", "m2"):
-        ledger.ok(db, "enrol", member, *IN_U)
+        ledger.ok(db, "enrol", member, *IN_U, "--bank-account", "6222021204001234567")
         ledger.ok(db, "pay-premium", member, "--period", "1", "--receipt", f"R-{member}")
     submitted = ledger.json(
         db, "claim", "submit", "m1", "--period", "1", "--self-paid", "9000",
@@ -111,7 +112,10 @@ def test_exports_closing_and_rebuilding_summarise_in_json(
         "total": benefit,
         "claims_paid": 1,
         "already_recorded": False,
+        "no_bank_account": [],
+        "total_in_words": batch["total_in_words"],
     }
+    assert read_capitals(batch["total_in_words"]) == Decimal(benefit)
     assert len(bank.read_text(encoding="utf-8").splitlines()) == 2
     again = ledger.json(
         db, "payouts", "export", "--batch", "B1", "-o", str(bank), "--date", "2025-06-01"
@@ -119,7 +123,12 @@ def test_exports_closing_and_rebuilding_summarise_in_json(
     assert again["already_recorded"] is True and again["claims_paid"] == 0
     sms = tmp_path / "sms.jsonl"
     handed = ledger.json(db, "notifications", "export", "-o", str(sms))
-    assert handed == {"files": [str(sms)], "handed_over": 1, "withdrawn": 0}
+    assert handed == {
+        "files": [str(sms)],
+        "handed_over": 1,
+        "withdrawn": 0,
+        "without_phone": ["m1"],
+    }
     assert len(sms.read_text(encoding="utf-8").splitlines()) == 1
     paid = ledger.ok(db, "balances", "--json")
     closed = ledger.json(db, "period", "close", "1", "--date", "2026-01-31")

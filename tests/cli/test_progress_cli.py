@@ -27,7 +27,7 @@ def books_with_a_claim(ledger: Ledger, tmp_path: Path) -> str:
     for member in ("m1", "m2"):
         ledger.ok(
             db, "enrol", member, "--period", "1", "--county", "C1", "--unit", "U",
-            "--date", "2025-01-02",
+            "--date", "2025-01-02", "--bank-account", "6222021204001234567",
         )  # fmt: skip
         ledger.ok(db, "pay-premium", member, "--period", "1", "--receipt", f"R-{member}")
     ledger.ok(
