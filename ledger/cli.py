@@ -265,8 +265,9 @@ def scheme_create(
         counties[code.strip()] = label.strip()
     if preset is not None:
         load_preset(preset)
+    created_on = parse_date(on)  # refused before a ledger is made for it
     with open_books(ctx, create=True) as books:
-        books.app.create_scheme(name, preset, counties, _settings(ctx).actor, parse_date(on))
+        books.app.create_scheme(name, preset, counties, _settings(ctx).actor, created_on)
     out.print(f"Created scheme {name!r} with {len(counties)} counties.")
 
 
@@ -1345,7 +1346,7 @@ def audit_grant_reader(
         if not isinstance(recorder, GuardedPostgresRecorder):
             raise LedgerError(
                 "grant-reader is for PostgreSQL; on SQLite give readers a copy of the file, "
-                "or read-only file permissions"
+                "read with --read-only (docs/audit.md)"
             )
         recorder.grant_read_only(role)
     _say(f"{role} may now read this ledger, and change nothing.")

@@ -404,11 +404,21 @@ def _sheet_records(path: Path, sheet: ReadOnlyWorksheet) -> Iterator[tuple[int, 
         ) from None
 
 
+EXCEL_DIGITS = 15
+"""Excel keeps a number to 15 significant digits: a longer one (a bank card number typed
+into a number cell) has lost its last digits before it reaches us."""
+
+
 def _cell_value(value: object) -> object:
+    """A whole number too long for Excel to have kept is given as a Decimal, never as an
+    int: an id or account column refuses it (format the column as text), where an int
+    would pass for its digits."""
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, float):
         return Decimal(repr(value))
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**EXCEL_DIGITS:
+        return Decimal(value)
     return value
 
 

@@ -730,3 +730,28 @@ def test_an_import_draws_its_progress_on_a_terminal_and_not_into_a_file(
     piped = console_script("--db", db, "import", "enrolments", str(roster))
     assert piped.returncode == 0 and "imported 1500" in piped.stdout
     assert not any(stage in piped.stderr for stage in ("validating", "saving", "projecting"))
+
+
+def test_a_bank_account_in_a_number_cell_too_long_for_excel_is_refused_not_rounded(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    """Excel keeps 15 significant digits: 6222021204001234 typed into a number cell is saved
+    as 6222021204001230, which would pay a stranger's account."""
+    create_scheme(ledger, db)
+    header = [*ROSTER_HEADER.split(","), "银行账号"]
+    workbook = write_workbook(
+        tmp_path / "名册.xlsx",
+        header,
+        ["1", "M1", "张三", 1, "C1", "U1", None, date(2025, 1, 6), 622202120400123],
+        ["2", "M2", "李四", 1, "C1", "U1", None, date(2025, 1, 6), 6222021204001230],
+    )
+    before = events_in(db)
+
+    refused = ledger(db, "import", "enrolments", str(workbook))
+    assert refused.returncode == 1
+    error = refused.stderr
+
+    assert f"{workbook}: line 3: 银行账号 = 6222021204001230: not text" in error
+    assert "format the column as text" in error
+    assert "line 2" not in error  # 15 digits are kept whole: that line is good
+    assert events_in(db) == before

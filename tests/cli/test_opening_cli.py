@@ -112,6 +112,14 @@ def test_a_refused_demo_leaves_nothing_behind(
     assert nothing_at(db, server_of(request, db))
 
 
+def test_a_refused_scheme_create_leaves_nothing_behind(
+    ledger: Ledger, db: str, request: pytest.FixtureRequest
+) -> None:
+    args = ("scheme", "create", "--name", "X", "--county", "A=B", "--date", "2025-13-01")
+    assert "2025-13-01" in ledger.refused(db, *args)
+    assert nothing_at(db, server_of(request, db))
+
+
 def test_scheme_create_starts_a_ledger_and_then_others_open_it(ledger: Ledger, db: str) -> None:
     create_scheme(ledger, db)
     assert "Pinghu" in ledger.ok(db, "scheme", "show")
