@@ -158,7 +158,10 @@ class MutualAidLedger(Application[UUID]):
     @refusals_recorded
     def authorise(self, actor: str, command: str) -> Scheme:
         """The scheme, once the actor is found to hold the role the command needs: for
-        commands of several steps (imports, exports, closing), checked before the first."""
+        commands of several steps (imports, exports, closing), checked before the first, so
+        that nothing (a rejects file, an SMS file) is written for a command refused."""
+        if self.read_only:
+            raise ReadOnly
         return self._scheme_for(actor, command)
 
     def _scheme_for(self, actor: str, command: str) -> Scheme:

@@ -152,6 +152,29 @@ def test_read_only_records_nothing(ledger: Ledger, db: str) -> None:
     assert events_in(db) == recorded
 
 
+def test_a_reader_refused_an_import_or_an_export_writes_no_file_either(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    enrolled(ledger, db, "m1")
+    sms = tmp_path / "sms.jsonl"
+    sms.write_text("handed over earlier\n", encoding="utf-8")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("roster_line,member_id,period,county,unit,enrolled_on\n", encoding="utf-8")
+    rejects = tmp_path / "rejects.csv"
+    recorded = events_in(db)
+
+    exported = ledger.refused(db, "--read-only", "notifications", "export", "--out", str(sms))
+    imported = ledger.refused(
+        db, "--read-only", "import", "enrolments", str(roster), "--partial",
+        "--rejects", str(rejects),
+    )  # fmt: skip
+
+    assert "run it without --read-only" in exported and "run it without --read-only" in imported
+    assert sms.read_text(encoding="utf-8") == "handed over earlier\n"
+    assert not rejects.exists()
+    assert events_in(db) == recorded
+
+
 def test_a_reader_sees_the_figures_up_to_the_end_of_the_log_and_catches_nothing_up(
     ledger: Ledger, db: str
 ) -> None:
