@@ -80,8 +80,7 @@ class Books:
         """Whether a live read model is behind the end of the log, or lacks a table (one
         new since a writer last opened the ledger)."""
         end = self.app.recorder.max_notification_id() or 0
-        tables = self.db.tables()
-        return any(p.position < end or p.model.tables.keys() - tables for p in self.live)
+        return any(p.position < end or not p.has_tables for p in self.live)
 
     def close_period(
         self,

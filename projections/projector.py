@@ -227,6 +227,12 @@ class Projector:
                 self.rebuild()  # a table new to this model since it last ran: replay into it
 
     @property
+    def has_tables(self) -> bool:
+        """Whether every table of the model is there: not so for a table new since a writer
+        last opened the ledger."""
+        return self.model.tables.keys() <= self.db.tables()
+
+    @property
     def position(self) -> int:
         """Notification id of the last event applied; 0 before the first."""
         return self.db.max_tracking_id(self.tracking_name) or 0
