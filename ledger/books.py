@@ -1,10 +1,10 @@
 """The ledger with its read models: what the CLI and the demo work with."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from eventsourcing.persistence import IntegrityError
 
@@ -20,6 +20,7 @@ from projections.notifications import Notifications
 from projections.projector import Database, Projector, catch_up_together
 from projections.statements import Statements
 
+ReadModels = tuple[Balances, Claims, Notifications, Statements]
 NATURAL_CREDIT = {"liability", "income"}
 CLOSE_ATTEMPTS = 10
 
@@ -50,9 +51,9 @@ class Books:
     caught up to the end of the log (`catch_up`, before reading), never from stale ones.
 
     A writer catches the live read models up. A read-only user cannot: while the live ones
-    are at the end of the log it reads them; once they lag, the read models it reads are a
-    replay of the log in a scratch database in memory (as `ledger audit verify` builds), so
-    it reads as far as the log goes, at the cost of a replay."""
+    are at the end of the log it reads them; once they lag, the read models a read needs are
+    a replay of the log in a scratch database in memory (as `ledger audit verify` builds), so
+    it reads as far as the log goes, at the cost of a replay of those."""
 
     def __init__(self, db: str, read_only: bool = False, create: bool = True) -> None:
         """`create`: start a new ledger at `db` if there is none (see MutualAidLedger)."""
@@ -62,26 +63,48 @@ class Books:
             self.live = read_models(self.app, self.db)
         self._read_from(self.live)
 
-    def _read_from(self, models: tuple[Balances, Claims, Notifications, Statements]) -> None:
+    def _read_from(self, models: ReadModels) -> None:
         self.balances, self.claims, self.notifications, self.statements = models
         self.projectors: tuple[Projector, ...] = models
 
     def close(self) -> None:
         self.app.close()
 
-    def catch_up(self, on_batch: Callable[[int], None] | None = None) -> None:
-        """Bring every read model up to the end of the log: the live ones, or for a
-        read-only user whose live ones lag, a replay in memory."""
-        if not self.db.writable and self.projectors is self.live and self._live_lag():
-            self._read_from(read_models(self.app, Database.scratch()))
-        catch_up_together(self.projectors, on_batch=on_batch)
+    def catch_up(
+        self, on_batch: Callable[[int], None] | None = None, models: Sequence[Projector] = ()
+    ) -> None:
+        """Bring the read models a read needs (`models`; default: every one) up to the end of
+        the log. A writer catches every live one up: one pass over the log serves them all,
+        and leaves none behind for readers. A read-only user reads the live ones it needs
+        while they are at the end, and a replay in memory of those that lag."""
+        needed = self._needed(models)
+        lagging = self._lagging(needed)
+        if lagging:
+            scratch = read_models(self.app, Database.scratch())
+            replays = dict(zip(self.projectors, scratch, strict=True))
+            chosen = tuple(replays[p] if p in lagging else p for p in self.projectors)
+            self._read_from(cast(ReadModels, chosen))
+            needed = [replays[p] if p in lagging else p for p in needed]
+        for db in {p.db for p in needed}:  # the live ones, or replays made by earlier reads
+            catch_up_together([p for p in needed if p.db is db], on_batch=on_batch)
 
-    def _live_lag(self) -> bool:
-        """Whether a live read model is behind the end of the log, or lacks a table (one
-        new since a writer last opened the ledger)."""
+    def catching_up_from(self, models: Sequence[Projector] = ()) -> int:
+        """The position a catch-up of these read models (default: every one) starts from:
+        the lowest of theirs, or 0 where a read-only user's replay starts from nothing."""
+        needed = self._needed(models)
+        return 0 if self._lagging(needed) else min(p.position for p in needed)
+
+    def _needed(self, models: Sequence[Projector]) -> list[Projector]:
+        return list(self.live if self.db.writable else models or self.projectors)
+
+    def _lagging(self, models: Sequence[Projector]) -> list[Projector]:
+        """Under a read-only user, the live read models among `models` that are behind the end
+        of the log, or lack a table (one new since a writer last opened the ledger)."""
+        live = [p for p in models if p in self.live]
+        if self.db.writable or not live:
+            return []
         end = self.app.recorder.max_notification_id() or 0
-        tables = self.db.tables()
-        return any(p.position < end or p.model.tables.keys() - tables for p in self.live)
+        return [p for p in live if p.position < end or not p.has_tables]
 
     def close_period(
         self,
@@ -142,11 +165,13 @@ class Books:
         period: int | None = None,
         as_of: date | None = None,
         known_at: int | None = None,
+        on_progress: Callable[[int], None] | None = None,
     ) -> dict[str, Any]:
-        """Balances per county, of the city pool and for the whole city, after catching up;
-        `known_at` gives them as the log stood at that position, before any later entry;
-        `position` says which position they are as known at."""
-        self.catch_up()
+        """Balances per county, of the city pool and for the whole city, after catching up
+        (`on_progress` is told the position reached); `known_at` gives them as the log stood
+        at that position, before any later entry; `position` says which position they are as
+        known at."""
+        self.catch_up(on_progress, models=(self.balances,))
         position = self.balances.position if known_at is None else known_at
         scheme = self.app.scheme()
         if county is not None:
@@ -179,8 +204,6 @@ class Books:
         return report
 
 
-def read_models(
-    app: MutualAidLedger, db: Database
-) -> tuple[Balances, Claims, Notifications, Statements]:
+def read_models(app: MutualAidLedger, db: Database) -> ReadModels:
     """Every read model of the ledger, kept in `db`."""
     return Balances(app, db), Claims(app, db), Notifications(app, db), Statements(app, db)

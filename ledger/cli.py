@@ -7,7 +7,7 @@ import os
 import re
 import sqlite3
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from importlib.metadata import version
@@ -58,6 +58,7 @@ from ledger.trails import (
     trail,
     write_trail_csv,
 )
+from projections.projector import Projector
 
 
 def _after_command(setting: str) -> Callable[[typer.Context, Any, Any], None]:
@@ -791,13 +792,14 @@ def balances(
     on = None if as_of is None else parse_date(as_of, "--as-of")
     if explain_account is not None and county is None:
         raise LedgerError("--explain needs --county: a county code, or CITY for the city pool")
-    with open_books(ctx) as books:
+    with open_books(ctx) as books, _progress() as progress:
         known_at = None if as_known_at is None else known_at_position(books, as_known_at)
+        caught_up = _catching_up(progress, books, (books.balances,))
         if explain_account is not None and county is not None:
-            explanation = explain(books, county, explain_account, period, on, known_at)
+            explanation = explain(books, county, explain_account, period, on, known_at, caught_up)
             scheme = books.app.scheme().name
         else:
-            report = books.report(county, period, on, known_at)
+            report = books.report(county, period, on, known_at, caught_up)
     if explain_account is not None:
         if as_json:
             print_json({"scheme": scheme, **explanation.as_dict()})
@@ -1280,9 +1282,10 @@ def audit_trail(
     if out_file is not None and not as_csv:
         raise LedgerError("--out: the trail is written to a file as CSV: add --csv")
     on = None if as_of is None else parse_date(as_of, "--as-of")
-    with open_books(ctx, read_only=True) as books:
+    with open_books(ctx, read_only=True) as books, _progress() as progress:
         known_at = None if as_known_at is None else known_at_position(books, as_known_at)
-        entries = trail(books, member, claim, county, period, known_at, on)
+        caught_up = None if county is None else _catching_up(progress, books, (books.balances,))
+        entries = trail(books, member, claim, county, period, known_at, on, caught_up)
     if as_csv and (out_file is None or str(out_file) == "-"):
         write_trail_csv(entries, sys.stdout)
     elif as_csv and out_file is not None:
@@ -1395,10 +1398,13 @@ def _progress() -> Iterator[Progress]:
         yield progress
 
 
-def _catching_up(progress: Progress, books: Books) -> Callable[[int], None]:
-    """A bar for the read models catching up with the log: told the position they reach."""
+def _catching_up(
+    progress: Progress, books: Books, models: Sequence[Projector] = ()
+) -> Callable[[int], None]:
+    """A bar for the read models (default: every one) catching up with the log: told the
+    position they reach."""
     end = books.app.recorder.max_notification_id() or 0
-    reached = min(p.position for p in books.projectors)
+    reached = books.catching_up_from(models)
     task = progress.add_task("catching up the read models", total=end, completed=reached)
 
     def show(position: int) -> None:  # a command that records moves the end on

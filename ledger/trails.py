@@ -9,7 +9,7 @@ what the books said then, whatever was later entered with an earlier effective d
 
 import csv
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -109,10 +109,12 @@ def trail(
     period: int | None = None,
     known_at: int | None = None,
     as_of: date | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> list[TrailEntry]:
     """Every event of a member, of a claim, or that posted into a county (or CITY) in a
     period with the scheme's own events of that period, in log order; only those recorded
-    at or before `known_at` and effective on or before `as_of`, if given."""
+    at or before `known_at` and effective on or before `as_of`, if given. `on_progress` is
+    told the position the balances reach as they catch up, for a county's trail."""
     chosen = [member is not None, claim is not None, county is not None or period is not None]
     if sum(chosen) != 1:
         raise LedgerError("give one of --member ID, --claim ID, or --county C with --period P")
@@ -124,7 +126,7 @@ def trail(
     elif county is None or period is None:
         raise LedgerError("--county and --period go together: a county's trail is per period")
     else:
-        found = _county_events(books, log, county, period, known_at)
+        found = _county_events(books, log, county, period, known_at, on_progress)
     found = [
         r
         for r in found
@@ -151,13 +153,18 @@ def _claim_events(log: "_Log", claim: str) -> list["_Recorded"]:
 
 
 def _county_events(
-    books: Books, log: "_Log", county: str, period: int, known_at: int | None
+    books: Books,
+    log: "_Log",
+    county: str,
+    period: int,
+    known_at: int | None,
+    on_progress: Callable[[int], None] | None,
 ) -> list["_Recorded"]:
     scheme = books.app.scheme()
     if county != CITY_POOL:
         scheme.require_county(county)
     scheme.period(period)
-    posted = log.at(_positions_into(books, county, period, known_at))
+    posted = log.at(_positions_into(books, county, period, known_at, on_progress))
     own = [
         r
         for r in log.of([Scheme.create_id()])
@@ -169,10 +176,16 @@ def _county_events(
     return [by_position[p] for p in sorted(by_position)]
 
 
-def _positions_into(books: Books, county: str, period: int, known_at: int | None) -> list[int]:
+def _positions_into(
+    books: Books,
+    county: str,
+    period: int,
+    known_at: int | None,
+    on_progress: Callable[[int], None] | None,
+) -> list[int]:
     """Positions of the events that posted into the county's period, from the balances
     read model."""
-    books.catch_up()
+    books.catch_up(on_progress, models=(books.balances,))
     return books.balances.positions(Filters(county, period, known_at=known_at))
 
 
@@ -303,10 +316,12 @@ def explain(
     period: int | None = None,
     as_of: date | None = None,
     known_at: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
 ) -> Explanation:
     """Every posting behind the balance `ledger balances` shows for the entity's account
-    under the same filters; their total is that balance."""
-    books.catch_up()
+    under the same filters; their total is that balance. `on_progress` is told the position
+    the balances reach as they catch up."""
+    books.catch_up(on_progress, models=(books.balances,))
     scheme = books.app.scheme()
     if entity != CITY_POOL:
         scheme.require_county(entity)

@@ -221,10 +221,16 @@ class Projector:
         self.model = model_class(self.db)
         self.tracking_name = f"{app.name}.{self.model.name}"
         if self.db.writable:
-            added = self.model.tables.keys() - self.db.tables()
+            lacking = not self.has_tables
             self.db.create(self.model)
-            if added and added != self.model.tables.keys() and self.position > 0:
-                self.rebuild()  # a table new to this model since it last ran: replay into it
+            if lacking and self.position > 0:
+                self.reset()  # a table new since it last ran: the next catch-up replays it all
+
+    @property
+    def has_tables(self) -> bool:
+        """Whether every table of the model is there: not so for a table new since a writer
+        last opened the ledger."""
+        return self.model.tables.keys() <= self.db.tables()
 
     @property
     def position(self) -> int:

@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
-from cli_runner import Ledger, console_script, create_scheme, on_a_terminal
+from cli_runner import Ledger, console_script, create_scheme, events_in, on_a_terminal
 
 CATCHING_UP = "catching up the read models"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
@@ -62,6 +62,29 @@ def test_documents_exports_and_closing_show_their_progress_on_a_terminal(
     assert "Closed period" in drawn and "deficit" in drawn
     drawn = on_a_terminal("--db", db, "projections", "rebuild")
     shows_progress(drawn, "rebuilding balances")
+
+
+def test_a_read_only_reader_of_lagging_balances_sees_their_replay_from_the_start(
+    ledger: Ledger, books_with_a_claim: str
+) -> None:
+    """The balances and a county's trail read the balances: a reader who cannot catch them
+    up replays the log into memory, from its first event, and shows it."""
+    db = books_with_a_claim
+    ledger.ok(db, "balances")  # a writer's: the balances catch up
+    ledger.ok(db, "--actor", "approver", "adjust", "--period", "1", "--entity", "C1",
+              "--debit", "bank", "--credit", "premium_income:worker", "--amount", "1",
+              "--reason", "a late receipt", "--date", "2025-03-06")  # fmt: skip
+    end = events_in(db)
+    from_the_start = re.compile(rf"{re.escape(CATCHING_UP)}.*?(?<!\d)0/{end}", re.DOTALL)
+
+    drawn = on_a_terminal("--db", db, "--read-only", "balances")
+    shows_progress(drawn, CATCHING_UP)
+    assert from_the_start.search(ANSI.sub("", drawn)), drawn
+    assert f"As known at log position {end}." in ANSI.sub("", drawn)
+    drawn = on_a_terminal("--db", db, "audit", "trail", "--county", "C1", "--period", "1")
+    shows_progress(drawn, CATCHING_UP)
+    assert from_the_start.search(ANSI.sub("", drawn)), drawn
+    assert re.search(rf"│ {end} .*Adjustme", ANSI.sub("", drawn)), drawn  # the latest event
 
 
 def test_the_demo_shows_each_stage_on_a_terminal(tmp_path: Path) -> None:

@@ -98,6 +98,31 @@ def test_a_read_only_verify_of_lagging_read_models_is_incomplete_unless_partial(
     assert report["complete"] is False and report["verified"] is True
 
 
+def test_a_read_only_verify_of_a_ledger_last_written_before_a_table_existed_is_incomplete(
+    ledger: Ledger, db: str
+) -> None:
+    """A ledger upgraded but not yet opened for writing: its claims read model lacks the
+    payees table (only the log and its chain are guarded against dropping), so the claims
+    are not compared at all."""
+    enrolled(ledger, db, "m1")
+    ledger.ok(db, "audit", "verify")  # a writer's: the read models catch up
+    end = events_in(db)
+    with raw(db) as r:
+        r.execute("DROP TABLE payees")
+
+    result = ledger(db, "--read-only", "audit", "verify")
+    assert result.returncode == 1 and "Verified" not in result.stdout
+    assert (
+        f"Read model claims: replayed to position 0 and compared; it has not yet projected "
+        f"1 to {end}, so they are not compared." in result.stdout
+    )
+    assert one_line_error(result).startswith(
+        f"error: verification incomplete: claims compared only up to position 0 of {end}"
+    )
+    partial = ledger.ok(db, "--read-only", "audit", "verify", "--partial")
+    assert "Verified in part: the log is intact" in partial
+
+
 def test_a_deleted_event_fails_verification_naming_its_position(ledger: Ledger, db: str) -> None:
     enrolled(ledger, db, "m1", "m2")
     with raw(db) as r:

@@ -333,19 +333,24 @@ def test_events_stored_before_payees_existed_still_load_and_are_not_paid_blank(
     assert check_read_models(books).differences == []
 
 
-def test_tables_new_to_the_read_models_are_filled_from_the_log_at_the_next_open(
+def test_tables_new_to_the_read_models_are_filled_from_the_log_by_the_next_command(
     db: str, two_members: Books, tmp_path: Path
 ) -> None:
-    """A ledger from before payees: its read models lack the payee tables, and learn the
-    details from the log at the next writable open, whatever that command reads; so an
-    auditor's read-only verification just after finds every read model whole."""
+    """A ledger from before payees: its read models lack the payee tables (the balances,
+    here, every table they have). The next writable command catches them up from the log
+    before it reads, whatever it reads: its figures are whole, its verification finds every
+    read model whole, and so does an auditor's read-only one just after."""
     export_payouts(two_members, "2025-06", tmp_path / "june.csv", CASHIER, PAY_DAY)
+    figures = two_members.report()
     two_members.close()
     with raw(db) as r:
-        for table in ("payees", "payout_payees", "outbox_phones", "statement_names"):
+        for table in ("payees", "payout_payees", "outbox_phones", "statement_names", "postings"):
             r.execute(f"DROP TABLE {table}")
 
-    Books(db).close()  # any command, `ledger balances` say
+    writer = Books(db)  # `ledger balances`, then `ledger audit verify`
+    shown = writer.report()
+    verified = check_read_models(writer)
+    writer.close()
     auditor = Books(db, read_only=True)
     check = check_read_models(auditor)
     auditor.close()
@@ -353,7 +358,8 @@ def test_tables_new_to_the_read_models_are_filled_from_the_log_at_the_next_open(
     again = tmp_path / "june-again.csv"
     export_payouts(reopened, "2025-06", again, CASHIER, date(2025, 7, 1))
 
-    assert check.differences == []
+    assert shown == figures
+    assert verified.differences == [] and check.differences == []
     assert set(check.positions.values()) == {events(reopened)}
     assert again.read_bytes() == (tmp_path / "june.csv").read_bytes()
     assert {m.phone for m in reopened.notifications.pending()} == {"13857301234", "13957305678"}
