@@ -516,6 +516,8 @@ def _apply(
     except LedgerError as e:
         name = next((f for t, f in ERROR_FIELDS.items() if isinstance(e, t)), None)
         name = name or model.reference_field
+        if getattr(record, name, None) is None:  # an optional column left out, such as a
+            name = model.date_field  # settlement's period: the date it was found by
         return Reject(row.line, name, _value(row, model, name), str(e))
     return None
 

@@ -1158,3 +1158,20 @@ def test_claims_beyond_the_annual_cap_are_rejected_once_it_is_used_up(
     assert rejection_reason(books, "M1", "S3") == "annual cap reached"
     assert summary.counts == {"approved": 2, "rejected_by_policy": 1}
     assert accounts(books)["benefits_payable"] == "100000.00"
+
+
+def test_a_settlement_of_a_closed_period_is_blamed_on_its_discharge_not_an_absent_column(
+    members: Books, tmp_path: Path
+) -> None:
+    """The period was taken from the discharge date (the feed has no period column), so
+    the discharge date is what the clerk must look at."""
+    books = members
+    books.close_period(1, APPROVER, date(2026, 1, 31))
+    feed = claims_file(tmp_path / "late.csv", claim("JS-1", "M1", "20000.00"))
+
+    with pytest.raises(ImportRefused) as refused:
+        import_feed(books, "claims", feed, CLERK, received_on=RECEIVED)
+
+    [reject] = refused.value.summary.rejects
+    assert (reject.field, reject.value) == ("discharged_on", "2025-03-10")
+    assert "period 1 is closed" in reject.reason
