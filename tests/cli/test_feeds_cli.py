@@ -269,29 +269,15 @@ def test_an_xlsx_workbook_is_imported_with_its_date_and_number_cells_and_rejects
         "headers found: 说明：缴费清单在第二张表; required columns missing: receipt" in first_sheet
     )
     assert "is there a title above the header?" in first_sheet
-    as_csv = ledger.refused(
-        db,
-        "import",
-        "premiums",
-        str(workbook),
-        "--sheet",
-        "缴费",
-        "--partial",
-        "--rejects",
-        str(tmp_path / "bad.csv"),
-    )
+    of_the_sheet = ("import", "premiums", str(workbook), "--sheet", "缴费", "--partial")
+    as_csv = ledger.refused(db, *of_the_sheet, "--rejects", str(tmp_path / "bad.csv"))
     assert "rejects are written in the feed's format, xlsx: name the file .xlsx" in as_csv
     assert events_in(db) == before
 
     rejects = tmp_path / "bad.xlsx"
     partial = ledger(
         db,
-        "import",
-        "premiums",
-        str(workbook),
-        "--sheet",
-        "缴费",
-        "--partial",
+        *of_the_sheet,
         "--rejects",
         str(rejects),
         "--json",
