@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from feeds import RECEIVED, START, ledger_db, machine, new_books, write_claims
 
-from ledger.app import RosterLine
-from ledger.audit import BATCH, check_chain, check_read_models, head, walk_chain
-from ledger.books import Books
-from ledger.feeds import import_feed
+from ledger.application.app import RosterLine
+from ledger.application.books import Books
+from ledger.application.feeds import import_feed
+from ledger.reports.audit import BATCH, check_chain, check_read_models, head, walk_chain
 
 HEADING = "## Audit: verification of the log"
 

@@ -3,7 +3,7 @@
     python bench/feeds.py [--records N] [--baseline N] [--backend sqlite|postgres|both]
 
 For each backend: generates a roster of N members and a claims file of N settlements
-(CSV), imports them with `ledger.feeds.import_feed` (validated, adjudicated, stored and
+(CSV), imports them with `ledger.application.feeds.import_feed` (validated, adjudicated, stored and
 projected), and measures records per second end to end. Two baselines are measured in the
 same run: the plain path, the application's one-record-at-a-time commands (enrol, pay,
 submit, approve) for a sample of records, each in its own transaction, then the same
@@ -35,9 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from run import Baseline, baseline_app, baseline_read, baseline_save_batches
 
-from ledger.books import Books
-from ledger.feeds import import_feed
-from ledger.policies import load_preset
+from ledger.application.books import Books
+from ledger.application.feeds import import_feed
+from ledger.application.policies import load_preset
 
 POSTGRES = os.environ.get("LEDGER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 START, END = date(2025, 1, 1), date(2025, 12, 31)

@@ -48,9 +48,9 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from psycopg import sql
 
-from ledger.app import MutualAidLedger, RosterLine
-from ledger.config import persistence_env
-from ledger.policies import load_preset
+from ledger.application.app import MutualAidLedger, RosterLine
+from ledger.application.policies import load_preset
+from ledger.store.config import persistence_env
 from projections.balances import Balances
 from projections.projector import BATCH_SIZE as PROJECTION_BATCH
 
@@ -597,12 +597,12 @@ def is_execute(key: tuple[str, int, str]) -> bool:
 
 # Calls whose cumulative time (callees included) is worth knowing: label -> (file, functions)
 SELECTED: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
-    LOOKUP: (("ledger/app.py",), frozenset({"load_many", "_member_or_new"})),
+    LOOKUP: (("ledger/application/app.py",), frozenset({"load_many", "_member_or_new"})),
     "claim index + member load (`member_of_claim`)": (
-        ("ledger/app.py",),
+        ("ledger/application/app.py",),
         frozenset({"member_of_claim"}),
     ),
-    SCHEME: (("ledger/app.py",), frozenset({"scheme"})),
+    SCHEME: (("ledger/application/app.py",), frozenset({"scheme"})),
     POLICY: (("pydantic/main.py",), frozenset({"model_validate"})),
     SAVE: (
         ("eventsourcing/application.py",),
@@ -911,10 +911,10 @@ def write_markdown(
         "- The baselines are floors, not equivalents: the baseline events are tiny, while the "
         "ledger's carry amounts, dates, actors and (on approval) the benefit breakdown; the "
         "ledger's saves with a period also check `closed_periods` in the same transaction "
-        "(ledger/store.py: a SELECT, and on PostgreSQL the table lock taken before it), and "
-        "every save writes each event's hash-chain link in its transaction. On PostgreSQL "
-        "the ledger's store writes with COPY, the baseline with the library's INSERT of an "
-        "array (in the pipeline above).",
+        "(ledger/store/recorders.py: a SELECT, and on PostgreSQL the table lock taken before "
+        "it), and every save writes each event's hash-chain link in its transaction. On "
+        "PostgreSQL the ledger's store writes with COPY, the baseline with the library's INSERT "
+        "of an array (in the pipeline above).",
         "- Part of the time on both sides is the library's own: `typing._get_protocol_attrs` "
         "in the top functions comes from `assert isinstance(..., <runtime-checkable "
         "Protocol>)` in eventsourcing's aggregate projector, which `python -O` would skip.",

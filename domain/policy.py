@@ -1,7 +1,7 @@
 """Scheme policies as data: premium and its funding split, benefit rule, deficit sharing.
 
 A policy version is published for a period and never edited; a change is a new version
-that applies from a later period. Presets are JSON files read by ledger.presets.
+that applies from a later period. Presets are JSON files read by ledger.application.presets.
 """
 
 import re

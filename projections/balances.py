@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from domain.money import to_fen
 from domain.postings import postings_for
-from ledger.app import MutualAidLedger
+from ledger.application.app import MutualAidLedger
 from projections.projector import Cursor, Database, Projector, ReadModel
 
 

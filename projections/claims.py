@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from domain.member import Member
 from domain.money import from_fen, to_fen
-from ledger.app import MutualAidLedger
+from ledger.application.app import MutualAidLedger
 from projections.projector import Cursor, Database, Projector, ReadModel
 
 

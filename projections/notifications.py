@@ -18,7 +18,7 @@ from typing import ClassVar
 from domain.member import Member
 from domain.money import fmt
 from domain.scheme import Scheme
-from ledger.app import MutualAidLedger
+from ledger.application.app import MutualAidLedger
 from projections.projector import Cursor, Database, Projector, ReadModel
 
 TEMPLATE = (

@@ -23,8 +23,8 @@ from eventsourcing.postgres import PostgresFactory, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteFactory, SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
-from ledger.app import MutualAidLedger
-from ledger.config import ReadOnly, lock_key
+from ledger.application.app import MutualAidLedger
+from ledger.store.config import ReadOnly, lock_key
 
 BATCH_SIZE = 2000
 MAX_POSITION = 2**63 - 1

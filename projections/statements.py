@@ -16,8 +16,8 @@ from typing import Any, ClassVar
 from domain.member import Member
 from domain.money import to_fen
 from domain.scheme import Scheme
-from ledger.app import MutualAidLedger
-from ledger.store import IDS_PER_QUERY
+from ledger.application.app import MutualAidLedger
+from ledger.store.recorders import IDS_PER_QUERY
 from projections.projector import Cursor, Database, Projector, ReadModel
 
 ENROLLED = "enrolled"

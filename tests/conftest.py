@@ -22,9 +22,9 @@ import pytest
 from psycopg import sql
 
 from domain.member import MemberDetails
-from ledger.app import MutualAidLedger, RosterLine
-from ledger.books import Books
-from ledger.policies import load_preset
+from ledger.application.app import MutualAidLedger, RosterLine
+from ledger.application.books import Books
+from ledger.application.policies import load_preset
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "postgres")

@@ -9,8 +9,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from ledger.app import MutualAidLedger
-from ledger.config import is_postgres
+from ledger.application.app import MutualAidLedger
+from ledger.store.config import is_postgres
 
 
 class Raw:

@@ -10,8 +10,8 @@ Another period, `record_twin_units`, has a unit of the same name in each county.
 
 from datetime import date
 
-from ledger.app import RosterLine
-from ledger.books import Books
+from ledger.application.app import RosterLine
+from ledger.application.books import Books
 
 ON = date(2025, 3, 1)
 CLOSED_ON = date(2026, 1, 31)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.app import MutualAidLedger
-from ledger.cli import main
+from ledger.application.app import MutualAidLedger
+from ledger.cli.main import main
 
 LEDGER = [sys.executable, "-m", "ledger"]
 

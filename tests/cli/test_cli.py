@@ -8,7 +8,7 @@ import pytest
 from cli_runner import Ledger, console_script, create_scheme, events_in, one_line_error
 from feed_files import CLAIM_HEADER, claim, write_feed
 
-from ledger.books import Books
+from ledger.application.books import Books
 
 IN_PERIOD_1 = ("--period", "1", "--county", "C1", "--unit", "U")
 

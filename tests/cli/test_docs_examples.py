@@ -14,8 +14,8 @@ import pytest
 from cli_runner import Result, one_line_error
 from psycopg import sql
 
-from ledger.cli import main
-from ledger.config import is_postgres
+from ledger.cli.main import main
+from ledger.store.config import is_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"

@@ -23,7 +23,7 @@ from feed_files import CLAIM_HEADER, ROSTER_HEADER, claim, write_feed, write_wor
 from openpyxl import load_workbook
 
 from domain.member import Member, member_uuid
-from ledger.app import MutualAidLedger
+from ledger.application.app import MutualAidLedger
 
 PREMIUM_HEADER = "收据号,会员编号,期次,资金来源,金额,缴费日期"
 RESULT_HEADER = "支付参考号,状态,退回原因,日期"
@@ -469,7 +469,7 @@ def test_a_bank_file_failing_after_the_batch_is_recorded_says_so_and_can_be_writ
         raise OSError(28, "No space left on device")
 
     with monkeypatch.context() as patched:
-        patched.setattr("ledger.payments.os.replace", disk_full)
+        patched.setattr("ledger.reports.payments.os.replace", disk_full)
         error = export_batch_to(ledger, db, "2025-06", out)
 
     assert error == (

@@ -16,8 +16,8 @@ import psycopg
 import pytest
 from cli_runner import Ledger, Result, create_scheme, events_in
 
-from ledger.cli import main
-from ledger.config import is_postgres
+from ledger.cli.main import main
+from ledger.store.config import is_postgres
 
 ON_2_JANUARY = ("--date", "2025-01-02")
 IN_C1 = ("--period", "1", "--county", "C1", "--unit", "U", *ON_2_JANUARY)

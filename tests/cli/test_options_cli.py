@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from cli_runner import LEDGER, Ledger, console_script, create_scheme
 
-from ledger.cli import cli
+from ledger.cli.main import cli
 
 
 def command_paths() -> list[list[str]]:

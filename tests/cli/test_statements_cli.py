@@ -18,8 +18,8 @@ from openpyxl import load_workbook
 from statement_books import CLOSED_ON, MEMBERS, TWINS, record_period, record_twin_units
 
 from domain.accounts import CHART
-from ledger.books import Books
-from ledger.cli import _unit_file
+from ledger.application.books import Books
+from ledger.cli.main import _unit_file
 
 
 @pytest.fixture

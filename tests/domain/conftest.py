@@ -13,7 +13,7 @@ import pytest
 from domain.member import Member
 from domain.policy import Policy
 from domain.scheme import Period, Scheme
-from ledger.policies import load_preset
+from ledger.application.policies import load_preset
 
 CLERK = "alice"
 

@@ -21,7 +21,7 @@ from domain.policy import (
     calculate_benefit,
     parse_policy,
 )
-from ledger.policies import load_preset
+from ledger.application.policies import load_preset
 
 PresetPolicy = Callable[[str, int], Policy]
 D = Decimal

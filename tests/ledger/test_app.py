@@ -23,11 +23,11 @@ from domain.errors import (
 from domain.member import Member
 from domain.scheme import CountyResult
 from ledger import config
-from ledger.app import MutualAidLedger, RosterLine
-from ledger.books import Books
-from ledger.config import lock_key
-from ledger.policies import load_preset
-from ledger.store import POSTS_INTO
+from ledger.application.app import MutualAidLedger, RosterLine
+from ledger.application.books import Books
+from ledger.application.policies import load_preset
+from ledger.store.config import lock_key
+from ledger.store.recorders import POSTS_INTO
 
 ON = date(2025, 3, 1)
 ON2 = date(2026, 1, 31)

@@ -10,12 +10,12 @@ import pytest
 from domain.duties import DUTIES, POLICY
 from domain.errors import ClaimError, DutyRefused
 from domain.member import Member, member_uuid
-from ledger.app import MutualAidLedger
-from ledger.books import Books
-from ledger.feeds import import_feed
-from ledger.payments import export_notifications, export_payouts
-from ledger.policies import load_preset
-from ledger.refusals import Refusal
+from ledger.application.app import MutualAidLedger
+from ledger.application.books import Books
+from ledger.application.feeds import import_feed
+from ledger.application.policies import load_preset
+from ledger.reports.payments import export_notifications, export_payouts
+from ledger.store.refusals import Refusal
 
 ON = date(2025, 3, 1)
 RECEIVED = date(2025, 3, 12)  # the day a claims feed arrives: after its discharges of 2025-03-10

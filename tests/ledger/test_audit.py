@@ -8,10 +8,10 @@ import psycopg
 import pytest
 from rawdb import Raw, raw
 
-from ledger.audit import Digest, check_chain, check_read_models, head
-from ledger.books import Books
-from ledger.chain import link
-from ledger.store import GuardedPostgresRecorder
+from ledger.application.books import Books
+from ledger.reports.audit import Digest, check_chain, check_read_models, head
+from ledger.store.chain import link
+from ledger.store.recorders import GuardedPostgresRecorder
 
 
 @pytest.fixture

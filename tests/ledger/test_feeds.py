@@ -20,12 +20,12 @@ from feed_files import CLAIM_HEADER, ROSTER_HEADER, claim, write_feed, write_wor
 
 from domain.errors import LedgerError
 from domain.member import Member, member_uuid
-from ledger.app import MutualAidLedger, RosterLine
-from ledger.books import Books
-from ledger.feeds import NOT_ACCEPTED, ImportRefused, ImportSummary, Reject, import_feed
-from ledger.files import FeedError
-from ledger.payments import export_payouts
-from ledger.policies import load_preset
+from ledger.application.app import MutualAidLedger, RosterLine
+from ledger.application.books import Books
+from ledger.application.feeds import NOT_ACCEPTED, ImportRefused, ImportSummary, Reject, import_feed
+from ledger.application.files import FeedError
+from ledger.application.policies import load_preset
+from ledger.reports.payments import export_payouts
 
 CLERK, APPROVER, CASHIER = "clerk", "approver", "cashier"
 START, END = date(2025, 1, 1), date(2025, 12, 31)
@@ -994,16 +994,16 @@ KILL_WHILE_SAVING = textwrap.dedent(
     from datetime import date
     from pathlib import Path
 
-    import ledger.feeds
-    from ledger.books import Books
+    import ledger.application.feeds
+    from ledger.application.books import Books
 
     def die_once_ten_are_saved(stage, done):
         if stage == "saving" and done >= 10:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    ledger.feeds.CHUNK = 5
+    ledger.application.feeds.CHUNK = 5
     books = Books(sys.argv[1])
-    ledger.feeds.import_feed(
+    ledger.application.feeds.import_feed(
         books,
         "claims",
         Path(sys.argv[2]),

@@ -11,7 +11,7 @@ import pytest
 from feed_files import write_workbook
 from openpyxl import load_workbook
 
-from ledger.files import (
+from ledger.application.files import (
     ERROR,
     EXTRA,
     REASON,

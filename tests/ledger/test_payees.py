@@ -18,16 +18,16 @@ from rawdb import raw
 from domain.errors import LedgerError
 from domain.member import Member, MemberDetails, member_uuid
 from domain.money import fmt
-from ledger.app import RosterLine
-from ledger.audit import check_read_models
-from ledger.books import Books
-from ledger.demo import run_demo
-from ledger.feeds import ImportRefused, import_feed
-from ledger.payments import export_notifications, export_payouts
-from ledger.render import write as write_document
-from ledger.render.document import screening_document
-from ledger.statements import Screening, screening
-from ledger.store import POSTS_INTO
+from ledger.application.app import RosterLine
+from ledger.application.books import Books
+from ledger.application.demo import run_demo
+from ledger.application.feeds import ImportRefused, import_feed
+from ledger.reports.audit import check_read_models
+from ledger.reports.payments import export_notifications, export_payouts
+from ledger.reports.render import write as write_document
+from ledger.reports.render.document import screening_document
+from ledger.reports.statements import Screening, screening
+from ledger.store.recorders import POSTS_INTO
 
 CLERK, CASHIER = "clerk", "cashier"
 START = date(2025, 1, 1)

@@ -12,19 +12,19 @@ from statement_books import MEMBERS, TWINS, record_period, record_twin_units
 
 from domain.errors import LedgerError
 from domain.policy import Policy
-from ledger.app import RosterLine
-from ledger.books import Books
-from ledger.policies import load_preset
-from ledger.render import write
-from ledger.render.chart import HEIGHT, WIDTH, Label, Shape, bars, width
-from ledger.render.document import (
+from ledger.application.app import RosterLine
+from ledger.application.books import Books
+from ledger.application.policies import load_preset
+from ledger.reports.render import write
+from ledger.reports.render.chart import HEIGHT, WIDTH, Label, Shape, bars, width
+from ledger.reports.render.document import (
     Chart,
     disclosure_document,
     screening_document,
     statement_document,
 )
-from ledger.render.html import render
-from ledger.statements import (
+from ledger.reports.render.html import render
+from ledger.reports.statements import (
     Figures,
     Unit,
     average,

@@ -9,8 +9,8 @@ import pytest
 
 from domain.errors import ClaimError, LedgerError, PeriodError, UnknownCounty
 from domain.member import member_uuid
-from ledger.books import Books
-from ledger.trails import TrailPosting, explain, known_at_position, trail
+from ledger.application.books import Books
+from ledger.reports.trails import TrailPosting, explain, known_at_position, trail
 
 MARCH, APRIL = date(2025, 3, 1), date(2025, 4, 1)
 

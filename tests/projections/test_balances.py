@@ -8,9 +8,9 @@ import textwrap
 from collections import defaultdict
 from datetime import date
 
-from ledger.app import MutualAidLedger
-from ledger.books import Books
-from ledger.demo import CASHIER, run_demo
+from ledger.application.app import MutualAidLedger
+from ledger.application.books import Books
+from ledger.application.demo import CASHIER, run_demo
 from projections.balances import Balances, Filters
 from projections.projector import catch_up_together
 
@@ -52,7 +52,7 @@ def test_catching_up_twice_applies_nothing_the_second_time(db: str) -> None:
 KILL_AFTER_THREE_BATCHES = textwrap.dedent(
     """
     import os, signal, sys
-    from ledger.app import MutualAidLedger
+    from ledger.application.app import MutualAidLedger
     from projections.balances import Balances
 
     batches = []

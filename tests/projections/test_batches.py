@@ -6,9 +6,9 @@ from typing import Any
 
 from rawdb import raw
 
-from ledger.audit import check_read_models
-from ledger.books import Books
-from ledger.demo import run_demo
+from ledger.application.books import Books
+from ledger.application.demo import run_demo
+from ledger.reports.audit import check_read_models
 from projections.claims import Claims
 from projections.notifications import Notifications
 from projections.projector import Database, Projector

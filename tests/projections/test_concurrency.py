@@ -5,9 +5,9 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from ledger.app import RosterLine
-from ledger.audit import check_read_models
-from ledger.books import Books
+from ledger.application.app import RosterLine
+from ledger.application.books import Books
+from ledger.reports.audit import check_read_models
 from projections.projector import Cursor
 
 

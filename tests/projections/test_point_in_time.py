@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ledger.audit import position_recorded_by
-from ledger.books import Books
+from ledger.application.books import Books
+from ledger.reports.audit import position_recorded_by
 
 MARCH, MAY, JUNE_30 = date(2025, 3, 1), date(2025, 5, 20), date(2025, 6, 30)
 

@@ -15,9 +15,9 @@ from eventsourcing.persistence import Notification
 
 from domain.errors import LedgerError
 from domain.money import fmt, from_fen
-from ledger.books import Books, read_models
-from ledger.chain import CHAIN_TABLE, GENESIS, as_recorded, link
-from ledger.store import GuardedPostgresRecorder
+from ledger.application.books import Books, read_models
+from ledger.store.chain import CHAIN_TABLE, GENESIS, as_recorded, link
+from ledger.store.recorders import GuardedPostgresRecorder
 from projections.balances import Balances
 from projections.projector import MAX_POSITION, Database, Projector, catch_up_together
 

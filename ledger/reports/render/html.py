@@ -13,10 +13,19 @@ from pathlib import Path
 from fontTools import subset
 from fontTools.ttLib import TTFont
 
-from ledger.render.chart import HEIGHT, WIDTH, Line, Rect, bars
-from ledger.render.document import AMOUNTS_IN, Cell, Chart, Document, Percent, Section, Table, text
+from ledger.reports.render.chart import HEIGHT, WIDTH, Line, Rect, bars
+from ledger.reports.render.document import (
+    AMOUNTS_IN,
+    Cell,
+    Chart,
+    Document,
+    Percent,
+    Section,
+    Table,
+    text,
+)
 
-CJK_FONT = Path(__file__).resolve().parent.parent / "fonts" / "DroidSansFallbackFull.ttf"
+CJK_FONT = Path(__file__).resolve().parent / "fonts" / "DroidSansFallbackFull.ttf"
 EMBEDDED = "Ledger CJK"
 FIRST_CJK = 0x2E80
 """From the CJK radicals on: ideographs, CJK punctuation and full-width forms."""

@@ -27,10 +27,10 @@ from domain.member import Member, claim_uuid, member_uuid
 from domain.money import ZERO, fmt, from_fen
 from domain.postings import postings_for
 from domain.scheme import Scheme
-from ledger.audit import position_recorded_by
-from ledger.books import NATURAL_CREDIT, Books
-from ledger.chain import CHAIN_TABLE
-from ledger.store import IDS_PER_QUERY
+from ledger.application.books import NATURAL_CREDIT, Books
+from ledger.reports.audit import position_recorded_by
+from ledger.store.chain import CHAIN_TABLE
+from ledger.store.recorders import IDS_PER_QUERY
 from projections.balances import Filters
 
 NOT_AMOUNTS = frozenset({"policy", "breakdown"})

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from domain.accounts import CITY_POOL, account_title, source_title
 from domain.money import ZERO, capitals
-from ledger.statements import (
+from ledger.reports.statements import (
     Disclosure,
     Figures,
     PeriodFigures,

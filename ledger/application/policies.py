@@ -12,14 +12,14 @@ from domain.policy import Policy, SchemePreset, describe_validation_error, parse
 
 
 def preset_names() -> list[str]:
-    files = resources.files("ledger.presets").iterdir()
+    files = resources.files("ledger.application.presets").iterdir()
     return sorted(f.name.removesuffix(".json") for f in files if f.name.endswith(".json"))
 
 
 def load_preset(name: str) -> SchemePreset:
     if name not in preset_names():
         raise InvalidPolicy(f"unknown preset {name!r} (known: {', '.join(preset_names())})")
-    text = resources.files("ledger.presets").joinpath(f"{name}.json").read_text("utf-8")
+    text = resources.files("ledger.application.presets").joinpath(f"{name}.json").read_text("utf-8")
     try:
         return SchemePreset.model_validate(json.loads(text))
     except ValidationError as e:

@@ -4,7 +4,7 @@ HTML draws them as inline SVG and the PDF with its own pen, from one geometry.""
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from ledger.render.document import Chart
+from ledger.reports.render.document import Chart
 
 WIDTH, HEIGHT = 460, 260
 COLOURS = ("#2f6f9f", "#d9822b", "#5a9e6f")

@@ -1,7 +1,8 @@
 """A document as an A4 PDF with Chinese text: DejaVu Sans Condensed for Latin script and
-Droid Sans Fallback (CJK) for the rest, both embedded (subset) from ledger/fonts. Tables
-take the width their content needs and shrink their type to fit the page. Lines break
-between words only, so the digest (one word) moves to the next line whole."""
+Droid Sans Fallback (CJK) for the rest, both embedded (subset) from
+ledger/reports/render/fonts. Tables take the width their content needs and shrink their type
+to fit the page. Lines break between words only, so the digest (one word) moves to the next
+line whole."""
 
 from collections.abc import Sequence
 from decimal import Decimal
@@ -13,10 +14,18 @@ from fpdf.enums import WrapMode
 from fpdf.fonts import FontFace
 from fpdf.line_break import TextLine
 
-from ledger.render.chart import HEIGHT, WIDTH, Line, Rect, bars
-from ledger.render.document import AMOUNTS_IN, Chart, Document, Percent, Section, Table, text
+from ledger.reports.render.chart import HEIGHT, WIDTH, Line, Rect, bars
+from ledger.reports.render.document import (
+    AMOUNTS_IN,
+    Chart,
+    Document,
+    Percent,
+    Section,
+    Table,
+    text,
+)
 
-FONTS = Path(__file__).resolve().parent.parent / "fonts"
+FONTS = Path(__file__).resolve().parent / "fonts"
 LATIN, CJK = "dejavu", "droid"
 MARGIN = 14.0
 BODY, SMALL = 9.0, 7.5

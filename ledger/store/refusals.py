@@ -32,7 +32,7 @@ class Refusal:
 
 
 def create_table_sqlite() -> str:
-    """Created with the event store's own tables (ledger/store.py), once."""
+    """Created with the event store's own tables (ledger/store/recorders.py), once."""
     return f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, {COLUMNS})"
 
 

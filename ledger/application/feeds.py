@@ -42,8 +42,8 @@ from domain.errors import (
 from domain.member import ClaimIndex, Member, Settlement, claim_uuid, member_uuid
 from domain.money import ZERO, fmt
 from domain.scheme import Period, Scheme
-from ledger.books import Books
-from ledger.files import (
+from ledger.application.books import Books
+from ledger.application.files import (
     ERROR,
     EXTRA,
     REASON,
@@ -55,7 +55,7 @@ from ledger.files import (
     read_rows,
     write_rejects,
 )
-from ledger.records import (
+from ledger.application.records import (
     RECORDS,
     EnrolmentRecord,
     PayoutResultRecord,
@@ -64,7 +64,7 @@ from ledger.records import (
     SettlementRecord,
     blank,
 )
-from ledger.store import POSTS_INTO
+from ledger.store.recorders import POSTS_INTO
 
 CHUNK = 2000
 """Aggregates saved per transaction."""
@@ -72,7 +72,7 @@ READ_CHUNK = 1000
 """Records validated together, their aggregates loaded in one go."""
 SCHEMA_REASONS = {"string_type": "not text (in a spreadsheet, format the column as text)"}
 """The project's words for the pydantic errors a record can still meet: the validators of
-ledger/records.py refuse every other bad value in their own words, and a blank value is
+ledger/application/records.py refuse every other bad value in their own words, and a blank value is
 "missing" whatever its column."""
 NOT_ACCEPTED = "not accepted in this column"
 DELIMITERS = {";": "semicolons", "\t": "tabs", "，": "full-width commas (，)"}

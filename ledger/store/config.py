@@ -71,7 +71,7 @@ def persistence_env(db: str) -> dict[str, str]:
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": db,
-            "APPLICATION_RECORDER_TOPIC": "ledger.store:GuardedSQLiteRecorder",
+            "APPLICATION_RECORDER_TOPIC": "ledger.store.recorders:GuardedSQLiteRecorder",
         }
     try:
         parts = urlsplit(db)
@@ -95,7 +95,7 @@ def persistence_env(db: str) -> dict[str, str]:
         "POSTGRES_PASSWORD": str(info.get("password") or ""),
         "POSTGRES_SCHEMA": schema,
         "POSTGRES_POOL_SIZE": "4",
-        "APPLICATION_RECORDER_TOPIC": "ledger.store:GuardedPostgresRecorder",
+        "APPLICATION_RECORDER_TOPIC": "ledger.store.recorders:GuardedPostgresRecorder",
         "POSTGRES_CONNECT_TIMEOUT": os.environ.get("LEDGER_CONNECT_TIMEOUT", "5"),
     }
 

@@ -17,7 +17,7 @@ from eventsourcing.persistence import IntegrityError
 
 from domain.errors import LedgerError
 from domain.money import ZERO, capitals, fmt
-from ledger.books import Books
+from ledger.application.books import Books
 from projections.claims import Payable, Payment
 
 PAYMENT_COLUMNS = (

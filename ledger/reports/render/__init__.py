@@ -1,9 +1,9 @@
 """Statements, slips and disclosures as documents people read, print and file: HTML, PDF
-and XLSX, from one layout (`ledger.render.document`)."""
+and XLSX, from one layout (`ledger.reports.render.document`)."""
 
 from pathlib import Path
 
-from ledger.render.document import Document
+from ledger.reports.render.document import Document
 
 FORMATS = ("html", "pdf", "xlsx")
 
@@ -12,15 +12,15 @@ def write(document: Document, format: str, path: Path) -> None:
     """Write the document in a format of FORMATS; the PDF and XLSX libraries are loaded only
     when asked for, so the rest of the command line starts without them."""
     if format == "html":
-        from ledger.render import html
+        from ledger.reports.render import html
 
         html.write(document, path)
     elif format == "pdf":
-        from ledger.render import pdf
+        from ledger.reports.render import pdf
 
         pdf.write(document, path)
     elif format == "xlsx":
-        from ledger.render import xlsx
+        from ledger.reports.render import xlsx
 
         xlsx.write(document, path)
     else:

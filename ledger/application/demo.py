@@ -11,9 +11,9 @@ from domain.errors import LedgerError
 from domain.member import MemberDetails
 from domain.money import from_fen
 from domain.policy import SchemePreset
-from ledger.app import RosterLine
-from ledger.books import Books
-from ledger.policies import load_preset
+from ledger.application.app import RosterLine
+from ledger.application.books import Books
+from ledger.application.policies import load_preset
 
 COUNTY_NAMES = (
     "东城 Dongcheng",

@@ -21,8 +21,8 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from domain.errors import PeriodNotOpen
-from ledger.chain import CHAIN_TABLE, GENESIS, link, recorded_now
-from ledger.refusals import create_table_postgres, create_table_sqlite
+from ledger.store.chain import CHAIN_TABLE, GENESIS, link, recorded_now
+from ledger.store.refusals import create_table_postgres, create_table_sqlite
 
 POSTS_INTO = "posts_into"
 """Keyword of Application.save(): the period (or collection of periods) the saved events
@@ -186,8 +186,8 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
 
     def count_intact_links(self, end: int) -> int | None:
         """How many links up to `end` there are, if each matches its event and follows the
-        link before it, else None. The same check as ledger.audit walks in Python, done by the
-        server, many times faster: each link is checked against the stored link before it,
+        link before it, else None. The same check as ledger.reports.audit walks in Python, done
+        by the server, many times faster: each link is checked against the stored link before it,
         so the links can be checked all at once."""
         head = SQL(
             "convert_to(l.previous || E'\\n' || l.position || E'\\n' || l.recorded_at || E'\\n' "

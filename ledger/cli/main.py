@@ -37,19 +37,21 @@ from domain.member import MemberDetails
 from domain.money import capitals, fmt, non_negative
 from domain.policy import Policy, calculate_benefit
 from domain.scheme import PERIOD_NUMBERS
-from ledger.audit import Digest, check_chain, check_read_models, head
-from ledger.books import Books
-from ledger.config import database
-from ledger.demo import check_demo, run_demo
-from ledger.feeds import ImportRefused, ImportSummary, import_feed
-from ledger.payments import export_notifications, export_payouts
-from ledger.policies import load_policy_file, load_preset
-from ledger.render import FORMATS
-from ledger.render import write as write_document
-from ledger.render.document import disclosure_document, screening_document, statement_document
-from ledger.statements import Provenance, disclosure, screening, statement
-from ledger.store import GuardedPostgresRecorder
-from ledger.trails import (
+from ledger.application.books import Books
+from ledger.application.demo import check_demo, run_demo
+from ledger.application.feeds import ImportRefused, ImportSummary, import_feed
+from ledger.application.policies import load_policy_file, load_preset
+from ledger.reports.audit import Digest, check_chain, check_read_models, head
+from ledger.reports.payments import export_notifications, export_payouts
+from ledger.reports.render import FORMATS
+from ledger.reports.render import write as write_document
+from ledger.reports.render.document import (
+    disclosure_document,
+    screening_document,
+    statement_document,
+)
+from ledger.reports.statements import Provenance, disclosure, screening, statement
+from ledger.reports.trails import (
     Explanation,
     TrailEntry,
     explain,
@@ -58,6 +60,8 @@ from ledger.trails import (
     trail,
     write_trail_csv,
 )
+from ledger.store.config import database
+from ledger.store.recorders import GuardedPostgresRecorder
 from projections.projector import Projector
 
 

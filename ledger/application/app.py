@@ -25,15 +25,22 @@ from domain.errors import ClaimError, DutyRefused, LedgerError
 from domain.member import NO_DETAILS, ClaimIndex, Member, MemberDetails, claim_uuid, member_uuid
 from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyResult, Scheme
-from ledger.config import NoLedger, ReadOnly, connect, is_postgres, persistence_env, sqlite_uri
-from ledger.refusals import Refusals
-from ledger.store import (
+from ledger.store.config import (
+    NoLedger,
+    ReadOnly,
+    connect,
+    is_postgres,
+    persistence_env,
+    sqlite_uri,
+)
+from ledger.store.recorders import (
     CLOSES,
     FIGURES_AT,
     POSTS_INTO,
     GuardedPostgresRecorder,
     GuardedSQLiteRecorder,
 )
+from ledger.store.refusals import Refusals
 
 P = ParamSpec("P")
 R = TypeVar("R")

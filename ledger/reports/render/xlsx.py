@@ -15,7 +15,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
-from ledger.render.document import AMOUNTS_IN, Cell, Document, Percent, Table
+from ledger.reports.render.document import AMOUNTS_IN, Cell, Document, Percent, Table
 
 MONEY = "#,##0.00"
 COUNT = "#,##0"

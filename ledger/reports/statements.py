@@ -27,8 +27,8 @@ from domain.accounts import (
 from domain.errors import LedgerError
 from domain.money import ZERO, fmt, from_fen, round_yuan, to_fen
 from domain.scheme import Scheme
-from ledger.books import NATURAL_CREDIT, Books
-from ledger.chain import CHAIN_TABLE
+from ledger.application.books import NATURAL_CREDIT, Books
+from ledger.store.chain import CHAIN_TABLE
 from projections.balances import Filters
 from projections.projector import Database
 from projections.statements import (

@@ -12,8 +12,8 @@ from domain.accounts import CHART, CITY_POOL, PREMIUM_INCOME, kind_of, premium_i
 from domain.errors import LedgerError
 from domain.money import ZERO, fmt, from_fen
 from domain.scheme import CountyResult
-from ledger.app import MutualAidLedger
-from ledger.config import taking_turns
+from ledger.application.app import MutualAidLedger
+from ledger.store.config import taking_turns
 from projections.balances import Balances, Filters
 from projections.claims import Claims
 from projections.notifications import Notifications
