@@ -22,7 +22,7 @@ from domain.errors import (
 )
 from domain.member import Member
 from domain.scheme import CountyResult
-from ledger import config
+from ledger.store import config
 from ledger.application.app import MutualAidLedger, RosterLine
 from ledger.application.books import Books
 from ledger.application.policies import load_preset
