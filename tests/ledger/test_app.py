@@ -22,10 +22,10 @@ from domain.errors import (
 )
 from domain.member import Member
 from domain.scheme import CountyResult
-from ledger.store import config
 from ledger.application.app import MutualAidLedger, RosterLine
 from ledger.application.books import Books
 from ledger.application.policies import load_preset
+from ledger.store import config
 from ledger.store.config import lock_key
 from ledger.store.recorders import POSTS_INTO
 
