@@ -240,9 +240,9 @@ class MutualAidLedger(Application[UUID]):
     @retry_on_conflict
     def open_period(
         self, number: int, start: date, end: date, policy: Policy | None, actor: str, on: date
-    ) -> None:
-        """Open a period under `policy`; None means the version the scheme's preset gives
-        for that period, so a scheme without a preset must be given one."""
+    ) -> Policy:
+        """Open a period under `policy`, returned; None means the version the scheme's
+        preset gives for that period, so a scheme without a preset must be given one."""
         scheme = self._scheme_for(actor, "open_period")
         if policy is None:
             if scheme.preset is None:
@@ -250,6 +250,7 @@ class MutualAidLedger(Application[UUID]):
             policy = load_preset(scheme.preset).policy_for(number)
         scheme.open_period(number, start, end, policy, actor, on)
         self.save(scheme)
+        return policy
 
     @refusals_recorded
     def close_period(

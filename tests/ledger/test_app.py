@@ -261,8 +261,10 @@ def test_a_premium_paid_without_amounts_is_all_that_is_still_due(books: Books) -
 
 
 def test_a_period_opened_without_a_policy_takes_the_schemes_preset(books: Books) -> None:
-    books.app.open_period(2, date(2026, 1, 1), date(2026, 12, 31), None, "approver", ON)
-    assert books.app.scheme().periods[2].policy == load_preset("pinghu").policy_for(2)
+    preset = load_preset("pinghu").policy_for(2)
+    opened = books.app.open_period(2, date(2026, 1, 1), date(2026, 12, 31), None, "approver", ON)
+    assert opened == preset
+    assert books.app.scheme().periods[2].policy == preset
 
 
 def test_a_period_opened_without_a_policy_needs_a_preset(
