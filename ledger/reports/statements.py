@@ -23,11 +23,12 @@ from domain.accounts import (
     DEFICIT_TRANSFERS_OUT,
     PREMIUM_INCOME,
     kind_of,
+    natural_balance,
 )
 from domain.errors import LedgerError
 from domain.money import ZERO, fmt, from_fen, round_yuan, to_fen
 from domain.scheme import Scheme
-from ledger.application.books import NATURAL_CREDIT, Books
+from ledger.application.books import Books
 from ledger.store.chain import CHAIN_TABLE
 from projections.balances import Filters
 from projections.projector import Database
@@ -402,7 +403,7 @@ def _period_known(books: Books, number: int, at: int) -> tuple[PeriodKnown, list
 def _natural(totals: dict[tuple[str, str], int], entity: str) -> dict[str, Decimal]:
     """An entity's balances on their natural side (income and liabilities positive)."""
     return {
-        account: from_fen(-fen if kind_of(account) in NATURAL_CREDIT else fen)
+        account: from_fen(natural_balance(account, fen))
         for (e, account), fen in totals.items()
         if e == entity
     }
