@@ -42,6 +42,8 @@ from ledger.application.demo import check_demo, run_demo
 from ledger.application.feeds import ImportRefused, ImportSummary, import_feed
 from ledger.application.policies import load_policy_file, load_preset
 from ledger.reports.audit import Digest, check_chain, check_read_models, head
+from ledger.reports.disclosure import disclosure
+from ledger.reports.figures import Provenance
 from ledger.reports.payments import export_notifications, export_payouts
 from ledger.reports.render import FORMATS
 from ledger.reports.render import write as write_document
@@ -50,7 +52,8 @@ from ledger.reports.render.document import (
     screening_document,
     statement_document,
 )
-from ledger.reports.statements import Provenance, disclosure, screening, statement
+from ledger.reports.screening import screening
+from ledger.reports.statement import statement
 from ledger.reports.trails import (
     Explanation,
     TrailEntry,

@@ -15,6 +15,8 @@ from domain.policy import Policy
 from ledger.application.app import RosterLine
 from ledger.application.books import Books
 from ledger.application.policies import load_preset
+from ledger.reports.disclosure import disclosure
+from ledger.reports.figures import Figures, Unit, average, mask, percent
 from ledger.reports.render import write
 from ledger.reports.render.chart import HEIGHT, WIDTH, Label, Shape, bars, width
 from ledger.reports.render.document import (
@@ -24,16 +26,8 @@ from ledger.reports.render.document import (
     statement_document,
 )
 from ledger.reports.render.html import render
-from ledger.reports.statements import (
-    Figures,
-    Unit,
-    average,
-    disclosure,
-    mask,
-    percent,
-    screening,
-    statement,
-)
+from ledger.reports.screening import screening
+from ledger.reports.statement import statement
 
 D = Decimal
 
