@@ -33,6 +33,7 @@ from domain.errors import (
     FieldError,
     InvalidAmount,
     LedgerError,
+    NoPeriodCovers,
     NotEnrolled,
     PeriodError,
     PremiumNotPaid,
@@ -317,7 +318,10 @@ def settle_claim(record: SettlementRecord, work: Work) -> bool:
     if owner is not None:
         raise Rejected("settlement_no", f"settlement number already used for member {owner!r}")
     member = work.member(record.member_id)
-    number = record.period or _period_of(work.scheme, record.discharged_on)
+    try:
+        number = record.period or work.scheme.period_covering(record.discharged_on).number
+    except NoPeriodCovers as e:
+        raise Rejected("discharged_on", str(e)) from None
     period = work.open_period(number)
     settlement = Settlement(
         record.settlement_no,
@@ -385,13 +389,6 @@ APPLY: dict[str, Callable[[Any, Work], bool]] = {
 
 
 _MEMBER_RECORDS = (EnrolmentRecord, PremiumRecord, SettlementRecord)
-
-
-def _period_of(scheme: Scheme, day: date) -> int:
-    for period in scheme.periods.values():
-        if period.start <= day <= period.end:
-            return period.number
-    raise Rejected("discharged_on", f"no period covers {day}")
 
 
 def import_feed(

@@ -32,6 +32,8 @@ from ledger.cli.common import (
     require_file,
     say,
 )
+from ledger.reports.disclosure import disclosure
+from ledger.reports.figures import Provenance
 from ledger.reports.render import FORMATS
 from ledger.reports.render import write as write_document
 from ledger.reports.render.document import (
@@ -39,7 +41,8 @@ from ledger.reports.render.document import (
     screening_document,
     statement_document,
 )
-from ledger.reports.statements import Provenance, disclosure, screening, statement
+from ledger.reports.screening import screening
+from ledger.reports.statement import statement
 from ledger.reports.trails import Explanation, explain
 
 commands = typer.Typer()
