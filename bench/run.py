@@ -384,7 +384,7 @@ def ledger_approve(app: MutualAidLedger, claim_ids: list[str]) -> int:
 
 
 def ledger_rebuild(app: MutualAidLedger) -> int:
-    log = EventLog.of(app)
+    log = EventLog(app)
     balances = Balances(log, Database.of(log, writable=True))
     return balances.rebuild(on_batch=lambda _: WATCHDOG.tick())
 

@@ -60,7 +60,7 @@ class Books:
         """`create`: start a new ledger at `db` if there is none (see MutualAidLedger)."""
         with taking_turns(db, read_only):  # the app and read models create their tables
             self.app = MutualAidLedger(db, read_only, create)
-            self.log = EventLog.of(self.app)
+            self.log = EventLog(self.app)
             # the log's database: one tracking recorder and pool for every read model
             self.db = Database.of(self.log, writable=not read_only)
             self.live = read_models(self.log, self.db)

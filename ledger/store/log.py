@@ -12,13 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.persistence import (
-    ApplicationRecorder,
-    InfrastructureFactory,
-    Mapper,
-    Notification,
-    StoredEvent,
-)
+from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 
@@ -50,33 +44,25 @@ class Recorded:
 
 
 class EventLog:
-    """What readers of the log need of the application: its name, its recorder and its
-    mapper, and the factory of the tracking recorder the read models keep positions with."""
+    """What readers of the log need of the application: its name, its recorder and mapper,
+    and the tracking recorder the read models keep their positions with."""
 
-    def __init__(
-        self,
-        name: str,
-        recorder: ApplicationRecorder,
-        mapper: Mapper[UUID],
-        factory: InfrastructureFactory[Any],
-    ) -> None:
+    def __init__(self, app: Application[UUID]) -> None:
+        recorder = app.recorder
         assert isinstance(recorder, GuardedSQLiteRecorder | GuardedPostgresRecorder)
-        self.name = name
+        self._app = app
+        """Kept, for the library closes the application's connections when it goes."""
+        self.name = app.name
         """The application's: read models track their positions as `NAME.MODEL`."""
         self.recorder = recorder
-        self.mapper = mapper
-        self.factory = factory
+        self.mapper = app.mapper
         self.postgres = recorder.dialect.postgres
         self.position_column = "notification_id" if self.postgres else "rowid"
         """The events table's column the library numbers the log by."""
 
-    @classmethod
-    def of(cls, app: Application[UUID]) -> "EventLog":
-        return cls(app.name, app.recorder, app.mapper, app.factory)
-
     def tracking_recorder(self) -> SQLiteTrackingRecorder | PostgresTrackingRecorder:
         """A tracking recorder in the log's own database, on the application's connections."""
-        recorder = self.factory.tracking_recorder()
+        recorder = self._app.factory.tracking_recorder()
         assert isinstance(recorder, SQLiteTrackingRecorder | PostgresTrackingRecorder)
         return recorder
 
