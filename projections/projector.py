@@ -249,10 +249,10 @@ def catch_up_together(
     on_batch: Callable[[int], None] | None = None,
     until: Mapping[Projector, int] | None = None,
 ) -> int:
-    """Bring read models of one application up to the end of its log (or each up to its
-    position in `until`): each batch of events is read and decoded once, and applied to
-    every model in one transaction, with each model's position; returns how many events
-    were read. Under a read-only user, nothing: the models stay at their positions."""
+    """Bring read models of one log up to its end (or each up to its position in `until`):
+    each batch of events is read and decoded once, and applied to every model in one
+    transaction, with each model's position; returns how many events were read. Under a
+    read-only user, nothing: the models stay at their positions."""
     log, db = projectors[0].log, projectors[0].db
     if not db.writable:
         return 0

@@ -44,8 +44,8 @@ class Recorded:
 
 
 class EventLog:
-    """What readers of the log need of the application: its name, its recorder and mapper,
-    and the tracking recorder the read models keep their positions with."""
+    """One application's log, for reading only: what the read models, the trails and the
+    audit need of the application, and nothing of its commands."""
 
     def __init__(self, app: Application[UUID]) -> None:
         recorder = app.recorder
@@ -55,9 +55,9 @@ class EventLog:
         self.name = app.name
         """The application's: read models track their positions as `NAME.MODEL`."""
         self.recorder = recorder
-        self.mapper = app.mapper
-        self.postgres = recorder.dialect.postgres
-        self.position_column = "notification_id" if self.postgres else "rowid"
+        self._mapper = app.mapper
+        self._postgres = recorder.dialect.postgres
+        self._position = "notification_id" if self._postgres else "rowid"
         """The events table's column the library numbers the log by."""
 
     def tracking_recorder(self) -> SQLiteTrackingRecorder | PostgresTrackingRecorder:
@@ -83,7 +83,7 @@ class EventLog:
     def events_after(self, position: int, limit: int) -> list[tuple[int, Any]]:
         """Up to `limit` events past a position, decoded, each with its position."""
         return [
-            (n.id, self.mapper.to_domain_event(n))
+            (n.id, self._mapper.to_domain_event(n))
             for n in self.notifications_after(position, limit)
         ]
 
@@ -91,16 +91,16 @@ class EventLog:
         """The events of these aggregates (only their first, with `first_only`), in log
         order."""
         first = " AND e.originator_version = 1" if first_only else ""
-        keys = [i if self.postgres else i.hex for i in ids]
+        keys = [i if self._postgres else i.hex for i in ids]
         return self._recorded(f"e.originator_id IN ({{}}){first}", keys)
 
     def events_at(self, positions: Sequence[int]) -> list[Recorded]:
         """The events at these positions, in log order."""
-        return self._recorded(f"e.{self.position_column} IN ({{}})", list(positions))
+        return self._recorded(f"e.{self._position} IN ({{}})", list(positions))
 
     def _recorded(self, condition: str, keys: Sequence[object]) -> list[Recorded]:
         """The events meeting `condition`, whose {} takes the placeholders of the keys."""
-        position = f"e.{self.position_column}"
+        position = f"e.{self._position}"
         found: list[Recorded] = []
         for part in _chunks(keys):
             where = condition.format(", ".join("?" * len(part)))
@@ -121,7 +121,7 @@ class EventLog:
             state=bytes(row["state"]),
         )
         return Recorded(
-            int(row["position"]), row["recorded_at"], self.mapper.to_domain_event(stored)
+            int(row["position"]), row["recorded_at"], self._mapper.to_domain_event(stored)
         )
 
     # The chain
