@@ -60,7 +60,7 @@ def read_and_decode(books: Books) -> int:
 
 
 def walk(books: Books) -> None:
-    last = head(books.db)
+    last = head(books.log)
     walk_chain(books, None, 0 if last is None else last.position, None)
 
 

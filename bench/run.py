@@ -9,7 +9,7 @@ a) claim approvals per second, one command at a time (``approve_claim`` on pre-s
 b) events per second on the bulk path (``enrol_many``, each enrolment = Registered, Enrolled,
    PremiumPaid); baseline: ``app.save(*aggregates)`` of as many new minimal aggregates with
    three events each, in the same batch sizes.
-c) projection catch-up events per second (``Balances(app).rebuild()`` over the log built by
+c) projection catch-up events per second (``Balances.rebuild()`` over the log built by
    a and b); baseline: the same notifications read with ``select_notifications`` in batches
    of 1000 and decoded with ``mapper.to_domain_event``, writing nothing.
 
@@ -51,8 +51,10 @@ from psycopg import sql
 from ledger.application.app import MutualAidLedger, RosterLine
 from ledger.application.policies import load_preset
 from ledger.store.config import persistence_env
+from ledger.store.log import EventLog
 from projections.balances import Balances
 from projections.projector import BATCH_SIZE as PROJECTION_BATCH
+from projections.projector import Database
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -382,7 +384,9 @@ def ledger_approve(app: MutualAidLedger, claim_ids: list[str]) -> int:
 
 
 def ledger_rebuild(app: MutualAidLedger) -> int:
-    return Balances(app).rebuild(on_batch=lambda _: WATCHDOG.tick())
+    log = EventLog(app)
+    balances = Balances(log, Database.of(log, writable=True))
+    return balances.rebuild(on_batch=lambda _: WATCHDOG.tick())
 
 
 # The baseline's workloads
@@ -877,7 +881,7 @@ def write_markdown(
         "- b) `enrol_many`, one transaction per batch, 3 events per enrolment (Registered, "
         "Enrolled, PremiumPaid). Baseline: `app.save(*aggregates)` of new minimal aggregates "
         "with 3 events each, in the same batch sizes.",
-        "- c) `Balances(app).rebuild()` over the log of a and b. Baseline: the same "
+        "- c) `Balances.rebuild()` over the log of a and b. Baseline: the same "
         f"notifications read with `select_notifications` in batches of {READ_BATCH} and decoded "
         "with `mapper.to_domain_event`, writing nothing: the floor of any projection.",
         "",

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from domain.money import to_fen
 from domain.postings import postings_for
-from ledger.application.app import MutualAidLedger
+from ledger.store.log import EventLog
 from projections.projector import Cursor, Database, Projector, ReadModel
 
 
@@ -89,8 +89,8 @@ class Postings(ReadModel):
 class Balances(Projector):
     """The postings read model and its queries."""
 
-    def __init__(self, app: MutualAidLedger, db: Database | None = None) -> None:
-        super().__init__(app, Postings, db)
+    def __init__(self, log: EventLog, db: Database) -> None:
+        super().__init__(log, Postings, db)
 
     def totals(self, filters: Filters = Filters()) -> dict[tuple[str, str], int]:
         """Sum of postings in fen by (entity, account), for the filters given."""

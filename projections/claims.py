@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from domain.member import Member
 from domain.money import from_fen, to_fen
-from ledger.application.app import MutualAidLedger
+from ledger.store.log import EventLog
 from projections.projector import Cursor, Database, Projector, ReadModel
 
 
@@ -123,8 +123,8 @@ follow one another in log order; a payout takes its payee from its own event."""
 
 
 class Claims(Projector):
-    def __init__(self, app: MutualAidLedger, db: Database | None = None) -> None:
-        super().__init__(app, ClaimsModel, db)
+    def __init__(self, log: EventLog, db: Database) -> None:
+        super().__init__(log, ClaimsModel, db)
 
     def payable(self) -> list[Payable]:
         """Approved benefits not yet paid (or paid and returned), by member and claim, with

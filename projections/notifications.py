@@ -18,7 +18,7 @@ from typing import ClassVar
 from domain.member import Member
 from domain.money import fmt
 from domain.scheme import Scheme
-from ledger.application.app import MutualAidLedger
+from ledger.store.log import EventLog
 from projections.projector import Cursor, Database, Projector, ReadModel
 
 TEMPLATE = (
@@ -134,8 +134,8 @@ def message_id(claim_id: str, bank_reference: str) -> str:
 
 
 class Notifications(Projector):
-    def __init__(self, app: MutualAidLedger, db: Database | None = None) -> None:
-        super().__init__(app, OutboxModel, db)
+    def __init__(self, log: EventLog, db: Database) -> None:
+        super().__init__(log, OutboxModel, db)
 
     def pending(self) -> list[Message]:
         """Messages not yet handed over, of payouts not returned."""

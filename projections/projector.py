@@ -8,7 +8,10 @@ one row per read model (`ledger.<name>`). Several processes may catch up and reb
 same read models: each batch, and each reset, is a turn under one lock (see `Database.turn`).
 
 Read models write their SQL once, with `?` placeholders and `{name}` for their tables;
-`Database.sql` turns that into SQLite or PostgreSQL.
+`Database.sql` turns that into SQLite or PostgreSQL (see ledger/store/dialect.py).
+
+Read models know the log only as the store's `EventLog` gives it (positions and decoded
+events), never the application: the application wires them to its log.
 """
 
 from abc import ABC, abstractmethod
@@ -19,12 +22,12 @@ from uuid import uuid4
 
 import psycopg
 from eventsourcing.persistence import Tracking
-from eventsourcing.postgres import PostgresFactory, PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteFactory, SQLiteTrackingRecorder
-from psycopg.sql import SQL, Identifier
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
-from ledger.application.app import MutualAidLedger
 from ledger.store.config import ReadOnly, lock_key
+from ledger.store.dialect import Dialect
+from ledger.store.log import EventLog
 
 BATCH_SIZE = 2000
 MAX_POSITION = 2**63 - 1
@@ -72,30 +75,21 @@ class Database:
         self.recorder = recorder
         self.writable = writable
         self._tables: set[str] | None = None
-        if isinstance(recorder, PostgresTrackingRecorder):
-            schema = recorder.datastore.schema
-            self.placeholder = "%s"
-            self._name: Callable[[str], Any] = lambda table: Identifier(schema, table)
-        else:
-            self.placeholder = "?"
-            self._name = str
-        self.tracking_table = self._name(
-            self.recorder.tracking_table_name
-            if isinstance(self.recorder, PostgresTrackingRecorder)
+        self.dialect = Dialect.of(recorder.datastore)
+        self.tracking_table = (
+            recorder.tracking_table_name
+            if isinstance(recorder, PostgresTrackingRecorder)
             else "tracking"
         )
 
     @classmethod
-    def of(cls, app: MutualAidLedger) -> "Database":
-        """The database the application's events are in."""
-        factory = app.factory
-        if not isinstance(factory, PostgresFactory | SQLiteFactory):
-            raise TypeError(f"no read models on {type(factory).__name__}")
-        recorder = factory.tracking_recorder()
-        assert isinstance(recorder, SQLiteTrackingRecorder | PostgresTrackingRecorder)
-        if not app.read_only:  # the application creates its tables only once it may
+    def of(cls, log: EventLog, writable: bool) -> "Database":
+        """The database the log is in; `writable` unless the user may only read, who
+        creates nothing (the tracking table is created only once it may be)."""
+        recorder = log.tracking_recorder()
+        if writable:
             recorder.create_table()
-        return cls(recorder, writable=not app.read_only)
+        return cls(recorder, writable)
 
     @classmethod
     def scratch(cls) -> "Database":
@@ -105,14 +99,10 @@ class Database:
         recorder.create_table()
         return cls(recorder)
 
-    def sql(self, text: str, **tables: str) -> Any:
-        """A statement in this database's dialect; {name} stands for the table `name`."""
-        names = {"tracking": self.tracking_table}
-        names |= {t: self._name(t) for t in _table_names(text) if t not in names}
-        text = text.replace("?", self.placeholder)
-        if self.placeholder == "?":
-            return text.format(**names)
-        return SQL(text).format(**names)
+    def sql(self, text: str) -> Any:
+        """A statement in this database's dialect; {name} stands for the table `name`, and
+        {tracking} for the library's tracking table."""
+        return self.dialect.sql(text, tracking=self.tracking_table)
 
     def insert_many(self, cursor: Cursor, table: str, rows: Sequence[Sequence[object]]) -> None:
         """Append whole rows to a table: by COPY on PostgreSQL, many times faster there than
@@ -120,12 +110,12 @@ class Database:
         if not rows:
             return
         if isinstance(cursor, psycopg.Cursor):
-            with cursor.copy(SQL("COPY {} FROM STDIN").format(self._name(table))) as copy:
+            with cursor.copy(self.sql(f"COPY {{{table}}} FROM STDIN")) as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
             marks = ", ".join("?" * len(rows[0]))
-            cursor.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+            cursor.executemany(self.sql(f"INSERT INTO {{{table}}} VALUES ({marks})"), rows)
 
     @contextmanager
     def transaction(self, commit: bool) -> Iterator[Cursor]:
@@ -145,7 +135,7 @@ class Database:
         with self.transaction(commit=True) as cursor:
             if isinstance(self.recorder, PostgresTrackingRecorder):
                 cursor.execute(
-                    "SELECT pg_advisory_xact_lock(hashtext(%s))",
+                    self.sql("SELECT pg_advisory_xact_lock(hashtext(?))"),
                     (lock_key("read-models", self.recorder.datastore.schema),),
                 )
             else:
@@ -176,9 +166,11 @@ class Database:
         with self.transaction(commit=False) as cursor:
             if isinstance(self.recorder, PostgresTrackingRecorder):
                 cursor.execute(  # the catalog, not information_schema: many times faster
-                    "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n "
-                    "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind IN ('r', 'p')",
-                    (self.recorder.datastore.schema or "public",),
+                    self.sql(
+                        "SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n "
+                        "ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relkind IN ('r', 'p')"
+                    ),
+                    (self.recorder.datastore.schema,),
                 )
             else:
                 cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
@@ -200,26 +192,15 @@ class Database:
         return self.recorder.max_tracking_id(name)
 
 
-def _table_names(text: str) -> set[str]:
-    names, rest = set(), text
-    while "{" in rest:
-        _, _, rest = rest.partition("{")
-        name, _, rest = rest.partition("}")
-        names.add(name)
-    return names
-
-
 class Projector:
     """Keeps one read model up to date with the log: catch up, rebuild, position."""
 
-    def __init__(
-        self, app: MutualAidLedger, model_class: type[ReadModel], db: Database | None = None
-    ) -> None:
-        """A projector of `app`'s log into `db` (default: the log's own database)."""
-        self.app = app
-        self.db = db or Database.of(app)
-        self.model = model_class(self.db)
-        self.tracking_name = f"{app.name}.{self.model.name}"
+    def __init__(self, log: EventLog, model_class: type[ReadModel], db: Database) -> None:
+        """A projector of the log into `db` (the log's own database, or a scratch one)."""
+        self.log = log
+        self.db = db
+        self.model = model_class(db)
+        self.tracking_name = f"{log.name}.{self.model.name}"
         if self.db.writable:
             lacking = not self.has_tables
             self.db.create(self.model)
@@ -268,11 +249,11 @@ def catch_up_together(
     on_batch: Callable[[int], None] | None = None,
     until: Mapping[Projector, int] | None = None,
 ) -> int:
-    """Bring read models of one application up to the end of its log (or each up to its
-    position in `until`): each batch of events is read and decoded once, and applied to
-    every model in one transaction, with each model's position; returns how many events
-    were read. Under a read-only user, nothing: the models stay at their positions."""
-    app, db = projectors[0].app, projectors[0].db
+    """Bring read models of one log up to its end (or each up to its position in `until`):
+    each batch of events is read and decoded once, and applied to every model in one
+    transaction, with each model's position; returns how many events were read. Under a
+    read-only user, nothing: the models stay at their positions."""
+    log, db = projectors[0].log, projectors[0].db
     if not db.writable:
         return 0
     limits = {p: (until or {}).get(p, MAX_POSITION) for p in projectors}
@@ -282,14 +263,9 @@ def catch_up_together(
         positions = {p: position for p, position in positions.items() if position < limits[p]}
         if not positions:
             return read
-        # Without `stop`: PostgreSQL's plan for it is several times slower; events past
-        # the limits are left out below.
-        notifications = app.recorder.select_notifications(
-            start=min(positions.values()), limit=batch_size, inclusive_of_start=False
-        )
-        if not notifications:
+        events = log.events_after(min(positions.values()), batch_size)  # past limits: below
+        if not events:
             return read
-        events = [(n.id, app.mapper.to_domain_event(n)) for n in notifications]
         try:
             with db.turn() as cursor:
                 expected = {p.tracking_name: position for p, position in positions.items()}
@@ -304,8 +280,8 @@ def catch_up_together(
         except Moved:  # another process got there first: follow it
             positions = {p: p.position for p in positions}
             continue
-        last = notifications[-1].id
+        last = events[-1][0]
         positions = {p: max(position, min(last, limits[p])) for p, position in positions.items()}
-        read += len(notifications)
+        read += len(events)
         if on_batch is not None:
-            on_batch(notifications[-1].id)
+            on_batch(last)

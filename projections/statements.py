@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from domain.member import Member
 from domain.money import to_fen
 from domain.scheme import Scheme
-from ledger.application.app import MutualAidLedger
+from ledger.store.log import EventLog
 from ledger.store.recorders import IDS_PER_QUERY
 from projections.projector import Cursor, Database, Projector, ReadModel
 
@@ -260,8 +260,8 @@ def _facts(
 class Statements(Projector):
     """The facts read model and its queries, each as the log stood at a position."""
 
-    def __init__(self, app: MutualAidLedger, db: Database | None = None) -> None:
-        super().__init__(app, StatementFacts, db)
+    def __init__(self, log: EventLog, db: Database) -> None:
+        super().__init__(log, StatementFacts, db)
 
     def tallies(self, period: int, known_at: int) -> list[Tally]:
         """Every kind of fact of the period summed by county, unit and source."""

@@ -9,7 +9,7 @@ from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
 from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmutableAggregate
 from eventsourcing.persistence import (
     IntegrityError,
@@ -188,19 +188,19 @@ class MutualAidLedger(Application[UUID]):
         return member
 
     def load_many(self, ids: Sequence[UUID]) -> dict[UUID, Aggregate]:
-        """Aggregates by id, read in bulk; ids with no events are left out."""
+        """Aggregates by id, their events read in bulk and projected as the library's
+        repository does; ids with no events are left out."""
         recorder = self.recorder
         assert isinstance(recorder, GuardedSQLiteRecorder | GuardedPostgresRecorder)
-        events: dict[UUID, list[Any]] = {}
+        histories: dict[UUID, list[DomainEventProtocol[UUID]]] = {}
         for stored in recorder.select_events_of(ids):
-            events.setdefault(stored.originator_id, []).append(  # type: ignore[arg-type]
+            histories.setdefault(stored.originator_id, []).append(  # type: ignore[arg-type]
                 self.mapper.to_domain_event(stored)
             )
         loaded: dict[UUID, Aggregate] = {}
-        for originator_id, history in events.items():
-            aggregate: Any = None
-            for event in history:  # as project_aggregate, without its per-event Protocol check
-                aggregate = event.mutate(aggregate)
+        for originator_id, history in histories.items():
+            aggregate: Aggregate | None = project_aggregate(None, history)
+            assert aggregate is not None  # a history has at least its first event
             loaded[originator_id] = aggregate
         return loaded
 

@@ -21,6 +21,7 @@ from domain.money import ZERO, fmt, from_fen
 from domain.scheme import CountyResult
 from ledger.application.app import MutualAidLedger
 from ledger.store.config import taking_turns
+from ledger.store.log import EventLog
 from projections.balances import Balances, Filters
 from projections.claims import Claims
 from projections.notifications import Notifications
@@ -65,8 +66,10 @@ class Books:
         """`create`: start a new ledger at `db` if there is none (see MutualAidLedger)."""
         with taking_turns(db, read_only):  # the app and read models create their tables
             self.app = MutualAidLedger(db, read_only, create)
-            self.db = Database.of(self.app)  # the log's: one tracking recorder and pool for all
-            self.live = read_models(self.app, self.db)
+            self.log = EventLog(self.app)
+            # the log's database: one tracking recorder and pool for every read model
+            self.db = Database.of(self.log, writable=not read_only)
+            self.live = read_models(self.log, self.db)
         self._read_from(self.live)
 
     def _read_from(self, models: ReadModels) -> None:
@@ -86,7 +89,7 @@ class Books:
         needed = self._needed(models)
         lagging = self._lagging(needed)
         if lagging:
-            scratch = read_models(self.app, Database.scratch())
+            scratch = read_models(self.log, Database.scratch())
             replays = dict(zip(self.projectors, scratch, strict=True))
             chosen = tuple(replays[p] if p in lagging else p for p in self.projectors)
             self._read_from(cast(ReadModels, chosen))
@@ -109,7 +112,7 @@ class Books:
         live = [p for p in models if p in self.live]
         if self.db.writable or not live:
             return []
-        end = self.app.recorder.max_notification_id() or 0
+        end = self.log.last_position()
         return [p for p in live if p.position < end or not p.has_tables]
 
     def close_period(
@@ -208,6 +211,6 @@ class Books:
         return report
 
 
-def read_models(app: MutualAidLedger, db: Database) -> ReadModels:
-    """Every read model of the ledger, kept in `db`."""
-    return Balances(app, db), Claims(app, db), Notifications(app, db), Statements(app, db)
+def read_models(log: EventLog, db: Database) -> ReadModels:
+    """Every read model of the ledger's log, kept in `db`."""
+    return Balances(log, db), Claims(log, db), Notifications(log, db), Statements(log, db)

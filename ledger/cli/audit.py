@@ -43,7 +43,7 @@ projections_cli = typer.Typer(help="Maintain the read models.", **GROUP)
 def audit_digest(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Print the head of the hash chain (POSITION:HASH), to be published."""
     with open_books(ctx, read_only=True) as books:
-        digest = head(books.db)
+        digest = head(books.log)
     if digest is None:
         raise LedgerError("the log is empty: there is nothing to digest yet")
     if as_json:

@@ -8,7 +8,6 @@ the live one). Neither writes anything, so both run under the auditors' read-onl
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from eventsourcing.persistence import Notification
@@ -16,7 +15,8 @@ from eventsourcing.persistence import Notification
 from domain.errors import LedgerError
 from domain.money import fmt, from_fen
 from ledger.application.books import Books, read_models
-from ledger.store.chain import CHAIN_TABLE, GENESIS, as_recorded, link
+from ledger.store.chain import GENESIS, link
+from ledger.store.log import EventLog
 from ledger.store.recorders import GuardedPostgresRecorder
 from projections.balances import Balances
 from projections.projector import MAX_POSITION, Database, Projector, catch_up_together
@@ -69,26 +69,10 @@ class ChainCheck:
     """With a published digest: whether the log up to it is what was published."""
 
 
-def head(db: Database) -> Digest | None:
+def head(log: EventLog) -> Digest | None:
     """The last link written: what to publish."""
-    with db.transaction(commit=False) as cursor:
-        cursor.execute(
-            db.sql(f"SELECT position, hash FROM {{{CHAIN_TABLE}}} ORDER BY position DESC LIMIT 1")
-        )
-        row = cursor.fetchone()
-    return None if row is None else Digest(int(row["position"]), row["hash"])
-
-
-def position_recorded_by(db: Database, moment: datetime) -> int:
-    """The last log position recorded at or before `moment`; 0 if none was."""
-    at = as_recorded(moment)
-    with db.transaction(commit=False) as cursor:
-        cursor.execute(
-            db.sql(f"SELECT MAX(position) AS last FROM {{{CHAIN_TABLE}}} WHERE recorded_at <= ?"),
-            (at,),
-        )
-        row = cursor.fetchone()
-    return int(row["last"] or 0)
+    last = log.head()
+    return None if last is None else Digest(last.position, last.hash)
 
 
 def check_chain(
@@ -103,16 +87,15 @@ def check_chain(
     reported once, at its own position. The digest is compared with the chain recomputed
     from the events as they are now, which no rewriting of the stored links can fake.
     """
-    db = books.db
-    last = head(db)
+    last = head(books.log)
     end = 0 if last is None else last.position
-    recorder = books.app.recorder
+    recorder = books.log.recorder
     if isinstance(recorder, GuardedPostgresRecorder):
         intact = recorder.count_intact_links(end)
         if intact is not None:
             check = ChainCheck(checked=intact, head=last)
             if published is not None:
-                _judge(check, published, _stored_hash(db, published.position, end))
+                _judge(check, published, _stored_hash(books.log, published.position, end))
             check.findings += _unlinked_after(books, end)
             return check
     return walk_chain(books, published, end, on_batch)
@@ -125,10 +108,10 @@ def walk_chain(
     names each problem."""
     check = ChainCheck()
     previous = recomputed = GENESIS
-    events, links = _events(books, end, on_batch), _links(books.db, end)
+    events, links = _events(books.log, end, on_batch), books.log.links(end, BATCH)
     event, stored = next(events, None), next(links, None)
     while event is not None or stored is not None:
-        if stored is None or (event is not None and event.id < stored[0]):
+        if stored is None or (event is not None and event.id < stored.position):
             assert event is not None
             check.findings.append(
                 Finding(event.id, "an event with no link: inserted outside the ledger")
@@ -136,7 +119,7 @@ def walk_chain(
             recomputed = ""
             event = next(events, None)
             continue
-        position, recorded_at, expected = stored
+        position, recorded_at, expected = stored.position, stored.recorded_at, stored.hash
         if event is None or position < event.id:
             check.findings.append(Finding(position, "the event of this link is missing: deleted"))
             recomputed = ""
@@ -179,28 +162,19 @@ def _judge(check: ChainCheck, published: Digest, hash_at_position: str | None) -
     check.findings.append(Finding(published.position, problem))
 
 
-def _stored_hash(db: Database, position: int, end: int) -> str | None:
-    if position > end:
-        return None
-    with db.transaction(commit=False) as cursor:
-        cursor.execute(
-            db.sql(f"SELECT hash FROM {{{CHAIN_TABLE}}} WHERE position = ?"), (position,)
-        )
-        row = cursor.fetchone()
-    return None if row is None else str(row["hash"])
+def _stored_hash(log: EventLog, position: int, end: int) -> str | None:
+    stored = None if position > end else log.link(position)
+    return None if stored is None else stored.hash
 
 
 def _unlinked_after(books: Books, end: int) -> list[Finding]:
     """Events past the checked part of the log that have no link. The ledger writes an event
     and its link in one transaction, so an event read before its link is looked for has one,
     unless it was put there some other way."""
-    db = books.db
-    later = [n.id for n in _events(books, MAX_POSITION, None, after=end)]
+    later = [n.id for n in _events(books.log, MAX_POSITION, None, after=end)]
     if not later:
         return []
-    with db.transaction(commit=False) as cursor:
-        cursor.execute(db.sql(f"SELECT position FROM {{{CHAIN_TABLE}}} WHERE position > ?"), (end,))
-        linked = {int(r["position"]) for r in cursor.fetchall()}
+    linked = books.log.linked_after(end)
     return [
         Finding(position, "an event with no link: inserted outside the ledger")
         for position in later
@@ -209,34 +183,15 @@ def _unlinked_after(books: Books, end: int) -> list[Finding]:
 
 
 def _events(
-    books: Books, end: int, on_batch: Callable[[int], None] | None, after: int = 0
+    log: EventLog, end: int, on_batch: Callable[[int], None] | None, after: int = 0
 ) -> Iterator[Notification]:
-    recorder = books.app.recorder
-    while batch := recorder.select_notifications(  # no `stop`: see catch_up_together
-        start=after, limit=BATCH, inclusive_of_start=False
-    ):
+    while batch := log.notifications_after(after, BATCH):
         yield from (n for n in batch if n.id <= end)
         after = batch[-1].id
         if on_batch is not None:
             on_batch(min(after, end))
         if after >= end:
             return
-
-
-def _links(db: Database, end: int) -> Iterator[tuple[int, str, str]]:
-    statement = db.sql(
-        f"SELECT position, recorded_at, hash FROM {{{CHAIN_TABLE}}} "
-        "WHERE position > ? AND position <= ? ORDER BY position LIMIT ?"
-    )
-    after = 0
-    while True:
-        with db.transaction(commit=False) as cursor:
-            cursor.execute(statement, (after, end, BATCH))
-            rows = [(int(r["position"]), r["recorded_at"], r["hash"]) for r in cursor.fetchall()]
-        if not rows:
-            return
-        yield from rows
-        after = rows[-1][0]
 
 
 @dataclass(frozen=True)
@@ -270,7 +225,7 @@ def check_read_models(books: Books, on_batch: Callable[[int], None] | None = Non
     is compared up to position 0."""
     scratch = Database.scratch()
     twins: list[tuple[Projector, Projector]] = list(
-        zip(books.live, read_models(books.app, scratch), strict=True)
+        zip(books.live, read_models(books.log, scratch), strict=True)
     )
     until = {replay: live.position if live.has_tables else 0 for live, replay in twins}
     catch_up_together([replay for _, replay in twins], BATCH, on_batch, until)

@@ -19,8 +19,6 @@ from domain.errors import LedgerError
 from domain.money import ZERO, fmt, from_fen, round_yuan
 from domain.scheme import Scheme
 from ledger.application.books import Books
-from ledger.store.chain import CHAIN_TABLE
-from projections.projector import Database
 from projections.statements import (
     APPROVED,
     ENROLLED,
@@ -71,27 +69,10 @@ def provenance(
     if known_at is not None and not 1 <= known_at <= last:
         raise LedgerError(f"--as-known-at: position {known_at} is not in the log (1 to {last})")
     position = last if known_at is None else known_at
-    found = link_at(books.db, position)
+    found = books.log.link_as_of(position)
     if found is None:
         raise LedgerError(f"position {position} has no link in the hash chain")
-    return found
-
-
-def link_at(db: Database, position: int) -> Provenance | None:
-    """The chain's link at a position: the last one at or before it, where a position is a
-    gap the database left in the numbering (the log there is the log at that link)."""
-    with db.transaction(commit=False) as cursor:
-        cursor.execute(
-            db.sql(
-                f"SELECT position, recorded_at, hash FROM {{{CHAIN_TABLE}}} "
-                "WHERE position <= ? ORDER BY position DESC LIMIT 1"
-            ),
-            (position,),
-        )
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    return Provenance(int(row["position"]), row["hash"], row["recorded_at"])
+    return Provenance(found.position, found.hash, found.recorded_at)
 
 
 def period_known(books: Books, number: int, at: int) -> tuple[PeriodKnown, list[PeriodKnown]]:

@@ -17,10 +17,6 @@ from pathlib import Path
 from typing import Any, TextIO
 from uuid import UUID
 
-from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
-
 from domain.accounts import CITY_POOL, account_exists, natural_balance
 from domain.errors import ClaimError, LedgerError
 from domain.member import Member, claim_uuid, member_uuid
@@ -28,9 +24,7 @@ from domain.money import ZERO, fmt, from_fen
 from domain.postings import postings_for
 from domain.scheme import Scheme
 from ledger.application.books import Books
-from ledger.reports.audit import position_recorded_by
-from ledger.store.chain import CHAIN_TABLE
-from ledger.store.recorders import IDS_PER_QUERY
+from ledger.store.log import EventLog, Recorded
 from projections.balances import Filters
 
 NOT_AMOUNTS = frozenset({"policy", "breakdown"})
@@ -118,7 +112,7 @@ def trail(
     chosen = [member is not None, claim is not None, county is not None or period is not None]
     if sum(chosen) != 1:
         raise LedgerError("give one of --member ID, --claim ID, or --county C with --period P")
-    log = _Log(books)
+    log = books.log
     if member is not None:
         found = _member_events(log, member)
     elif claim is not None:
@@ -133,19 +127,19 @@ def trail(
         if (known_at is None or r.position <= known_at)
         and (as_of is None or r.event.effective_date <= as_of)
     ]
-    members = log.member_ids(r.event.originator_id for r in found)
+    members = _member_ids(log, (r.event.originator_id for r in found))
     return [_entry(r, members.get(r.event.originator_id)) for r in found]
 
 
-def _member_events(log: "_Log", member: str) -> list["_Recorded"]:
-    found = log.of([member_uuid(member)])
+def _member_events(log: EventLog, member: str) -> list[Recorded]:
+    found = log.events_of([member_uuid(member)])
     if not found:
         raise LedgerError(f"unknown member {member!r}")
     return found
 
 
-def _claim_events(log: "_Log", claim: str) -> list["_Recorded"]:
-    index = log.of([claim_uuid(claim)])
+def _claim_events(log: EventLog, claim: str) -> list[Recorded]:
+    index = log.events_of([claim_uuid(claim)])
     if not index:
         raise ClaimError(f"unknown claim {claim!r}")
     owner = _member_events(log, index[0].event.member_id)
@@ -154,20 +148,20 @@ def _claim_events(log: "_Log", claim: str) -> list["_Recorded"]:
 
 def _county_events(
     books: Books,
-    log: "_Log",
+    log: EventLog,
     county: str,
     period: int,
     known_at: int | None,
     on_progress: Callable[[int], None] | None,
-) -> list["_Recorded"]:
+) -> list[Recorded]:
     scheme = books.app.scheme()
     if county != CITY_POOL:
         scheme.require_county(county)
     scheme.period(period)
-    posted = log.at(_positions_into(books, county, period, known_at, on_progress))
+    posted = log.events_at(_positions_into(books, county, period, known_at, on_progress))
     own = [
         r
-        for r in log.of([Scheme.create_id()])
+        for r in log.events_of([Scheme.create_id()])
         if getattr(r.event, "period", None) == period
         and getattr(r.event, "county", county) == county
         and getattr(r.event, "entity", county) == county
@@ -189,7 +183,17 @@ def _positions_into(
     return books.balances.positions(Filters(county, period, known_at=known_at))
 
 
-def _entry(recorded: "_Recorded", member: str | None) -> TrailEntry:
+def _member_ids(log: EventLog, originators: Iterable[UUID]) -> dict[UUID, str]:
+    """Member ids by aggregate id, from each member's first event."""
+    ids = sorted(set(originators) - {Scheme.create_id()}, key=str)
+    return {
+        r.event.originator_id: r.event.member_id
+        for r in log.events_of(ids, first_only=True)
+        if isinstance(r.event, Member.Registered)
+    }
+
+
+def _entry(recorded: Recorded, member: str | None) -> TrailEntry:
     event = recorded.event
     return TrailEntry(
         position=recorded.position,
@@ -331,7 +335,7 @@ def explain(
         raise LedgerError(f"unknown account {account!r}: `ledger accounts` lists the chart")
     filters = Filters(entity, period, as_of, known_at)
     posted = books.balances.postings(filters, account)
-    recorded = _recorded_at(books, sorted({p.position for p in posted}))
+    recorded = books.log.recorded_at(sorted({p.position for p in posted}))
     return Explanation(
         entity,
         account,
@@ -384,85 +388,4 @@ def known_at_position(books: Books, value: str) -> int:
         moment.astimezone(UTC)
     except OverflowError:
         raise LedgerError(f"--as-known-at: {value!r} is out of range") from None
-    return position_recorded_by(books.db, moment)
-
-
-def _recorded_at(books: Books, positions: Sequence[int]) -> dict[int, str]:
-    db = books.db
-    found: dict[int, str] = {}
-    for start in range(0, len(positions), IDS_PER_QUERY):
-        part = positions[start : start + IDS_PER_QUERY]
-        statement = db.sql(
-            f"SELECT position, recorded_at FROM {{{CHAIN_TABLE}}} "
-            f"WHERE position IN ({', '.join('?' * len(part))})"
-        )
-        with db.transaction(commit=False) as cursor:
-            cursor.execute(statement, part)
-            found |= {int(r["position"]): r["recorded_at"] for r in cursor.fetchall()}
-    return found
-
-
-@dataclass(frozen=True)
-class _Recorded:
-    position: int
-    recorded_at: str | None
-    event: Any
-    """The domain event; each carries `actor` and `effective_date`."""
-
-
-class _Log:
-    """The event log read with positions and recorded times: the events of a few
-    aggregates, or the events at given positions."""
-
-    def __init__(self, books: Books) -> None:
-        self.app, self.db = books.app, books.db
-        recorder = books.app.recorder
-        assert isinstance(recorder, SQLiteApplicationRecorder | PostgresApplicationRecorder)
-        self.sqlite = isinstance(recorder, SQLiteApplicationRecorder)
-        self.position = "e.rowid" if self.sqlite else "e.notification_id"
-        self.select = (
-            f"SELECT {self.position} AS position, e.originator_id, e.originator_version, "
-            f"e.topic, e.state, c.recorded_at FROM {{{recorder.events_table_name}}} e "
-            f"LEFT JOIN {{{CHAIN_TABLE}}} c ON c.position = {self.position} WHERE "
-        )
-
-    def of(self, ids: Sequence[UUID], first_only: bool = False) -> list[_Recorded]:
-        """The events of these aggregates (only their first, with `first_only`)."""
-        first = " AND e.originator_version = 1" if first_only else ""
-        keys = [i.hex if self.sqlite else i for i in ids]
-        return self._chunked(f"e.originator_id IN ({{}}){first}", keys)
-
-    def at(self, positions: Sequence[int]) -> list[_Recorded]:
-        return self._chunked(f"{self.position} IN ({{}})", list(positions))
-
-    def member_ids(self, originators: Iterable[UUID]) -> dict[UUID, str]:
-        """Member ids by aggregate id, from each member's first event."""
-        ids = sorted(set(originators) - {Scheme.create_id()}, key=str)
-        return {
-            r.event.originator_id: r.event.member_id
-            for r in self.of(ids, first_only=True)
-            if isinstance(r.event, Member.Registered)
-        }
-
-    def _chunked(self, condition: str, keys: Sequence[object]) -> list[_Recorded]:
-        found: list[_Recorded] = []
-        for start in range(0, len(keys), IDS_PER_QUERY):
-            part = keys[start : start + IDS_PER_QUERY]
-            where = condition.format(", ".join("?" * len(part)))
-            statement = self.db.sql(f"{self.select}{where} ORDER BY {self.position}")
-            with self.db.transaction(commit=False) as cursor:
-                cursor.execute(statement, part)
-                rows = cursor.fetchall()
-            found += [self._decode(r) for r in rows]
-        return sorted(found, key=lambda r: r.position)
-
-    def _decode(self, row: Any) -> _Recorded:
-        stored = StoredEvent(
-            originator_id=UUID(str(row["originator_id"])),
-            originator_version=int(row["originator_version"]),
-            topic=row["topic"],
-            state=bytes(row["state"]),
-        )
-        return _Recorded(
-            int(row["position"]), row["recorded_at"], self.app.mapper.to_domain_event(stored)
-        )
+    return books.log.position_recorded_by(moment)

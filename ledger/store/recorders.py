@@ -21,8 +21,9 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from domain.errors import PeriodNotOpen
+from ledger.store import refusals
 from ledger.store.chain import CHAIN_TABLE, GENESIS, link, recorded_now
-from ledger.store.refusals import create_table_postgres, create_table_sqlite
+from ledger.store.dialect import Dialect
 
 POSTS_INTO = "posts_into"
 """Keyword of Application.save(): the period (or collection of periods) the saved events
@@ -44,6 +45,17 @@ def _periods(value: int | Iterable[int] | None) -> list[int]:
 
 IDS_PER_QUERY = 500
 APPEND_ONLY = "the event log is append-only: stored events and their links are never changed"
+CLOSED_PERIODS = "closed_periods"
+
+# Statements both recorders run (see Dialect; `{events}` is the recorder's events table)
+ANY_LINK = f"SELECT 1 FROM {{{CHAIN_TABLE}}} LIMIT 1"
+LAST_LINK = f"SELECT hash FROM {{{CHAIN_TABLE}}} ORDER BY position DESC LIMIT 1"
+CLOSE = f"INSERT INTO {{{CLOSED_PERIODS}}} VALUES (?)"
+IS_CLOSED = f"SELECT 1 FROM {{{CLOSED_PERIODS}}} WHERE period = ?"
+LAST_POSITION = "SELECT COALESCE(MAX(notification_id), 0) AS last FROM {events}"
+"""PostgreSQL's; SQLite's recorder counts by rowid instead."""
+ADD_LINK = f"INSERT INTO {{{CHAIN_TABLE}}} VALUES (?, ?, ?)"
+"""SQLite's; PostgreSQL's recorder copies links in."""
 
 
 def _links(
@@ -60,19 +72,34 @@ def _links(
     return rows
 
 
-class GuardedSQLiteRecorder(SQLiteApplicationRecorder):
+class _Statements:
+    """What both recorders share: statements in the ledger's dialect."""
+
+    dialect: Dialect
+    events_table_name: str
+
+    def sql(self, text: str) -> Any:
+        """`text` in this recorder's dialect, `{events}` standing for its events table."""
+        return self.dialect.sql(text, events=self.events_table_name)
+
+
+class GuardedSQLiteRecorder(SQLiteApplicationRecorder, _Statements):
+    dialect = Dialect(None)
+
     def seal_history(self) -> None:
         """Link the events of a ledger recorded before the chain existed (see _sealed)."""
         with self.datastore.transaction(commit=True) as c:
-            c.execute(f"SELECT 1 FROM {CHAIN_TABLE} LIMIT 1")
+            c.execute(self.sql(ANY_LINK))
             if c.fetchone():
                 return
             c.execute(
-                f"SELECT rowid, originator_id, originator_version, topic, state "
-                f"FROM {self.events_table_name} ORDER BY rowid"
+                self.sql(
+                    "SELECT rowid, originator_id, originator_version, topic, state "
+                    "FROM {events} ORDER BY rowid"
+                )
             )
             rows = [(r[0], StoredEvent(UUID(r[1]), r[2], r[3], r[4])) for r in c.fetchall()]
-            c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?, ?, ?)", _sealed(rows))
+            c.executemany(self.sql(ADD_LINK), _sealed(rows))
 
     def select_events_of(self, ids: Sequence[UUID]) -> list[StoredEvent]:
         """The events of many aggregates, in one query per few hundred: the bulk paths load
@@ -82,9 +109,11 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder):
             part = [i.hex for i in ids[start : start + IDS_PER_QUERY]]
             with self.datastore.transaction(commit=False) as c:
                 c.execute(
-                    f"SELECT originator_id, originator_version, topic, state "
-                    f"FROM {self.events_table_name} WHERE originator_id IN "
-                    f"({','.join('?' * len(part))}) ORDER BY originator_id, originator_version",
+                    self.sql(
+                        "SELECT originator_id, originator_version, topic, state FROM {events} "
+                        f"WHERE originator_id IN ({','.join('?' * len(part))}) "
+                        "ORDER BY originator_id, originator_version"
+                    ),
                     part,
                 )
                 found += [StoredEvent(UUID(r[0]), r[1], r[2], r[3]) for r in c.fetchall()]
@@ -93,13 +122,19 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
-            "CREATE TABLE IF NOT EXISTS closed_periods (period INTEGER PRIMARY KEY)",
-            f"CREATE TABLE IF NOT EXISTS {CHAIN_TABLE} (position INTEGER PRIMARY KEY, "
-            "recorded_at TEXT NOT NULL, hash TEXT NOT NULL)",
-            create_table_sqlite(),
+            self.sql(
+                f"CREATE TABLE IF NOT EXISTS {{{CLOSED_PERIODS}}} (period INTEGER PRIMARY KEY)"
+            ),
+            self.sql(
+                f"CREATE TABLE IF NOT EXISTS {{{CHAIN_TABLE}}} (position INTEGER PRIMARY KEY, "
+                "recorded_at TEXT NOT NULL, hash TEXT NOT NULL)"
+            ),
+            refusals.create_table(self.dialect),
             *(
-                f"CREATE TRIGGER IF NOT EXISTS {table}_no_{action.lower()} BEFORE {action} "
-                f"ON {table} BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
+                self.sql(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{action.lower()} BEFORE {action} "
+                    f"ON {{{table}}} BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
+                )
                 for table in (self.events_table_name, CHAIN_TABLE)
                 for action in ("UPDATE", "DELETE")
             ),
@@ -110,43 +145,39 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder):
     ) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
         assert ids is not None
-        c.execute(f"SELECT hash FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1")
+        c.execute(self.sql(LAST_LINK))
         last = c.fetchone()
-        links = _links(last[0] if last else GENESIS, ids, stored_events)
-        c.executemany(f"INSERT INTO {CHAIN_TABLE} VALUES (?, ?, ?)", links)
+        links = _links(last["hash"] if last else GENESIS, ids, stored_events)
+        c.executemany(self.sql(ADD_LINK), links)
         if kwargs.get(CLOSES) is not None:
             c.execute(
-                f"SELECT COUNT(*) FROM {self.events_table_name} WHERE rowid > ?",
-                (kwargs[FIGURES_AT],),
+                self.sql("SELECT COUNT(*) FROM {events} WHERE rowid > ?"), (kwargs[FIGURES_AT],)
             )
             if c.fetchone()[0] != len(stored_events):
                 raise IntegrityError("events were recorded after the closing figures were read")
-            c.execute("INSERT INTO closed_periods VALUES (?)", (kwargs[CLOSES],))
+            c.execute(self.sql(CLOSE), (kwargs[CLOSES],))
         for period in _periods(kwargs.get(POSTS_INTO)):
-            c.execute("SELECT 1 FROM closed_periods WHERE period = ?", (period,))
+            c.execute(self.sql(IS_CLOSED), (period,))
             if c.fetchone():
                 raise PeriodNotOpen(period)
         return ids
 
 
-class GuardedPostgresRecorder(PostgresApplicationRecorder):
+class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        schema = self.datastore.schema
-        self.closed_periods = Identifier(schema, "closed_periods")
-        self.chain = Identifier(schema, CHAIN_TABLE)
-        self.events = Identifier(schema, self.events_table_name)
+        self.dialect = Dialect(self.datastore.schema)
         self.sql_create_statements += [
-            SQL("CREATE TABLE IF NOT EXISTS {} (period integer PRIMARY KEY)").format(
-                self.closed_periods
+            self.sql(
+                f"CREATE TABLE IF NOT EXISTS {{{CLOSED_PERIODS}}} (period integer PRIMARY KEY)"
             ),
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {} (position bigint PRIMARY KEY, "
+            self.sql(
+                f"CREATE TABLE IF NOT EXISTS {{{CHAIN_TABLE}}} (position bigint PRIMARY KEY, "
                 "recorded_at text NOT NULL, hash text NOT NULL)"
-            ).format(self.chain),
-            create_table_postgres(schema),
+            ),
+            refusals.create_table(self.dialect),
             *(
-                _append_only_trigger(schema, table)
+                _append_only_trigger(self.datastore.schema, table)
                 for table in (self.events_table_name, CHAIN_TABLE)
             ),
         ]
@@ -158,18 +189,18 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
             conn.transaction(),
             conn.cursor() as curs,
         ):
-            curs.execute(SQL("SELECT 1 FROM {} LIMIT 1").format(self.chain))
+            curs.execute(self.sql(ANY_LINK))
             if curs.fetchone():
                 return
             self._lock_table(curs)
-            curs.execute(SQL("SELECT 1 FROM {} LIMIT 1").format(self.chain))
+            curs.execute(self.sql(ANY_LINK))
             if curs.fetchone():
                 return
             curs.execute(
-                SQL(
+                self.sql(
                     "SELECT notification_id, originator_id, originator_version, topic, state "
-                    "FROM {} ORDER BY notification_id"
-                ).format(self.events)
+                    "FROM {events} ORDER BY notification_id"
+                )
             )
             rows = [
                 (
@@ -180,7 +211,7 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
                 )
                 for r in curs.fetchall()
             ]
-            with curs.copy(SQL("COPY {} FROM STDIN").format(self.chain)) as copy:
+            with curs.copy(self.sql(f"COPY {{{CHAIN_TABLE}}} FROM STDIN")) as copy:
                 for link_row in _sealed(rows):
                     copy.write_row(link_row)
 
@@ -189,21 +220,21 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
         link before it, else None. The same check as ledger.reports.audit walks in Python, done
         by the server, many times faster: each link is checked against the stored link before it,
         so the links can be checked all at once."""
-        head = SQL(
+        head = (
             "convert_to(l.previous || E'\\n' || l.position || E'\\n' || l.recorded_at || E'\\n' "
             "|| e.originator_id::text || E'\\n' || e.originator_version || E'\\n' || e.topic "
             "|| E'\\n', 'UTF8')"
         )
-        statement = SQL(
+        statement = self.sql(
             "WITH l AS (SELECT position, recorded_at, hash, "
-            "LAG(hash, 1, %s) OVER (ORDER BY position) AS previous FROM {chain} "
-            "WHERE position <= %s) "
+            f"LAG(hash, 1, ?) OVER (ORDER BY position) AS previous FROM {{{CHAIN_TABLE}}} "
+            "WHERE position <= ?) "
             "SELECT COUNT(l.position) AS links, COUNT(*) FILTER (WHERE l.position IS NULL "
             "OR e.notification_id IS NULL "
-            "OR l.hash <> encode(sha256({head} || e.state), 'hex')) AS broken "
-            "FROM l FULL JOIN (SELECT * FROM {events} WHERE notification_id <= %s) e "
+            f"OR l.hash <> encode(sha256({head} || e.state), 'hex')) AS broken "
+            "FROM l FULL JOIN (SELECT * FROM {events} WHERE notification_id <= ?) e "
             "ON e.notification_id = l.position"
-        ).format(chain=self.chain, events=self.events, head=head)
+        )
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(statement, (GENESIS, end, end))
             row = curs.fetchone()
@@ -225,10 +256,10 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
     def select_events_of(self, ids: Sequence[UUID]) -> list[StoredEvent]:
         """The events of many aggregates, in one query per few hundred ids."""
         found: list[StoredEvent] = []
-        statement = SQL(
-            "SELECT originator_id, originator_version, topic, state FROM {} "
-            "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-        ).format(self.events)
+        statement = self.sql(
+            "SELECT originator_id, originator_version, topic, state FROM {events} "
+            "WHERE originator_id = ANY(?) ORDER BY originator_id, originator_version"
+        )
         for start in range(0, len(ids), IDS_PER_QUERY):
             with self.datastore.get_connection() as conn, conn.cursor() as curs:
                 curs.execute(statement, (list(ids[start : start + IDS_PER_QUERY]),))
@@ -258,27 +289,23 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
                 return None
             self._lock_table(curs)
             self._notify_channel(curs)
-            curs.execute(
-                SQL("SELECT COALESCE(MAX(notification_id), 0) AS last FROM {}").format(self.events)
-            )
+            curs.execute(self.sql(LAST_POSITION))
             after = curs.fetchone()["last"]  # type: ignore[index]
-            columns = "(originator_id, originator_version, topic, state)"
-            with curs.copy(SQL(f"COPY {{}} {columns} FROM STDIN").format(self.events)) as copy:
+            copying = "COPY {events} (originator_id, originator_version, topic, state) FROM STDIN"
+            with curs.copy(self.sql(copying)) as copy:
                 for e in stored_events:
                     copy.write_row((e.originator_id, e.originator_version, e.topic, e.state))
             curs.execute(
-                SQL(
-                    "SELECT notification_id FROM {} WHERE notification_id > %s "
+                self.sql(
+                    "SELECT notification_id FROM {events} WHERE notification_id > ? "
                     "ORDER BY notification_id"
-                ).format(self.events),
+                ),
                 (after,),
             )
             ids = [row["notification_id"] for row in curs.fetchall()]
-            curs.execute(
-                SQL("SELECT hash FROM {} ORDER BY position DESC LIMIT 1").format(self.chain)
-            )
+            curs.execute(self.sql(LAST_LINK))
             last = curs.fetchone()
-            with curs.copy(SQL("COPY {} FROM STDIN").format(self.chain)) as copy:
+            with curs.copy(self.sql(f"COPY {{{CHAIN_TABLE}}} FROM STDIN")) as copy:
                 for link_row in _links(last["hash"] if last else GENESIS, ids, stored_events):
                     copy.write_row(link_row)
             return ids
@@ -293,19 +320,12 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder):
             return
         self._lock_table(curs)
         if kwargs.get(CLOSES) is not None:
-            curs.execute(
-                SQL("SELECT COALESCE(MAX(notification_id), 0) AS last FROM {}").format(self.events)
-            )
+            curs.execute(self.sql(LAST_POSITION))
             if curs.fetchone()["last"] != kwargs[FIGURES_AT]:  # type: ignore[index]
                 raise IntegrityError("events were recorded after the closing figures were read")
-            curs.execute(
-                SQL("INSERT INTO {} VALUES (%s)").format(self.closed_periods), (kwargs[CLOSES],)
-            )
+            curs.execute(self.sql(CLOSE), (kwargs[CLOSES],))
         for period in _periods(kwargs.get(POSTS_INTO)):
-            curs.execute(
-                SQL("SELECT 1 FROM {} WHERE period = %s").format(self.closed_periods),
-                (period,),
-            )
+            curs.execute(self.sql(IS_CLOSED), (period,))
             if curs.fetchone():
                 raise PeriodNotOpen(period)
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
-from psycopg.sql import SQL, Composed, Identifier
 
 from domain.errors import DutyRefused
+from ledger.store.dialect import Dialect
 
 TABLE = "refused_commands"
 COLUMNS = "at text NOT NULL, actor text NOT NULL, command text NOT NULL, reason text NOT NULL"
@@ -31,32 +31,24 @@ class Refusal:
         return {"at": self.at, "actor": self.actor, "command": self.command, "reason": self.reason}
 
 
-def create_table_sqlite() -> str:
+def create_table(dialect: Dialect) -> Any:
     """Created with the event store's own tables (ledger/store/recorders.py), once."""
-    return f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY AUTOINCREMENT, {COLUMNS})"
-
-
-def create_table_postgres(schema: str) -> Composed:
-    return SQL(
-        f"CREATE TABLE IF NOT EXISTS {{}} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, "
-        f"{COLUMNS})"
-    ).format(Identifier(schema, TABLE))
+    key = (
+        "id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+        if dialect.postgres
+        else "id INTEGER PRIMARY KEY AUTOINCREMENT"
+    )
+    return dialect.sql(f"CREATE TABLE IF NOT EXISTS {{{TABLE}}} ({key}, {COLUMNS})")
 
 
 class Refusals:
     def __init__(self, datastore: SQLiteDatastore | PostgresDatastore) -> None:
         self.datastore = datastore
-        self.insert: Any
-        self.select: Any
-        if isinstance(datastore, PostgresDatastore):
-            table = Identifier(datastore.schema, TABLE)
-            self.insert = SQL(
-                "INSERT INTO {} (at, actor, command, reason) VALUES (%s, %s, %s, %s)"
-            ).format(table)
-            self.select = SQL("SELECT at, actor, command, reason FROM {} ORDER BY id").format(table)
-        else:
-            self.insert = f"INSERT INTO {TABLE} (at, actor, command, reason) VALUES (?, ?, ?, ?)"
-            self.select = f"SELECT at, actor, command, reason FROM {TABLE} ORDER BY id"
+        dialect = Dialect.of(datastore)
+        self.insert = dialect.sql(
+            f"INSERT INTO {{{TABLE}}} (at, actor, command, reason) VALUES (?, ?, ?, ?)"
+        )
+        self.select = dialect.sql(f"SELECT at, actor, command, reason FROM {{{TABLE}}} ORDER BY id")
 
     def record(self, refused: DutyRefused) -> None:
         at = datetime.now(UTC).isoformat()

@@ -4,12 +4,8 @@ import threading
 from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
-import psycopg
 import pytest
-from eventsourcing.persistence import IntegrityError
 
 from domain.errors import (
     ClaimError,
@@ -21,13 +17,9 @@ from domain.errors import (
     UnknownCounty,
 )
 from domain.member import Member
-from domain.scheme import CountyResult
 from ledger.application.app import MutualAidLedger, RosterLine
 from ledger.application.books import Books
 from ledger.application.policies import load_preset
-from ledger.store import config
-from ledger.store.config import lock_key
-from ledger.store.recorders import POSTS_INTO
 
 ON = date(2025, 3, 1)
 ON2 = date(2026, 1, 31)
@@ -124,25 +116,6 @@ def test_closing_shares_each_deficit_by_the_policy(
     assert report["trial_balance"] == "0.00"
 
 
-def test_a_lost_race_is_detected_by_the_store(
-    db: str, books: Books, enrol: Callable[..., None]
-) -> None:
-    enrol("m1")
-    first = books.app.submit_claim("m1", 1, "900.00", "clerk", ON)
-    second = books.app.submit_claim("m1", 1, "900.00", "clerk", ON)
-    other = MutualAidLedger(db)
-    try:
-        period = books.app.scheme().period(1)
-        mine, theirs = books.app.member("m1"), other.member("m1")
-        mine.approve_claim(first, period, "a", ON)
-        theirs.approve_claim(second, period, "b", ON)
-        books.app.save(mine)
-        with pytest.raises(IntegrityError):
-            other.save(theirs)
-    finally:
-        other.close()
-
-
 def test_racing_approvals_never_exceed_the_cap(
     db: str, staff: Callable[[MutualAidLedger], None]
 ) -> None:
@@ -184,39 +157,11 @@ def test_racing_approvals_never_exceed_the_cap(
     setup.close()
 
 
-def test_an_approval_racing_a_close_is_refused_by_the_store(
-    books: Books, enrol: Callable[..., None]
-) -> None:
-    """The approver checked the period while it was open; the close commits first."""
-    enrol("m1")
-    claim = books.app.submit_claim("m1", 1, "20000.00", "clerk", ON)
-    member = books.app.member("m1")
-    member.approve_claim(claim, books.app.scheme().open_period_for_posting(1), "approver", ON)
-    books.close_period(1, "approver", date(2026, 1, 31))
-    before = books.app.recorder.max_notification_id()
-    with pytest.raises(PeriodNotOpen):
-        books.app.save(member, **{POSTS_INTO: 1})
-    assert books.app.recorder.max_notification_id() == before
-    assert books.app.member("m1").claim(claim).status == "submitted"
-
-
 def test_the_city_pool_code_cannot_be_a_county(db: str) -> None:
     app = MutualAidLedger(db)
     with pytest.raises(LedgerError, match="reserved for the city pool"):
         app.create_scheme("X", "pinghu", {"city": "Downtown"}, "clerk", ON)
     app.close()
-
-
-def test_the_shell_environment_cannot_redirect_the_store(
-    db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("LEDGER_SQLITE_DBNAME", str(tmp_path / "elsewhere.db"))
-    monkeypatch.setenv("POSTGRES_ENABLE_DB_FUNCTIONS", "y")
-    app = MutualAidLedger(db)
-    app.create_scheme("X", "pinghu", {"C1": "A"}, "clerk", ON)
-    app.close()
-    assert not (tmp_path / "elsewhere.db").exists()
-    assert MutualAidLedger(db).scheme().name == "X"
 
 
 def test_periods_may_not_overlap_nor_close_before_they_end(books: Books) -> None:
@@ -281,50 +226,6 @@ def test_a_period_opened_without_a_policy_needs_a_preset(
     app.close()
 
 
-def test_a_close_on_figures_older_than_the_log_is_refused(
-    books: Books, enrol: Callable[..., None]
-) -> None:
-    enrol("m1")
-    books.balances.catch_up()
-    stale = books.balances.position
-    claim = books.app.submit_claim("m1", 1, "20000.00", "clerk", ON)
-    books.app.approve_claim(claim, "approver", ON)
-    before = books.app.recorder.max_notification_id()
-    with pytest.raises(IntegrityError):
-        nothing = CountyResult(Decimal("0.00"), Decimal("0.00"))
-        books.app.close_period(1, dict.fromkeys(["C1", "C2"], nothing), stale, "approver", ON2)
-    assert books.app.recorder.max_notification_id() == before
-    results = books.close_period(1, "approver", ON2)
-    assert results["C1"].expense == Decimal("10380.00")  # the late approval is counted
-
-
-def test_a_new_postgresql_ledger_opened_by_several_processes_at_once(postgres_url: str) -> None:
-    """Each open creates the schema and tables if missing; those that start together take
-    turns instead of failing on each other's half-created types."""
-    opening = 6
-    start = threading.Barrier(opening)
-    failures: list[Exception] = []
-
-    def open_books() -> None:
-        start.wait()
-        try:
-            Books(postgres_url).close()
-        except Exception as e:  # each thread reports what it hit
-            failures.append(e)
-
-    threads = [threading.Thread(target=open_books) for _ in range(opening)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert failures == []
-    books = Books(postgres_url)
-    books.app.create_scheme("City", "pinghu", {"C1": "One"}, "admin", ON)
-    books.catch_up()
-    assert books.app.scheme().counties == {"C1": "One"}
-    books.close()
-
-
 def test_a_member_id_with_spaces_around_it_is_no_second_member(
     books: Books, enrol: Callable[..., None]
 ) -> None:
@@ -386,16 +287,3 @@ def test_decisions_and_payouts_dated_before_what_they_follow_record_nothing(
         books.app.pay_out_batch({"m1": [claim]}, "2025-03/", "cashier", date(2025, 3, 1))
     with pytest.raises(DateOutOfOrder, match="ended on 2025-12-31"):
         books.app.enrol("m2", 1, "C1", "U1", None, "clerk", date(2026, 1, 1))
-
-
-def test_an_open_kept_waiting_by_another_says_so_instead_of_hanging(
-    postgres_server: str, postgres_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    Books(postgres_url).close()
-    schema = parse_qs(urlsplit(postgres_url).query)["schema"][0]
-    with psycopg.connect(postgres_server, autocommit=True) as other:
-        other.execute("SELECT pg_advisory_lock(hashtext(%s))", (lock_key("opening", schema),))
-        monkeypatch.setattr(config, "TURN_TIMEOUT_SECONDS", 1)
-        with pytest.raises(LedgerError, match="another process has been opening this ledger"):
-            Books(postgres_url)
-    Books(postgres_url).close()  # once the other lets go

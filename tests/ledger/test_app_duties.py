@@ -10,7 +10,6 @@ import pytest
 from domain.duties import DUTIES, POLICY
 from domain.errors import ClaimError, DutyRefused
 from domain.member import Member, member_uuid
-from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
 from ledger.application.feeds import import_feed
 from ledger.application.policies import load_preset
@@ -251,24 +250,3 @@ def test_settlements_imported_by_a_clerk_are_decided_by_the_policy(
         ("ClaimApproved", POLICY),
     ]
     assert isinstance(decided[1], Member.ClaimApproved)
-
-
-def test_roles_and_refusals_are_kept_in_the_database(db: str, ready: Books) -> None:
-    books = ready
-    books.app.grant_role("wang", "cashier", "admin", date(2025, 4, 1))
-    with pytest.raises(DutyRefused):
-        books.app.approve_claim("S-1", "wang", ON)
-    other = MutualAidLedger(db)
-    try:
-        assert other.scheme().roles == {
-            "admin": {"admin"},
-            "clerk": {"clerk"},
-            "approver": {"approver"},
-            "cashier": {"cashier"},
-            "wang": {"cashier"},
-        }
-        [refusal] = other.refusals.all()
-        assert (refusal.actor, refusal.command) == ("wang", "approve_claim")
-        assert refusal.at.endswith("+00:00")  # UTC
-    finally:
-        other.close()

@@ -8,7 +8,6 @@ import textwrap
 from collections import defaultdict
 from datetime import date
 
-from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
 from ledger.application.demo import CASHIER, run_demo
 from projections.balances import Balances, Filters
@@ -52,8 +51,7 @@ def test_catching_up_twice_applies_nothing_the_second_time(db: str) -> None:
 KILL_AFTER_THREE_BATCHES = textwrap.dedent(
     """
     import os, signal, sys
-    from ledger.application.app import MutualAidLedger
-    from projections.balances import Balances
+    from ledger.application.books import Books
 
     batches = []
 
@@ -62,7 +60,7 @@ KILL_AFTER_THREE_BATCHES = textwrap.dedent(
         if len(batches) == 3:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    Balances(MutualAidLedger(sys.argv[1])).catch_up(batch_size=50, on_batch=die_after_three)
+    Books(sys.argv[1]).balances.catch_up(batch_size=50, on_batch=die_after_three)
     """
 )
 
@@ -77,7 +75,7 @@ def test_a_killed_projection_resumes_with_no_event_lost_or_applied_twice(db: str
         env={**os.environ, "PYTHONPATH": os.getcwd()},
     )
     assert result.returncode == -signal.SIGKILL, result.stderr.decode()
-    resumed = Balances(books.app)
+    resumed = Balances(books.log, books.db)
     killed_at = resumed.position
     notifications = books.app.recorder.select_notifications(start=1, limit=150)
     assert killed_at == notifications[149].id  # three whole batches of 50 were committed
@@ -106,7 +104,7 @@ def test_two_catch_ups_at_once_apply_each_event_once(db: str) -> None:
     books = demo_books(db)
     expected = books.balances.rows()
     books.balances.reset()
-    rival = Balances(MutualAidLedger(db))
+    rival = Books(db).balances
     overtaken = []
 
     def rival_runs_ahead(position: int) -> None:

@@ -32,7 +32,7 @@ def test_one_event_at_a_time_gives_what_whole_batches_give(db: str) -> None:
     assert summary.returned and summary.payouts > summary.returned and summary.rejected
     books.catch_up()
     for model in (Claims, Notifications, Statements):
-        one_by_one = model(books.app, Database.scratch())
+        one_by_one = model(books.log, Database.scratch())
         one_by_one.catch_up(batch_size=1)
         live = next(p for p in books.projectors if isinstance(p, model))
         assert contents(one_by_one) == contents(live), model.__name__
@@ -54,7 +54,7 @@ def test_a_rebuild_withdraws_the_same_texts_and_keeps_those_handed_over(db: str)
     outbox.rebuild()
 
     assert (outbox.pending(), outbox.withdrawn()) == before
-    replayed = Notifications(books.app, Database.scratch())
+    replayed = Notifications(books.log, Database.scratch())
     replayed.catch_up()
     assert replayed.withdrawn() == before[1]
     books.close()

@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from ledger.application.books import Books
-from ledger.reports.audit import position_recorded_by
 
 MARCH, MAY, JUNE_30 = date(2025, 3, 1), date(2025, 5, 20), date(2025, 6, 30)
 
@@ -44,7 +43,7 @@ def test_a_late_entry_dated_back_changes_balances_as_of_but_not_as_known_at(
     assert then["counties"]["C2"]["accounts"]["benefit_expense"] == "0.00"
     assert then["city"]["accounts"]["benefit_expense"] == "10380.00"
 
-    recorded_then = position_recorded_by(books.balances.db, issued_at)
+    recorded_then = books.log.position_recorded_by(issued_at)
     assert recorded_then == issued
     assert books.report(as_of=JUNE_30, known_at=recorded_then) == then
 

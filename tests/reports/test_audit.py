@@ -40,7 +40,7 @@ def set_state(r: Raw, position: int, change: Callable[[bytes], bytes]) -> None:
 def test_an_untouched_log_verifies_and_its_head_is_the_published_digest(
     ledger_of_three: Books,
 ) -> None:
-    digest = head(ledger_of_three.balances.db)
+    digest = head(ledger_of_three.log)
     assert digest is not None
     assert digest.position == ledger_of_three.app.recorder.max_notification_id()
     check = check_chain(ledger_of_three, digest)
@@ -145,7 +145,7 @@ def test_two_events_swapped_are_both_found(ledger_of_three: Books, db: str) -> N
 def test_rewriting_the_links_too_is_caught_by_the_published_digest(
     ledger_of_three: Books, db: str
 ) -> None:
-    published = head(ledger_of_three.balances.db)
+    published = head(ledger_of_three.log)
     with raw(db) as r:
         r.unprotect()
         changed = premium_paid_at(r, 0)
@@ -171,7 +171,7 @@ def test_a_digest_that_names_no_position_of_the_log_is_reported(ledger_of_three:
 def test_events_recorded_after_a_digest_leave_it_valid(
     ledger_of_three: Books, enrol: Callable[..., None]
 ) -> None:
-    published = head(ledger_of_three.balances.db)
+    published = head(ledger_of_three.log)
     enrol("m4")
     check = check_chain(ledger_of_three, published)
     assert check.findings == [] and check.digest_matches is True

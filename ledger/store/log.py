@@ -1,0 +1,203 @@
+"""The event log as its readers see it: the read models, the trails and the audit.
+
+Positions (the library's notification ids), stored events decoded into domain events, and
+the hash chain's links beside them, with the time each event was recorded. Nothing here
+writes: the recorders (ledger/store/recorders.py) write events and their links together.
+"""
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.persistence import Notification, StoredEvent
+from eventsourcing.postgres import PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteTrackingRecorder
+
+from ledger.store.chain import CHAIN_TABLE, as_recorded
+from ledger.store.recorders import IDS_PER_QUERY, GuardedPostgresRecorder, GuardedSQLiteRecorder
+
+LINK_COLUMNS = "position, recorded_at, hash"
+
+
+@dataclass(frozen=True)
+class Link:
+    """The chain's link at a position: the event there was recorded at `recorded_at` (UTC,
+    as chain.as_recorded writes it), and the log up to it hashes to `hash`."""
+
+    position: int
+    recorded_at: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A stored event, decoded, at its position in the log."""
+
+    position: int
+    recorded_at: str | None
+    """From its link; None for an event recorded without one."""
+    event: Any
+    """The domain event; each of the ledger's carries `actor` and `effective_date`."""
+
+
+class EventLog:
+    """One application's log, for reading only: what the read models, the trails and the
+    audit need of the application, and nothing of its commands."""
+
+    def __init__(self, app: Application[UUID]) -> None:
+        recorder = app.recorder
+        assert isinstance(recorder, GuardedSQLiteRecorder | GuardedPostgresRecorder)
+        self._app = app
+        """Kept, for the library closes the application's connections when it goes."""
+        self.name = app.name
+        """The application's: read models track their positions as `NAME.MODEL`."""
+        self.recorder = recorder
+        self._mapper = app.mapper
+        self._postgres = recorder.dialect.postgres
+        self._position = "notification_id" if self._postgres else "rowid"
+        """The events table's column the library numbers the log by."""
+
+    def tracking_recorder(self) -> SQLiteTrackingRecorder | PostgresTrackingRecorder:
+        """A tracking recorder in the log's own database, on the application's connections."""
+        recorder = self._app.factory.tracking_recorder()
+        assert isinstance(recorder, SQLiteTrackingRecorder | PostgresTrackingRecorder)
+        return recorder
+
+    # Positions and events
+
+    def last_position(self) -> int:
+        """The position of the last event; 0 for an empty log."""
+        return self.recorder.max_notification_id() or 0
+
+    def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
+        """Up to `limit` stored events past a position, in log order, as stored."""
+        # Without `stop`: PostgreSQL's plan for it is several times slower; a reader that
+        # wants to stop leaves out what it reads past its end.
+        return self.recorder.select_notifications(
+            start=position, limit=limit, inclusive_of_start=False
+        )
+
+    def events_after(self, position: int, limit: int) -> list[tuple[int, Any]]:
+        """Up to `limit` events past a position, decoded, each with its position."""
+        return [
+            (n.id, self._mapper.to_domain_event(n))
+            for n in self.notifications_after(position, limit)
+        ]
+
+    def events_of(self, ids: Sequence[UUID], first_only: bool = False) -> list[Recorded]:
+        """The events of these aggregates (only their first, with `first_only`), in log
+        order."""
+        first = " AND e.originator_version = 1" if first_only else ""
+        keys = [i if self._postgres else i.hex for i in ids]
+        return self._recorded(f"e.originator_id IN ({{}}){first}", keys)
+
+    def events_at(self, positions: Sequence[int]) -> list[Recorded]:
+        """The events at these positions, in log order."""
+        return self._recorded(f"e.{self._position} IN ({{}})", list(positions))
+
+    def _recorded(self, condition: str, keys: Sequence[object]) -> list[Recorded]:
+        """The events meeting `condition`, whose {} takes the placeholders of the keys."""
+        position = f"e.{self._position}"
+        found: list[Recorded] = []
+        for part in _chunks(keys):
+            where = condition.format(", ".join("?" * len(part)))
+            statement = self.recorder.sql(
+                f"SELECT {position} AS position, e.originator_id, e.originator_version, "
+                f"e.topic, e.state, c.recorded_at FROM {{events}} e "
+                f"LEFT JOIN {{{CHAIN_TABLE}}} c ON c.position = {position} "
+                f"WHERE {where} ORDER BY {position}"
+            )
+            found += [self._decode(row) for row in self._rows(statement, part)]
+        return sorted(found, key=lambda r: r.position)
+
+    def _decode(self, row: Any) -> Recorded:
+        stored = StoredEvent(
+            originator_id=UUID(str(row["originator_id"])),
+            originator_version=int(row["originator_version"]),
+            topic=row["topic"],
+            state=bytes(row["state"]),
+        )
+        return Recorded(
+            int(row["position"]), row["recorded_at"], self._mapper.to_domain_event(stored)
+        )
+
+    # The chain
+
+    def head(self) -> Link | None:
+        """The last link written: the one to publish."""
+        return self._link(
+            f"SELECT {LINK_COLUMNS} FROM {{{CHAIN_TABLE}}} ORDER BY position DESC LIMIT 1", ()
+        )
+
+    def link(self, position: int) -> Link | None:
+        """The link at exactly this position, if there is one."""
+        return self._link(
+            f"SELECT {LINK_COLUMNS} FROM {{{CHAIN_TABLE}}} WHERE position = ?", (position,)
+        )
+
+    def link_as_of(self, position: int) -> Link | None:
+        """The link the log ends with as it stood at a position: the last one at or before
+        it, where a position is a gap the database left in the numbering."""
+        return self._link(
+            f"SELECT {LINK_COLUMNS} FROM {{{CHAIN_TABLE}}} WHERE position <= ? "
+            "ORDER BY position DESC LIMIT 1",
+            (position,),
+        )
+
+    def links(self, end: int, batch: int) -> Iterator[Link]:
+        """Every link up to position `end`, in order, read `batch` at a time."""
+        statement = self.recorder.sql(
+            f"SELECT {LINK_COLUMNS} FROM {{{CHAIN_TABLE}}} "
+            "WHERE position > ? AND position <= ? ORDER BY position LIMIT ?"
+        )
+        after = 0
+        while rows := [_link(r) for r in self._rows(statement, (after, end, batch))]:
+            yield from rows
+            after = rows[-1].position
+
+    def linked_after(self, position: int) -> set[int]:
+        """The positions past `position` that have a link."""
+        statement = self.recorder.sql(f"SELECT position FROM {{{CHAIN_TABLE}}} WHERE position > ?")
+        return {int(r["position"]) for r in self._rows(statement, (position,))}
+
+    def recorded_at(self, positions: Sequence[int]) -> dict[int, str]:
+        """When the events at these positions were recorded, from their links; positions
+        without a link are left out."""
+        found: dict[int, str] = {}
+        for part in _chunks(positions):
+            statement = self.recorder.sql(
+                f"SELECT position, recorded_at FROM {{{CHAIN_TABLE}}} "
+                f"WHERE position IN ({', '.join('?' * len(part))})"
+            )
+            found |= {int(r["position"]): r["recorded_at"] for r in self._rows(statement, part)}
+        return found
+
+    def position_recorded_by(self, moment: datetime) -> int:
+        """The last position recorded at or before `moment`; 0 if none was."""
+        statement = self.recorder.sql(
+            f"SELECT MAX(position) AS last FROM {{{CHAIN_TABLE}}} WHERE recorded_at <= ?"
+        )
+        (row,) = self._rows(statement, (as_recorded(moment),))
+        return int(row["last"] or 0)
+
+    def _link(self, text: str, params: Sequence[object]) -> Link | None:
+        rows = self._rows(self.recorder.sql(text), params)
+        return _link(rows[0]) if rows else None
+
+    def _rows(self, statement: Any, params: Sequence[object]) -> list[Any]:
+        with self.recorder.datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, params)
+            return list(cursor.fetchall())
+
+
+def _link(row: Any) -> Link:
+    return Link(int(row["position"]), row["recorded_at"], row["hash"])
+
+
+def _chunks(keys: Sequence[Any]) -> Iterator[Sequence[Any]]:
+    """Keys a few hundred at a time, for a statement with one placeholder each."""
+    for start in range(0, len(keys), IDS_PER_QUERY):
+        yield keys[start : start + IDS_PER_QUERY]

@@ -1,0 +1,54 @@
+"""The event log as its readers see it (ledger/store/log.py), on both backends: what the
+audit, the trails and the documents read of the chain."""
+
+from collections.abc import Callable
+from datetime import date
+
+import pytest
+from eventsourcing.persistence import IntegrityError
+
+from ledger.application.app import MutualAidLedger
+from ledger.application.books import Books
+
+ON = date(2025, 3, 1)
+
+
+def test_the_links_are_read_in_order_batch_by_batch_up_to_an_end(
+    books: Books, enrol: Callable[..., None]
+) -> None:
+    for member in ("m1", "m2", "m3"):
+        enrol(member)
+    end = books.log.last_position()
+    links = list(books.log.links(end, batch=2))
+    assert [link.position for link in links] == list(range(1, end + 1))
+    assert links == [books.log.link(position) for position in range(1, end + 1)]
+    assert links[-1] == books.log.head()
+    assert [link.position for link in books.log.links(end - 3, batch=2)] == list(range(1, end - 2))
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+def test_a_position_in_a_gap_of_the_numbering_is_the_log_as_at_the_link_before_it(
+    db: str, books: Books, enrol: Callable[..., None]
+) -> None:
+    """PostgreSQL spends the numbers of a transaction it rolls back: the loser of a race
+    leaves a gap, where the log stands as it did at the position before."""
+    enrol("m1")
+    first = books.app.submit_claim("m1", 1, "900.00", "clerk", ON)
+    second = books.app.submit_claim("m1", 1, "900.00", "clerk", ON)
+    other = MutualAidLedger(db)
+    try:
+        period = books.app.scheme().period(1)
+        mine, theirs = books.app.member("m1"), other.member("m1")
+        mine.approve_claim(first, period, "a", ON)
+        theirs.approve_claim(second, period, "b", ON)
+        books.app.save(mine)
+        before = books.log.last_position()
+        with pytest.raises(IntegrityError):
+            other.save(theirs)
+    finally:
+        other.close()
+    books.app.approve_claim(second, "approver", ON)
+    gap = before + 1
+    assert books.log.last_position() > gap
+    assert books.log.link(gap) is None
+    assert books.log.link_as_of(gap) == books.log.link(before)
