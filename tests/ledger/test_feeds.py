@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 from feed_files import CLAIM_HEADER, ROSTER_HEADER, claim, write_feed, write_workbook
+from rosters import import_roster, roster_line
 
 from domain.errors import LedgerError
 from domain.member import Member, member_uuid
-from ledger.application.app import MutualAidLedger, RosterLine
+from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
 from ledger.application.feeds import NOT_ACCEPTED, ImportRefused, ImportSummary, Reject, import_feed
 from ledger.application.files import FeedError
@@ -87,8 +88,7 @@ def approved(books: Books, member_id: str, claim_id: str) -> Decimal:
 
 
 def enrol_unpaid(books: Books, *members: str, period: int = 1) -> None:
-    lines = [RosterLine(m, "C1", "U1", None, pay_premium=False) for m in members]
-    books.app.enrol_many(period, lines, f"U-{period}", CLERK, START)
+    import_roster(books, *(roster_line(m, period=period) for m in members), paid=False)
 
 
 def open_scheme(db: str, preset: str, staff: Callable[[MutualAidLedger], None]) -> Books:
@@ -198,7 +198,7 @@ def test_a_jsonl_amount_with_a_fraction_is_an_exact_decimal(books: Books, tmp_pa
 def members(books: Books) -> Books:
     """M1 enrolled and paid up in C1; M2 enrolled without paying; M3 enrolled only in
     period 2 (2026)."""
-    books.app.enrol_many(1, [RosterLine("M1", "C1", "U1")], "R", CLERK, START)
+    import_roster(books, roster_line("M1"))
     enrol_unpaid(books, "M2")
     books.app.open_period(
         2,
@@ -820,7 +820,7 @@ def test_importing_the_same_file_twice_adds_nothing_the_second_time(
     if kind == "premiums":
         enrol_unpaid(books, "M1", "M2", "M3")
     if kind == "claims":
-        books.app.enrol_many(1, [RosterLine("M1", "C1", "U1")], "R", CLERK, START)
+        import_roster(books, roster_line("M1"))
     feed = FEEDS[kind](tmp_path / "feed.csv")
     first = imported(books, kind, feed)
     after_first = events(books), books.report()
@@ -995,13 +995,14 @@ KILL_WHILE_SAVING = textwrap.dedent(
     from pathlib import Path
 
     import ledger.application.feeds
+    import ledger.application.work
     from ledger.application.books import Books
 
     def die_once_ten_are_saved(stage, done):
         if stage == "saving" and done >= 10:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    ledger.application.feeds.CHUNK = 5
+    ledger.application.work.CHUNK = 5
     books = Books(sys.argv[1])
     ledger.application.feeds.import_feed(
         books,
@@ -1017,8 +1018,7 @@ MEMBERS = [f"M{n:02}" for n in range(1, 31)]
 
 
 def enrol_thirty(books: Books) -> None:
-    lines = [RosterLine(m, "C1" if n % 2 else "C2", "U1") for n, m in enumerate(MEMBERS)]
-    books.app.enrol_many(1, lines, "R", CLERK, START)
+    import_roster(books, *(roster_line(m, "C1" if n % 2 else "C2") for n, m in enumerate(MEMBERS)))
 
 
 def sixty_settlements(path: Path) -> Path:
@@ -1139,7 +1139,7 @@ def test_claims_beyond_the_annual_cap_are_rejected_once_it_is_used_up(
     scheme: Callable[[str], Books], tmp_path: Path
 ) -> None:
     books = scheme("nanyang")
-    books.app.enrol_many(1, [RosterLine("M1", "C1", "U1")], "R", CLERK, START)
+    import_roster(books, roster_line("M1"))
 
     summary = imported(
         books,
