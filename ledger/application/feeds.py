@@ -360,7 +360,16 @@ def import_feed(
     summary = ImportSummary(kind, str(path))
     parsed = ((row, _parse(row, model)) for row in read_rows(feed))
     with fewer_collections():
-        _import(books, summary, parsed, actor, partial, keep, progress, received_on)
+        _import(
+            books,
+            summary,
+            parsed,
+            actor,
+            partial=partial,
+            keep=keep,
+            progress=progress,
+            received_on=received_on,
+        )
         books.catch_up(on_batch=lambda position: progress("projecting", position))
     return summary
 
@@ -375,13 +384,11 @@ def import_records(books: Books, kind: str, records: Iterable[Record], actor: st
     def rows() -> Iterator[tuple[SourceRow, Record | Reject]]:
         for line, record in enumerate(records, start=1):
             if not isinstance(record, model):
-                raise LedgerError(f"record {line} is no record of {kind}")
+                raise LedgerError(f"record {line} is not of kind {kind!r}")
             yield SourceRow(line, {_aliases(model, n)[0]: v for n, v in record}), record
 
     with fewer_collections():
-        _import(
-            books, summary, rows(), actor, False, lambda rejected: None, lambda s, n: None, None
-        )
+        _import(books, summary, rows(), actor)
     return summary
 
 
@@ -398,13 +405,14 @@ def _import(
     summary: ImportSummary,
     parsed: Iterable[tuple[SourceRow, Record | Reject]],
     actor: str,
-    partial: bool,
-    keep: Callable[[list[tuple[SourceRow, str]]], None],
-    progress: Callable[[str, int], None],
-    received_on: date | None,
+    *,
+    partial: bool = False,
+    keep: Callable[[list[tuple[SourceRow, str]]], None] = lambda rejected: None,
+    progress: Callable[[str, int], None] = lambda stage, done: None,
+    received_on: date | None = None,
 ) -> None:
     """Apply the records to a batch and save it; `keep` is given the rows rejected, before
-    anything is saved."""
+    anything is saved. Without `partial`, any rejected row refuses the whole (ImportRefused)."""
     if summary.kind == "payout-results":
         books.claims.catch_up()
     work = Work(books, books.app.batch(), actor, summary, received_on or date.today())
