@@ -90,6 +90,16 @@ def kind_of(account: str) -> str:
     return next(a.kind for a in CHART if a.name == base)
 
 
+CREDIT_NATURED = frozenset({"liability", "income"})
+"""Kinds of account whose balance grows by credits (negative postings)."""
+
+
+def natural_balance(account: str, fen: int) -> int:
+    """A balance (debits positive) on the account's natural side, as the books show it:
+    credit-natured accounts negated, so income and what the fund owes read positive."""
+    return -fen if kind_of(account) in CREDIT_NATURED else fen
+
+
 @dataclass(frozen=True)
 class Posting:
     entity: str

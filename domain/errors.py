@@ -29,6 +29,12 @@ class PeriodError(LedgerError):
     """A period is unknown, already opened, or already closed."""
 
 
+class NoPeriodCovers(PeriodError):
+    def __init__(self, day: date) -> None:
+        self.day = day
+        super().__init__(f"no period covers {day}")
+
+
 class PeriodNotOpen(PeriodError):
     def __init__(self, period: int) -> None:
         self.period = period

@@ -14,6 +14,7 @@ from domain.errors import (
     DeficitAlreadyShared,
     DutyRefused,
     LedgerError,
+    NoPeriodCovers,
     PeriodError,
     PeriodNotOpen,
     UnknownCounty,
@@ -144,6 +145,14 @@ class Scheme(Aggregate):
             return self.periods[number]
         except KeyError:
             raise PeriodError(f"period {number} has not been opened") from None
+
+    def period_covering(self, day: date) -> Period:
+        """The period whose dates include the day (periods never overlap), for a fact that
+        names its date and not its period."""
+        for period in self.periods.values():
+            if period.start <= day <= period.end:
+                return period
+        raise NoPeriodCovers(day)
 
     def open_period_for_posting(self, number: int) -> Period:
         period = self.period(number)

@@ -24,6 +24,7 @@ from domain.errors import ClaimError, DutyRefused, LedgerError
 from domain.member import NO_DETAILS, ClaimIndex, Member, MemberDetails, claim_uuid, member_uuid
 from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyResult, Scheme
+from ledger.application.policies import load_preset
 from ledger.application.work import Batch
 from ledger.store.config import (
     NoLedger,
@@ -231,11 +232,18 @@ class MutualAidLedger(Application[UUID]):
     @refusals_recorded
     @retry_on_conflict
     def open_period(
-        self, number: int, start: date, end: date, policy: Policy, actor: str, on: date
-    ) -> None:
+        self, number: int, start: date, end: date, policy: Policy | None, actor: str, on: date
+    ) -> Policy:
+        """Open a period under `policy`, returned; None means the version the scheme's
+        preset gives for that period, so a scheme without a preset must be given one."""
         scheme = self._scheme_for(actor, "open_period")
+        if policy is None:
+            if scheme.preset is None:
+                raise LedgerError("the scheme has no preset: give --policy-file")
+            policy = load_preset(scheme.preset).policy_for(number)
         scheme.open_period(number, start, end, policy, actor, on)
         self.save(scheme)
+        return policy
 
     @refusals_recorded
     def close_period(
@@ -298,13 +306,17 @@ class MutualAidLedger(Application[UUID]):
         self,
         member_id: str,
         period: int,
-        amounts: dict[str, object],
+        amounts: dict[str, object] | None,
         receipt: str,
         actor: str,
         on: date,
     ) -> None:
+        """Record a payment of `amounts` by funding source; None means all that is still
+        due, as the member loaded here stands."""
         self._scheme_for(actor, "pay_premium").open_period_for_posting(period)
         member = self.member(member_id)
+        if amounts is None:
+            amounts = member.enrolment(period).outstanding()
         member.pay_premium(period, amounts, receipt, actor, on)
         self.save(member, **{POSTS_INTO: period})
 

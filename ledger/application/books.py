@@ -8,7 +8,14 @@ from typing import Any, cast
 
 from eventsourcing.persistence import IntegrityError
 
-from domain.accounts import CHART, CITY_POOL, PREMIUM_INCOME, kind_of, premium_income
+from domain.accounts import (
+    CHART,
+    CITY_POOL,
+    PREMIUM_INCOME,
+    kind_of,
+    natural_balance,
+    premium_income,
+)
 from domain.errors import LedgerError
 from domain.money import ZERO, fmt, from_fen
 from domain.scheme import CountyResult
@@ -21,7 +28,6 @@ from projections.projector import Database, Projector, catch_up_together
 from projections.statements import Statements
 
 ReadModels = tuple[Balances, Claims, Notifications, Statements]
-NATURAL_CREDIT = {"liability", "income"}
 CLOSE_ATTEMPTS = 10
 
 
@@ -141,9 +147,7 @@ class Books:
         names = self._account_names(totals)
         accounts = {}
         for name in names:
-            fen = totals.get((entity, name), 0)
-            natural = -fen if kind_of(name) in NATURAL_CREDIT else fen
-            accounts[name] = from_fen(natural)
+            accounts[name] = from_fen(natural_balance(name, totals.get((entity, name), 0)))
         return EntityBalances(accounts)
 
     def _account_names(self, totals: dict[tuple[str, str], int]) -> list[str]:

@@ -32,6 +32,7 @@ from domain.errors import (
     FieldError,
     InvalidAmount,
     LedgerError,
+    NoPeriodCovers,
     NotEnrolled,
     PeriodError,
     PremiumNotPaid,
@@ -40,7 +41,6 @@ from domain.errors import (
 )
 from domain.member import ClaimIndex, Member, Settlement, claim_uuid, member_uuid
 from domain.money import ZERO, fmt
-from domain.scheme import Scheme
 from ledger.application.books import Books
 from ledger.application.files import (
     ERROR,
@@ -250,7 +250,10 @@ def settle_claim(record: SettlementRecord, work: Work) -> bool:
     if owner is not None:
         raise Rejected("settlement_no", f"settlement number already used for member {owner!r}")
     member = work.member(record.member_id)
-    number = record.period or _period_of(work.batch.scheme, record.discharged_on)
+    try:
+        number = record.period or work.batch.scheme.period_covering(record.discharged_on).number
+    except NoPeriodCovers as e:
+        raise Rejected("discharged_on", str(e)) from None
     period = work.batch.posting_into(number)
     settlement = Settlement(
         record.settlement_no,
@@ -316,13 +319,6 @@ APPLY: dict[str, Callable[[Any, Work], bool]] = {
 
 
 _MEMBER_RECORDS = (EnrolmentRecord, PremiumRecord, SettlementRecord)
-
-
-def _period_of(scheme: Scheme, day: date) -> int:
-    for period in scheme.periods.values():
-        if period.start <= day <= period.end:
-            return period.number
-    raise Rejected("discharged_on", f"no period covers {day}")
 
 
 def import_feed(

@@ -21,13 +21,13 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from domain.accounts import CITY_POOL, account_exists, kind_of
+from domain.accounts import CITY_POOL, account_exists, natural_balance
 from domain.errors import ClaimError, LedgerError
 from domain.member import Member, claim_uuid, member_uuid
 from domain.money import ZERO, fmt, from_fen
 from domain.postings import postings_for
 from domain.scheme import Scheme
-from ledger.application.books import NATURAL_CREDIT, Books
+from ledger.application.books import Books
 from ledger.reports.audit import position_recorded_by
 from ledger.store.chain import CHAIN_TABLE
 from ledger.store.recorders import IDS_PER_QUERY
@@ -332,7 +332,6 @@ def explain(
     filters = Filters(entity, period, as_of, known_at)
     posted = books.balances.postings(filters, account)
     recorded = _recorded_at(books, sorted({p.position for p in posted}))
-    side = -1 if kind_of(account) in NATURAL_CREDIT else 1
     return Explanation(
         entity,
         account,
@@ -344,7 +343,7 @@ def explain(
                 p.effective_date,
                 p.event_type.rpartition(".")[2],
                 p.period,
-                side * from_fen(p.amount_fen),
+                from_fen(natural_balance(account, p.amount_fen)),
             )
             for p in posted
         ),

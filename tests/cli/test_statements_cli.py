@@ -19,7 +19,7 @@ from statement_books import CLOSED_ON, MEMBERS, TWINS, record_period, record_twi
 
 from domain.accounts import CHART
 from ledger.application.books import Books
-from ledger.cli.main import _unit_file
+from ledger.cli.reports import _unit_file
 
 
 @pytest.fixture

@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from domain.accounts import BANK, BENEFIT_EXPENSE, CITY_POOL, COUNTY_CONTRIBUTIONS
 from domain.errors import (
@@ -14,6 +16,7 @@ from domain.errors import (
     InvalidAmount,
     InvalidText,
     LedgerError,
+    NoPeriodCovers,
     PeriodError,
     PeriodNotOpen,
     UnknownCounty,
@@ -167,6 +170,31 @@ def test_a_period_never_opened_is_unknown(open_scheme: OpenScheme) -> None:
     with pytest.raises(PeriodError) as caught:
         scheme.open_period_for_posting(2)
     assert not isinstance(caught.value, PeriodNotOpen)
+
+
+def test_a_day_is_covered_by_the_period_whose_dates_include_it(open_scheme: OpenScheme) -> None:
+    scheme = open_scheme(periods=(1, 3))
+    assert scheme.period_covering(date(2025, 1, 1)).number == 1
+    assert scheme.period_covering(date(2025, 12, 31)).number == 1
+    assert scheme.period_covering(date(2027, 6, 30)).number == 3
+    with pytest.raises(NoPeriodCovers, match="no period covers 2026-03-31") as caught:
+        scheme.period_covering(date(2026, 3, 31))
+    assert caught.value.day == date(2026, 3, 31)
+    assert isinstance(caught.value, PeriodError)
+
+
+@given(day=st.dates(min_value=date(2024, 1, 1), max_value=date(2028, 12, 31)))
+def test_every_day_of_an_open_period_and_no_other_is_covered(
+    open_scheme: OpenScheme, day: date
+) -> None:
+    scheme = open_scheme(periods=(1, 3))  # the calendar years 2025 and 2027
+    if day.year in (2025, 2027):
+        period = scheme.period_covering(day)
+        assert period.number == day.year - 2024
+        assert period.start <= day <= period.end
+    else:
+        with pytest.raises(NoPeriodCovers):
+            scheme.period_covering(day)
 
 
 def test_an_unknown_county_is_refused(open_scheme: OpenScheme) -> None:

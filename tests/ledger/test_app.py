@@ -258,6 +258,39 @@ def test_a_receipt_is_recorded_once(books: Books) -> None:
         books.app.pay_premium("m1", 1, {"worker": "1.00"}, "R-3", "clerk", ON)
 
 
+def test_a_premium_paid_without_amounts_is_all_that_is_still_due(books: Books) -> None:
+    books.app.enrol("m1", 1, "C1", "U1", None, "clerk", ON)
+    books.app.pay_premium("m1", 1, {"worker": "1.00"}, "R-1", "clerk", ON)
+    books.app.pay_premium("m1", 1, None, "R-2", "clerk", ON)
+    enrolment = books.app.member("m1").enrolment(1)
+    assert enrolment.premium_paid == {"worker": Decimal("1.00"), "union:city": Decimal("49.00")}
+    with pytest.raises(LedgerError, match="nothing is due for period 1"):
+        books.app.pay_premium("m1", 1, None, "R-3", "clerk", ON)
+    with pytest.raises(LedgerError, match="unknown member 'm2'"):
+        books.app.pay_premium("m2", 1, None, "R-4", "clerk", ON)
+
+
+def test_a_period_opened_without_a_policy_takes_the_schemes_preset(books: Books) -> None:
+    preset = load_preset("pinghu").policy_for(2)
+    opened = books.app.open_period(2, date(2026, 1, 1), date(2026, 12, 31), None, "approver", ON)
+    assert opened == preset
+    assert books.app.scheme().periods[2].policy == preset
+
+
+def test_a_period_opened_without_a_policy_needs_a_preset(
+    db: str, staff: Callable[[MutualAidLedger], None]
+) -> None:
+    app = MutualAidLedger(db)
+    app.create_scheme("X", None, {"C1": "A"}, "admin", ON)
+    staff(app)
+    before = app.recorder.max_notification_id()
+    with pytest.raises(LedgerError, match=r"^the scheme has no preset: give --policy-file$"):
+        app.open_period(1, date(2025, 1, 1), date(2025, 12, 31), None, "approver", ON)
+    assert app.recorder.max_notification_id() == before
+    assert app.scheme().periods == {}
+    app.close()
+
+
 def test_a_close_on_figures_older_than_the_log_is_refused(
     books: Books, enrol: Callable[..., None]
 ) -> None:

@@ -26,7 +26,7 @@ from ledger.reports.audit import check_read_models
 from ledger.reports.payments import export_notifications, export_payouts
 from ledger.reports.render import write as write_document
 from ledger.reports.render.document import screening_document
-from ledger.reports.statements import Screening, screening
+from ledger.reports.screening import Screening, screening
 from ledger.store.recorders import POSTS_INTO
 
 CLERK, CASHIER = "clerk", "cashier"

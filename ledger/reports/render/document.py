@@ -13,17 +13,10 @@ from decimal import Decimal
 
 from domain.accounts import CITY_POOL, account_title, source_title
 from domain.money import ZERO, capitals
-from ledger.reports.statements import (
-    Disclosure,
-    Figures,
-    PeriodFigures,
-    Provenance,
-    Screening,
-    Slip,
-    Statement,
-    Unit,
-    average,
-)
+from ledger.reports.disclosure import Disclosure
+from ledger.reports.figures import Figures, Provenance, Unit, average
+from ledger.reports.screening import Screening, Slip
+from ledger.reports.statement import PeriodFigures, Statement
 from projections.statements import PeriodKnown
 
 TITLE = "职工医疗互助保障"

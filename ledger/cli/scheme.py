@@ -1,0 +1,218 @@
+"""The scheme and its members, for the fund's staff: the scheme and its periods, adjustments,
+enrolments and premiums."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from domain.errors import LedgerError
+from domain.member import MemberDetails
+from domain.money import fmt
+from ledger.application.policies import load_policy_file, load_preset
+from ledger.cli.common import (
+    GROUP,
+    DateOption,
+    JsonOption,
+    actor,
+    catching_up,
+    open_books,
+    out,
+    parse_date,
+    period_number,
+    print_json,
+    progress_bars,
+)
+
+commands = typer.Typer()
+scheme_cli = typer.Typer(help="Create and inspect the scheme.", **GROUP)
+period_cli = typer.Typer(help="Open and close coverage periods.", **GROUP)
+
+
+@scheme_cli.command("create")
+def scheme_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="Name of the scheme, e.g. the city.")],
+    county: Annotated[
+        list[str], typer.Option(help="CODE=NAME of a county; repeat for each county.")
+    ],
+    preset: Annotated[
+        str | None, typer.Option(help="Preset whose policies the scheme uses.")
+    ] = None,
+    on: DateOption = None,
+) -> None:
+    """Create the scheme with its counties."""
+    counties = {}
+    for item in county:
+        code, sep, label = item.partition("=")
+        if not sep or not code.strip() or not label.strip():
+            raise LedgerError(f"--county: {item!r} is not CODE=NAME")
+        if code.strip() in counties:
+            raise LedgerError(f"--county: code {code.strip()!r} given twice")
+        counties[code.strip()] = label.strip()
+    if preset is not None:
+        load_preset(preset)
+    created_on = parse_date(on)  # refused before a ledger is made for it
+    with open_books(ctx, create=True) as books:
+        books.app.create_scheme(name, preset, counties, actor(ctx), created_on)
+    out.print(f"Created scheme {name!r} with {len(counties)} counties.")
+
+
+@scheme_cli.command("show")
+def scheme_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Show the scheme, its counties and periods."""
+    with open_books(ctx) as books:
+        scheme = books.app.scheme()
+    periods = {
+        str(p.number): {
+            "start": p.start.isoformat(),
+            "end": p.end.isoformat(),
+            "policy_version": p.policy.version,
+            "closed": p.closed,
+        }
+        for p in scheme.periods.values()
+    }
+    data = {
+        "name": scheme.name,
+        "preset": scheme.preset,
+        "counties": scheme.counties,
+        "periods": periods,
+    }
+    if as_json:
+        print_json(data)
+        return
+    out.print(f"[bold]{scheme.name}[/bold] (preset: {scheme.preset or 'none'})")
+    for code, label in scheme.counties.items():
+        out.print(f"  county {code}: {label}")
+    for number, p in periods.items():
+        state = "closed" if p["closed"] else "open"
+        out.print(f"  period {number}: {p['start']} to {p['end']}, {p['policy_version']}, {state}")
+
+
+@period_cli.command("open")
+def period_open(
+    ctx: typer.Context,
+    period: Annotated[int, typer.Argument(help="Period number.", callback=period_number)],
+    start: Annotated[str, typer.Option(help="First day (YYYY-MM-DD).")],
+    end: Annotated[str, typer.Option(help="Last day (YYYY-MM-DD).")],
+    policy_file: Annotated[
+        Path | None, typer.Option(help="Policy JSON; default: the scheme's preset for the period.")
+    ] = None,
+    on: DateOption = None,
+) -> None:
+    """Open a period and publish the policy version in force for it."""
+    with open_books(ctx) as books:
+        policy = books.app.open_period(
+            period,
+            parse_date(start, "--start"),
+            parse_date(end, "--end"),
+            None if policy_file is None else load_policy_file(policy_file),
+            actor(ctx),
+            parse_date(on),
+        )
+    out.print(f"Opened period {period} under policy {policy.version}.")
+
+
+@period_cli.command("close")
+def period_close(
+    ctx: typer.Context,
+    period: Annotated[int, typer.Argument(help="Period number.", callback=period_number)],
+    on: DateOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Close a period and share each county's deficit between the city pool and the county."""
+    with open_books(ctx) as books, progress_bars() as progress:
+        results = books.close_period(
+            period, actor(ctx), parse_date(on), catching_up(progress, books)
+        )
+    if as_json:
+        counties = {
+            county: {"income": fmt(r.income), "benefits": fmt(r.expense), "deficit": fmt(r.deficit)}
+            for county, r in sorted(results.items())
+        }
+        print_json({"period": period, "counties": counties})
+        return
+    out.print(f"Closed period {period}.")
+    for county, result in sorted(results.items()):
+        note = f"deficit {result.deficit} shared" if result.deficit else "no deficit"
+        out.print(f"  {county}: income {result.income}, benefits {result.expense}, {note}")
+
+
+@commands.command("adjust")
+def adjust(
+    ctx: typer.Context,
+    period: Annotated[
+        int, typer.Option(help="Period the adjustment belongs to.", callback=period_number)
+    ],
+    entity: Annotated[str, typer.Option(help="County code, or CITY for the city pool.")],
+    debit: Annotated[str, typer.Option(help="Account debited.")],
+    credit: Annotated[str, typer.Option(help="Account credited.")],
+    amount: Annotated[str, typer.Option(help="Amount in yuan.")],
+    reason: Annotated[str, typer.Option(help="Why; kept with the entry.")],
+    on: DateOption = None,
+) -> None:
+    """Post an explicit adjustment, also into a closed period."""
+    with open_books(ctx) as books:
+        books.app.post_adjustment(
+            period, entity, debit, credit, amount, reason, actor(ctx), parse_date(on)
+        )
+    out.print(f"Posted adjustment of {amount} to {entity} for period {period}.")
+
+
+@commands.command("enrol")
+def enrol(
+    ctx: typer.Context,
+    member: Annotated[str, typer.Argument(help="Member id.")],
+    period: Annotated[int, typer.Option(help="Period number.", callback=period_number)],
+    county: Annotated[str, typer.Option(help="County code.")],
+    unit: Annotated[str, typer.Option(help="Employer unit (its union enrols the member).")],
+    group: Annotated[
+        str | None, typer.Option(help="Member group with an uplift, e.g. hardship.")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="The member's name (姓名).")] = None,
+    bank_account: Annotated[
+        str | None, typer.Option(help="Account benefits are paid to (银行账号), digits only.")
+    ] = None,
+    bank: Annotated[str | None, typer.Option(help="The account's bank (开户银行).")] = None,
+    phone: Annotated[str | None, typer.Option(help="Mobile number for SMS (手机号码).")] = None,
+    on: DateOption = None,
+) -> None:
+    """Enrol a member for a period."""
+    details = MemberDetails(name, bank_account, bank, phone)
+    with open_books(ctx) as books:
+        books.app.enrol(member, period, county, unit, group, actor(ctx), parse_date(on), details)
+    out.print(f"Enrolled {member} in period {period} ({county}, {unit}).")
+
+
+@commands.command("pay-premium")
+def pay_premium(
+    ctx: typer.Context,
+    member: Annotated[str, typer.Argument(help="Member id.")],
+    period: Annotated[int, typer.Option(help="Period number.", callback=period_number)],
+    receipt: Annotated[str, typer.Option(help="Receipt number.")],
+    source: Annotated[
+        list[str] | None,
+        typer.Option(help="SOURCE=AMOUNT, e.g. worker=1.00; default: all that is still due."),
+    ] = None,
+    on: DateOption = None,
+) -> None:
+    """Record a premium payment, by funding source."""
+    with open_books(ctx) as books:
+        books.app.pay_premium(member, period, _amounts(source), receipt, actor(ctx), parse_date(on))
+    out.print(f"Recorded premium for {member}, period {period}.")
+
+
+def _amounts(source: list[str] | None) -> dict[str, object] | None:
+    """The amounts by source that --source SOURCE=AMOUNT gives; None without it, for the
+    application to take all that is still due."""
+    if not source:
+        return None
+    amounts: dict[str, object] = {}
+    for item in source:
+        name, sep, amount = item.partition("=")
+        if not sep:
+            raise LedgerError(f"--source: {item!r} is not SOURCE=AMOUNT")
+        if name.strip() in amounts:
+            raise LedgerError(f"--source: {name.strip()!r} given twice")
+        amounts[name.strip()] = amount
+    return amounts

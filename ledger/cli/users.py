@@ -1,0 +1,76 @@
+"""Users and their roles, for the scheme's admins: roles granted and revoked, who holds
+which, and the commands refused for want of a duty."""
+
+from typing import Annotated
+
+import typer
+
+from domain.duties import ROLES
+from ledger.cli.common import (
+    GROUP,
+    DateOption,
+    JsonOption,
+    actor,
+    open_books,
+    out,
+    parse_date,
+    print_json,
+    say,
+)
+
+users_cli = typer.Typer(
+    help="Grant and revoke users' roles; list them, and the refused commands.",
+    **GROUP,
+)
+
+
+@users_cli.command("grant")
+def users_grant(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="User name, as they give it with --actor.")],
+    role: Annotated[str, typer.Argument(help=f"One of: {', '.join(ROLES)}.")],
+    on: DateOption = None,
+) -> None:
+    """Give a user a role (admins only)."""
+    with open_books(ctx) as books:
+        books.app.grant_role(user, role, actor(ctx), parse_date(on))
+    out.print(f"Granted {role} to {user.strip()}.")
+
+
+@users_cli.command("revoke")
+def users_revoke(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[str, typer.Argument(help="The role to take away.")],
+    on: DateOption = None,
+) -> None:
+    """Take a role away from a user (admins only)."""
+    with open_books(ctx) as books:
+        books.app.revoke_role(user, role, actor(ctx), parse_date(on))
+    out.print(f"Revoked {role} from {user.strip()}.")
+
+
+@users_cli.command("list")
+def users_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """The users and their roles."""
+    with open_books(ctx, read_only=True) as books:
+        roles = books.app.scheme().roles
+    users = {user: sorted(held) for user, held in sorted(roles.items())}
+    if as_json:
+        print_json({"users": users})
+        return
+    for user, held in users.items():
+        say(f"{user}: {', '.join(held)}")
+
+
+@users_cli.command("refusals")
+def users_refusals(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Commands refused for want of a duty, oldest first (kept outside the event log)."""
+    with open_books(ctx, read_only=True) as books:
+        refusals = books.app.refusals.all()
+    if as_json:
+        print_json({"refusals": [r.as_dict() for r in refusals]})
+        return
+    for r in refusals:
+        say(f"{r.at}  {r.actor}  {r.command}: {r.reason}")
+    say(f"{len(refusals)} refused command(s).")

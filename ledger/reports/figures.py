@@ -1,0 +1,361 @@
+"""What the documents share: the log position each is produced at, an entity's figures from
+the statement facts, units, a member's claims, and the rules for ratios, averages and masks.
+
+Each document is produced from the log as it stood at a position P (default: its end) and
+names P and the hash-chain digest at P, so anyone can produce it again later, with the same
+figures whatever was recorded since, and check that the log it came from is the one
+published. Money comes from the balances (so each figure equals `ledger balances`), and
+counts, claims and units from the statement facts; both are read with
+`notification_id <= P`.
+"""
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, NamedTuple
+
+from domain.errors import LedgerError
+from domain.money import ZERO, fmt, from_fen, round_yuan
+from domain.scheme import Scheme
+from ledger.application.books import Books
+from ledger.store.chain import CHAIN_TABLE
+from projections.projector import Database
+from projections.statements import (
+    APPROVED,
+    ENROLLED,
+    PAID,
+    PREMIUM,
+    REJECTED,
+    RETURNED,
+    SUBMITTED,
+    Fact,
+    PeriodKnown,
+    Tally,
+)
+
+PERCENT_PLACES = Decimal("0.1")
+
+
+# The log position a document is produced at
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """The log position a document was produced at, and the chain's digest there."""
+
+    position: int
+    hash: str
+    recorded_at: str
+    """When the event at the position was recorded (UTC, from the chain)."""
+
+    @property
+    def digest(self) -> str:
+        """As `ledger audit digest` prints it and `ledger audit verify --digest` takes it."""
+        return f"{self.position}:{self.hash}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"position": self.position, "digest": self.digest, "recorded_at": self.recorded_at}
+
+
+def provenance(
+    books: Books, known_at: int | None, on_progress: Callable[[int], None] | None = None
+) -> Provenance:
+    """Bring the read models up to the end of the log and pin the position to report at:
+    `known_at`, or the end of the log; the digest is the chain's link there.
+    `on_progress` is told the position reached, batch by batch, for a progress bar."""
+    last = books.app.recorder.max_notification_id() or 0
+    books.catch_up(on_batch=on_progress)
+    if last == 0:
+        raise LedgerError("the log is empty: there is nothing to report on yet")
+    if known_at is not None and not 1 <= known_at <= last:
+        raise LedgerError(f"--as-known-at: position {known_at} is not in the log (1 to {last})")
+    position = last if known_at is None else known_at
+    found = link_at(books.db, position)
+    if found is None:
+        raise LedgerError(f"position {position} has no link in the hash chain")
+    return found
+
+
+def link_at(db: Database, position: int) -> Provenance | None:
+    """The chain's link at a position: the last one at or before it, where a position is a
+    gap the database left in the numbering (the log there is the log at that link)."""
+    with db.transaction(commit=False) as cursor:
+        cursor.execute(
+            db.sql(
+                f"SELECT position, recorded_at, hash FROM {{{CHAIN_TABLE}}} "
+                "WHERE position <= ? ORDER BY position DESC LIMIT 1"
+            ),
+            (position,),
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return Provenance(int(row["position"]), row["hash"], row["recorded_at"])
+
+
+def period_known(books: Books, number: int, at: int) -> tuple[PeriodKnown, list[PeriodKnown]]:
+    """The period as known at `at`, and every period up to it (the reserves run over them)."""
+    periods = books.statements.periods(at)
+    found = [p for p in periods if p.number == number]
+    if not found:
+        raise LedgerError(f"period {number} had not been opened at position {at}")
+    return found[0], [p for p in periods if p.number <= number]
+
+
+def period_dict(period: PeriodKnown) -> dict[str, Any]:
+    """The period as a document's JSON names it."""
+    return {
+        "number": period.number,
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "policy_version": period.policy_version,
+        "closed_on": None if period.closed_on is None else period.closed_on.isoformat(),
+    }
+
+
+# Figures
+
+
+def percent(part: Decimal, whole: Decimal) -> Decimal | None:
+    """part / whole as a percentage to one decimal place, half up (the claims ratio, 赔付率);
+    None when there is no whole to divide by."""
+    if whole == 0:
+        return None
+    return (part * 100 / whole).quantize(PERCENT_PLACES, rounding=ROUND_HALF_UP)
+
+
+def average(total: Decimal, count: int) -> Decimal | None:
+    """An amount per item, to the fen; None when there are no items."""
+    return None if count == 0 else round_yuan(total / count)
+
+
+def mask(member_id: str) -> str:
+    """A member's identity as statements show it: M001234 -> M00****34. Enough to tell the
+    lines of a table apart, not to identify anyone; short ids keep only their first sign."""
+    text = member_id.strip()
+    if len(text) >= 7:
+        return f"{text[:3]}****{text[-2:]}"
+    return f"{text[:1]}****"
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else fmt(value)
+
+
+def _ratio(value: Decimal | None) -> str | None:
+    return None if value is None else f"{value:.1f}"
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One fund entity's figures for a period: a county, the city pool, the whole city, or
+    (from the facts alone, with no reserves) a unit."""
+
+    members: int = 0
+    units: int = 0
+    premiums: dict[str, Decimal] = field(default_factory=dict)
+    """Premium income by funding source (worker, union:<level>, employer, other)."""
+    benefits_approved: Decimal = ZERO
+    benefits_paid: Decimal = ZERO
+    """Payouts made less payouts returned, on the period's claims."""
+    claims: int = 0
+    """Claims approved with a benefit."""
+    claims_rejected: int = 0
+    members_helped: int = 0
+    opening_reserve: Decimal = ZERO
+    deficit_city_share: Decimal = ZERO
+    """Of the entity's deficit, what the city pool bore (for the pool: what it paid out)."""
+    deficit_county_share: Decimal = ZERO
+    period_result: Decimal = ZERO
+    """All income less all expense in the period, deficit sharing included (the balances'
+    surplus)."""
+
+    @property
+    def premium_income(self) -> Decimal:
+        return sum(self.premiums.values(), ZERO)
+
+    @property
+    def result_before_sharing(self) -> Decimal:
+        """Premium income less benefits approved: a surplus, or (negative) a deficit."""
+        return self.premium_income - self.benefits_approved
+
+    @property
+    def closing_reserve(self) -> Decimal:
+        return self.opening_reserve + self.period_result
+
+    @property
+    def average_benefit(self) -> Decimal | None:
+        return average(self.benefits_approved, self.claims)
+
+    @property
+    def claims_ratio(self) -> Decimal | None:
+        """Benefits approved as a percentage of premium income."""
+        return percent(self.benefits_approved, self.premium_income)
+
+    def plus(self, other: "Figures") -> "Figures":
+        sources = sorted(self.premiums.keys() | other.premiums.keys())
+        return Figures(
+            self.members + other.members,
+            self.units + other.units,
+            {s: self.premiums.get(s, ZERO) + other.premiums.get(s, ZERO) for s in sources},
+            self.benefits_approved + other.benefits_approved,
+            self.benefits_paid + other.benefits_paid,
+            self.claims + other.claims,
+            self.claims_rejected + other.claims_rejected,
+            self.members_helped + other.members_helped,
+            self.opening_reserve + other.opening_reserve,
+            self.deficit_city_share + other.deficit_city_share,
+            self.deficit_county_share + other.deficit_county_share,
+            self.period_result + other.period_result,
+        )
+
+    def activity(self) -> dict[str, Any]:
+        """What the entity's members did: the figures a unit also has."""
+        return {
+            "members": self.members,
+            "units": self.units,
+            "premium_income": {s: fmt(a) for s, a in sorted(self.premiums.items())},
+            "premium_income_total": fmt(self.premium_income),
+            "benefits_approved": fmt(self.benefits_approved),
+            "benefits_paid": fmt(self.benefits_paid),
+            "claims": self.claims,
+            "claims_rejected": self.claims_rejected,
+            "members_helped": self.members_helped,
+            "average_benefit_per_claim": _money(self.average_benefit),
+            "claims_ratio_percent": _ratio(self.claims_ratio),
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.activity(),
+            "opening_reserve": fmt(self.opening_reserve),
+            "result_before_sharing": fmt(self.result_before_sharing),
+            "deficit_city_share": fmt(self.deficit_city_share),
+            "deficit_county_share": fmt(self.deficit_county_share),
+            "period_result": fmt(self.period_result),
+            "closing_reserve": fmt(self.closing_reserve),
+        }
+
+
+def total(figures: Iterable[Figures]) -> Figures:
+    result = Figures()
+    for f in figures:
+        result = result.plus(f)
+    return result
+
+
+def from_tallies(
+    tallies: Sequence[Tally], county: str | None = None, unit: str | None = None
+) -> Figures:
+    """What the facts say of a county, a unit or (neither given) the whole city."""
+    mine = [
+        t
+        for t in tallies
+        if (county is None or t.county == county) and (unit is None or t.unit == unit)
+    ]
+
+    def of(kind: str) -> list[Tally]:
+        return [t for t in mine if t.kind == kind]
+
+    def fen(kind: str) -> Decimal:
+        return from_fen(sum(t.fen for t in of(kind)))
+
+    premiums: dict[str, Decimal] = {}
+    for t in of(PREMIUM):
+        source = t.source or "other"
+        premiums[source] = premiums.get(source, ZERO) + from_fen(t.fen)
+    return Figures(
+        members=sum(t.count for t in of(ENROLLED)),
+        units=len({(t.county, t.unit) for t in of(ENROLLED)}),
+        premiums=premiums,
+        benefits_approved=fen(APPROVED),
+        benefits_paid=fen(PAID) - fen(RETURNED),
+        claims=sum(t.count for t in of(APPROVED)),
+        claims_rejected=sum(t.count for t in of(REJECTED)),
+        members_helped=sum(t.members for t in of(APPROVED)),
+    )
+
+
+# Units and their members' claims
+
+
+class Unit(NamedTuple):
+    """An employer unit: its name is its own only within its county, so two counties may
+    each have a unit of the same name, and they are two units."""
+
+    county: str
+    name: str
+
+
+def resolve_unit(
+    books: Books, scheme: Scheme, period: int, at: int, name: str, county: str | None
+) -> Unit:
+    """The unit of this name with members enrolled in the period, as known at `at`: in
+    `county` if given, else in the one county where a unit of that name has them. A name
+    enrolled in several counties is refused, naming them, until the county is given."""
+    if county is not None:
+        scheme.require_county(county)
+    enrolled = books.statements.facts(period, at, (ENROLLED,), county=county, unit=name)
+    counties = sorted({f.county for f in enrolled})
+    if not counties:
+        where = "" if county is None else f" in county {county}"
+        raise LedgerError(f"unit {name!r} had no members enrolled{where} in period {period}")
+    if len(counties) > 1:
+        named = _and([f"{c} ({scheme.counties.get(c, c)})" for c in counties])
+        options = " or ".join(f"--county {c}" for c in counties)
+        raise LedgerError(
+            f"unit {name!r} is ambiguous: units of that name had members enrolled in period "
+            f"{period} in counties {named}; say which with {options}"
+        )
+    return Unit(counties[0], name)
+
+
+def _and(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+@dataclass(frozen=True)
+class ClaimLine:
+    claim_id: str
+    submitted_on: date
+    self_paid: Decimal
+    status: str
+    """submitted, approved or rejected."""
+    benefit: Decimal
+    paid: Decimal
+    reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "claim_id": self.claim_id,
+            "submitted_on": self.submitted_on.isoformat(),
+            "self_paid": fmt(self.self_paid),
+            "status": self.status,
+            "benefit": fmt(self.benefit),
+            "paid": fmt(self.paid),
+            "reason": self.reason,
+        }
+
+
+def claim_lines(facts: Sequence[Fact]) -> list[ClaimLine]:
+    """A member's claims from their facts, in the order submitted."""
+    lines: dict[str, ClaimLine] = {}
+    for f in facts:
+        claim = f.claim_id or ""
+        if f.kind == SUBMITTED:
+            lines[claim] = ClaimLine(
+                claim, f.effective_date, from_fen(f.eligible_fen or 0), SUBMITTED, ZERO, ZERO
+            )
+        elif claim in lines:
+            line = lines[claim]
+            amount = from_fen(f.amount_fen)
+            if f.kind == APPROVED:
+                lines[claim] = replace(line, status=APPROVED, benefit=amount)
+            elif f.kind == REJECTED:
+                lines[claim] = replace(line, status=REJECTED, reason=f.note)
+            elif f.kind == PAID:
+                lines[claim] = replace(line, paid=line.paid + amount)
+            elif f.kind == RETURNED:
+                lines[claim] = replace(line, paid=line.paid - amount)
+    return list(lines.values())

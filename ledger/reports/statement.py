@@ -1,0 +1,347 @@
+"""The period statement, of the city (every county, the city pool and the whole city) or of
+one county: its figures beside the previous period's, the deficits shared, the adjustments,
+the largest claims, claims by size and the reserve at the end of each period.
+"""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from domain.accounts import (
+    BENEFIT_EXPENSE,
+    CITY_POOL,
+    COUNTY_CONTRIBUTIONS,
+    DEFICIT_TRANSFERS_IN,
+    DEFICIT_TRANSFERS_OUT,
+    PREMIUM_INCOME,
+    kind_of,
+    natural_balance,
+)
+from domain.errors import LedgerError
+from domain.money import ZERO, fmt, from_fen, to_fen
+from ledger.application.books import Books
+from ledger.reports.figures import (
+    Figures,
+    Provenance,
+    from_tallies,
+    mask,
+    period_dict,
+    period_known,
+    provenance,
+    total,
+)
+from projections.balances import Filters
+from projections.statements import ADJUSTMENT, DEFICIT_CITY, DEFICIT_COUNTY, Fact, PeriodKnown
+
+SIZE_BANDS = (Decimal(0), Decimal(1000), Decimal(5000), Decimal(10000), Decimal(50000))
+"""Lower bounds of the claim size bands, in yuan of benefit; the last band is open above."""
+LARGEST = 10
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    period: PeriodKnown
+    counties: dict[str, Figures]
+    """By county code: every county, or the one the statement is for."""
+    city_pool: Figures | None
+    city: Figures | None
+    """The whole city (counties and pool); None in a county's statement."""
+
+    @property
+    def subject(self) -> Figures:
+        """The city's figures, or the one county's."""
+        return self.city if self.city is not None else next(iter(self.counties.values()))
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "period": period_dict(self.period),
+            "counties": {c: f.as_dict() for c, f in self.counties.items()},
+        }
+        if self.city is not None and self.city_pool is not None:
+            data["city_pool"] = {
+                "opening_reserve": fmt(self.city_pool.opening_reserve),
+                "deficit_shares_paid": fmt(self.city_pool.deficit_city_share),
+                "period_result": fmt(self.city_pool.period_result),
+                "closing_reserve": fmt(self.city_pool.closing_reserve),
+            }
+            data["city"] = self.city.as_dict()
+        return data
+
+
+@dataclass(frozen=True)
+class DeficitShare:
+    county: str
+    city_share: Decimal
+    county_share: Decimal
+    shared_on: date
+
+    @property
+    def deficit(self) -> Decimal:
+        return self.city_share + self.county_share
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "county": self.county,
+            "deficit": fmt(self.deficit),
+            "city_share": fmt(self.city_share),
+            "county_share": fmt(self.county_share),
+            "shared_on": self.shared_on.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    entity: str
+    debit: str
+    credit: str
+    amount: Decimal
+    reason: str
+    effective_date: date
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "entity": self.entity,
+            "debit": self.debit,
+            "credit": self.credit,
+            "amount": fmt(self.amount),
+            "reason": self.reason,
+            "effective_date": self.effective_date.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class LargeClaim:
+    member: str
+    """Masked."""
+    county: str
+    unit: str
+    approved_on: date
+    self_paid: Decimal
+    benefit: Decimal
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "member": self.member,
+            "county": self.county,
+            "unit": self.unit,
+            "approved_on": self.approved_on.isoformat(),
+            "self_paid": fmt(self.self_paid),
+            "benefit": fmt(self.benefit),
+        }
+
+
+@dataclass(frozen=True)
+class Band:
+    lower: Decimal
+    upper: Decimal | None
+    claims: int
+    benefits: Decimal
+
+    @property
+    def label(self) -> str:
+        if self.upper is None:
+            return f"{self.lower:,.0f}+"
+        return f"{self.lower:,.0f}-{self.upper:,.0f}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"band": self.label, "claims": self.claims, "benefits": fmt(self.benefits)}
+
+
+@dataclass(frozen=True)
+class Statement:
+    scheme: str
+    county: str | None
+    county_names: dict[str, str]
+    provenance: Provenance
+    current: PeriodFigures
+    previous: PeriodFigures | None
+    deficits: list[DeficitShare]
+    adjustments: list[Adjustment]
+    largest: list[LargeClaim]
+    bands: list[Band]
+    reserves: list[tuple[int, Decimal]]
+    """The subject's closing reserve at the end of each period up to this one."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scheme": self.scheme,
+            "county": self.county,
+            "county_names": self.county_names,
+            "known_at": self.provenance.as_dict(),
+            **self.current.as_dict(),
+            "previous": None if self.previous is None else self.previous.as_dict(),
+            "deficits": [d.as_dict() for d in self.deficits],
+            "adjustments": [a.as_dict() for a in self.adjustments],
+            "largest_claims": [c.as_dict() for c in self.largest],
+            "claims_by_size": [b.as_dict() for b in self.bands],
+            "reserve_by_period": [
+                {"period": p, "closing_reserve": fmt(r)} for p, r in self.reserves
+            ],
+        }
+
+
+def statement(
+    books: Books,
+    period: int,
+    county: str | None = None,
+    known_at: int | None = None,
+    largest: int = LARGEST,
+    on_progress: Callable[[int], None] | None = None,
+) -> Statement:
+    """The period statement of the city (every county, the city pool and the whole city),
+    or of one county, as the log stood at `known_at` (default: its end)."""
+    if largest < 0:
+        raise LedgerError(f"--largest: {largest} is not a number of claims")
+    at = provenance(books, known_at, on_progress)
+    scheme = books.app.scheme()
+    if county is not None:
+        scheme.require_county(county)
+    current, known = period_known(books, period, at.position)
+    counties = sorted(scheme.counties)
+    entities = [county] if county else [*counties, CITY_POOL]
+    results = period_results(books, known, entities, at.position)
+    opening: dict[int, dict[str, Decimal]] = {}
+    reserves, running = [], dict.fromkeys(entities, ZERO)
+    for p in known:
+        opening[p.number] = dict(running)
+        running = {e: running[e] + results[p.number][e] for e in entities}
+        reserves.append((p.number, sum(running.values(), ZERO)))
+    figures = period_figures(books, current, opening[period], county, counties, at.position)
+    previous = None
+    if len(known) > 1:
+        before = known[-2]
+        previous = period_figures(
+            books, before, opening[before.number], county, counties, at.position
+        )
+    facts = books.statements.facts(
+        period, at.position, (DEFICIT_CITY, DEFICIT_COUNTY, ADJUSTMENT), county=county
+    )
+    return Statement(
+        scheme=scheme.name,
+        county=county,
+        county_names={c: scheme.counties[c] for c in ([county] if county else counties)},
+        provenance=at,
+        current=figures,
+        previous=previous,
+        deficits=_deficits(facts),
+        adjustments=[_adjustment(f) for f in facts if f.kind == ADJUSTMENT],
+        largest=[
+            LargeClaim(
+                mask(f.member_id or ""),
+                f.county,
+                f.unit or "",
+                f.effective_date,
+                from_fen(f.eligible_fen or 0),
+                from_fen(f.amount_fen),
+            )
+            for f in books.statements.largest(period, at.position, county, largest)
+        ],
+        bands=_bands(books, period, at.position, county),
+        reserves=reserves,
+    )
+
+
+def period_results(
+    books: Books, periods: Sequence[PeriodKnown], entities: Sequence[str], at: int
+) -> dict[int, dict[str, Decimal]]:
+    """Each entity's result (all income less all expense) in each period, as known at `at`:
+    what the reserves are made of."""
+    results = {}
+    for p in periods:
+        totals = books.balances.totals(Filters(period=p.number, known_at=at))
+        results[p.number] = {e: _result(_natural(totals, e)) for e in entities}
+    return results
+
+
+def period_figures(
+    books: Books,
+    period: PeriodKnown,
+    opening: dict[str, Decimal],
+    county: str | None,
+    counties: Sequence[str],
+    at: int,
+) -> PeriodFigures:
+    """A period's figures as known at `at`, on the entities' opening reserves."""
+    tallies = books.statements.tallies(period.number, at)
+    totals = books.balances.totals(Filters(period=period.number, known_at=at))
+    sources = sorted({a.split(":", 1)[1] for _, a in totals if a.startswith(PREMIUM_INCOME + ":")})
+
+    def figures(entity: str, facts: Figures) -> Figures:
+        accounts = _natural(totals, entity)
+        return replace(
+            facts,
+            premiums={s: accounts.get(f"{PREMIUM_INCOME}:{s}", ZERO) for s in sources},
+            benefits_approved=accounts.get(BENEFIT_EXPENSE, ZERO),
+            opening_reserve=opening.get(entity, ZERO),
+            deficit_city_share=accounts.get(DEFICIT_TRANSFERS_IN, ZERO)
+            + accounts.get(DEFICIT_TRANSFERS_OUT, ZERO),
+            deficit_county_share=accounts.get(COUNTY_CONTRIBUTIONS, ZERO),
+            period_result=_result(accounts),
+        )
+
+    by_county = {c: figures(c, from_tallies(tallies, county=c)) for c in counties}
+    pool = figures(CITY_POOL, Figures())
+    if county is not None:
+        return PeriodFigures(period, {county: by_county[county]}, None, None)
+    city = total(by_county.values())
+    # The city is the counties and the pool: the pool's own postings (adjustments to CITY)
+    # count in its income, benefits and result alike, so the ratio and the result before
+    # sharing agree with `ledger balances`. The deficit shares stay the counties': what
+    # the pool pays them moves money within the city.
+    city = replace(
+        city,
+        premiums={s: city.premiums.get(s, ZERO) + pool.premiums.get(s, ZERO) for s in sources},
+        benefits_approved=city.benefits_approved + pool.benefits_approved,
+        opening_reserve=city.opening_reserve + pool.opening_reserve,
+        period_result=city.period_result + pool.period_result,
+    )
+    return PeriodFigures(period, by_county, pool, city)
+
+
+def _natural(totals: dict[tuple[str, str], int], entity: str) -> dict[str, Decimal]:
+    """An entity's balances on their natural side (income and liabilities positive)."""
+    return {
+        account: from_fen(natural_balance(account, fen))
+        for (e, account), fen in totals.items()
+        if e == entity
+    }
+
+
+def _result(accounts: dict[str, Decimal]) -> Decimal:
+    income = sum((a for n, a in accounts.items() if kind_of(n) == "income"), ZERO)
+    expense = sum((a for n, a in accounts.items() if kind_of(n) == "expense"), ZERO)
+    return income - expense
+
+
+def _adjustment(f: Fact) -> Adjustment:
+    debit, _, credit = (f.source or "").partition("/")
+    return Adjustment(
+        f.county, debit, credit, from_fen(f.amount_fen), f.note or "", f.effective_date
+    )
+
+
+def _deficits(facts: Sequence[Fact]) -> list[DeficitShare]:
+    shares: dict[str, dict[str, Fact]] = {}
+    for f in facts:
+        if f.kind in (DEFICIT_CITY, DEFICIT_COUNTY):
+            shares.setdefault(f.county, {})[f.kind] = f
+    return [
+        DeficitShare(
+            county,
+            from_fen(s[DEFICIT_CITY].amount_fen if DEFICIT_CITY in s else 0),
+            from_fen(s[DEFICIT_COUNTY].amount_fen if DEFICIT_COUNTY in s else 0),
+            next(iter(s.values())).effective_date,
+        )
+        for county, s in sorted(shares.items())
+    ]
+
+
+def _bands(books: Books, period: int, at: int, county: str | None) -> list[Band]:
+    found = books.statements.benefits_by_band(period, at, county, [to_fen(b) for b in SIZE_BANDS])
+    uppers: list[Decimal | None] = [*SIZE_BANDS[1:], None]
+    return [
+        Band(lower, upper, claims, from_fen(fen))
+        for lower, upper, (claims, fen) in zip(SIZE_BANDS, uppers, found, strict=True)
+    ]
