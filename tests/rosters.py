@@ -47,7 +47,6 @@ def import_roster(books: Books, *lines: EnrolmentRecord, paid: bool = True) -> N
     if not paid:
         return
     for line in lines:
-        due = books.app.member(line.member_id).enrolment(line.period).outstanding()
         books.app.pay_premium(
-            line.member_id, line.period, due, f"R-{line.member_id}", CLERK, line.enrolled_on
+            line.member_id, line.period, None, f"R-{line.member_id}", CLERK, line.enrolled_on
         )
