@@ -2,11 +2,12 @@
 
     python bench/audit.py [--members N] [--backend sqlite|postgres|both] [--out FILE]
 
-For each backend: records N enrolments with their premiums (3 events each) and N/10
-settled claims, catches the read models up, then times in one run, on the same log:
-reading it with `select_notifications` (the floor of anything that reads the log), reading
-and decoding it with the library's mapper (the floor of any replay), the hash-chain check,
-and the replay of every read model compared with the live ones. The section "Audit" of
+For each backend: imports a roster of N members, their premiums (a payment per funding
+source: 4 events a member with Registered and Enrolled) and N/10 settled claims, catches
+the read models up, then times in one run, on the same log: reading it with
+`select_notifications` (the floor of anything that reads the log), reading and decoding it
+with the library's mapper (the floor of any replay), the hash-chain check, and the replay of
+every read model compared with the live ones. The section "Audit" of
 docs/benchmarks.md is replaced with the results.
 """
 
@@ -19,9 +20,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from feeds import RECEIVED, START, ledger_db, machine, new_books, write_claims
+from feeds import (
+    RECEIVED,
+    ledger_db,
+    machine,
+    new_books,
+    write_claims,
+    write_premiums,
+    write_roster,
+)
 
-from ledger.application.app import RosterLine
 from ledger.application.books import Books
 from ledger.application.feeds import import_feed
 from ledger.reports.audit import BATCH, check_chain, check_read_models, head, walk_chain
@@ -30,14 +38,12 @@ HEADING = "## Audit: verification of the log"
 
 
 def record(books: Books, members: int, tmp: Path) -> None:
-    lines = [
-        RosterLine(f"M{i:07d}", f"C{i % 8 + 1:02d}", f"U{i % 500:03d}") for i in range(members)
-    ]
-    for start in range(0, members, 250):
-        books.app.enrol_many(1, lines[start : start + 250], f"R{start}", "bench", START)
-    claims = tmp / "claims.csv"
+    roster, premiums, claims = tmp / "roster.csv", tmp / "premiums.csv", tmp / "claims.csv"
+    write_roster(roster, members)
+    write_premiums(premiums, members)
     write_claims(claims, members // 10, members)
-    import_feed(books, "claims", claims, "bench", received_on=RECEIVED)
+    for kind, path in (("enrolments", roster), ("premiums", premiums), ("claims", claims)):
+        import_feed(books, kind, path, "bench", received_on=RECEIVED)
     books.catch_up()
 
 

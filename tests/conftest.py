@@ -20,9 +20,10 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 from psycopg import sql
+from rosters import import_roster, roster_line
 
 from domain.member import MemberDetails
-from ledger.application.app import MutualAidLedger, RosterLine
+from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
 from ledger.application.policies import load_preset
 
@@ -165,7 +166,6 @@ def enrol(books: Books) -> Callable[..., None]:
         member: str, county: str = "C1", group: str | None = None, with_account: bool = True
     ) -> None:
         details = MemberDetails(bank_account=bank_account_of(member) if with_account else None)
-        line = RosterLine(member, county, "U1", group, details=details)
-        books.app.enrol_many(1, [line], f"R-{member}", "clerk", PERIOD_START)
+        import_roster(books, roster_line(member, county, "U1", group, details))
 
     return enrol

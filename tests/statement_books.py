@@ -10,7 +10,8 @@ Another period, `record_twin_units`, has a unit of the same name in each county.
 
 from datetime import date
 
-from ledger.application.app import RosterLine
+from rosters import import_roster, roster_line
+
 from ledger.application.books import Books
 
 ON = date(2025, 3, 1)
@@ -26,8 +27,10 @@ MEMBERS = {
 
 def record_period(books: Books) -> None:
     app = books.app
-    lines = [RosterLine(m, county, unit) for m, (county, unit) in MEMBERS.items()]
-    app.enrol_many(1, lines, "R-2025", "clerk", date(2025, 1, 2))
+    lines = [
+        roster_line(m, county, unit, on=date(2025, 1, 2)) for m, (county, unit) in MEMBERS.items()
+    ]
+    import_roster(books, *lines)
     big = app.submit_claim("M0010001", 1, "20000.00", "clerk", ON)  # benefit 10,380.00
     app.approve_claim(big, "approver", ON)
     app.make_payout(big, None, "B-1", "cashier", date(2025, 3, 10))
@@ -61,8 +64,10 @@ a C2 unit besides. C1's Glass Works: 2 members, premiums 100.00, one claim of 20
 def record_twin_units(books: Books) -> None:
     """The period of TWINS, left open."""
     app = books.app
-    lines = [RosterLine(m, county, unit) for m, (county, unit) in TWINS.items()]
-    app.enrol_many(1, lines, "R-2025", "clerk", date(2025, 1, 2))
+    lines = [
+        roster_line(m, county, unit, on=date(2025, 1, 2)) for m, (county, unit) in TWINS.items()
+    ]
+    import_roster(books, *lines)
     big = app.submit_claim("M0010101", 1, "20000.00", "clerk", ON)
     app.approve_claim(big, "approver", ON)
     app.make_payout(big, None, "B-1", "cashier", date(2025, 3, 10))

@@ -1,8 +1,7 @@
 """The ledger application: the use cases, and the only code that loads and saves aggregates."""
 
 import os
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from functools import wraps
@@ -26,6 +25,7 @@ from domain.member import NO_DETAILS, ClaimIndex, Member, MemberDetails, claim_u
 from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyResult, Scheme
 from ledger.application.policies import load_preset
+from ledger.application.work import Batch
 from ledger.store.config import (
     NoLedger,
     ReadOnly,
@@ -93,18 +93,6 @@ def refusals_recorded(
     return run
 
 
-@dataclass(frozen=True)
-class RosterLine:
-    """One line of a roster for the bulk path: a member enrolled and, optionally, paid up."""
-
-    member_id: str
-    county: str
-    unit: str
-    group: str | None = None
-    pay_premium: bool = True
-    details: MemberDetails = NO_DETAILS
-
-
 class MutualAidLedger(Application[UUID]):
     name = "ledger"
 
@@ -153,6 +141,11 @@ class MutualAidLedger(Application[UUID]):
         if self.read_only:
             raise ReadOnly
         return super().save(*objs, **kwargs)
+
+    def batch(self) -> Batch:
+        """A unit of work for many records at once (a feed): the aggregates they name,
+        loaded in bulk and saved in chunks."""
+        return Batch(self)
 
     # Queries
 
@@ -306,35 +299,6 @@ class MutualAidLedger(Application[UUID]):
             scheme.open_period_for_posting(period), county, unit, group, actor, on, details
         )
         self.save(member, **{POSTS_INTO: period})
-
-    @refusals_recorded
-    def enrol_many(
-        self, period: int, enrolments: Iterable[RosterLine], receipt: str, actor: str, on: date
-    ) -> int:
-        """Bulk path: enrol (and pay up) many members in one transaction; all or nothing."""
-        scheme = self._scheme_for(actor, "enrol")
-        lines = list(enrolments)
-        if any(e.pay_premium for e in lines):
-            scheme.require_duty(actor, "pay_premium")
-        open_period = scheme.open_period_for_posting(period)
-        known = self.load_many([member_uuid(e.member_id) for e in lines])
-        members: dict[str, Member] = {}
-        for line, e in enumerate(lines, start=1):
-            try:
-                scheme.require_county(e.county)
-                found = members.get(e.member_id) or known.get(member_uuid(e.member_id))
-                member = (
-                    found if isinstance(found, Member) else Member.register(e.member_id, actor, on)
-                )
-                member.enrol(open_period, e.county, e.unit, e.group, actor, on, e.details)
-                if e.pay_premium:
-                    amounts = member.enrolment(period).outstanding()
-                    member.pay_premium(period, amounts, f"{receipt}/{line}", actor, on)
-            except LedgerError as error:
-                raise LedgerError(f"enrolment {line} ({e.member_id}): {error}") from None
-            members[e.member_id] = member
-        self.save(*members.values(), **{POSTS_INTO: period})
-        return len(members)
 
     @refusals_recorded
     @retry_on_conflict

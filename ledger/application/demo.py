@@ -10,10 +10,11 @@ from domain import duties
 from domain.errors import LedgerError
 from domain.member import MemberDetails
 from domain.money import from_fen
-from domain.policy import SchemePreset
-from ledger.application.app import RosterLine
+from domain.policy import Policy, SchemePreset
 from ledger.application.books import Books
+from ledger.application.feeds import import_records
 from ledger.application.policies import load_preset
+from ledger.application.records import EnrolmentRecord, PremiumRecord
 
 COUNTY_NAMES = (
     "东城 Dongcheng",
@@ -91,16 +92,17 @@ def run_demo(
     weights = [rng.uniform(0.5, 2.0) for _ in codes]
     county_of = rng.choices(sorted(codes), weights=weights, k=members)
     groups = sorted(policy.benefit.uplifts)
-    roster: dict[str, list[RosterLine]] = {c: [] for c in codes}
+    roster: dict[str, list[EnrolmentRecord]] = {c: [] for c in codes}
     payees = random.Random(f"payees-{seed}")
     for n, county in enumerate(county_of, start=1):
         group = rng.choice(groups) if groups and rng.random() < 0.06 else None
         unit = f"{county}-U{rng.randint(1, max(1, members // (counties * 30))):03d}"
-        line = RosterLine(f"M{n:06d}", county, unit, group, details=_details(payees))
-        roster[county].append(line)
+        line = f"roster-{county}/{len(roster[county]) + 1}"
+        roster[county].append(_enrolment(line, f"M{n:06d}", county, unit, group, payees))
     enrolled = 0
-    for county, lines in sorted(roster.items()):
-        enrolled += app.enrol_many(1, lines, f"roster-{county}", CLERK, PERIOD_START)
+    for _, lines in sorted(roster.items()):
+        enrolled += import_records(books, "enrolments", lines, CLERK).imported
+        import_records(books, "premiums", _premiums(lines, policy), CLERK)
         progress("enrolling", enrolled, members)
 
     claims = _simulated_claims(rng, roster, hard_hit=sorted(codes)[-1])
@@ -138,9 +140,29 @@ def run_demo(
     return DemoSummary(members, len(claims), len(approved), rejected, payouts, returned)
 
 
-def _details(rng: random.Random) -> MemberDetails:
-    """A plausible name, debit card and mobile number, drawn apart from the figures so that
+def _enrolment(
+    line: str, member_id: str, county: str, unit: str, group: str | None, payees: random.Random
+) -> EnrolmentRecord:
+    """The roster line of a member, with payee details drawn apart from the figures so that
     a seed gives the same claims and amounts as before the demo had payees."""
+    details = _details(payees)
+    return EnrolmentRecord(
+        roster_line=line,
+        member_id=member_id,
+        period=1,
+        county=county,
+        unit=unit,
+        group=group,
+        enrolled_on=PERIOD_START,
+        name=details.name,
+        bank_account=details.bank_account,
+        bank=details.bank,
+        phone=details.phone,
+    )
+
+
+def _details(rng: random.Random) -> MemberDetails:
+    """A plausible name, debit card and mobile number."""
     bin_, bank = rng.choice(BANKS)
     return MemberDetails(
         name=rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2)))),
@@ -150,8 +172,25 @@ def _details(rng: random.Random) -> MemberDetails:
     )
 
 
+def _premiums(roster: list[EnrolmentRecord], policy: Policy) -> list[PremiumRecord]:
+    """Each member's premium paid in full on the day of enrolment, one receipt per funding
+    source, under the receipt ROSTER_LINE/SOURCE."""
+    return [
+        PremiumRecord(
+            receipt=f"{line.roster_line}/{source}",
+            member_id=line.member_id,
+            period=line.period,
+            source=source,
+            amount=amount,
+            paid_on=line.enrolled_on,
+        )
+        for line in roster
+        for source, amount in sorted(policy.funding.items())
+    ]
+
+
 def _simulated_claims(
-    rng: random.Random, roster: dict[str, list[RosterLine]], hard_hit: str
+    rng: random.Random, roster: dict[str, list[EnrolmentRecord]], hard_hit: str
 ) -> list[tuple[str, Decimal, date]]:
     """Many small claims, few large ones; one county is hit by catastrophic cases so that the
     demo always has a deficit to share."""

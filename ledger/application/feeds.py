@@ -4,10 +4,12 @@ A feed is validated whole before anything is stored: every bad record is reporte
 line, field, value and reason, and by default a feed with any bad record changes nothing.
 With `partial`, the good records are imported and the bad ones written to a rejects file.
 
-Records are applied to the aggregates in memory, then saved in chunks, one transaction
-each. A crash or Ctrl-C loses at most the chunk being written; every record has a source
-reference that the ledger remembers, so running the same feed again counts what was
-saved as already present and completes the rest.
+Records are applied to the aggregates of a unit of work (ledger/application/work.py), which
+the application saves in chunks, one transaction each. A crash or Ctrl-C loses at most the
+chunk being written; every record has a source reference that the ledger remembers, so
+running the same feed again counts what was saved as already present and completes the rest.
+
+Records built in code (the demo's roster) take the same path, without a file.
 """
 
 import difflib
@@ -18,11 +20,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
@@ -42,7 +41,6 @@ from domain.errors import (
 )
 from domain.member import ClaimIndex, Member, Settlement, claim_uuid, member_uuid
 from domain.money import ZERO, fmt
-from domain.scheme import Period, Scheme
 from ledger.application.books import Books
 from ledger.application.files import (
     ERROR,
@@ -65,10 +63,9 @@ from ledger.application.records import (
     SettlementRecord,
     blank,
 )
-from ledger.store.recorders import POSTS_INTO
+from ledger.application.work import Batch
 
-CHUNK = 2000
-"""Aggregates saved per transaction."""
+T = TypeVar("T")
 READ_CHUNK = 1000
 """Records validated together, their aggregates loaded in one go."""
 SCHEMA_REASONS = {"string_type": "not text (in a spreadsheet, format the column as text)"}
@@ -167,102 +164,36 @@ ERROR_FIELDS: dict[type[LedgerError], str] = {
 }
 
 
+@dataclass
 class Work:
-    """The aggregates an import touches, loaded once and saved together at the end; and the
-    day the feed was received, to which a settlement's claim deadline counts."""
+    """A feed being applied: the batch of aggregates its records change, who imports it, what
+    it comes to, and the day it was received, to which a settlement's claim deadline counts."""
 
-    def __init__(self, books: Books, actor: str, summary: ImportSummary, received_on: date) -> None:
-        self.app = books.app
-        self.books = books
-        self.actor = actor
-        self.summary = summary
-        self.received_on = received_on
-        self.scheme: Scheme = books.app.scheme()
-        self.members: dict[str, Member | None] = {}
-        self.claim_owners: dict[str, str] = {}
-        self.no_claims: set[str] = set()
-        self.new: list[ClaimIndex] = []
-        self.periods: set[int] = set()
+    books: Books
+    batch: Batch
+    actor: str
+    summary: ImportSummary
+    received_on: date
 
     def member(self, member_id: str) -> Member:
-        if member_id not in self.members:
-            try:
-                self.members[member_id] = self.app.repository.get(member_uuid(member_id))
-            except AggregateNotFoundError:
-                self.members[member_id] = None
-        member = self.members[member_id]
+        member = self.batch.member(member_id)
         if member is None:
             raise Rejected("member_id", f"unknown member {member_id!r}")
         return member
 
-    def open_period(self, number: int) -> Period:
-        period = self.scheme.open_period_for_posting(number)
-        self.periods.add(number)
-        return period
-
     def prefetch(self, records: list[Record]) -> None:
         """Load the members and claim indexes a chunk of records names, in bulk."""
-        members = {r.member_id for r in records if isinstance(r, _MEMBER_RECORDS)}
-        member_ids = {m: member_uuid(m) for m in members - self.members.keys()}
-        claims = {r.settlement_no for r in records if isinstance(r, SettlementRecord)}
-        claim_ids = {c: claim_uuid(c) for c in claims - self.claim_owners.keys() - self.no_claims}
-        loaded = self.app.load_many([*member_ids.values(), *claim_ids.values()])
-        for member_id, uuid in member_ids.items():
-            member = loaded.get(uuid)
-            self.members[member_id] = member if isinstance(member, Member) else None
-        for claim_id, uuid in claim_ids.items():
-            index = loaded.get(uuid)
-            if isinstance(index, ClaimIndex):
-                self.claim_owners[claim_id] = index.member_id
-            else:
-                self.no_claims.add(claim_id)
-
-    def claim_owner(self, claim_id: str) -> str | None:
-        """Who the claim id belongs to; every settlement's id was prefetched."""
-        return self.claim_owners.get(claim_id)
-
-    def save(self, progress: Callable[[str, int], None]) -> None:
-        """Save in chunks; a member and the claim indexes of its new claims always go in the
-        same transaction, so an interrupted import never leaves one without the other."""
-        indexes: dict[str, list[Aggregate]] = {}
-        for index in self.new:
-            indexes.setdefault(index.member_id, []).append(index)
-        chunk: list[Aggregate] = []
-        saved = 0
-        for member_id, member in self.members.items():
-            if member is None or not member.pending_events:
-                continue
-            chunk += [member, *indexes.get(member_id, [])]
-            if len(chunk) >= CHUNK:
-                saved += self._save_chunk(chunk, saved)
-                progress("saving", saved)
-                chunk = []
-        if chunk:
-            saved += self._save_chunk(chunk, saved)
-            progress("saving", saved)
-
-    def _save_chunk(self, chunk: list[Aggregate], saved: int) -> int:
-        try:
-            self.app.save(*chunk, **{POSTS_INTO: self.periods})
-        except IntegrityError:
-            raise LedgerError(
-                "the ledger changed while this feed was imported; import it again: the "
-                f"{saved} aggregates saved so far will count as already present"
-            ) from None
-        except LedgerError as e:
-            raise LedgerError(
-                f"{e}; the {saved} aggregates saved before it stay, and count as already "
-                "present when the feed is imported again"
-            ) from None
-        return len(chunk)
+        self.batch.load(
+            [member_uuid(r.member_id) for r in records if isinstance(r, _MEMBER_RECORDS)]
+            + [claim_uuid(r.settlement_no) for r in records if isinstance(r, SettlementRecord)]
+        )
 
 
 def enrol(record: EnrolmentRecord, work: Work) -> bool:
-    work.scheme.require_county(record.county)
-    period = work.open_period(record.period)
-    try:
-        member = work.member(record.member_id)
-    except Rejected:
+    work.batch.scheme.require_county(record.county)
+    period = work.batch.posting_into(record.period)
+    member = work.batch.member(record.member_id)
+    if member is None:
         member = Member.register(record.member_id, work.actor, record.enrolled_on)
     existing = member.enrolments.get(record.period)
     if existing is not None:
@@ -282,7 +213,7 @@ def enrol(record: EnrolmentRecord, work: Work) -> bool:
         record.details,
         record.roster_line,
     )
-    work.members[record.member_id] = member
+    work.batch.add(member)
     return True
 
 
@@ -303,7 +234,7 @@ def pay_premium(record: PremiumRecord, work: Work) -> bool:
     member = work.member(record.member_id)
     if record.receipt in member.receipts:
         return False
-    work.open_period(record.period)
+    work.batch.posting_into(record.period)
     member.pay_premium(
         record.period, {record.source: record.amount}, record.receipt, work.actor, record.paid_on
     )
@@ -312,17 +243,18 @@ def pay_premium(record: PremiumRecord, work: Work) -> bool:
 
 
 def settle_claim(record: SettlementRecord, work: Work) -> bool:
-    owner = work.claim_owner(record.settlement_no)
+    index = work.batch.claim_index(record.settlement_no)
+    owner = None if index is None else index.member_id
     if owner == record.member_id:
         return False
     if owner is not None:
         raise Rejected("settlement_no", f"settlement number already used for member {owner!r}")
     member = work.member(record.member_id)
     try:
-        number = record.period or work.scheme.period_covering(record.discharged_on).number
+        number = record.period or work.batch.scheme.period_covering(record.discharged_on).number
     except NoPeriodCovers as e:
         raise Rejected("discharged_on", str(e)) from None
-    period = work.open_period(number)
+    period = work.batch.posting_into(number)
     settlement = Settlement(
         record.settlement_no,
         record.admitted_on,
@@ -341,9 +273,7 @@ def settle_claim(record: SettlementRecord, work: Work) -> bool:
         received_on=work.received_on,
     )
     calculation = member.adjudicate_claim(record.settlement_no, period, on)
-    work.new.append(ClaimIndex(record.settlement_no, record.member_id, work.actor, on))
-    work.claim_owners[record.settlement_no] = record.member_id
-    work.no_claims.discard(record.settlement_no)
+    work.batch.add(ClaimIndex(record.settlement_no, record.member_id, work.actor, on))
     work.summary.add("eligible_self_paid", record.eligible_self_paid)
     work.summary.add("benefits_approved", member.claims[record.settlement_no].approved)
     outcome = "approved" if calculation.benefit > 0 else "rejected_by_policy"
@@ -411,29 +341,83 @@ def import_feed(
     `received_on` is the day the feed reached the ledger, today unless given: a settlement
     is a claim received that day, so its period's claim deadline is checked against it,
     while the claim keeps its discharge date as its effective date."""
-    if kind not in RECORDS:
-        raise LedgerError(f"unknown kind {kind!r} (kinds: {', '.join(RECORDS)})")
-    books.app.authorise(actor, "import_" + kind.replace("-", "_"))
+    model = _authorised(books, kind, actor)
     if partial and rejects_path is None:
         raise LedgerError("--partial needs --rejects FILE for the records it leaves out")
     feed = open_feed(path, format, sheet)
-    _require_columns(feed, RECORDS[kind])
+    _require_columns(feed, model)
     if rejects_path is not None:
         check_rejects_path(feed, rejects_path)
-    summary = ImportSummary(kind, str(path))
-    if kind == "payout-results":
-        books.claims.catch_up()
-    with fewer_collections():
-        work = Work(books, actor, summary, received_on or date.today())
-        rejected = _apply_all(feed, RECORDS[kind], APPLY[kind], work, progress)
-        if rejected and not partial:
-            summary.imported, summary.amounts, summary.counts = 0, {}, {}
-            raise ImportRefused(summary)
+
+    def keep(rejected: list[tuple[SourceRow, str]]) -> None:
         if rejects_path is not None:
             write_rejects(feed, rejects_path, rejected)
-        work.save(progress)
+
+    summary = ImportSummary(kind, str(path))
+    parsed = ((row, _parse(row, model)) for row in read_rows(feed))
+    with fewer_collections():
+        _import(
+            books,
+            summary,
+            parsed,
+            actor,
+            partial=partial,
+            keep=keep,
+            progress=progress,
+            received_on=received_on,
+        )
         books.catch_up(on_batch=lambda position: progress("projecting", position))
     return summary
+
+
+def import_records(books: Books, kind: str, records: Iterable[Record], actor: str) -> ImportSummary:
+    """Import records built in code, not read from a file: the rules of a feed of `kind`,
+    all or nothing (ImportRefused, each reject's line the record's place from 1). The read
+    models catch up when next read, as after any command."""
+    model = _authorised(books, kind, actor)
+    summary = ImportSummary(kind, "(records)")
+
+    def rows() -> Iterator[tuple[SourceRow, Record | Reject]]:
+        for line, record in enumerate(records, start=1):
+            if not isinstance(record, model):
+                raise LedgerError(f"record {line} is not of kind {kind!r}")
+            yield SourceRow(line, {_aliases(model, n)[0]: v for n, v in record}), record
+
+    with fewer_collections():
+        _import(books, summary, rows(), actor)
+    return summary
+
+
+def _authorised(books: Books, kind: str, actor: str) -> type[Record]:
+    """The records of `kind`, once `actor` is found to hold the role importing them needs."""
+    if kind not in RECORDS:
+        raise LedgerError(f"unknown kind {kind!r} (kinds: {', '.join(RECORDS)})")
+    books.app.authorise(actor, "import_" + kind.replace("-", "_"))
+    return RECORDS[kind]
+
+
+def _import(
+    books: Books,
+    summary: ImportSummary,
+    parsed: Iterable[tuple[SourceRow, Record | Reject]],
+    actor: str,
+    *,
+    partial: bool = False,
+    keep: Callable[[list[tuple[SourceRow, str]]], None] = lambda rejected: None,
+    progress: Callable[[str, int], None] = lambda stage, done: None,
+    received_on: date | None = None,
+) -> None:
+    """Apply the records to a batch and save it; `keep` is given the rows rejected, before
+    anything is saved. Without `partial`, any rejected row refuses the whole (ImportRefused)."""
+    if summary.kind == "payout-results":
+        books.claims.catch_up()
+    work = Work(books, books.app.batch(), actor, summary, received_on or date.today())
+    rejected = _apply_all(parsed, APPLY[summary.kind], work, progress)
+    if rejected and not partial:
+        summary.imported, summary.amounts, summary.counts = 0, {}, {}
+        raise ImportRefused(summary)
+    keep(rejected)
+    work.batch.save(lambda saved: progress("saving", saved))
 
 
 @contextmanager
@@ -449,8 +433,7 @@ def fewer_collections() -> Iterator[None]:
 
 
 def _apply_all(
-    feed: FeedFile,
-    model: type[Record],
+    parsed: Iterable[tuple[SourceRow, Record | Reject]],
     apply: Callable[[Any, Work], bool],
     work: Work,
     progress: Callable[[str, int], None],
@@ -458,10 +441,9 @@ def _apply_all(
     summary = work.summary
     seen: dict[str, int] = {}
     rejected: list[tuple[SourceRow, str]] = []
-    for rows in batched(read_rows(feed), READ_CHUNK):
-        parsed = [(row, _parse(row, model)) for row in rows]
-        work.prefetch([r for _, r in parsed if isinstance(r, Record)])
-        for row, record in parsed:
+    for chunk in batched(parsed, READ_CHUNK):
+        work.prefetch([r for _, r in chunk if isinstance(r, Record)])
+        for row, record in chunk:
             summary.read += 1
             reject = (
                 record if isinstance(record, Reject) else _apply(row, record, apply, work, seen)
@@ -519,10 +501,10 @@ def _apply(
     return None
 
 
-def batched(rows: Iterable[SourceRow], size: int) -> Iterator[list[SourceRow]]:
-    chunk: list[SourceRow] = []
-    for row in rows:
-        chunk.append(row)
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    chunk: list[T] = []
+    for item in items:
+        chunk.append(item)
         if len(chunk) == size:
             yield chunk
             chunk = []

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from feed_files import CLAIM_HEADER, ROSTER_HEADER, claim, write_feed
 from rawdb import raw
+from rosters import import_roster, roster_line
 
 from domain.errors import LedgerError
 from domain.member import Member, MemberDetails, member_uuid
 from domain.money import fmt
-from ledger.application.app import RosterLine
 from ledger.application.books import Books
 from ledger.application.demo import run_demo
 from ledger.application.feeds import ImportRefused, import_feed
@@ -378,7 +378,7 @@ def test_the_demo_pays_every_member_to_a_bank_account(db: str) -> None:
 
 def test_bulk_enrolment_records_the_roster_details(books: Books) -> None:
     details = MemberDetails("王芳", ZHANG, "中国工商银行平湖支行", "13857301234")
-    books.app.enrol_many(1, [RosterLine("M1", "C1", "U1", details=details)], "R", CLERK, START)
+    import_roster(books, roster_line("M1", "C1", "U1", details=details, on=START))
     assert books.app.member("M1").details == details
 
 

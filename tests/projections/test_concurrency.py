@@ -5,15 +5,15 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import date
 
-from ledger.application.app import RosterLine
+from rosters import import_roster, roster_line
+
 from ledger.application.books import Books
 from ledger.reports.audit import check_read_models
 from projections.projector import Cursor
 
 
 def enrol(books: Books, *members: str) -> None:
-    lines = [RosterLine(m, "C1", "U1") for m in members]
-    books.app.enrol_many(1, lines, f"R-{members[0]}", "clerk", date(2025, 1, 5))
+    import_roster(books, *(roster_line(m, on=date(2025, 1, 5)) for m in members))
 
 
 def test_a_rebuild_waits_for_a_catch_up_in_progress_and_loses_nothing(

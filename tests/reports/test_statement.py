@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from rosters import import_roster, roster_line
 from statement_books import MEMBERS
 
 from domain.errors import LedgerError
 from domain.policy import Policy
-from ledger.application.app import RosterLine
 from ledger.application.books import Books
 from ledger.application.policies import load_preset
 from ledger.reports.disclosure import disclosure
@@ -133,7 +133,7 @@ def test_a_statement_at_its_position_is_the_same_after_later_entries(
     app.post_adjustment(1, "C1", "bank", "premium_income:other", "10.00", "late", "approver", late)
     app.return_payout("M0020001-1-1", "B-3", "account closed", "cashier", date(2026, 2, 1))
     app.open_period(2, date(2026, 1, 1), date(2026, 12, 31), pinghu(2), "approver", late)
-    app.enrol_many(2, [RosterLine("M0030001", "C1", "Glass Works")], "R-2026", "clerk", late)
+    import_roster(closed, roster_line("M0030001", "C1", "Glass Works", period=2, on=late))
     again = statement(closed, 1, known_at=at)
     assert json.dumps(again.as_dict()) == json.dumps(first.as_dict())
     write(statement_document(again), "xlsx", tmp_path / "again.xlsx")
@@ -159,8 +159,8 @@ def test_the_next_period_opens_on_the_last_closing_reserve_and_compares_with_it(
     closed.app.open_period(
         2, date(2026, 1, 1), date(2026, 12, 31), pinghu(2), "approver", date(2026, 1, 1)
     )
-    line = RosterLine("M0030001", "C2", "Harbour Union")
-    closed.app.enrol_many(2, [line], "R-2026", "clerk", date(2026, 1, 2))
+    line = roster_line("M0030001", "C2", "Harbour Union", period=2, on=date(2026, 1, 2))
+    import_roster(closed, line)
     first, second = statement(closed, 1).as_dict(), statement(closed, 2).as_dict()
     assert second["city"]["opening_reserve"] == first["city"]["closing_reserve"]
     assert second["counties"]["C2"]["opening_reserve"] == "0.00"
