@@ -1,26 +1,20 @@
 """Builders for the domain tests: aggregates used directly, no application or database.
 
 The fixtures are session-scoped factories (each call builds fresh aggregates), so the
-Hypothesis tests can use them too.
+Hypothesis tests can use them too. Their policies are the tests' own (sample_policies).
 """
 
 from collections.abc import Callable
 from datetime import date
-from functools import cache
 
 import pytest
+from sample_policies import POLICIES
 
 from domain.member import Member
 from domain.policy import Policy
 from domain.scheme import Period, Scheme
-from ledger.application.policies import load_preset
 
 CLERK = "alice"
-
-
-@cache
-def _preset_policy(preset: str, period: int) -> Policy:
-    return load_preset(preset).policy_for(period)
 
 
 def period_start(number: int) -> date:
@@ -29,14 +23,9 @@ def period_start(number: int) -> date:
 
 
 @pytest.fixture(scope="session")
-def preset_policy() -> Callable[[str, int], Policy]:
-    """The policy a preset gives a period, e.g. preset_policy("weihai", 15)."""
-    return _preset_policy
-
-
-@pytest.fixture(scope="session")
 def open_scheme() -> Callable[..., Scheme]:
-    """A scheme with its periods open (each a calendar year) and no pending events."""
+    """A scheme with its periods open (each a calendar year) and no pending events, each
+    period under the given policy, else the sample policy of the scheme named."""
 
     def open_scheme(
         preset: str = "pinghu",
@@ -53,7 +42,7 @@ def open_scheme() -> Callable[..., Scheme]:
                 number,
                 start,
                 date(start.year, 12, 31),
-                policy or _preset_policy(preset, number),
+                policy or POLICIES[preset],
                 CLERK,
                 start,
             )

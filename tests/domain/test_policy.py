@@ -1,9 +1,9 @@
-"""Policies as data: the presets state their articles' numbers, bad policies are refused,
-and the benefit calculation keeps its promises for any valid rule."""
+"""Policies as data: a benefit and its breakdown, the annual cap, bad policies and presets
+refused, and the benefit calculation keeping its promises for any valid rule. (The city
+presets' own numbers are checked in tests/ledger/test_presets.py.)"""
 
 import copy
 import json
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from sample_policies import NANYANG, PINGHU, WEIHAI
 
 from domain.errors import InvalidAmount, InvalidPolicy
 from domain.money import round_yuan
@@ -21,9 +22,7 @@ from domain.policy import (
     calculate_benefit,
     parse_policy,
 )
-from ledger.application.policies import load_preset
 
-PresetPolicy = Callable[[str, int], Policy]
 D = Decimal
 
 
@@ -31,42 +30,11 @@ def yuan(text: str) -> Decimal:
     return D(text).quantize(D("0.01"))
 
 
-# The presets
+# A benefit and its breakdown
 
 
-def test_pinghu_premium_is_50_of_which_the_worker_pays_1_and_the_city_union_49(
-    preset_policy: PresetPolicy,
-) -> None:
-    policy = preset_policy("pinghu", 1)
-    assert policy.premium == D("50")
-    assert policy.funding == {"worker": D("1"), "union:city": D("49")}
-    assert policy.benefit.annual_cap is None
-    assert policy.deficit_sharing.city_share == D("0.5")
-
-
-@pytest.mark.parametrize(
-    ("eligible", "benefit"),
-    [
-        ("20000.00", "10380.00"),  # 880 + 2500 + 7000
-        ("600.00", "0.00"),
-        ("599.99", "0.00"),
-        ("0", "0.00"),
-        ("5000.00", "880.00"),
-        ("10000.00", "3380.00"),
-        ("600.01", "0.00"),  # 0.01 x 20% = 0.002, rounds to 0.00
-        ("600.03", "0.01"),  # 0.006 rounds half up to 0.01
-    ],
-)
-def test_pinghu_reimburses_20_50_and_70_percent_above_600_5000_and_10000(
-    preset_policy: PresetPolicy, eligible: str, benefit: str
-) -> None:
-    assert calculate_benefit(preset_policy("pinghu", 1).benefit, eligible).benefit == yuan(benefit)
-
-
-def test_pinghu_breakdown_shows_each_band_base_rate_and_amount(
-    preset_policy: PresetPolicy,
-) -> None:
-    calculation = calculate_benefit(preset_policy("pinghu", 1).benefit, "20000")
+def test_pinghu_breakdown_shows_each_band_base_rate_and_amount() -> None:
+    calculation = calculate_benefit(PINGHU.benefit, "20000")
     assert [(b.lower, b.upper, b.base, b.rate, b.amount) for b in calculation.bands] == [
         (D("600"), D("5000"), D("4400"), D("0.20"), D("880")),
         (D("5000"), D("10000"), D("5000"), D("0.50"), D("2500")),
@@ -77,10 +45,8 @@ def test_pinghu_breakdown_shows_each_band_base_rate_and_amount(
     assert (calculation.cap_remaining, calculation.cap_applied) == (None, False)
 
 
-def test_a_breakdown_as_a_dict_holds_amounts_as_two_place_strings(
-    preset_policy: PresetPolicy,
-) -> None:
-    breakdown = calculate_benefit(preset_policy("pinghu", 1).benefit, "20000").as_dict()
+def test_a_breakdown_as_a_dict_holds_amounts_as_two_place_strings() -> None:
+    breakdown = calculate_benefit(PINGHU.benefit, "20000").as_dict()
     assert breakdown == {
         "eligible": "20000.00",
         "deductible": "600.00",
@@ -116,63 +82,6 @@ def test_a_breakdown_as_a_dict_holds_amounts_as_two_place_strings(
     assert json.loads(json.dumps(breakdown)) == breakdown
 
 
-def test_nanyang_premium_is_90_of_which_the_worker_pays_60_and_the_union_30(
-    preset_policy: PresetPolicy,
-) -> None:
-    policy = preset_policy("nanyang", 1)
-    assert policy.premium == D("90")
-    assert policy.funding == {"worker": D("60"), "union:city": D("30")}
-    assert policy.benefit.annual_cap == D("100000")
-    assert policy.benefit.uplifts == {}
-    assert policy.deficit_sharing.city_share == D("1")
-
-
-@pytest.mark.parametrize(
-    ("period", "deductible", "version"),
-    [
-        (1, "8000", "weihai-1"),
-        (14, "8000", "weihai-1"),
-        (15, "6000", "weihai-15"),
-        (99, "6000", "weihai-15"),
-    ],
-)
-def test_weihai_threshold_is_8000_up_to_period_14_and_6000_from_period_15(
-    period: int, deductible: str, version: str
-) -> None:
-    policy = load_preset("weihai").policy_for(period)
-    assert policy.version == version
-    assert policy.benefit.deductible == D(deductible)
-    assert policy.benefit.bands[0].lower == D(deductible)
-    assert policy.benefit.annual_cap == D("100000")
-    assert policy.premium == D("60")
-    assert policy.funding == {"worker": D("50"), "union:city": D("10")}
-
-
-def test_beijing_caps_at_200653_and_lifts_hardship_and_model_workers_by_5_points(
-    preset_policy: PresetPolicy,
-) -> None:
-    benefit = preset_policy("beijing", 1).benefit
-    assert benefit.annual_cap == D("200653")
-    assert benefit.uplifts == {"hardship": D("0.05"), "model_worker": D("0.05")}
-
-
-@pytest.mark.parametrize(
-    ("group", "rate", "benefit"),
-    [
-        (None, "0.50", "5000.00"),
-        ("hardship", "0.55", "5500.00"),
-        ("model_worker", "0.55", "5500.00"),
-    ],
-)
-def test_beijing_uplift_adds_5_points_to_every_band(
-    preset_policy: PresetPolicy, group: str | None, rate: str, benefit: str
-) -> None:
-    calculation = calculate_benefit(preset_policy("beijing", 1).benefit, "11300", group)
-    assert [b.rate for b in calculation.bands] == [D(rate)]
-    assert calculation.benefit == yuan(benefit)
-    assert calculation.uplift == (D("0.05") if group else D(0))
-
-
 def test_an_uplift_never_takes_a_rate_above_100_percent() -> None:
     rule = BenefitRule.model_validate(
         {
@@ -201,9 +110,9 @@ def test_an_uplift_never_takes_a_rate_above_100_percent() -> None:
     ],
 )
 def test_what_was_approved_so_far_reduces_what_is_left_of_the_cap(
-    preset_policy: PresetPolicy, approved_so_far: str, remaining: str, benefit: str
+    approved_so_far: str, remaining: str, benefit: str
 ) -> None:
-    rule = preset_policy("nanyang", 1).benefit
+    rule = NANYANG.benefit
     calculation = calculate_benefit(rule, "300000", approved_so_far=D(approved_so_far))
     assert calculation.before_cap == D("149500")
     assert calculation.cap_remaining == yuan(remaining)
@@ -212,19 +121,15 @@ def test_what_was_approved_so_far_reduces_what_is_left_of_the_cap(
     assert calculation.as_dict()["cap_remaining"] == remaining
 
 
-def test_the_cap_is_not_applied_to_a_benefit_below_it(preset_policy: PresetPolicy) -> None:
-    calculation = calculate_benefit(
-        preset_policy("nanyang", 1).benefit, "3000", approved_so_far=D("50000")
-    )
+def test_the_cap_is_not_applied_to_a_benefit_below_it() -> None:
+    calculation = calculate_benefit(NANYANG.benefit, "3000", approved_so_far=D("50000"))
     assert calculation.benefit == calculation.before_cap == D("1000")
     assert calculation.cap_remaining == D("50000")
     assert calculation.cap_applied is False
 
 
-def test_an_eligible_amount_must_be_a_non_negative_exact_amount(
-    preset_policy: PresetPolicy,
-) -> None:
-    rule = preset_policy("pinghu", 1).benefit
+def test_an_eligible_amount_must_be_a_non_negative_exact_amount() -> None:
+    rule = PINGHU.benefit
     for bad in ("-1", 1000.0, "1.001"):
         with pytest.raises(InvalidAmount) as caught:
             calculate_benefit(rule, bad)
@@ -234,8 +139,8 @@ def test_an_eligible_amount_must_be_a_non_negative_exact_amount(
 # Validation of policies and presets
 
 
-def pinghu_data(preset_policy: PresetPolicy) -> dict[str, Any]:
-    data: dict[str, Any] = preset_policy("pinghu", 1).model_dump(mode="json")
+def pinghu_data() -> dict[str, Any]:
+    data: dict[str, Any] = PINGHU.model_dump(mode="json")
     return copy.deepcopy(data)
 
 
@@ -249,53 +154,49 @@ def refused(data: dict[str, Any]) -> str:
     return str(caught.value)
 
 
-def test_the_pinghu_data_itself_is_a_valid_policy(preset_policy: PresetPolicy) -> None:
-    assert parse_policy(pinghu_data(preset_policy), "x") == preset_policy("pinghu", 1)
+def test_the_pinghu_data_itself_is_a_valid_policy() -> None:
+    assert parse_policy(pinghu_data(), "x") == PINGHU
 
 
-def test_funding_that_does_not_add_up_to_the_premium_is_refused(
-    preset_policy: PresetPolicy,
-) -> None:
-    data = pinghu_data(preset_policy)
+def test_funding_that_does_not_add_up_to_the_premium_is_refused() -> None:
+    data = pinghu_data()
     data["funding"]["union:city"] = "48.00"
     assert "funding sources add up to 49.00, not the premium 50.00" in refused(data)
 
 
 @pytest.mark.parametrize("source", ["government", "union", "union:", "union:City", "Worker"])
-def test_an_unknown_funding_source_is_refused(preset_policy: PresetPolicy, source: str) -> None:
-    data = pinghu_data(preset_policy)
+def test_an_unknown_funding_source_is_refused(source: str) -> None:
+    data = pinghu_data()
     data["funding"] = {"worker": "1.00", source: "49.00"}
     assert "unknown funding source" in refused(data)
 
 
-def test_union_funding_at_any_named_level_is_accepted(preset_policy: PresetPolicy) -> None:
-    data = pinghu_data(preset_policy)
+def test_union_funding_at_any_named_level_is_accepted() -> None:
+    data = pinghu_data()
     data["funding"] = {"worker": "1.00", "union:county": "9.00", "union:national": "40.00"}
     assert Policy.model_validate(data).funding["union:national"] == D("40")
 
 
-def test_a_premium_given_as_a_json_float_is_refused(preset_policy: PresetPolicy) -> None:
-    data = json.loads(json.dumps(pinghu_data(preset_policy)).replace('"50.00"', "50.5"))
+def test_a_premium_given_as_a_json_float_is_refused() -> None:
+    data = json.loads(json.dumps(pinghu_data()).replace('"50.00"', "50.5"))
     assert data["premium"] == 50.5
     assert "floats are not accepted" in refused(data)
 
 
-def test_a_premium_given_as_a_json_integer_is_accepted(preset_policy: PresetPolicy) -> None:
-    data = pinghu_data(preset_policy)
+def test_a_premium_given_as_a_json_integer_is_accepted() -> None:
+    data = pinghu_data()
     data["premium"] = 50
     assert Policy.model_validate(data).premium == D("50.00")
 
 
-def test_a_rate_given_as_a_float_is_refused(preset_policy: PresetPolicy) -> None:
-    data = pinghu_data(preset_policy)
+def test_a_rate_given_as_a_float_is_refused() -> None:
+    data = pinghu_data()
     data["benefit"]["bands"][0]["rate"] = 0.2
     assert "a rate is a string" in refused(data)
 
 
-def test_a_rate_that_is_not_a_number_is_refused_as_a_validation_error(
-    preset_policy: PresetPolicy,
-) -> None:
-    data = pinghu_data(preset_policy)
+def test_a_rate_that_is_not_a_number_is_refused_as_a_validation_error() -> None:
+    data = pinghu_data()
     data["benefit"]["bands"][0]["rate"] = "abc"
     refused(data)
 
@@ -313,33 +214,33 @@ def test_a_rate_that_is_not_a_number_is_refused_as_a_validation_error(
     ],
 )
 def test_bands_must_be_contiguous_from_the_deductible_with_rates_between_0_and_1(
-    preset_policy: PresetPolicy, band: int, field: str, value: str | None, message: str
+    band: int, field: str, value: str | None, message: str
 ) -> None:
-    data = pinghu_data(preset_policy)
+    data = pinghu_data()
     data["benefit"]["bands"][band][field] = value
     assert message in refused(data)
 
 
-def test_an_empty_band_is_refused(preset_policy: PresetPolicy) -> None:
-    data = pinghu_data(preset_policy)
+def test_an_empty_band_is_refused() -> None:
+    data = pinghu_data()
     data["benefit"]["bands"] = [{"lower": "600.00", "upper": "600.00", "rate": "0.20"}]
     assert "band 600.00-600.00 is empty" in refused(data)
 
 
-def test_a_benefit_without_bands_is_refused(preset_policy: PresetPolicy) -> None:
-    data = pinghu_data(preset_policy)
+def test_a_benefit_without_bands_is_refused() -> None:
+    data = pinghu_data()
     data["benefit"]["bands"] = []
     assert "at least one band is required" in refused(data)
 
 
-def test_an_uplift_above_100_percent_is_refused(preset_policy: PresetPolicy) -> None:
-    data = pinghu_data(preset_policy)
+def test_an_uplift_above_100_percent_is_refused() -> None:
+    data = pinghu_data()
     data["benefit"]["uplifts"] = {"hardship": "1.5"}
     assert "must be between 0 and 1" in refused(data)
 
 
-def test_a_negative_claim_deadline_is_refused(preset_policy: PresetPolicy) -> None:
-    data = pinghu_data(preset_policy)
+def test_a_negative_claim_deadline_is_refused() -> None:
+    data = pinghu_data()
     data["benefit"]["claim_deadline_days"] = -1
     assert "claim_deadline_days" in refused(data)
     data["benefit"]["claim_deadline_days"] = 10**9
@@ -348,36 +249,38 @@ def test_a_negative_claim_deadline_is_refused(preset_policy: PresetPolicy) -> No
     assert "claim_deadline_days" in refused(data)
 
 
-def test_a_city_share_above_1_is_refused(preset_policy: PresetPolicy) -> None:
-    data = pinghu_data(preset_policy)
+def test_a_city_share_above_1_is_refused() -> None:
+    data = pinghu_data()
     data["deficit_sharing"]["city_share"] = "1.5"
     assert "must be between 0 and 1" in refused(data)
 
 
-def test_an_unknown_field_is_refused(preset_policy: PresetPolicy) -> None:
-    data = pinghu_data(preset_policy)
+def test_an_unknown_field_is_refused() -> None:
+    data = pinghu_data()
     data["benefit"]["annual_limit"] = "5000.00"
     assert "annual_limit" in refused(data)
 
 
-def test_parse_policy_names_the_source_and_the_place_of_the_error(
-    preset_policy: PresetPolicy,
-) -> None:
-    data = pinghu_data(preset_policy)
+def test_parse_policy_names_the_source_and_the_place_of_the_error() -> None:
+    data = pinghu_data()
     data["benefit"]["bands"][0]["rate"] = "2"
     with pytest.raises(InvalidPolicy, match=r"^my-policy\.json: benefit\.bands\.0\.rate: "):
         parse_policy(data, "my-policy.json")
 
 
 def weihai_data(*ranges: tuple[int, int | None]) -> dict[str, Any]:
-    """The Weihai preset with its policy versions moved to the given period ranges."""
-    data: dict[str, Any] = load_preset("weihai").model_dump(mode="json")
-    data["assumptions"] = {}
-    version = data["policies"][0]
-    data["policies"] = [
-        {**copy.deepcopy(version), "from_period": start, "to_period": end} for start, end in ranges
-    ]
-    return data
+    """A Weihai-like preset whose policy versions cover the given period ranges."""
+    version = WEIHAI.model_dump(mode="json")
+    return {
+        "name": "weihai",
+        "city": "威海 Weihai",
+        "source": "a preset for the tests",
+        "assumptions": {},
+        "policies": [
+            {"from_period": start, "to_period": end, "policy": copy.deepcopy(version)}
+            for start, end in ranges
+        ],
+    }
 
 
 @pytest.mark.parametrize(

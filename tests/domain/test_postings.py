@@ -11,6 +11,7 @@ import pytest
 from hypothesis import event as note_event
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sample_policies import PINGHU
 
 from domain.accounts import (
     BANK,
@@ -31,7 +32,6 @@ from domain.scheme import CountyResult, Period, Scheme
 
 OpenScheme = Callable[..., Scheme]
 PaidUpMember = Callable[..., Member]
-PresetPolicy = Callable[[str, int], Policy]
 D = Decimal
 ON = date(2025, 6, 1)
 CLOSED_ON = date(2026, 1, 15)
@@ -171,9 +171,9 @@ def test_a_deficit_the_city_bears_in_full_takes_no_county_contribution(
 
 
 def test_a_deficit_with_a_city_share_of_0_makes_no_zero_amount_postings(
-    open_scheme: OpenScheme, preset_policy: PresetPolicy
+    open_scheme: OpenScheme,
 ) -> None:
-    data = preset_policy("pinghu", 1).model_dump(mode="json")
+    data = PINGHU.model_dump(mode="json")
     data["deficit_sharing"]["city_share"] = "0"
     scheme = open_scheme(policy=Policy.model_validate(data))
     assert lines(close_period_1(scheme, C1="80.00")) == [
@@ -197,13 +197,9 @@ def test_an_adjustment_debits_and_credits_the_named_accounts_of_the_entity(
     assert {(p.period, p.effective_date) for p in made} == {(1, CLOSED_ON)}
 
 
-def test_events_that_move_no_money_make_no_postings(
-    preset_policy: PresetPolicy, paid_up_member: PaidUpMember
-) -> None:
+def test_events_that_move_no_money_make_no_postings(paid_up_member: PaidUpMember) -> None:
     scheme = Scheme("Pinghu", "pinghu", {"C1": "A"}, "alice", date(2025, 1, 1))
-    scheme.open_period(
-        1, date(2025, 1, 1), date(2025, 12, 31), preset_policy("pinghu", 1), "alice", ON
-    )
+    scheme.open_period(1, date(2025, 1, 1), date(2025, 12, 31), PINGHU, "alice", ON)
     scheme.close_period(1, {"C1": CountyResult(D("50"), D("10"))}, "bob", CLOSED_ON)
     member = Member("M1", "alice", ON)
     member.enrol(scheme.period(1), "C1", "U1", None, "alice", ON)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sample_policies import PINGHU
 
 from domain.accounts import BANK, BENEFIT_EXPENSE, CITY_POOL, COUNTY_CONTRIBUTIONS
 from domain.errors import (
@@ -25,7 +26,6 @@ from domain.policy import Policy
 from domain.scheme import CountyResult, Scheme
 
 OpenScheme = Callable[..., Scheme]
-PresetPolicy = Callable[[str, int], Policy]
 D = Decimal
 ON = date(2026, 2, 1)
 
@@ -65,10 +65,10 @@ def test_creating_a_scheme_records_its_counties_actor_and_date() -> None:
     assert scheme.id == Scheme.create_id()
 
 
-def test_opening_a_period_records_its_dates_and_policy(preset_policy: PresetPolicy) -> None:
+def test_opening_a_period_records_its_dates_and_policy() -> None:
     scheme = Scheme("Pinghu", "pinghu", {"C1": "A"}, "alice", date(2025, 1, 1))
     scheme.collect_events()
-    policy = preset_policy("pinghu", 1)
+    policy = PINGHU
     scheme.open_period(1, date(2025, 1, 1), date(2025, 12, 31), policy, "alice", date(2025, 1, 2))
     [opened] = pending(scheme)
     assert type(opened).__name__ == "PeriodOpened"
@@ -79,14 +79,10 @@ def test_opening_a_period_records_its_dates_and_policy(preset_policy: PresetPoli
     assert scheme.period(1).claim_deadline == date(2026, 3, 31)
 
 
-def test_a_period_cannot_be_opened_twice(
-    open_scheme: OpenScheme, preset_policy: PresetPolicy
-) -> None:
+def test_a_period_cannot_be_opened_twice(open_scheme: OpenScheme) -> None:
     scheme = open_scheme()
     with pytest.raises(PeriodError, match="period 1 is already open"):
-        scheme.open_period(
-            1, date(2026, 1, 1), date(2026, 12, 31), preset_policy("pinghu", 1), "alice", ON
-        )
+        scheme.open_period(1, date(2026, 1, 1), date(2026, 12, 31), PINGHU, "alice", ON)
     assert names(scheme) == []
 
 
@@ -94,28 +90,20 @@ def test_a_period_cannot_be_opened_twice(
     ("start", "end"),
     [(date(2025, 12, 31), date(2025, 1, 1)), (date(2025, 1, 1), date(2025, 1, 1))],
 )
-def test_a_period_must_end_after_it_starts(
-    open_scheme: OpenScheme, preset_policy: PresetPolicy, start: date, end: date
-) -> None:
+def test_a_period_must_end_after_it_starts(open_scheme: OpenScheme, start: date, end: date) -> None:
     scheme = open_scheme(periods=())
     with pytest.raises(PeriodError, match="not after its start"):
-        scheme.open_period(1, start, end, preset_policy("pinghu", 1), "alice", ON)
+        scheme.open_period(1, start, end, PINGHU, "alice", ON)
     assert names(scheme) == []
 
 
 @pytest.mark.parametrize("number", [0, -1, 10_000, 3_000_000_000])
-def test_period_numbers_run_from_1_to_9999(
-    open_scheme: OpenScheme, preset_policy: PresetPolicy, number: int
-) -> None:
+def test_period_numbers_run_from_1_to_9999(open_scheme: OpenScheme, number: int) -> None:
     scheme = open_scheme(periods=())
     with pytest.raises(PeriodError, match=f"^period {number}: period numbers run from 1 to 9999$"):
-        scheme.open_period(
-            number, date(2025, 1, 1), date(2025, 12, 31), preset_policy("pinghu", 1), "alice", ON
-        )
+        scheme.open_period(number, date(2025, 1, 1), date(2025, 12, 31), PINGHU, "alice", ON)
     assert names(scheme) == []
-    scheme.open_period(
-        9999, date(2025, 1, 1), date(2025, 12, 31), preset_policy("pinghu", 1), "alice", ON
-    )
+    scheme.open_period(9999, date(2025, 1, 1), date(2025, 12, 31), PINGHU, "alice", ON)
     assert names(scheme) == ["PeriodOpened"]
 
 
@@ -129,20 +117,20 @@ def test_period_numbers_run_from_1_to_9999(
     ],
 )
 def test_a_period_lies_within_the_years_its_deadline_can_be_reckoned_in(
-    open_scheme: OpenScheme, preset_policy: PresetPolicy, start: date, end: date, which: str
+    open_scheme: OpenScheme, start: date, end: date, which: str
 ) -> None:
     scheme = open_scheme(periods=())
     with pytest.raises(
         PeriodError, match=f"^period 5 {which}: a period lies within the years 1900 to 9000"
     ):
-        scheme.open_period(5, start, end, preset_policy("pinghu", 1), "alice", ON)
+        scheme.open_period(5, start, end, PINGHU, "alice", ON)
     assert names(scheme) == []
 
 
 def test_the_latest_period_allowed_has_a_deadline_at_the_longest_policy_allowed(
-    open_scheme: OpenScheme, preset_policy: PresetPolicy
+    open_scheme: OpenScheme,
 ) -> None:
-    data = preset_policy("pinghu", 1).model_dump(mode="json")
+    data = PINGHU.model_dump(mode="json")
     data["benefit"]["claim_deadline_days"] = 3650
     scheme = open_scheme(periods=())
     scheme.open_period(
@@ -151,11 +139,9 @@ def test_the_latest_period_allowed_has_a_deadline_at_the_longest_policy_allowed(
     assert scheme.period(5).claim_deadline == date(9010, 12, 29)
 
 
-def test_a_period_recorded_at_the_end_of_the_calendar_still_replays_and_has_no_deadline(
-    preset_policy: PresetPolicy,
-) -> None:
+def test_a_period_recorded_at_the_end_of_the_calendar_still_replays_and_has_no_deadline() -> None:
     scheme = Scheme("Pinghu", "pinghu", {"C1": "A"}, "alice", date(2025, 1, 1))
-    policy = preset_policy("pinghu", 1).model_dump(mode="json")
+    policy = PINGHU.model_dump(mode="json")
     scheme._period_opened(5, date(9999, 12, 30), date(9999, 12, 31), policy, "alice", ON)
     replayed: Any = None
     for recorded in scheme.collect_events():
@@ -297,10 +283,8 @@ def test_sharing_a_deficit_gives_the_county_what_the_city_does_not_bear(
     assert shared.county_share == D("6.67")
 
 
-def test_a_closing_uses_the_city_share_of_the_period_policy(
-    open_scheme: OpenScheme, preset_policy: PresetPolicy
-) -> None:
-    data = preset_policy("pinghu", 1).model_dump(mode="json")
+def test_a_closing_uses_the_city_share_of_the_period_policy(open_scheme: OpenScheme) -> None:
+    data = PINGHU.model_dump(mode="json")
     data["deficit_sharing"]["city_share"] = "0.3"
     scheme = open_scheme(policy=Policy.model_validate(data))
     [shared] = deficits_shared(close(scheme, C1=("0", "0.05"), C2=("0", "0")))
