@@ -611,7 +611,7 @@ def category(key: tuple[str, int, str]) -> str:
         "_decode_obj",
     }:
         return JSON
-    if path.endswith("/ledger/app.py") and function in {"encode", "decode"}:
+    if path.endswith("/ledger/application/app.py") and function in {"encode", "decode"}:
         return JSON
     if "/eventsourcing/" in path:
         return ES

@@ -1,6 +1,5 @@
 """The ledger application: the use cases, and the only code that loads and saves aggregates."""
 
-import os
 from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
@@ -18,7 +17,6 @@ from eventsourcing.persistence import (
     Transcoding,
 )
 from eventsourcing.utils import Environment, EnvType
-from psycopg import sql
 
 from domain.errors import ClaimError, DutyRefused, LedgerError
 from domain.member import NO_DETAILS, ClaimIndex, Member, MemberDetails, claim_uuid, member_uuid
@@ -29,9 +27,10 @@ from ledger.application.work import Batch
 from ledger.store.config import (
     NoLedger,
     ReadOnly,
-    connect,
+    create_schema,
     is_postgres,
     persistence_env,
+    require_folder_and_file,
     sqlite_uri,
 )
 from ledger.store.recorders import (
@@ -106,9 +105,9 @@ class MutualAidLedger(Application[UUID]):
         env["CREATE_TABLE"] = "no"  # created below, once it is known that they may be
         if is_postgres(db):
             if starting and env["POSTGRES_SCHEMA"]:
-                _create_schema(env)
+                create_schema(env)
         else:
-            _require_folder_and_file(db, starting)
+            require_folder_and_file(db, starting)
             env["SQLITE_DBNAME"] = sqlite_uri(db, read_only, create)
         super().__init__(env)
         if not starting:
@@ -427,20 +426,3 @@ class MutualAidLedger(Application[UUID]):
         while self._claim_exists(f"{member.member_id}-{period}-{n}"):
             n += 1
         return f"{member.member_id}-{period}-{n}"
-
-
-def _require_folder_and_file(path: str, starting: bool) -> None:
-    """An SQLite ledger is a file in an existing folder; only a ledger being started may
-    not exist yet."""
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise LedgerError(f"--db: there is no folder {folder} to hold {os.path.basename(path)}")
-    if not starting and not os.path.exists(path):
-        raise NoLedger(path)
-
-
-def _create_schema(env: dict[str, str]) -> None:
-    with connect(env) as conn:
-        conn.execute(
-            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(env["POSTGRES_SCHEMA"]))
-        )

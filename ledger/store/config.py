@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.sql import SQL, Identifier
 
 from domain.errors import LedgerError
 
@@ -161,3 +162,21 @@ def taking_turns(db: str, read_only: bool) -> Iterator[None]:
                 f"{TURN_TIMEOUT_SECONDS} s; try again, or look for a process stuck there"
             ) from None
         yield
+
+
+def require_folder_and_file(path: str, starting: bool) -> None:
+    """An SQLite ledger is a file in an existing folder; only a ledger being started may
+    not exist yet."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise LedgerError(f"--db: there is no folder {folder} to hold {os.path.basename(path)}")
+    if not starting and not os.path.exists(path):
+        raise NoLedger(path)
+
+
+def create_schema(env: dict[str, str]) -> None:
+    """The PostgreSQL schema a new ledger is kept in (`?schema=NAME`)."""
+    with connect(env) as conn:
+        conn.execute(
+            SQL("CREATE SCHEMA IF NOT EXISTS {}").format(Identifier(env["POSTGRES_SCHEMA"]))
+        )
