@@ -22,8 +22,8 @@ from domain.errors import ClaimError, DutyRefused, LedgerError
 from domain.member import NO_DETAILS, ClaimIndex, Member, MemberDetails, claim_uuid, member_uuid
 from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyResult, Scheme
+from ledger.application.batch import Batch
 from ledger.application.policies import load_preset
-from ledger.application.work import Batch
 from ledger.store.config import (
     NoLedger,
     ReadOnly,

@@ -133,7 +133,7 @@ def run_demo(
                 app.make_payout(claim_id, None, reference + "-2", CASHIER, on + timedelta(days=9))
                 payouts += 1
         progress("paying out", done, len(approved))
-    end = app.recorder.max_notification_id() or 0
+    end = books.log.last_position()
     books.close_period(
         1, APPROVER, PERIOD_END + timedelta(days=31), lambda at: progress("closing", at, end)
     )

@@ -41,6 +41,7 @@ from domain.errors import (
 )
 from domain.member import ClaimIndex, Member, Settlement, claim_uuid, member_uuid
 from domain.money import ZERO, fmt
+from ledger.application.batch import Batch
 from ledger.application.books import Books
 from ledger.application.files import (
     ERROR,
@@ -63,7 +64,6 @@ from ledger.application.records import (
     SettlementRecord,
     blank,
 )
-from ledger.application.work import Batch
 
 T = TypeVar("T")
 READ_CHUNK = 1000
@@ -165,7 +165,7 @@ ERROR_FIELDS: dict[type[LedgerError], str] = {
 
 
 @dataclass
-class Work:
+class FeedRun:
     """A feed being applied: the batch of aggregates its records change, who imports it, what
     it comes to, and the day it was received, to which a settlement's claim deadline counts."""
 
@@ -189,7 +189,7 @@ class Work:
         )
 
 
-def enrol(record: EnrolmentRecord, work: Work) -> bool:
+def enrol(record: EnrolmentRecord, work: FeedRun) -> bool:
     work.batch.scheme.require_county(record.county)
     period = work.batch.posting_into(record.period)
     member = work.batch.member(record.member_id)
@@ -217,7 +217,7 @@ def enrol(record: EnrolmentRecord, work: Work) -> bool:
     return True
 
 
-def _details_changed(record: EnrolmentRecord, member: Member, work: Work) -> bool:
+def _details_changed(record: EnrolmentRecord, member: Member, work: FeedRun) -> bool:
     """A roster line for an enrolment already recorded adds only the details it changes
     (a corrected account, a new phone), as a new fact."""
     changed = member.change_details(
@@ -230,7 +230,7 @@ def _details_changed(record: EnrolmentRecord, member: Member, work: Work) -> boo
     return True
 
 
-def pay_premium(record: PremiumRecord, work: Work) -> bool:
+def pay_premium(record: PremiumRecord, work: FeedRun) -> bool:
     member = work.member(record.member_id)
     if record.receipt in member.receipts:
         return False
@@ -242,7 +242,7 @@ def pay_premium(record: PremiumRecord, work: Work) -> bool:
     return True
 
 
-def settle_claim(record: SettlementRecord, work: Work) -> bool:
+def settle_claim(record: SettlementRecord, work: FeedRun) -> bool:
     index = work.batch.claim_index(record.settlement_no)
     owner = None if index is None else index.member_id
     if owner == record.member_id:
@@ -281,7 +281,7 @@ def settle_claim(record: SettlementRecord, work: Work) -> bool:
     return True
 
 
-def record_bank_result(record: PayoutResultRecord, work: Work) -> bool:
+def record_bank_result(record: PayoutResultRecord, work: FeedRun) -> bool:
     payments = work.books.claims.payments(record.bank_reference)
     if not payments:
         raise Rejected("bank_reference", f"no payout was made under {record.bank_reference!r}")
@@ -310,7 +310,7 @@ def record_bank_result(record: PayoutResultRecord, work: Work) -> bool:
     return True
 
 
-APPLY: dict[str, Callable[[Any, Work], bool]] = {
+APPLY: dict[str, Callable[[Any, FeedRun], bool]] = {
     "enrolments": enrol,
     "premiums": pay_premium,
     "claims": settle_claim,
@@ -411,7 +411,7 @@ def _import(
     anything is saved. Without `partial`, any rejected row refuses the whole (ImportRefused)."""
     if summary.kind == "payout-results":
         books.claims.catch_up()
-    work = Work(books, books.app.batch(), actor, summary, received_on or date.today())
+    work = FeedRun(books, books.app.batch(), actor, summary, received_on or date.today())
     rejected = _apply_all(parsed, APPLY[summary.kind], work, progress)
     if rejected and not partial:
         summary.imported, summary.amounts, summary.counts = 0, {}, {}
@@ -434,8 +434,8 @@ def fewer_collections() -> Iterator[None]:
 
 def _apply_all(
     parsed: Iterable[tuple[SourceRow, Record | Reject]],
-    apply: Callable[[Any, Work], bool],
-    work: Work,
+    apply: Callable[[Any, FeedRun], bool],
+    work: FeedRun,
     progress: Callable[[str, int], None],
 ) -> list[tuple[SourceRow, str]]:
     summary = work.summary
@@ -470,8 +470,8 @@ def _parse(row: SourceRow, model: type[Record]) -> Record | Reject:
 def _apply(
     row: SourceRow,
     record: Record,
-    apply: Callable[[Any, Work], bool],
-    work: Work,
+    apply: Callable[[Any, FeedRun], bool],
+    work: FeedRun,
     seen: dict[str, int],
 ) -> Reject | None:
     """Apply one record; None if it was imported or already there, else why not."""

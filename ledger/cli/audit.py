@@ -75,7 +75,7 @@ def audit_verify(
     was compared (a read model lagging under --read-only) without --partial."""
     published = None if digest is None else Digest.parse(digest)
     with open_books(ctx) as books, progress_bars() as progress:
-        total = books.app.recorder.max_notification_id() or 0
+        total = books.log.last_position()
         if books.db.writable:
             catch_up_task = progress.add_task("catching up the read models", total=total)
             books.catch_up(lambda p: progress.update(catch_up_task, completed=p))
@@ -259,7 +259,7 @@ def audit_grant_reader(
 def projections_rebuild(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Rebuild every read model from the event log (the SMS outbox keeps what it has)."""
     with open_books(ctx) as books, progress_bars() as progress:
-        total = books.app.recorder.max_notification_id() or 0
+        total = books.log.last_position()
         for projector in books.projectors:
             task = progress.add_task(f"rebuilding {projector.model.name}", total=total)
 

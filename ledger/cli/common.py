@@ -185,7 +185,7 @@ def catching_up(
 ) -> Callable[[int], None]:
     """A bar for the read models (default: every one) catching up with the log: told the
     position they reach."""
-    end = books.app.recorder.max_notification_id() or 0
+    end = books.log.last_position()
     reached = books.catching_up_from(models)
     task = progress.add_task("catching up the read models", total=end, completed=reached)
 

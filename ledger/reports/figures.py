@@ -62,7 +62,7 @@ def provenance(
     """Bring the read models up to the end of the log and pin the position to report at:
     `known_at`, or the end of the log; the digest is the chain's link there.
     `on_progress` is told the position reached, batch by batch, for a progress bar."""
-    last = books.app.recorder.max_notification_id() or 0
+    last = books.log.last_position()
     books.catch_up(on_batch=on_progress)
     if last == 0:
         raise LedgerError("the log is empty: there is nothing to report on yet")

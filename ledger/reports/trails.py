@@ -359,7 +359,7 @@ def known_at_position(books: Books, value: str) -> int:
     one recorded at or before a date-time (with its UTC offset, or taken as UTC)."""
     text = value.strip()
     if text.isascii() and text.isdigit():
-        position, last = int(text), books.app.recorder.max_notification_id() or 0
+        position, last = int(text), books.log.last_position()
         if position > last:
             raise LedgerError(
                 f"--as-known-at: position {position} is beyond the end of the log "

@@ -3,7 +3,9 @@
 A statement is written with `?` for each parameter and `{name}` for each table. For SQLite
 it runs as written, each table by its bare name; for PostgreSQL `?` becomes `%s` and each
 table is named in the ledger's schema, quoted as an identifier. The store, its readers and
-the read models all write their SQL this way.
+the read models all write their SQL this way. What only PostgreSQL runs (COPY, the
+append-only trigger, the server's link check, advisory locks, grants) is written for it
+alone, with psycopg's own composition.
 """
 
 from typing import Any

@@ -91,14 +91,14 @@ KILL_WHILE_SAVING = textwrap.dedent(
     from pathlib import Path
 
     import ledger.application.feeds
-    import ledger.application.work
+    import ledger.application.batch
     from ledger.application.books import Books
 
     def die_once_ten_are_saved(stage, done):
         if stage == "saving" and done >= 10:
             os.kill(os.getpid(), signal.SIGKILL)
 
-    ledger.application.work.CHUNK = 5
+    ledger.application.batch.CHUNK = 5
     books = Books(sys.argv[1])
     ledger.application.feeds.import_feed(
         books,
