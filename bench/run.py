@@ -91,7 +91,7 @@ ES = "eventsourcing library (mapper, recorder, repository, aggregate replay)"
 
 @dataclass(frozen=True)
 class Sizes:
-    members: int  # enrolments in b), 3 events each
+    members: int  # enrolments in b), EVENTS_PER_ENROLMENT events each
     batch: int  # enrolments per roster imported (and aggregates per baseline save)
     claims: int  # approvals in a), each of a distinct member
     profile_members: int  # the smaller run profiled with cProfile (0: no profile)
@@ -773,7 +773,7 @@ LABELS = {
 BASELINES = {
     "a": "get + 1 command + save, 4-event aggregate",
     "a'": "as for a, a run of its own",
-    "b": "save(*aggregates), 3 events each",
+    "b": f"save(*aggregates), {EVENTS_PER_ENROLMENT} events each",
     "c": "select_notifications + to_domain_event",
 }
 
