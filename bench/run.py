@@ -967,8 +967,24 @@ def write_markdown(
         "",
     ]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(text), encoding="utf-8")
+    path.write_text("\n".join([*text, *others_sections(path, text)]), encoding="utf-8")
     say(f"\nwrote {path}")
+
+
+def others_sections(path: Path, ours: list[str]) -> list[str]:
+    """The sections of `path` that other bench scripts wrote (feeds, audit, ...), kept as
+    they are after this script's own."""
+    if not path.exists():
+        return []
+    own = {line for line in ours if line.startswith("## ")}
+    kept: list[str] = []
+    keeping = False
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            keeping = line not in own
+        if keeping:
+            kept.append(line)
+    return [*kept, ""] if kept else []
 
 
 def reading_of(results: list[Result], profiles: list[Profiled]) -> list[str]:
