@@ -185,6 +185,15 @@ class Database:
         if self._tables is not None:
             self._tables |= model.tables.keys()
 
+    def refresh_statistics(self, model: ReadModel) -> None:
+        """ANALYZE a read model's tables on PostgreSQL, after a bulk load (see the store's
+        recorder); SQLite plans without statistics."""
+        if not isinstance(self.recorder, PostgresTrackingRecorder):
+            return
+        with self.transaction(commit=True) as cursor:
+            for table in model.tables:
+                cursor.execute(self.sql(f"ANALYZE {{{table}}}"))
+
     def record_tracking(self, cursor: Cursor, tracking: Tracking) -> None:
         self.recorder._insert_tracking(cursor, tracking)  # type: ignore[arg-type]
 

@@ -101,6 +101,10 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder, _Statements):
             rows = [(r[0], StoredEvent(UUID(r[1]), r[2], r[3], r[4])) for r in c.fetchall()]
             c.executemany(self.sql(ADD_LINK), _sealed(rows))
 
+    def refresh_statistics(self) -> None:
+        """Nothing: SQLite plans without statistics unless ANALYZE was ever run, and this
+        ledger never runs it there (a full scan of every table on each bulk load)."""
+
     def select_events_of(self, ids: Sequence[UUID]) -> list[StoredEvent]:
         """The events of many aggregates, in one query per few hundred: the bulk paths load
         aggregates this way instead of one query each."""
@@ -214,6 +218,14 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
             with curs.copy(self.sql(f"COPY {{{CHAIN_TABLE}}} FROM STDIN")) as copy:
                 for link_row in _sealed(rows):
                     copy.write_row(link_row)
+
+    def refresh_statistics(self) -> None:
+        """ANALYZE the log's tables: PostgreSQL plans queries by their statistics, which only
+        autovacuum refreshes otherwise, and these servers run without it; after a bulk load,
+        stale statistics make later plans wrong by orders of magnitude."""
+        with self.datastore.get_connection() as conn:
+            for table in ("events", CHAIN_TABLE):
+                conn.execute(self.sql(f"ANALYZE {{{table}}}"))
 
     def count_intact_links(self, end: int) -> int | None:
         """How many links up to `end` there are, if each matches its event and follows the
