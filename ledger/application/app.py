@@ -14,6 +14,7 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     PersistenceError,
     Recording,
+    Transcoder,
     Transcoding,
 )
 from eventsourcing.utils import Environment, EnvType
@@ -24,6 +25,7 @@ from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyResult, Scheme
 from ledger.application.batch import Batch
 from ledger.application.policies import load_preset
+from ledger.store.codec import OrjsonTranscoder
 from ledger.store.config import (
     NoLedger,
     ReadOnly,
@@ -127,6 +129,12 @@ class MutualAidLedger(Application[UUID]):
         """Only --db decides the store: the library would otherwise let any variable of the
         shell (SQLITE_DBNAME, POSTGRES_ENABLE_DB_FUNCTIONS, ...) override it."""
         return Environment(name, env)
+
+    def construct_transcoder(self) -> Transcoder:
+        """The library's JSON, written and read by orjson (ledger/store/codec.py)."""
+        transcoder = OrjsonTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
