@@ -1,9 +1,10 @@
-"""The application's codec (ledger/store/codec.py) beside the library's JSONTranscoder, on
-the stored events of a demo ledger, in the same run.
+"""The application's codec (ledger/store/codec.py) beside the library's JSONTranscoder, in
+the same run: on the stored events of a demo ledger, and in the feeds' bulk import.
 
     python bench/codec.py [--members 2000] [--db FILE] [--rounds 9]
+                          [--feed-members 20000] [--chunks 20] [--backend sqlite|postgres|both]
 
-Simulates a period with `ledger demo` (`run_demo`) of --members members in a new SQLite
+1. Simulates a period with `ledger demo` (`run_demo`) of --members members in a new SQLite
 file, or reads the ledger at --db, and takes its stored events. It checks first that both
 transcoders write the same bytes for every event and read the same values from them, then
 times each step over all the events, the library's and the codec's in turn, round after
@@ -13,6 +14,13 @@ same load): encoding an event's state (`transcoder.encode`), decoding it
 `to_domain_event`, which add the event objects). Prints µs an event and the ratio
 (library / codec); with msgspec installed, also the same format written and read by
 msgspec, the other codec measured when choosing.
+
+2. Imports a roster of --feed-members members, then their premiums (two a member), then a
+tenth as many settlements, with `import_feed` (validated, adjudicated, stored, chained,
+projected) into two new ledgers: one with the library's JSONTranscoder put back in its
+mapper (the application as it was before the codec), one as it is. Each feed goes in
+--chunks pieces, the two ledgers taking turns at every piece, so that both see the same
+load. Prints records per second on each side and the ratio.
 """
 
 import argparse
@@ -31,10 +39,12 @@ from uuid import UUID
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent, Transcoder
+from feeds import RECEIVED, ledger_db, new_books, write_claims, write_premiums, write_roster
 
 from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
 from ledger.application.demo import run_demo
+from ledger.application.feeds import import_feed
 from ledger.store.codec import OrjsonTranscoder
 
 BATCH = 1000
@@ -123,11 +133,58 @@ def check(library: Transcoder, other: Transcoder, states: Sequence[bytes]) -> No
         assert other.encode(read) == state, state
 
 
+def in_chunks(path: Path, rows: int) -> list[Path]:
+    """The CSV feed at `path` as files of `rows` rows each, every one with the header."""
+    header, *lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    chunks = []
+    for k in range(0, len(lines), rows):
+        chunk = path.with_name(f"{path.stem}-{k // rows}.csv")
+        chunk.write_text(header + "".join(lines[k : k + rows]), encoding="utf-8")
+        chunks.append(chunk)
+    return chunks
+
+
+def feeds_in_turn(
+    backend: str, library: JSONTranscoder, members: int, chunks: int, tmp: Path
+) -> dict[tuple[str, str], float]:
+    """Seconds of each feed's import into a ledger with the library's transcoder and into
+    one with the codec, chunk by chunk, the two taking turns (and who goes first) at every
+    chunk."""
+    feeds = {
+        "roster": ("enrolments", tmp / "roster.csv", members),
+        "premiums": ("premiums", tmp / "premiums.csv", 2 * members),
+        "claims": ("claims", tmp / "claims.csv", members // 10),
+    }
+    write_roster(tmp / "roster.csv", members)
+    write_premiums(tmp / "premiums.csv", members)
+    write_claims(tmp / "claims.csv", members // 10, members)
+    seconds: dict[tuple[str, str], float] = {}
+    with ledger_db(backend, tmp) as before, ledger_db(backend, tmp) as after:
+        books = {"library": new_books(before), "codec": new_books(after)}
+        books["library"].app.mapper.transcoder = library
+        try:
+            for feed, (kind, path, rows) in feeds.items():
+                for n, chunk in enumerate(in_chunks(path, -(-rows // chunks))):
+                    for side in ("library", "codec")[:: 1 if n % 2 else -1]:
+                        started = time.perf_counter()
+                        summary = import_feed(books[side], kind, chunk, "b", received_on=RECEIVED)
+                        took = time.perf_counter() - started
+                        assert summary.imported == summary.read, summary.rejects[:1]
+                        seconds[side, feed] = seconds.get((side, feed), 0.0) + took
+        finally:
+            for each in books.values():
+                each.close()
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--members", type=int, default=2000)
     parser.add_argument("--db", help="an existing ledger to read instead of a demo's")
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--feed-members", type=int, default=20_000, help="0: no feeds")
+    parser.add_argument("--chunks", type=int, default=20, help="pieces of each feed")
+    parser.add_argument("--backend", choices=("sqlite", "postgres", "both"), default="sqlite")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="ledger-codec-") as tmp:
         db = args.db
@@ -186,6 +243,28 @@ def main() -> None:
             mine = timed[f"{name} / {step}"]
             cells.append(f"{mine:.2f} | {base / mine:.2f}")
         print(f"| {step} | {base:.2f} | " + " | ".join(cells) + " |")
+    if not args.feed_members:
+        return
+    rows = {
+        "roster": args.feed_members,
+        "premiums": 2 * args.feed_members,
+        "claims": args.feed_members // 10,
+    }
+    print(
+        f"\nFeeds (`import_feed`, end to end, projections included), in {args.chunks} pieces "
+        f"taken in turn; load average (1 min) {os.getloadavg()[0]:.2f}\n"
+    )
+    print("| backend | feed | records | library's transcoder | codec | ratio |")
+    print("|---|---|---:|---:|---:|---:|")
+    for backend in ("sqlite", "postgres") if args.backend == "both" else (args.backend,):
+        with tempfile.TemporaryDirectory(prefix="ledger-codec-") as tmp:
+            seconds = feeds_in_turn(backend, library, args.feed_members, args.chunks, Path(tmp))
+        for feed, n in rows.items():
+            base, mine = seconds["library", feed], seconds["codec", feed]
+            print(
+                f"| {backend} | {feed} | {n:,} | {n / base:,.0f} records/s | "
+                f"{n / mine:,.0f} records/s | {base / mine:.2f} |"
+            )
 
 
 if __name__ == "__main__":

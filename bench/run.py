@@ -83,7 +83,7 @@ SAVE = "`app.save` (encode, INSERT, commit)"
 READ = "read notifications (`select_notifications`)"
 DECODE = "decode events (`mapper.to_domain_event`)"
 POSTINGS = "posting rules (`postings_for`)"
-JSON = "JSON (json module and eventsourcing transcoder)"
+JSON = "JSON (the codec: orjson, json module, eventsourcing transcoder)"
 PYDANTIC = "pydantic (Policy validation)"
 PROJECT = "project code (domain, ledger, projections)"
 ES = "eventsourcing library (mapper, recorder, repository, aggregate replay)"
@@ -612,6 +612,8 @@ def category(key: tuple[str, int, str]) -> str:
     }:
         return JSON
     if path.endswith("/ledger/application/app.py") and function in {"encode", "decode"}:
+        return JSON
+    if path.endswith("/ledger/store/codec.py"):
         return JSON
     if "/eventsourcing/" in path:
         return ES
