@@ -7,8 +7,9 @@ the format stays: `OrjsonTranscoder` is that transcoder, its transcodings regist
 way, with orjson calling the library's own `_encode_obj` for each value of a registered
 type, and the library's own `_decode_obj` given each dict read, innermost first, as json's
 `object_hook` is. For the values the ledger's events hold (str, int, bool, None, Decimal,
-date, datetime, in dicts with str keys and in lists) the bytes written are the library's,
-and what is read from any bytes is what the library reads from them.
+date, datetime, in dicts with str keys and in lists) the bytes written are the library's;
+from any bytes the codec reads what the library reads, and refuses what it refuses, but
+for one kind of document that neither writes (below).
 
 Where orjson would differ, the library's own JSON does the work:
 - writing, anything orjson refuses: an int beyond 64 bits, a key that is no str, a subclass
@@ -51,8 +52,8 @@ class OrjsonTranscoder(JSONTranscoder):
             written = orjson.dumps(obj, default=self._encode_obj, option=_PASSTHROUGH)
         except orjson.JSONEncodeError:
             return super().encode(obj)
-        # orjson's bytes keep the whole of its buffer, 4 KiB for any short JSON: a batch
-        # of events held until saved took six times as long to write as one at a time.
+        # orjson's bytes keep the whole of its buffer, 4 KiB for any short JSON: a batch of
+        # them held until saved took six times as long to write as copies of their own size.
         return bytes(memoryview(written))
 
     def decode(self, data: bytes) -> Any:
