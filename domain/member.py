@@ -2,13 +2,16 @@
 
 Claims live on the member so that the annual cap is one aggregate's invariant: two
 approvals racing for the same member conflict on its version, and the loser retries
-against the new total.
+against the new total. The member's state is plain values (`Enrolment`, `Claim`) and each
+decision on it a function of plain values (`decide_submission()`, `adjudicate()`, ...),
+which the aggregate's commands call: a bulk path can call the same on state it read.
 """
 
-from dataclasses import dataclass, field
+from collections.abc import Container, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -29,7 +32,13 @@ from domain.errors import (
     PremiumOverpaid,
 )
 from domain.money import ZERO, non_negative, positive
-from domain.policy import BenefitCalculation, BenefitRule, calculate_benefit
+from domain.policy import (
+    BenefitCalculation,
+    BenefitRule,
+    calculate_benefit,
+    rejection_reason,
+    why_no_benefit,
+)
 from domain.scheme import NAMESPACE, Period
 from domain.text import bank_account, identifier, mobile_phone, plain_text
 
@@ -72,13 +81,18 @@ class MemberDetails:
 NO_DETAILS = MemberDetails()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Enrolment:
+    """A member's standing in one period, as the rules read it: where they are enrolled, the
+    premium due and paid by funding source, and the benefits approved so far (what the
+    annual cap has used). A plain value that each fact replaces, so that the rules can be
+    given it from a read model as well as from the aggregate."""
+
     county: str
     unit: str
     group: str | None
-    premium_due: dict[str, Decimal]
-    premium_paid: dict[str, Decimal] = field(default_factory=dict)
+    premium_due: Mapping[str, Decimal]
+    premium_paid: Mapping[str, Decimal] = field(default_factory=dict)
     approved: Decimal = ZERO
 
     def outstanding(self) -> dict[str, object]:
@@ -89,6 +103,15 @@ class Enrolment:
     @property
     def paid_up(self) -> bool:
         return not self.outstanding()
+
+    def after_premium(self, amounts: Mapping[str, Decimal]) -> "Enrolment":
+        paid = dict(self.premium_paid)
+        for source, amount in amounts.items():
+            paid[source] = paid.get(source, ZERO) + amount
+        return replace(self, premium_paid=paid)
+
+    def after_approval(self, amount: Decimal) -> "Enrolment":
+        return replace(self, approved=self.approved + amount)
 
 
 @dataclass(frozen=True)
@@ -132,8 +155,10 @@ class Settlement:
         }
 
 
-@dataclass
+@dataclass(frozen=True)
 class Claim:
+    """A claim as the rules read it; a plain value that each fact replaces."""
+
     claim_id: str
     period: int
     eligible: Decimal
@@ -142,10 +167,10 @@ class Claim:
     status: str = "submitted"
     decided_on: date | None = None
     approved: Decimal = ZERO
-    payouts: dict[str, Decimal] = field(default_factory=dict)
-    paid_on: dict[str, date] = field(default_factory=dict)
-    returned: set[str] = field(default_factory=set)
-    confirmed: set[str] = field(default_factory=set)
+    payouts: Mapping[str, Decimal] = field(default_factory=dict)
+    paid_on: Mapping[str, date] = field(default_factory=dict)
+    returned: frozenset[str] = frozenset()
+    confirmed: frozenset[str] = frozenset()
 
     @property
     def paid(self) -> Decimal:
@@ -154,6 +179,214 @@ class Claim:
     @property
     def payable(self) -> Decimal:
         return self.approved - self.paid
+
+
+# The decisions, as functions of plain values: the Member aggregate calls them one command
+# at a time on its own state, and a bulk path can call them on state read from a read model,
+# so each rule is written once. Each refuses with the error the command raises.
+
+
+def not_before(fact: str, fact_on: date, act: str, on: date) -> None:
+    """Refuse an act dated before the fact it follows: `fact` was on `fact_on`."""
+    if on < fact_on:
+        raise DateOutOfOrder(f"{fact} on {fact_on}: it cannot be {act} on {on}", on, fact_on)
+
+
+def enrolled(member_id: str, period: int, enrolment: Enrolment | None) -> Enrolment:
+    """The member's enrolment in the period (None where they have none), or NotEnrolled."""
+    if enrolment is None:
+        raise NotEnrolled(member_id, period)
+    return enrolment
+
+
+def decide_enrolment(
+    member_id: str,
+    period: Period,
+    county: str,
+    unit: str,
+    group: str | None,
+    effective_date: date,
+    details: MemberDetails,
+    enrolled_in: Container[int],
+) -> Enrolment:
+    """The enrolment to record, given the periods the member is already enrolled in."""
+    details.checked()
+    if period.number in enrolled_in:
+        raise AlreadyEnrolled(member_id, period.number)
+    if effective_date > period.end:
+        raise DateOutOfOrder(
+            f"member {member_id!r} cannot be enrolled in period {period.number} on "
+            f"{effective_date}: the period ended on {period.end}",
+            effective_date,
+            period.end,
+        )
+    if not unit.strip():
+        raise LedgerError(f"member {member_id!r}: unit is required")
+    plain_text(unit.strip(), "unit")
+    if group is not None and group not in period.policy.benefit.uplifts:
+        known = ", ".join(sorted(period.policy.benefit.uplifts)) or "none"
+        raise FieldError(
+            f"member {member_id!r}",
+            "group",
+            f"group {group!r} has no uplift in period {period.number} (groups: {known})",
+        )
+    return Enrolment(county, unit.strip(), group, dict(period.policy.funding))
+
+
+class PremiumPayment(NamedTuple):
+    receipt: str
+    amounts: dict[str, Decimal]
+    """Only the funding sources paid, each more than zero, in the order of their names."""
+
+
+def decide_premium(
+    member_id: str,
+    period: int,
+    enrolment: Enrolment | None,
+    amounts: Mapping[str, object],
+    receipt: str,
+    receipts: Container[str],
+) -> PremiumPayment:
+    """The payment to record, given the receipts the member already has on record."""
+    enrolment = enrolled(member_id, period, enrolment)
+    receipt = receipt.strip()
+    if not receipt:
+        raise LedgerError(f"member {member_id!r}: a premium payment needs a receipt")
+    plain_text(receipt, "receipt")
+    if receipt in receipts:
+        raise LedgerError(f"member {member_id!r}: receipt {receipt!r} already recorded")
+    if enrolment.paid_up:
+        raise LedgerError(
+            f"member {member_id!r}: nothing is due for period {period}, the premium is paid in full"
+        )
+    parsed = {s: non_negative(a, f"premium from {s}") for s, a in sorted(amounts.items())}
+    parsed = {s: a for s, a in parsed.items() if a > 0}
+    if not parsed:
+        raise LedgerError(f"member {member_id!r}: a premium payment needs an amount")
+    for source, amount in parsed.items():
+        due = enrolment.premium_due.get(source)
+        if due is None:
+            raise FieldError(
+                f"member {member_id!r}",
+                "source",
+                f"{source!r} is not a funding source of period {period} "
+                f"(sources: {', '.join(sorted(enrolment.premium_due))})",
+            )
+        paid = enrolment.premium_paid.get(source, ZERO) + amount
+        if paid > due:
+            raise PremiumOverpaid(member_id, period, paid, due)
+    return PremiumPayment(receipt, parsed)
+
+
+def eligible_enrolment(member_id: str, period: Period, enrolment: Enrolment | None) -> Enrolment:
+    """Eligibility: the member may claim in a period they are enrolled in and paid up for."""
+    enrolment = enrolled(member_id, period.number, enrolment)
+    if not enrolment.paid_up:
+        paid = sum(enrolment.premium_paid.values(), ZERO)
+        raise PremiumNotPaid(member_id, period.number, paid, period.policy.premium)
+    return enrolment
+
+
+def claim_in_time(
+    claim_id: str, period: Period, effective_date: date, received_on: date | None
+) -> None:
+    """The deadline: a claim dated within its period, that reached the scheme by the period's
+    claim deadline, counted to the day it was received (not before its own date) where it
+    came later than its date, else to its date."""
+    if received_on is not None:
+        not_before(f"claim {claim_id!r} was discharged", effective_date, "received", received_on)
+    arrived = effective_date if received_on is None else received_on
+    if arrived > period.claim_deadline:
+        raise ClaimDeadlinePassed(
+            claim_id, arrived, period.claim_deadline, received=received_on is not None
+        )
+    if effective_date < period.start:
+        raise ClaimError(
+            f"claim {claim_id!r} dated {effective_date}, before period {period.number} "
+            f"starts ({period.start})"
+        )
+
+
+def decide_submission(
+    claim_id: str,
+    member_id: str,
+    period: Period,
+    enrolment: Enrolment | None,
+    eligible: object,
+    actor: str,
+    effective_date: date,
+    settlement: Settlement | None,
+    received_on: date | None,
+    submitted: Container[str],
+) -> Claim:
+    """The claim to record, given the member's enrolment in the period (None where they have
+    none) and the claim ids they have already submitted."""
+    identifier(claim_id, "claim_id")
+    if claim_id in submitted:
+        raise ClaimError(f"claim {claim_id!r} was already submitted")
+    eligible_enrolment(member_id, period, enrolment)
+    claim_in_time(claim_id, period, effective_date, received_on)
+    amount = positive(eligible, "eligible self-paid amount")
+    if settlement is not None:
+        settlement.check(claim_id, amount)
+    return Claim(claim_id, period.number, amount, actor, effective_date)
+
+
+def in_status(claim: Claim, status: str) -> Claim:
+    if claim.status != status:
+        raise ClaimError(f"claim {claim.claim_id!r} is {claim.status}, not {status}")
+    return claim
+
+
+def assess(claim: Claim, enrolment: Enrolment, rule: BenefitRule) -> BenefitCalculation:
+    """The benefit a submitted claim would get now: its bands and the member's uplift, within
+    what is left of the annual cap after what the enrolment has had approved."""
+    in_status(claim, "submitted")
+    return calculate_benefit(rule, claim.eligible, enrolment.group, enrolment.approved)
+
+
+def decide_approval(
+    claim: Claim, enrolment: Enrolment, rule: BenefitRule, on: date
+) -> BenefitCalculation:
+    """The benefit approving the claim on that day records; refused where it gives nothing."""
+    return _approvable(claim, assess(claim, enrolment, rule), rule, on)
+
+
+def _approvable(
+    claim: Claim, calculation: BenefitCalculation, rule: BenefitRule, on: date
+) -> BenefitCalculation:
+    not_before(f"claim {claim.claim_id!r} was submitted", claim.submitted_on, "approved", on)
+    if calculation.benefit <= 0:
+        raise ClaimError(
+            f"claim {claim.claim_id!r}: the policy gives no benefit for it "
+            f"({why_no_benefit(calculation, rule)}): reject it instead"
+        )
+    return calculation
+
+
+def decide_rejection(claim: Claim, reason: str, on: date) -> str:
+    """The reason rejecting the claim on that day records."""
+    in_status(claim, "submitted")
+    not_before(f"claim {claim.claim_id!r} was submitted", claim.submitted_on, "rejected", on)
+    if not reason.strip():
+        raise ClaimError(f"claim {claim.claim_id!r}: a rejection needs a reason")
+    plain_text(reason.strip(), "reason")
+    return reason.strip()
+
+
+class Adjudication(NamedTuple):
+    calculation: BenefitCalculation
+    rejected_for: str | None
+    """The policy's reason to reject the claim; None: approved for calculation.benefit."""
+
+
+def adjudicate(claim: Claim, enrolment: Enrolment, rule: BenefitRule, on: date) -> Adjudication:
+    """The policy's own decision on a submitted claim: approved with its benefit, or rejected
+    when the rule gives nothing (below the deductible, or the cap is used up)."""
+    calculation = assess(claim, enrolment, rule)
+    if calculation.benefit > 0:
+        return Adjudication(_approvable(claim, calculation, rule, on), None)
+    return Adjudication(calculation, decide_rejection(claim, rejection_reason(calculation), on))
 
 
 class Member(Aggregate):
@@ -183,10 +416,7 @@ class Member(Aggregate):
     # Guards
 
     def enrolment(self, period: int) -> Enrolment:
-        try:
-            return self.enrolments[period]
-        except KeyError:
-            raise NotEnrolled(self.member_id, period) from None
+        return enrolled(self.member_id, period, self.enrolments.get(period))
 
     def claim(self, claim_id: str) -> Claim:
         try:
@@ -198,18 +428,6 @@ class Member(Aggregate):
         """Four eyes: whoever submitted a claim does not decide it."""
         if self.claim(claim_id).submitted_by == actor:
             raise DutyRefused(actor, command, f"{verb} claim {claim_id}", f"{actor} submitted it")
-
-    def _claim_in_status(self, claim_id: str, status: str) -> Claim:
-        claim = self.claim(claim_id)
-        if claim.status != status:
-            raise ClaimError(f"claim {claim_id!r} is {claim.status}, not {status}")
-        return claim
-
-    @staticmethod
-    def _not_before(fact: str, fact_on: date, act: str, on: date) -> None:
-        """Refuse an act dated before the fact it follows: `fact` was on `fact_on`."""
-        if on < fact_on:
-            raise DateOutOfOrder(f"{fact} on {fact_on}: it cannot be {act} on {on}", on, fact_on)
 
     # Commands
 
@@ -226,32 +444,15 @@ class Member(Aggregate):
     ) -> None:
         """Enrol for a period, with the details the roster gives (recorded with the
         enrolment, as given) and the roster line it came from."""
-        details.checked()
-        if period.number in self.enrolments:
-            raise AlreadyEnrolled(self.member_id, period.number)
-        if effective_date > period.end:
-            raise DateOutOfOrder(
-                f"member {self.member_id!r} cannot be enrolled in period {period.number} on "
-                f"{effective_date}: the period ended on {period.end}",
-                effective_date,
-                period.end,
-            )
-        if not unit.strip():
-            raise LedgerError(f"member {self.member_id!r}: unit is required")
-        plain_text(unit.strip(), "unit")
-        if group is not None and group not in period.policy.benefit.uplifts:
-            known = ", ".join(sorted(period.policy.benefit.uplifts)) or "none"
-            raise FieldError(
-                f"member {self.member_id!r}",
-                "group",
-                f"group {group!r} has no uplift in period {period.number} (groups: {known})",
-            )
+        enrolment = decide_enrolment(
+            self.member_id, period, county, unit, group, effective_date, details, self.enrolments
+        )
         self._enrolled(
             period.number,
-            county,
-            unit.strip(),
-            group,
-            dict(period.policy.funding),
+            enrolment.county,
+            enrolment.unit,
+            enrolment.group,
+            dict(enrolment.premium_due),
             actor,
             effective_date,
             **details.given(),
@@ -347,35 +548,11 @@ class Member(Aggregate):
         actor: str,
         effective_date: date,
     ) -> None:
-        enrolment = self.enrolment(period)
-        receipt = receipt.strip()
-        if not receipt:
-            raise LedgerError(f"member {self.member_id!r}: a premium payment needs a receipt")
-        plain_text(receipt, "receipt")
-        if receipt in self.receipts:
-            raise LedgerError(f"member {self.member_id!r}: receipt {receipt!r} already recorded")
-        if enrolment.paid_up:
-            raise LedgerError(
-                f"member {self.member_id!r}: nothing is due for period {period}, "
-                "the premium is paid in full"
-            )
-        parsed = {s: non_negative(a, f"premium from {s}") for s, a in sorted(amounts.items())}
-        parsed = {s: a for s, a in parsed.items() if a > 0}
-        if not parsed:
-            raise LedgerError(f"member {self.member_id!r}: a premium payment needs an amount")
-        for source, amount in parsed.items():
-            due = enrolment.premium_due.get(source)
-            if due is None:
-                raise FieldError(
-                    f"member {self.member_id!r}",
-                    "source",
-                    f"{source!r} is not a funding source of period {period} "
-                    f"(sources: {', '.join(sorted(enrolment.premium_due))})",
-                )
-            paid = enrolment.premium_paid.get(source, ZERO) + amount
-            if paid > due:
-                raise PremiumOverpaid(self.member_id, period, paid, due)
-        self._premium_paid(period, enrolment.county, parsed, receipt, actor, effective_date)
+        payment = decide_premium(
+            self.member_id, period, self.enrolments.get(period), amounts, receipt, self.receipts
+        )
+        county = self.enrolments[period].county
+        self._premium_paid(period, county, payment.amounts, payment.receipt, actor, effective_date)
 
     class PremiumPaid(Aggregate.Event):
         period: int
@@ -396,9 +573,7 @@ class Member(Aggregate):
         effective_date: date,
     ) -> None:
         self.receipts.add(receipt)
-        paid = self.enrolments[period].premium_paid
-        for source, amount in amounts.items():
-            paid[source] = paid.get(source, ZERO) + amount
+        self.enrolments[period] = self.enrolments[period].after_premium(amounts)
 
     def submit_claim(
         self,
@@ -414,35 +589,23 @@ class Member(Aggregate):
         with the settlement, whose figures must account for the eligible amount, and with the
         day it was received (`received_on`): the deadline counts to that day, while the claim
         keeps its discharge as its effective date."""
-        identifier(claim_id, "claim_id")
-        if claim_id in self.claims:
-            raise ClaimError(f"claim {claim_id!r} was already submitted")
-        enrolment = self.enrolment(period.number)
-        if not enrolment.paid_up:
-            paid = sum(enrolment.premium_paid.values(), ZERO)
-            raise PremiumNotPaid(self.member_id, period.number, paid, period.policy.premium)
-        if received_on is not None:
-            self._not_before(
-                f"claim {claim_id!r} was discharged", effective_date, "received", received_on
-            )
-        arrived = effective_date if received_on is None else received_on
-        if arrived > period.claim_deadline:
-            raise ClaimDeadlinePassed(
-                claim_id, arrived, period.claim_deadline, received=received_on is not None
-            )
-        if effective_date < period.start:
-            raise ClaimError(
-                f"claim {claim_id!r} dated {effective_date}, before period {period.number} "
-                f"starts ({period.start})"
-            )
-        amount = positive(eligible, "eligible self-paid amount")
-        if settlement is not None:
-            settlement.check(claim_id, amount)
+        claim = decide_submission(
+            claim_id,
+            self.member_id,
+            period,
+            self.enrolments.get(period.number),
+            eligible,
+            actor,
+            effective_date,
+            settlement,
+            received_on,
+            self.claims,
+        )
         self._claim_submitted(
             claim_id,
             period.number,
-            enrolment.county,
-            amount,
+            self.enrolments[period.number].county,
+            claim.eligible,
             actor,
             effective_date,
             None if settlement is None else settlement.as_dict(),
@@ -476,43 +639,44 @@ class Member(Aggregate):
     def adjudicate_claim(
         self, claim_id: str, period: Period, effective_date: date
     ) -> BenefitCalculation:
-        """Decide a claim by the period's rule: approved with its benefit, or rejected when
-        the rule gives nothing (below the deductible, or the cap is used up). The decision
-        is the policy's, recorded with the actor POLICY, not a person's."""
-        calculation = self.assess_claim(claim_id, period.policy.benefit)
-        if calculation.benefit > 0:
-            self._approve(claim_id, period, POLICY, effective_date)
+        """Decide a claim by the period's rule (`adjudicate()`). The decision is the
+        policy's, recorded with the actor POLICY, not a person's."""
+        claim = self.claim(claim_id)
+        enrolment = self.enrolments[claim.period]
+        decision = adjudicate(claim, enrolment, period.policy.benefit, effective_date)
+        if decision.rejected_for is None:
+            self._record_approval(claim, period, decision.calculation, POLICY, effective_date)
         else:
-            self._reject(claim_id, _short_why_nothing(calculation), POLICY, effective_date)
-        return calculation
+            self._claim_rejected(
+                claim_id, claim.period, decision.rejected_for, POLICY, effective_date
+            )
+        return decision.calculation
 
     def assess_claim(self, claim_id: str, rule: BenefitRule) -> BenefitCalculation:
         """The benefit this claim would get now, within what is left of the member's cap."""
-        claim = self._claim_in_status(claim_id, "submitted")
-        enrolment = self.enrolments[claim.period]
-        return calculate_benefit(rule, claim.eligible, enrolment.group, enrolment.approved)
+        claim = self.claim(claim_id)
+        return assess(claim, self.enrolments[claim.period], rule)
 
     def approve_claim(
         self, claim_id: str, period: Period, actor: str, effective_date: date
     ) -> BenefitCalculation:
         self._require_not_submitter(claim_id, actor, "approve_claim", "approve")
-        return self._approve(claim_id, period, actor, effective_date)
-
-    def _approve(
-        self, claim_id: str, period: Period, actor: str, effective_date: date
-    ) -> BenefitCalculation:
-        calculation = self.assess_claim(claim_id, period.policy.benefit)
         claim = self.claims[claim_id]
-        self._not_before(
-            f"claim {claim_id!r} was submitted", claim.submitted_on, "approved", effective_date
-        )
-        if calculation.benefit <= 0:
-            raise ClaimError(
-                f"claim {claim_id!r}: the policy gives no benefit for it "
-                f"({_why_nothing(calculation, period.policy.benefit)}): reject it instead"
-            )
+        enrolment = self.enrolments[claim.period]
+        calculation = decide_approval(claim, enrolment, period.policy.benefit, effective_date)
+        self._record_approval(claim, period, calculation, actor, effective_date)
+        return calculation
+
+    def _record_approval(
+        self,
+        claim: Claim,
+        period: Period,
+        calculation: BenefitCalculation,
+        actor: str,
+        effective_date: date,
+    ) -> None:
         self._claim_approved(
-            claim_id,
+            claim.claim_id,
             claim.period,
             self.enrolments[claim.period].county,
             calculation.benefit,
@@ -521,7 +685,6 @@ class Member(Aggregate):
             actor,
             effective_date,
         )
-        return calculation
 
     class ClaimApproved(Aggregate.Event):
         claim_id: str
@@ -545,25 +708,16 @@ class Member(Aggregate):
         actor: str,
         effective_date: date,
     ) -> None:
-        claim = self.claims[claim_id]
-        claim.status = "approved"
-        claim.decided_on = effective_date
-        claim.approved = amount
-        self.enrolments[period].approved += amount
+        self.claims[claim_id] = replace(
+            self.claims[claim_id], status="approved", decided_on=effective_date, approved=amount
+        )
+        self.enrolments[period] = self.enrolments[period].after_approval(amount)
 
     def reject_claim(self, claim_id: str, reason: str, actor: str, effective_date: date) -> None:
         self._require_not_submitter(claim_id, actor, "reject_claim", "reject")
-        self._reject(claim_id, reason, actor, effective_date)
-
-    def _reject(self, claim_id: str, reason: str, actor: str, effective_date: date) -> None:
-        claim = self._claim_in_status(claim_id, "submitted")
-        self._not_before(
-            f"claim {claim_id!r} was submitted", claim.submitted_on, "rejected", effective_date
-        )
-        if not reason.strip():
-            raise ClaimError(f"claim {claim_id!r}: a rejection needs a reason")
-        plain_text(reason.strip(), "reason")
-        self._claim_rejected(claim_id, claim.period, reason.strip(), actor, effective_date)
+        claim = self.claims[claim_id]
+        reason = decide_rejection(claim, reason, effective_date)
+        self._claim_rejected(claim_id, claim.period, reason, actor, effective_date)
 
     class ClaimRejected(Aggregate.Event):
         claim_id: str
@@ -576,8 +730,9 @@ class Member(Aggregate):
     def _claim_rejected(
         self, claim_id: str, period: int, reason: str, actor: str, effective_date: date
     ) -> None:
-        self.claims[claim_id].status = "rejected"
-        self.claims[claim_id].decided_on = effective_date
+        self.claims[claim_id] = replace(
+            self.claims[claim_id], status="rejected", decided_on=effective_date
+        )
 
     def make_payout(
         self,
@@ -588,12 +743,10 @@ class Member(Aggregate):
         effective_date: date,
     ) -> Decimal:
         """Pay all or part of what is approved and unpaid; returns the amount paid."""
-        claim = self._claim_in_status(claim_id, "approved")
+        claim = in_status(self.claim(claim_id), "approved")
         reference = bank_reference.strip()
         assert claim.decided_on is not None  # every approval records its date
-        self._not_before(
-            f"claim {claim_id!r} was approved", claim.decided_on, "paid", effective_date
-        )
+        not_before(f"claim {claim_id!r} was approved", claim.decided_on, "paid", effective_date)
         if claim.payable <= 0:
             raise ClaimError(f"claim {claim_id!r}: nothing is payable, all is paid")
         value = claim.payable if amount is None else positive(amount, "payout amount")
@@ -647,8 +800,12 @@ class Member(Aggregate):
         bank_account: str | None = None,
         bank: str | None = None,
     ) -> None:
-        self.claims[claim_id].payouts[bank_reference] = amount
-        self.claims[claim_id].paid_on[bank_reference] = effective_date
+        claim = self.claims[claim_id]
+        self.claims[claim_id] = replace(
+            claim,
+            payouts={**claim.payouts, bank_reference: amount},
+            paid_on={**claim.paid_on, bank_reference: effective_date},
+        )
 
     def confirm_payout(
         self, claim_id: str, bank_reference: str, actor: str, effective_date: date
@@ -672,7 +829,7 @@ class Member(Aggregate):
             raise ClaimError(f"payout {reference!r} of claim {claim_id!r} was already returned")
         if not returned and reference in claim.confirmed:
             raise ClaimError(f"payout {reference!r} of claim {claim_id!r} is confirmed")
-        self._not_before(
+        not_before(
             f"payout {reference!r} of claim {claim_id!r} was made",
             claim.paid_on[reference],
             "returned" if returned else "confirmed",
@@ -691,7 +848,8 @@ class Member(Aggregate):
     def _payout_confirmed(
         self, claim_id: str, period: int, bank_reference: str, actor: str, effective_date: date
     ) -> None:
-        self.claims[claim_id].confirmed.add(bank_reference)
+        claim = self.claims[claim_id]
+        self.claims[claim_id] = replace(claim, confirmed=claim.confirmed | {bank_reference})
 
     def return_payout(
         self, claim_id: str, bank_reference: str, reason: str, actor: str, effective_date: date
@@ -735,27 +893,8 @@ class Member(Aggregate):
         actor: str,
         effective_date: date,
     ) -> None:
-        self.claims[claim_id].returned.add(bank_reference)
-
-
-def _short_why_nothing(calculation: BenefitCalculation) -> str:
-    """The policy's reason for rejecting a claim it gives nothing for, as recorded."""
-    if calculation.cap_applied:
-        return "annual cap reached"
-    if calculation.eligible <= calculation.deductible:
-        return "below the deductible"
-    return "no band pays for this amount"
-
-
-def _why_nothing(calculation: BenefitCalculation, rule: BenefitRule) -> str:
-    if calculation.cap_applied:
-        return f"the member's annual cap of {rule.annual_cap} is used up"
-    if calculation.eligible <= calculation.deductible:
-        return (
-            f"eligible self-paid {calculation.eligible} is within the deductible of "
-            f"{calculation.deductible}"
-        )
-    return f"its bands give nothing for eligible self-paid {calculation.eligible}"
+        claim = self.claims[claim_id]
+        self.claims[claim_id] = replace(claim, returned=claim.returned | {bank_reference})
 
 
 def member_uuid(member_id: str) -> UUID:

@@ -216,6 +216,11 @@ class BenefitCalculation:
         }
 
 
+def cap_left(rule: BenefitRule, used: Decimal) -> Decimal | None:
+    """What is left of the annual cap once `used` is approved in the period; None: no cap."""
+    return None if rule.annual_cap is None else max(ZERO, rule.annual_cap - used)
+
+
 def calculate_benefit(
     rule: BenefitRule,
     eligible: object,
@@ -232,7 +237,7 @@ def calculate_benefit(
         rate = min(ONE, band.rate + uplift)
         shares.append(BandShare(band.lower, band.upper, base, rate, round_yuan(base * rate)))
     before_cap = sum((s.amount for s in shares), ZERO)
-    remaining = None if rule.annual_cap is None else max(ZERO, rule.annual_cap - approved_so_far)
+    remaining = cap_left(rule, approved_so_far)
     benefit = before_cap if remaining is None else min(before_cap, remaining)
     return BenefitCalculation(
         eligible=amount,
@@ -244,3 +249,24 @@ def calculate_benefit(
         cap_applied=benefit < before_cap,
         benefit=benefit,
     )
+
+
+def rejection_reason(calculation: BenefitCalculation) -> str:
+    """Why the policy rejects a claim it gives nothing for, as the rejection records it."""
+    if calculation.cap_applied:
+        return "annual cap reached"
+    if calculation.eligible <= calculation.deductible:
+        return "below the deductible"
+    return "no band pays for this amount"
+
+
+def why_no_benefit(calculation: BenefitCalculation, rule: BenefitRule) -> str:
+    """The same, told to whoever asks to approve such a claim."""
+    if calculation.cap_applied:
+        return f"the member's annual cap of {rule.annual_cap} is used up"
+    if calculation.eligible <= calculation.deductible:
+        return (
+            f"eligible self-paid {calculation.eligible} is within the deductible of "
+            f"{calculation.deductible}"
+        )
+    return f"its bands give nothing for eligible self-paid {calculation.eligible}"
