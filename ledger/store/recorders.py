@@ -43,6 +43,11 @@ decided on without changing them (the scheme, for a member's command); the save 
 (IntegrityError, for the command to decide again) if any has moved past that version."""
 
 
+def _guarded(kwargs: dict[str, Any]) -> bool:
+    """Whether a save has a guard to check (see the module's docstring)."""
+    return any(kwargs.get(k) is not None for k in (CLOSES, POSTS_INTO, READ_AT))
+
+
 def _periods(value: int | Iterable[int] | None) -> list[int]:
     if value is None:
         return []
@@ -300,7 +305,8 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
             self._insert_events(curs, stored_events, **kwargs)
             if not stored_events:
                 return None
-            self._lock_table(curs)
+            if not _guarded(kwargs):
+                self._lock_table(curs)  # else taken already, for the guards
             self._notify_channel(curs)
             curs.execute(self.sql(LAST_POSITION))
             after = curs.fetchone()["last"]  # type: ignore[index]
@@ -327,9 +333,10 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         """Runs in the inserting transaction before the insert; takes the insert's table lock
-        early so the check below sees every close committed before this posting."""
+        early so the checks below see every close (and change to the scheme) committed before
+        this posting."""
         super()._insert_events(curs, stored_events, **kwargs)
-        if all(kwargs.get(k) is None for k in (CLOSES, POSTS_INTO, READ_AT)):
+        if not _guarded(kwargs):
             return
         self._lock_table(curs)
         if kwargs.get(CLOSES) is not None:
