@@ -4,7 +4,7 @@
 
 On each backend, on claims of distinct members submitted beforehand (each member enrolled
 and paid up: five events at approval), one approval per transaction, each timed on its own,
-the four sides taking turns in chunks of 50 so that they share the machine's load:
+the sides taking turns approval by approval, so that they share the machine's load:
 
 - after: `MutualAidLedger.approve_claim` as it is: the scheme kept from the last command
   (one query finds it unchanged), the claim's member read from the claim index's one event;
@@ -13,7 +13,8 @@ the four sides taking turns in chunks of 50 so that they share the machine's loa
 - baseline: the plain library, bench/run.py's a): a minimal aggregate with as many events
   as the member loaded with `repository.get`, one `@event` command, saved;
 - commit: one INSERT of one row and its commit on the same database, nothing else: the
-  least any approval that is on disk when it returns can take.
+  least any approval that is on disk when it returns can take;
+- query: one `SELECT 1` on the same database: what each statement costs at the least.
 
 Each backend runs twice: durable, as the ledger runs; and with the commit's flush to disk
 taken out (PostgreSQL: a database of its own with synchronous_commit=off; SQLite: its files
@@ -35,6 +36,7 @@ from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -68,9 +70,8 @@ from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
 from ledger.store.recorders import POSTS_INTO
 
-CHUNK = 50
 MEMBER_EVENTS = EVENTS_PER_ENROLMENT + 1  # and the claim submitted
-SIDES = ("after", "before", "baseline", "commit")
+SIDES = ("after", "before", "baseline", "commit", "query")
 
 
 def approve_as_before(app: MutualAidLedger, claim_id: str, actor: str, on: date) -> None:
@@ -97,12 +98,13 @@ def baseline_command(app: Baseline, thing_id: UUID) -> None:
 
 @dataclass(frozen=True)
 class Place:
-    """A backend, durable or not: the ledger's and the baseline's --db, and a commit."""
+    """A backend, durable or not: the ledger's and the baseline's --db, a commit, a query."""
 
     name: str
     ledger_db: str
     baseline_db: str
     commit: Callable[[], None]
+    query: Callable[[], None]
 
 
 @contextmanager
@@ -120,11 +122,15 @@ def sqlite_place(durable: bool) -> Iterator[Place]:
             conn.execute("INSERT INTO commits VALUES (1)")
             conn.execute("COMMIT")
 
+        def query() -> None:
+            conn.execute("SELECT 1").fetchall()
+
         yield Place(
             "sqlite" if durable else "sqlite, on tmpfs",
             str(Path(tmp, "ledger.db")),
             str(Path(tmp, "baseline.db")),
             commit,
+            query,
         )
 
 
@@ -151,11 +157,15 @@ def postgres_place(durable: bool) -> Iterator[Place]:
                 def commit() -> None:
                     conn.execute("INSERT INTO baseline.commits VALUES (1)")
 
+                def query() -> None:
+                    conn.execute("SELECT 1").fetchall()
+
                 yield Place(
                     "postgres" if durable else "postgres, synchronous_commit=off",
                     f"{url}?schema=ledger",
                     f"{url}?schema=baseline",
                     commit,
+                    query,
                 )
         finally:
             with psycopg.connect(server, autocommit=True) as admin:
@@ -193,11 +203,10 @@ class Figures:
         return statistics.fmean(self.seconds)
 
 
-def each_timed(calls: list[Callable[[], Any]], into: list[float]) -> None:
-    for call in calls:
-        started = time.perf_counter()
-        call()
-        into.append(time.perf_counter() - started)
+def timed(call: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
 
 
 def ready(place: Place, claims: int) -> tuple[Books, Baseline, list[str], list[UUID]]:
@@ -223,26 +232,20 @@ def ready(place: Place, claims: int) -> tuple[Books, Baseline, list[str], list[U
 
 def measure(place: Place, claims: int) -> dict[str, Figures]:
     """Each side's per-approval times; the claims split between `after` and `before`."""
-    books, base, claim_ids, thing_ids = ready(place, 2 * claims)
+    books, base, claim_ids, thing_ids = ready(place, 2 * claims + 1)
     app = books.app
     try:
         app.approve_claim(claim_ids.pop(), APPROVER, APPROVED_ON)  # a warm process
         times: dict[str, list[float]] = {side: [] for side in SIDES}
-        for k in range(0, claims, CHUNK):
-            now = claim_ids[k : min(k + CHUNK, claims)]
-            then = claim_ids[claims + k : claims + k + len(now)]
-            sides: dict[str, list[Callable[[], Any]]] = {
-                "after": [lambda c=c: app.approve_claim(c, APPROVER, APPROVED_ON) for c in now],
-                "before": [
-                    lambda c=c: approve_as_before(app, c, APPROVER, APPROVED_ON) for c in then
-                ],
-                "baseline": [
-                    lambda t=t: baseline_command(base, t) for t in thing_ids[k : k + len(now)]
-                ],
-                "commit": [place.commit] * len(now),
-            }
-            for side, calls in sides.items():
-                each_timed(calls, times[side])
+        for k in range(claims):
+            now, then, thing = claim_ids[k], claim_ids[claims + k], thing_ids[k]
+            times["after"].append(timed(partial(app.approve_claim, now, APPROVER, APPROVED_ON)))
+            times["before"].append(
+                timed(partial(approve_as_before, app, then, APPROVER, APPROVED_ON))
+            )
+            times["baseline"].append(timed(partial(baseline_command, base, thing)))
+            times["commit"].append(timed(place.commit))
+            times["query"].append(timed(place.query))
         approved = sum(
             app.member(f"M{n:07d}").claims[c].status == "approved"
             for n, c in enumerate(claim_ids, start=1)
@@ -256,7 +259,7 @@ def measure(place: Place, claims: int) -> dict[str, Figures]:
 
 
 def profiled(place: Place, claims: int) -> dict[str, pstats.Stats]:
-    books, base, claim_ids, _ = ready(place, 2 * claims)
+    books, base, claim_ids, _ = ready(place, 2 * claims + 1)
     app = books.app
     stats = {}
     try:
@@ -297,10 +300,26 @@ INSIDE = {
 }
 
 
+STATEMENTS = {
+    ("psycopg/cursor.py", "execute"),
+    ("psycopg/cursor.py", "copy"),
+    ("~", "<method 'execute' of 'sqlite3.Cursor' objects>"),
+    ("~", "<method 'executemany' of 'sqlite3.Cursor' objects>"),
+}
+
+
 def where_the_time_goes(stats: pstats.Stats, approvals: int) -> list[str]:
     raw: dict[tuple[str, int, str], Any] = stats.stats  # type: ignore[attr-defined]
     total = sum(tt for _, _, tt, _, _ in raw.values())
-    lines = [f"{total / approvals * 1e3:.2f} ms an approval under cProfile"]
+    statements = sum(
+        calls
+        for (path, _, function), (_, calls, _, _, _) in raw.items()
+        if any(path.endswith(f) and function == fn for f, fn in STATEMENTS)
+    )
+    lines = [
+        f"{total / approvals * 1e3:.2f} ms an approval under cProfile, "
+        f"{statements / approvals:.1f} SQL statements (execute or COPY) an approval"
+    ]
     for label, (files, functions) in INSIDE.items():
         spent = sum(
             ct
