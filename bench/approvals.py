@@ -259,23 +259,22 @@ def measure(place: Place, claims: int) -> dict[str, Figures]:
 
 
 def profiled(place: Place, claims: int) -> dict[str, pstats.Stats]:
-    books, base, claim_ids, _ = ready(place, 2 * claims + 1)
+    """`after`, `before` and the baseline under cProfile, in turn, as in `measure`."""
+    books, base, claim_ids, thing_ids = ready(place, 2 * claims + 1)
     app = books.app
-    stats = {}
+    profiles = {side: cProfile.Profile() for side in ("after", "before", "baseline")}
     try:
         app.approve_claim(claim_ids.pop(), APPROVER, APPROVED_ON)
-        for side, approve, part in (
-            ("after", MutualAidLedger.approve_claim, claim_ids[:claims]),
-            ("before", approve_as_before, claim_ids[claims:]),
-        ):
-            profile = cProfile.Profile()
-            for claim_id in part:
-                profile.runcall(approve, app, claim_id, APPROVER, APPROVED_ON)
-            stats[side] = pstats.Stats(profile)
+        for k in range(claims):
+            profiles["after"].runcall(app.approve_claim, claim_ids[k], APPROVER, APPROVED_ON)
+            profiles["before"].runcall(
+                approve_as_before, app, claim_ids[claims + k], APPROVER, APPROVED_ON
+            )
+            profiles["baseline"].runcall(baseline_command, base, thing_ids[k])
     finally:
         books.close()
         base.close()
-    return stats
+    return {side: pstats.Stats(profile) for side, profile in profiles.items()}
 
 
 # Reporting
@@ -317,8 +316,8 @@ def where_the_time_goes(stats: pstats.Stats, approvals: int) -> list[str]:
         if any(path.endswith(f) and function == fn for f, fn in STATEMENTS)
     )
     lines = [
-        f"{total / approvals * 1e3:.2f} ms an approval under cProfile, "
-        f"{statements / approvals:.1f} SQL statements (execute or COPY) an approval"
+        f"{total / approvals * 1e3:.2f} ms a command under cProfile, "
+        f"{statements / approvals:.1f} SQL statements (execute or COPY) a command"
     ]
     for label, (files, functions) in INSIDE.items():
         spent = sum(
@@ -383,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     for backend in backends:
         with PLACES[backend](True) as place:
             for side, stats in profiled(place, args.profile).items():
-                say(f"-- profile, {place.name}, {side} ({args.profile} approvals):")
+                say(f"-- profile, {place.name}, {side} ({args.profile} commands):")
                 for line in where_the_time_goes(stats, args.profile):
                     say(f"   {line}")
     say("")
