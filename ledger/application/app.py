@@ -39,6 +39,7 @@ from ledger.store.recorders import (
     CLOSES,
     FIGURES_AT,
     POSTS_INTO,
+    READ_AT,
     GuardedPostgresRecorder,
     GuardedSQLiteRecorder,
 )
@@ -58,6 +59,11 @@ class DateAsISO(Transcoding):
 
     def decode(self, data: str) -> date:
         return date.fromisoformat(data)
+
+
+def as_read(scheme: Scheme) -> dict[UUID, int]:
+    """The READ_AT of a save decided on `scheme` as it stands in memory."""
+    return {scheme.id: scheme.version}
 
 
 def retry_on_conflict(command: Callable[P, R]) -> Callable[P, R]:
@@ -102,6 +108,7 @@ class MutualAidLedger(Application[UUID]):
         and the database refuses any write. Without `create`, there must be a ledger at
         `db` already (NoLedger): only the commands that start one create it."""
         self.read_only = read_only
+        self._scheme: Scheme | None = None  # as last read: see scheme()
         starting = create and not read_only
         env = persistence_env(db)
         env["CREATE_TABLE"] = "no"  # created below, once it is known that they may be
@@ -157,6 +164,16 @@ class MutualAidLedger(Application[UUID]):
     # Queries
 
     def scheme(self) -> Scheme:
+        """The scheme as stored now, to read and decide on, never to change: the one kept
+        from the last call, unless the store holds a later event of it (one query by its
+        key, which finds none while the scheme stays as it is); only then is it replayed,
+        and its policies validated again. Commands that change it replay their own."""
+        kept = self._scheme
+        if kept is None or self.recorder.select_events(kept.id, gt=kept.version, limit=1):
+            kept = self._scheme = self._replayed_scheme()
+        return kept
+
+    def _replayed_scheme(self) -> Scheme:
         try:
             scheme: Scheme = self.repository.get(Scheme.create_id())
         except AggregateNotFoundError:
@@ -173,7 +190,17 @@ class MutualAidLedger(Application[UUID]):
         return self._scheme_for(actor, command)
 
     def _scheme_for(self, actor: str, command: str) -> Scheme:
+        """The scheme to decide on, once the actor is found to hold the command's role; what
+        is decided on it is saved with `as_read(scheme)`, so that a change to the scheme
+        committed meanwhile (a role revoked) refuses the save."""
         scheme = self.scheme()
+        scheme.require_duty(actor, command)
+        return scheme
+
+    def _scheme_to_change(self, actor: str, command: str) -> Scheme:
+        """A scheme of the command's own, replayed, for a command that changes it: the one
+        `scheme()` keeps is shared by the commands and queries after it."""
+        scheme = self._replayed_scheme()
         scheme.require_duty(actor, command)
         return scheme
 
@@ -205,11 +232,12 @@ class MutualAidLedger(Application[UUID]):
         return loaded
 
     def member_of_claim(self, claim_id: str) -> Member:
-        try:
-            index: ClaimIndex = self.repository.get(claim_uuid(claim_id))
-        except AggregateNotFoundError:
-            raise ClaimError(f"unknown claim {claim_id!r}") from None
-        return self.member(index.member_id)
+        """The member a claim is filed under, named by the one event of the claim's index,
+        read without building the index aggregate."""
+        indexed = next(self.events.get(claim_uuid(claim_id), limit=1), None)
+        if not isinstance(indexed, ClaimIndex.Indexed):
+            raise ClaimError(f"unknown claim {claim_id!r}")
+        return self.member(indexed.member_id)
 
     # Scheme commands
 
@@ -225,14 +253,14 @@ class MutualAidLedger(Application[UUID]):
     @refusals_recorded
     @retry_on_conflict
     def grant_role(self, user: str, role: str, actor: str, on: date) -> None:
-        scheme = self.scheme()
+        scheme = self._replayed_scheme()
         scheme.grant_role(user, role, actor, on)
         self.save(scheme)
 
     @refusals_recorded
     @retry_on_conflict
     def revoke_role(self, user: str, role: str, actor: str, on: date) -> None:
-        scheme = self.scheme()
+        scheme = self._replayed_scheme()
         scheme.revoke_role(user, role, actor, on)
         self.save(scheme)
 
@@ -243,7 +271,7 @@ class MutualAidLedger(Application[UUID]):
     ) -> Policy:
         """Open a period under `policy`, returned; None means the version the scheme's
         preset gives for that period, so a scheme without a preset must be given one."""
-        scheme = self._scheme_for(actor, "open_period")
+        scheme = self._scheme_to_change(actor, "open_period")
         if policy is None:
             if scheme.preset is None:
                 raise LedgerError("the scheme has no preset: give --policy-file")
@@ -263,7 +291,7 @@ class MutualAidLedger(Application[UUID]):
     ) -> None:
         """Close on results read at log position `figures_at`; IntegrityError if anything was
         recorded since, for the caller to read the figures again."""
-        scheme = self._scheme_for(actor, "close_period")
+        scheme = self._scheme_to_change(actor, "close_period")
         scheme.close_period(number, results, actor, on)
         self.save(scheme, **{CLOSES: number, FIGURES_AT: figures_at})
 
@@ -280,7 +308,7 @@ class MutualAidLedger(Application[UUID]):
         actor: str,
         on: date,
     ) -> None:
-        scheme = self._scheme_for(actor, "post_adjustment")
+        scheme = self._scheme_to_change(actor, "post_adjustment")
         scheme.post_adjustment(period, entity, debit, credit, amount, reason, actor, on)
         self.save(scheme)
 
@@ -305,7 +333,7 @@ class MutualAidLedger(Application[UUID]):
         member.enrol(
             scheme.open_period_for_posting(period), county, unit, group, actor, on, details
         )
-        self.save(member, **{POSTS_INTO: period})
+        self.save(member, **{POSTS_INTO: period, READ_AT: as_read(scheme)})
 
     @refusals_recorded
     @retry_on_conflict
@@ -320,12 +348,13 @@ class MutualAidLedger(Application[UUID]):
     ) -> None:
         """Record a payment of `amounts` by funding source; None means all that is still
         due, as the member loaded here stands."""
-        self._scheme_for(actor, "pay_premium").open_period_for_posting(period)
+        scheme = self._scheme_for(actor, "pay_premium")
+        scheme.open_period_for_posting(period)
         member = self.member(member_id)
         if amounts is None:
             amounts = member.enrolment(period).outstanding()
         member.pay_premium(period, amounts, receipt, actor, on)
-        self.save(member, **{POSTS_INTO: period})
+        self.save(member, **{POSTS_INTO: period, READ_AT: as_read(scheme)})
 
     @refusals_recorded
     @retry_on_conflict
@@ -338,13 +367,15 @@ class MutualAidLedger(Application[UUID]):
         on: date,
         claim_id: str | None = None,
     ) -> str:
-        open_period = self._scheme_for(actor, "submit_claim").open_period_for_posting(period)
+        scheme = self._scheme_for(actor, "submit_claim")
+        open_period = scheme.open_period_for_posting(period)
         member = self.member(member_id)
         if claim_id is None:
             claim_id = self._next_claim_id(member, period)
         member.submit_claim(claim_id, open_period, eligible, actor, on)
+        index = ClaimIndex(claim_id, member_id, actor, on)
         try:
-            self.save(member, ClaimIndex(claim_id, member_id, actor, on), **{POSTS_INTO: period})
+            self.save(member, index, **{POSTS_INTO: period, READ_AT: as_read(scheme)})
         except IntegrityError:
             if self._claim_exists(claim_id):
                 raise ClaimError(f"claim {claim_id!r} was already submitted") from None
@@ -359,7 +390,7 @@ class MutualAidLedger(Application[UUID]):
         claim = member.claim(claim_id)
         open_period = scheme.open_period_for_posting(claim.period)
         calculation = member.approve_claim(claim_id, open_period, actor, on)
-        self.save(member, **{POSTS_INTO: claim.period})
+        self.save(member, **{POSTS_INTO: claim.period, READ_AT: as_read(scheme)})
         return calculation
 
     @refusals_recorded
@@ -370,19 +401,19 @@ class MutualAidLedger(Application[UUID]):
         period = member.claim(claim_id).period
         scheme.open_period_for_posting(period)
         member.reject_claim(claim_id, reason, actor, on)
-        self.save(member, **{POSTS_INTO: period})
+        self.save(member, **{POSTS_INTO: period, READ_AT: as_read(scheme)})
 
     @refusals_recorded
     @retry_on_conflict
     def make_payout(
         self, claim_id: str, amount: object | None, bank_reference: str, actor: str, on: date
     ) -> Decimal:
-        self._scheme_for(actor, "make_payout")
+        scheme = self._scheme_for(actor, "make_payout")
         if "/" in bank_reference:
             raise ClaimError(f"bank reference {bank_reference!r}: '/' is kept for batch payments")
         member = self.member_of_claim(claim_id)
         paid = member.make_payout(claim_id, amount, bank_reference, actor, on)
-        self.save(member)
+        self.save(member, **{READ_AT: as_read(scheme)})
         return paid
 
     @refusals_recorded
@@ -392,7 +423,7 @@ class MutualAidLedger(Application[UUID]):
         """Pay the claims, each member's under the reference PREFIX+MEMBER, in one transaction:
         a batch is recorded whole or not at all, and never to a member without a bank
         account on record (the bank file would pay a blank account)."""
-        self._scheme_for(actor, "pay_out_batch")
+        scheme = self._scheme_for(actor, "pay_out_batch")
         loaded = self.load_many([member_uuid(m) for m in claims_by_member])
         members = []
         for member_id, claims in sorted(claims_by_member.items()):
@@ -404,17 +435,17 @@ class MutualAidLedger(Application[UUID]):
             for claim_id in claims:
                 member.make_payout(claim_id, None, prefix + member_id, actor, on)
             members.append(member)
-        self.save(*members)
+        self.save(*members, **{READ_AT: as_read(scheme)})
 
     @refusals_recorded
     @retry_on_conflict
     def return_payout(
         self, claim_id: str, bank_reference: str, reason: str, actor: str, on: date
     ) -> None:
-        self._scheme_for(actor, "return_payout")
+        scheme = self._scheme_for(actor, "return_payout")
         member = self.member_of_claim(claim_id)
         member.return_payout(claim_id, bank_reference, reason, actor, on)
-        self.save(member)
+        self.save(member, **{READ_AT: as_read(scheme)})
 
     # Helpers
 

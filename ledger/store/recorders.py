@@ -7,6 +7,10 @@ commit order, taken here before the check; SQLite: the database write lock, held
 insert on). A close records its
 period in `closed_periods` in the same way, so the two are serialised: either the posting
 commits before the close, or it is refused with PeriodNotOpen.
+
+A member's command decides on the scheme (the actor's role, the period's policy) and saves
+only the member; under the same lock the save checks that the scheme is still at the
+version decided on (READ_AT), so a role revoked before the command commits refuses it.
 """
 
 from collections.abc import Iterable, Sequence
@@ -33,6 +37,15 @@ CLOSES = "closes"
 FIGURES_AT = "figures_at"
 """Keyword of Application.save() with CLOSES: the log position the closing figures were
 read at; the close is refused (IntegrityError, to be recomputed) if anything came after."""
+READ_AT = "read_at"
+"""Keyword of Application.save(): {aggregate id: version} of aggregates the saved events were
+decided on without changing them (the scheme, for a member's command); the save is refused
+(IntegrityError, for the command to decide again) if any has moved past that version."""
+
+
+def _guarded(kwargs: dict[str, Any]) -> bool:
+    """Whether a save has a guard to check (see the module's docstring)."""
+    return any(kwargs.get(k) is not None for k in (CLOSES, POSTS_INTO, READ_AT))
 
 
 def _periods(value: int | Iterable[int] | None) -> list[int]:
@@ -52,6 +65,7 @@ ANY_LINK = f"SELECT 1 FROM {{{CHAIN_TABLE}}} LIMIT 1"
 LAST_LINK = f"SELECT hash FROM {{{CHAIN_TABLE}}} ORDER BY position DESC LIMIT 1"
 CLOSE = f"INSERT INTO {{{CLOSED_PERIODS}}} VALUES (?)"
 IS_CLOSED = f"SELECT 1 FROM {{{CLOSED_PERIODS}}} WHERE period = ?"
+MOVED_ON = "SELECT 1 FROM {events} WHERE originator_id = ? AND originator_version > ? LIMIT 1"
 LAST_POSITION = "SELECT COALESCE(MAX(notification_id), 0) AS last FROM {events}"
 """PostgreSQL's; SQLite's recorder counts by rowid instead."""
 ADD_LINK = f"INSERT INTO {{{CHAIN_TABLE}}} VALUES (?, ?, ?)"
@@ -164,6 +178,10 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder, _Statements):
             c.execute(self.sql(IS_CLOSED), (period,))
             if c.fetchone():
                 raise PeriodNotOpen(period)
+        for originator_id, version in kwargs.get(READ_AT, {}).items():
+            c.execute(self.sql(MOVED_ON), (originator_id.hex, version))
+            if c.fetchone():
+                raise IntegrityError(f"aggregate {originator_id} changed since it was read")
         return ids
 
 
@@ -299,7 +317,8 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
             self._insert_events(curs, stored_events, **kwargs)
             if not stored_events:
                 return None
-            self._lock_table(curs)
+            if not _guarded(kwargs):
+                self._lock_table(curs)  # else taken already, for the guards
             self._notify_channel(curs)
             curs.execute(self.sql(LAST_POSITION))
             after = curs.fetchone()["last"]  # type: ignore[index]
@@ -326,9 +345,10 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         """Runs in the inserting transaction before the insert; takes the insert's table lock
-        early so the check below sees every close committed before this posting."""
+        early so the checks below see every close (and change to the scheme) committed before
+        this posting."""
         super()._insert_events(curs, stored_events, **kwargs)
-        if kwargs.get(CLOSES) is None and kwargs.get(POSTS_INTO) is None:
+        if not _guarded(kwargs):
             return
         self._lock_table(curs)
         if kwargs.get(CLOSES) is not None:
@@ -340,6 +360,10 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
             curs.execute(self.sql(IS_CLOSED), (period,))
             if curs.fetchone():
                 raise PeriodNotOpen(period)
+        for originator_id, version in kwargs.get(READ_AT, {}).items():
+            curs.execute(self.sql(MOVED_ON), (originator_id, version))
+            if curs.fetchone():
+                raise IntegrityError(f"aggregate {originator_id} changed since it was read")
 
 
 def _sealed(rows: list[tuple[int, StoredEvent]]) -> list[tuple[int, str, str]]:
