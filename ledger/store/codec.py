@@ -50,7 +50,13 @@ class OrjsonTranscoder(JSONTranscoder):
     def encode(self, obj: Any) -> bytes:
         try:
             written = orjson.dumps(obj, default=self._encode_obj, option=_PASSTHROUGH)
-        except orjson.JSONEncodeError:
+        except orjson.JSONEncodeError as error:
+            if isinstance(error.__cause__, BaseException) and not isinstance(
+                error.__cause__, Exception
+            ):
+                # orjson wraps whatever a transcoding raised, Ctrl-C and exit included: those
+                # are the user's, not a value for the library's JSON to try again.
+                raise error.__cause__ from None
             return super().encode(obj)
         # orjson's bytes keep the whole of its buffer, 4 KiB for any short JSON: a batch of
         # them held until saved took six times as long to write as copies of their own size.

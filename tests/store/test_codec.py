@@ -24,6 +24,7 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
     Transcoder,
+    Transcoding,
     TranscodingNotRegisteredError,
 )
 from feed_files import CLAIM_HEADER, claim, write_feed
@@ -411,3 +412,26 @@ def test_the_events_the_codec_wrote_are_read_back_equal_through_the_librarys_rep
             assert library.mapper.to_stored_event(read).state == notification.state
     finally:
         library.close()
+
+
+def test_ctrl_c_while_an_event_is_encoded_is_not_swallowed() -> None:
+    """orjson turns what a transcoding raises into its own error, on which the codec would
+    try the library's JSON: a Ctrl-C there, which comes once, must still stop the import."""
+    interrupts = [KeyboardInterrupt()]
+
+    class Interrupted(Transcoding):
+        type = complex
+        name = "complex"
+
+        def encode(self, obj: complex) -> str:
+            if interrupts:
+                raise interrupts.pop()
+            return str(obj)
+
+        def decode(self, data: str) -> complex:
+            raise AssertionError("never written")
+
+    codec = OrjsonTranscoder()
+    codec.register(Interrupted())
+    with pytest.raises(KeyboardInterrupt):
+        codec.encode({"amount": 1j})
