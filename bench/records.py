@@ -328,7 +328,7 @@ def write_section(
         "(time.process_time), in µs per row, each path in turn on each chunk of 1,000 rows "
         f"of {args.rows:,} generated rows of each kind as CSV; the paths are described in "
         "bench/records.py: `before` is validation row by row with every date and amount read "
-        "anew, as before issue 12 (measured once beside the code of before issue 12 itself: "
+        "anew, as before issue 12 (checked once against the code from before issue 12: "
         "within 7 %); `row` is `feeds._parse` row by row, with the dates and premiums read "
         "remembered (records.py); `chunk` is pydantic's `TypeAdapter(list[Model])` over the "
         "chunk's rows, one call into pydantic for 1,000 rows.",
