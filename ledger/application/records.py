@@ -8,6 +8,7 @@ Amounts go through domain.money, so a malformed amount is refused with its reaso
 import re
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import lru_cache
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -50,6 +51,12 @@ STATUS_CHOICES = " or ".join(
     for status in STATUSES
 )
 """paid (成功, 已支付) or returned (退回, 失败): what a refused status is told to be."""
+REMEMBERED = 4096
+"""How many texts of dates, and of premiums, the readings below keep what they read for: a
+feed's dates repeat from row to row (a year has 365 days, a feed a million rows), premiums
+come in a few amounts, and reading a text costs more than most of the rest of its record
+(bench/records.py). A text refused is not kept: it is read again each time, and each
+refusal raised afresh."""
 
 
 def _text(value: object) -> object:
@@ -83,6 +90,8 @@ def _day(value: object) -> date:
     """The one reading of a feed's dates: the forms of DATE_FORMS, or a spreadsheet's date
     cell. Anything else is refused in words that say what to do, numbers above all: pydantic
     would read 86400 as a Unix timestamp, 1970-01-02."""
+    if isinstance(value, str):
+        return _day_of_text(value)
     if isinstance(value, datetime):
         if value.time() != time():
             raise ValueError(f"{value:%Y-%m-%d %H:%M} has a time of day: give the date alone")
@@ -91,8 +100,11 @@ def _day(value: object) -> date:
         return value
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         raise ValueError(_number_not_a_date(str(value)))
-    if not isinstance(value, str):
-        raise ValueError(f"{_shown(value)} is not a date: give it as {DATE_EXAMPLES}")
+    raise ValueError(f"{_shown(value)} is not a date: give it as {DATE_EXAMPLES}")
+
+
+@lru_cache(maxsize=REMEMBERED)
+def _day_of_text(value: str) -> date:
     text = value.strip()
     found = _date_form(text)
     if found is not None:
@@ -152,6 +164,16 @@ def _status(value: object) -> str:
     return status
 
 
+def _premium(value: object) -> Decimal:
+    """A premium, read as any positive amount. Only a premium's texts are remembered: a
+    settlement's amounts, to the cent, are seldom seen twice, and keeping them costs more
+    than it saves."""
+    return _premium_of_text(value) if isinstance(value, str) else positive(value)
+
+
+_premium_of_text = lru_cache(maxsize=REMEMBERED)(positive)
+
+
 def column(*names: str) -> Any:
     return Field(validation_alias=AliasChoices(*names))
 
@@ -163,6 +185,7 @@ PeriodNumber = Annotated[int, BeforeValidator(_period)]
 OptionalPeriod = Annotated[int | None, BeforeValidator(_optional_period)]
 Amount = Annotated[Decimal, BeforeValidator(non_negative)]
 PositiveAmount = Annotated[Decimal, BeforeValidator(positive)]
+Premium = Annotated[Decimal, BeforeValidator(_premium)]
 
 
 class Record(BaseModel):
@@ -213,7 +236,7 @@ class PremiumRecord(Record):
     member_id: Text = column("member_id", "会员编号", "职工编号", "人员编号")
     period: PeriodNumber = column("period", "期次", "期")
     source: Text = column("source", "资金来源", "来源")
-    amount: PositiveAmount = column("amount", "金额", "缴费金额")
+    amount: Premium = column("amount", "金额", "缴费金额")
     paid_on: Day = column("paid_on", "缴费日期")
 
 
