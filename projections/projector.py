@@ -12,12 +12,17 @@ Read models write their SQL once, with `?` placeholders and `{name}` for their t
 
 Read models know the log only as the store's `EventLog` gives it (positions and decoded
 events), never the application: the application wires them to its log.
+
+The audit compares a live read model with its replay (in SQLite) table by table, by their
+digests (`Database.digest`), which both databases write out the same way.
 """
 
+import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any, ClassVar, Protocol, cast
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple, Protocol, cast
 from uuid import uuid4
 
 import psycopg
@@ -31,6 +36,9 @@ from ledger.store.log import EventLog
 
 BATCH_SIZE = 2000
 MAX_POSITION = 2**63 - 1
+DIGEST_ROWS = 100_000
+"""Rows a database writes out at once for a digest: some MB, well under PostgreSQL's limit
+of 1 GB for one value."""
 
 
 class Cursor(Protocol):
@@ -64,6 +72,31 @@ class ReadModel(ABC):
         (an outbox) overrides this."""
         for table in self.tables:
             cursor.execute(self.db.sql(f"DELETE FROM {{{table}}}"))
+
+
+@dataclass(frozen=True)
+class TableDigest:
+    """A table's rows, in the order of its primary key, written out and hashed (SHA-256):
+    each value as its type's name in SQLite (integer, text, null) and then as an SQL
+    literal in single quotes (each quote in it doubled; NULL bare), a comma after each
+    value, a semicolon after each row. PostgreSQL writes the same text for the same rows,
+    ordering text keys byte by byte (collation "C") as SQLite does, so equal digests mean
+    equal rows, whichever database holds them. (SQLite writes a text up to a NUL in it:
+    PostgreSQL can hold none.)"""
+
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    rows: int
+    sha256: str
+
+
+class Column(NamedTuple):
+    name: str
+    kind: str | None
+    """As PostgreSQL holds it: "integer" or "text"; None: another type. In SQLite any value
+    is written out by its own type: "any"."""
+    key: int | None
+    """Its place in the primary key; None if not in it."""
 
 
 class Database:
@@ -194,6 +227,78 @@ class Database:
             for table in model.tables:
                 cursor.execute(self.sql(f"ANALYZE {{{table}}}"))
 
+    def digest(self, table: str, leave_out: Collection[str] = ()) -> TableDigest | None:
+        """The digest of a table, but for the columns left out; None for one it cannot
+        write out (no primary key, or a column neither integer nor text)."""
+        with self.transaction(commit=False) as cursor:
+            layout = self._layout(cursor, table)
+            columns = [c for c in layout if c.name not in leave_out]
+            key = sorted((c for c in layout if c.key is not None), key=lambda c: c.key or 0)
+            if not key or any(c.kind is None for c in columns + key):
+                return None
+            sha256, rows = hashlib.sha256(), 0
+            for count, text in self._written_out(cursor, table, columns, key):
+                sha256.update(text.encode())
+                rows += count
+        names = tuple(c.name for c in columns)
+        return TableDigest(names, tuple(c.name for c in key), rows, sha256.hexdigest())
+
+    def _layout(self, cursor: Cursor, table: str) -> list[Column]:
+        """A table's columns, from the database's catalog."""
+        if not isinstance(self.recorder, PostgresTrackingRecorder):
+            cursor.execute(f"PRAGMA table_info({table})")
+            return [Column(r["name"], "any", r["pk"] or None) for r in cursor.fetchall()]
+        cursor.execute(
+            self.sql(
+                "SELECT a.attname AS name, CASE WHEN t.typname IN ('int2', 'int4', 'int8') "
+                "THEN 'integer' WHEN t.typcategory = 'S' THEN 'text' END AS kind, "
+                "array_position(i.indkey::int2[], a.attnum) AS key FROM pg_attribute a "
+                "JOIN pg_class c ON c.oid = a.attrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "JOIN pg_type t ON t.oid = a.atttypid "
+                "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary "
+                "WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped "
+                "ORDER BY a.attnum"
+            ),
+            (self.recorder.datastore.schema, table),
+        )
+        return [Column(r["name"], r["kind"], r["key"]) for r in cursor.fetchall()]
+
+    def _written_out(
+        self, cursor: Cursor, table: str, columns: list[Column], key: list[Column]
+    ) -> Iterator[tuple[int, str]]:
+        """A table's rows written out as `TableDigest` says, in key order, DIGEST_ROWS at a
+        time: (rows, text)."""
+        if isinstance(self.recorder, PostgresTrackingRecorder):
+            row = " || ',' || ".join(_written(c) for c in columns) + " || ';'"
+            order = ", ".join(f'{c.name} COLLATE "C"' if c.kind == "text" else c.name for c in key)
+            part = f"(i - 1) / {DIGEST_ROWS}"
+            cursor.execute(
+                self.sql(
+                    "SELECT COUNT(*) AS n, string_agg(r, '' ORDER BY i) AS text FROM "
+                    f"(SELECT ROW_NUMBER() OVER (ORDER BY {order}) AS i, {row} AS r "
+                    f"FROM {{{table}}}) AS s GROUP BY {part} ORDER BY {part}"
+                )
+            )
+            yield from ((int(r["n"]), r["text"]) for r in cursor.fetchall())
+            return
+        # one call of printf a row: several times faster than a function a value
+        each = ", ".join(f"typeof({c.name}), {c.name}" for c in columns)
+        row = f"printf('{','.join('%s%Q' for _ in columns)};', {each})"
+        names = ", ".join(c.name for c in key)
+        after: tuple[Any, ...] = ()
+        while True:  # SQLite has no ordered aggregate: each part from the last key on
+            where = f"WHERE ({names}) > ({', '.join('?' * len(key))}) " if after else ""
+            cursor.execute(
+                f"SELECT {row}, {names} FROM {table} {where}ORDER BY {names} LIMIT {DIGEST_ROWS}",
+                after,
+            )
+            rows = cursor.fetchall()
+            if not rows:
+                return
+            yield len(rows), "".join([r[0] for r in rows])
+            after = tuple(rows[-1])[1:]
+
     def record_tracking(self, cursor: Cursor, tracking: Tracking) -> None:
         self.recorder._insert_tracking(cursor, tracking)  # type: ignore[arg-type]
 
@@ -294,3 +399,13 @@ def catch_up_together(
         read += len(events)
         if on_batch is not None:
             on_batch(last)
+
+
+def _written(column: Column) -> str:
+    """PostgreSQL's SQL for a value as `TableDigest` writes it out."""
+    name = column.name
+    if column.kind == "integer":
+        value = f"CAST({name} AS TEXT)"
+    else:
+        value = f"replace({name}, '''', '''''')"
+    return f"CASE WHEN {name} IS NULL THEN 'nullNULL' ELSE '{column.kind}''' || {value} || '''' END"

@@ -28,7 +28,7 @@ from ledger.cli.common import (
     progress_bars,
     say,
 )
-from ledger.reports.audit import Digest, check_chain, check_read_models, head
+from ledger.reports.audit import Digest, head, verify
 from ledger.reports.trails import TrailEntry, save_trail_csv, trail, write_trail_csv
 from ledger.store.recorders import GuardedPostgresRecorder
 
@@ -80,9 +80,13 @@ def audit_verify(
             catch_up_task = progress.add_task("catching up the read models", total=total)
             books.catch_up(lambda p: progress.update(catch_up_task, completed=p))
         chain_task = progress.add_task("checking the hash chain", total=total)
-        chain = check_chain(books, published, lambda p: progress.update(chain_task, completed=p))
         replay_task = progress.add_task("replaying the read models", total=total)
-        replay = check_read_models(books, lambda p: progress.update(replay_task, completed=p))
+        chain, replay = verify(
+            books,
+            published,
+            lambda p: progress.update(chain_task, completed=p),
+            lambda p: progress.update(replay_task, completed=p),
+        )
     problems = [str(f) for f in chain.findings] + [str(d) for d in replay.differences]
     end = 0 if chain.head is None else chain.head.position
     lagging = replay.lagging(end)

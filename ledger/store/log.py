@@ -5,7 +5,7 @@ the hash chain's links beside them, with the time each event was recorded. Nothi
 writes: the recorders (ledger/store/recorders.py) write events and their links together.
 """
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +15,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
+from psycopg.rows import tuple_row
 
 from ledger.store.chain import CHAIN_TABLE, as_recorded
 from ledger.store.recorders import IDS_PER_QUERY, GuardedPostgresRecorder, GuardedSQLiteRecorder
@@ -59,6 +60,8 @@ class EventLog:
         self._postgres = recorder.dialect.postgres
         self._position = "notification_id" if self._postgres else "rowid"
         """The events table's column the library numbers the log by."""
+        self._uuid: Callable[[Any], UUID] = (lambda o: o) if self._postgres else UUID
+        """An originator id as the events table stores it, as a UUID (SQLite: in hex)."""
 
     def tracking_recorder(self) -> SQLiteTrackingRecorder | PostgresTrackingRecorder:
         """A tracking recorder in the log's own database, on the application's connections."""
@@ -72,13 +75,28 @@ class EventLog:
         """The position of the last event; 0 for an empty log."""
         return self.recorder.max_notification_id() or 0
 
-    def notifications_after(self, position: int, limit: int) -> Sequence[Notification]:
-        """Up to `limit` stored events past a position, in log order, as stored."""
-        # Without `stop`: PostgreSQL's plan for it is several times slower; a reader that
+    def notifications_after(self, position: int, limit: int) -> list[Notification]:
+        """Up to `limit` stored events past a position, in log order, as stored: what the
+        library's `select_notifications` gives, read from PostgreSQL in its binary format,
+        several times faster than in text (each state's bytes are sent as they are, not
+        in hex)."""
+        # Without an end: PostgreSQL's plan for one is several times slower; a reader that
         # wants to stop leaves out what it reads past its end.
-        return self.recorder.select_notifications(
-            start=position, limit=limit, inclusive_of_start=False
+        statement = self.recorder.sql(
+            f"SELECT {self._position}, originator_id, originator_version, topic, state "
+            f"FROM {{events}} WHERE {self._position} > ? ORDER BY {self._position} LIMIT ?"
         )
+        if isinstance(self.recorder, GuardedPostgresRecorder):
+            with (
+                self.recorder.datastore.get_connection() as conn,
+                conn.cursor(binary=True, row_factory=tuple_row) as cursor,
+            ):
+                cursor.execute(statement, (position, limit), prepare=True)
+                rows: list[Any] = cursor.fetchall()
+        else:
+            rows = self._rows(statement, (position, limit))
+        uuid = self._uuid
+        return [Notification(uuid(o), v, t, s, i) for i, o, v, t, s in rows]
 
     def events_after(self, position: int, limit: int) -> list[tuple[int, Any]]:
         """Up to `limit` events past a position, decoded, each with its position."""

@@ -13,6 +13,23 @@ from ledger.application.books import Books
 ON = date(2025, 3, 1)
 
 
+def test_the_log_reads_its_events_as_the_library_does(
+    books: Books, enrol: Callable[..., None]
+) -> None:
+    """What the read models and the audit replay: the stored events as the library's
+    `select_notifications` gives them, read in the log's own way (on PostgreSQL in binary)."""
+    for member in ("m1", "m2", "m3"):
+        enrol(member)
+    recorder, end = books.app.recorder, books.log.last_position()
+    for after, limit in ((0, end), (0, 3), (end - 2, 5), (end, 5)):
+        library = recorder.select_notifications(after, limit, inclusive_of_start=False)
+        assert books.log.notifications_after(after, limit) == list(library)
+    stored = recorder.select_notifications(0, end, inclusive_of_start=False)
+    assert books.log.events_after(0, end) == [
+        (n.id, books.app.mapper.to_domain_event(n)) for n in stored
+    ]
+
+
 def test_the_links_are_read_in_order_batch_by_batch_up_to_an_end(
     books: Books, enrol: Callable[..., None]
 ) -> None:
