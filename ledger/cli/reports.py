@@ -4,6 +4,7 @@ policy gives, the chart of accounts, and a demonstration that fills a ledger to 
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,6 +38,7 @@ from ledger.reports.figures import Provenance
 from ledger.reports.render import FORMATS
 from ledger.reports.render import write as write_document
 from ledger.reports.render.document import (
+    Document,
     disclosure_document,
     screening_document,
     statement_document,
@@ -225,6 +227,14 @@ def _document_out(out: Path | None, format: str, as_json: bool) -> Path | None:
     return None
 
 
+def _write(data: dict[str, Any], document: Callable[[], Document], format: str, path: Path) -> None:
+    """A document's file: its figures as JSON, or the document drawn in `format`."""
+    if format == "json":
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    else:
+        write_document(document(), format, path)
+
+
 def _written(what: str, at: Provenance, path: Path, as_json: bool) -> None:
     if as_json:
         print_json({"files": [str(path)], **at.as_dict()})
@@ -257,12 +267,7 @@ def statement_(
     if path is None:
         print_json(found.as_dict())
         return
-    if format == "json":
-        path.write_text(
-            json.dumps(found.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-    else:
-        write_document(statement_document(found), format, path)
+    _write(found.as_dict(), lambda: statement_document(found), format, path)
     _written(f"the period {period} statement", found.provenance, path, as_json)
 
 
@@ -385,12 +390,7 @@ def disclosure_(
     if path is None:
         print_json(found.as_dict())
         return
-    if format == "json":
-        path.write_text(
-            json.dumps(found.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-    else:
-        write_document(disclosure_document(found), format, path)
+    _write(found.as_dict(), lambda: disclosure_document(found), format, path)
     what = f"the disclosure to {found.unit.name} ({found.unit.county})"
     _written(what, found.provenance, path, as_json)
 
