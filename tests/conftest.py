@@ -169,3 +169,12 @@ def enrol(books: Books) -> Callable[..., None]:
         import_roster(books, roster_line(member, county, "U1", group, details))
 
     return enrol
+
+
+@pytest.fixture
+def ledger_of_three(books: Books, enrol: Callable[..., None]) -> Books:
+    """Three members enrolled and paid up in C1, the read models caught up."""
+    for member in ("m1", "m2", "m3"):
+        enrol(member)
+    books.catch_up()
+    return books

@@ -15,14 +15,6 @@ from ledger.store.recorders import GuardedPostgresRecorder
 from projections.projector import Projector
 
 
-@pytest.fixture
-def ledger_of_three(books: Books, enrol: Callable[..., None]) -> Books:
-    for member in ("m1", "m2", "m3"):
-        enrol(member)
-    books.catch_up()
-    return books
-
-
 def problems(books: Books, published: Digest | None = None) -> list[tuple[int | None, str]]:
     return [(f.position, f.problem) for f in check_chain(books, published).findings]
 

@@ -2,7 +2,6 @@
 chain sealed when next opened for writing (what the audit then finds, through check_chain)."""
 
 import sqlite3
-from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -10,14 +9,6 @@ from rawdb import raw
 
 from ledger.application.books import Books
 from ledger.reports.audit import check_chain
-
-
-@pytest.fixture
-def ledger_of_three(books: Books, enrol: Callable[..., None]) -> Books:
-    for member in ("m1", "m2", "m3"):
-        enrol(member)
-    books.catch_up()
-    return books
 
 
 def problems(books: Books) -> list[tuple[int | None, str]]:

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 from eventsourcing.persistence import IntegrityError
+from races import lose_a_race
 
 from domain.errors import PeriodNotOpen
 from domain.scheme import CountyResult
-from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
 from ledger.store.recorders import POSTS_INTO
 
@@ -56,16 +56,4 @@ def test_a_lost_race_is_detected_by_the_store(
     db: str, books: Books, enrol: Callable[..., None]
 ) -> None:
     enrol("m1")
-    first = books.app.submit_claim("m1", 1, "900.00", "clerk", ON)
-    second = books.app.submit_claim("m1", 1, "900.00", "clerk", ON)
-    other = MutualAidLedger(db)
-    try:
-        period = books.app.scheme().period(1)
-        mine, theirs = books.app.member("m1"), other.member("m1")
-        mine.approve_claim(first, period, "a", ON)
-        theirs.approve_claim(second, period, "b", ON)
-        books.app.save(mine)
-        with pytest.raises(IntegrityError):
-            other.save(theirs)
-    finally:
-        other.close()
+    lose_a_race(db, books, "m1")  # the loser's save raises IntegrityError
