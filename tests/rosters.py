@@ -1,6 +1,7 @@
 """Members enrolled as the ledger takes any roster, through the feeds' one bulk path, and
 then, one by one, paying what their enrolment leaves due."""
 
+from dataclasses import asdict
 from datetime import date
 
 from domain.member import NO_DETAILS, MemberDetails
@@ -32,10 +33,7 @@ def roster_line(
         unit=unit,
         group=group,
         enrolled_on=on,
-        name=details.name,
-        bank_account=details.bank_account,
-        bank=details.bank,
-        phone=details.phone,
+        **asdict(details),
     )
 
 

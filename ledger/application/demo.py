@@ -2,7 +2,7 @@
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -154,10 +154,7 @@ def _enrolment(
         unit=unit,
         group=group,
         enrolled_on=PERIOD_START,
-        name=details.name,
-        bank_account=details.bank_account,
-        bank=details.bank,
-        phone=details.phone,
+        **asdict(details),
     )
 
 
