@@ -35,6 +35,8 @@ from ledger.store.dialect import Dialect
 from ledger.store.log import EventLog
 
 BATCH_SIZE = 2000
+STATISTICS_AFTER = 10_000
+"""Events a catch-up applies before the tables it filled are analysed (PostgreSQL)."""
 MAX_POSITION = 2**63 - 1
 DIGEST_ROWS = 100_000
 """Rows a database writes out at once for a digest: some MB, well under PostgreSQL's limit
@@ -218,14 +220,18 @@ class Database:
         if self._tables is not None:
             self._tables |= model.tables.keys()
 
-    def refresh_statistics(self, model: ReadModel) -> None:
-        """ANALYZE a read model's tables on PostgreSQL, after a bulk load (see the store's
-        recorder); SQLite plans without statistics."""
+    def refresh_statistics(self, log: EventLog, models: Sequence[ReadModel]) -> None:
+        """ANALYZE the log's tables and the models', after a bulk load, on PostgreSQL: it
+        plans by those statistics, which only autovacuum refreshes otherwise, and these
+        servers run without it. SQLite (a ledger's file, or a replay's scratch database)
+        plans without statistics."""
         if not isinstance(self.recorder, PostgresTrackingRecorder):
             return
+        log.refresh_statistics()
         with self.transaction(commit=True) as cursor:
-            for table in model.tables:
-                cursor.execute(self.sql(f"ANALYZE {{{table}}}"))
+            for model in models:
+                for table in model.tables:
+                    cursor.execute(self.sql(f"ANALYZE {{{table}}}"))
 
     def digest(self, table: str, leave_out: Collection[str] = ()) -> TableDigest | None:
         """The digest of a table, but for the columns left out; None for one it cannot
@@ -366,7 +372,22 @@ def catch_up_together(
     """Bring read models of one log up to its end (or each up to its position in `until`):
     each batch of events is read and decoded once, and applied to every model in one
     transaction, with each model's position; returns how many events were read. Under a
-    read-only user, nothing: the models stay at their positions."""
+    read-only user, nothing: the models stay at their positions.
+
+    A catch-up of STATISTICS_AFTER events or more (after an import, a rebuild, a first
+    catch-up) ends by refreshing the database's statistics of the tables it filled."""
+    read = _catch_up(projectors, batch_size, on_batch, until)
+    if read >= STATISTICS_AFTER:
+        projectors[0].db.refresh_statistics(projectors[0].log, [p.model for p in projectors])
+    return read
+
+
+def _catch_up(
+    projectors: Sequence[Projector],
+    batch_size: int,
+    on_batch: Callable[[int], None] | None,
+    until: Mapping[Projector, int] | None,
+) -> int:
     log, db = projectors[0].log, projectors[0].db
     if not db.writable:
         return 0

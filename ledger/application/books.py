@@ -30,8 +30,6 @@ from projections.statements import Statements
 
 ReadModels = tuple[Balances, Claims, Notifications, Statements]
 CLOSE_ATTEMPTS = 10
-STATISTICS_AFTER = 10_000
-"""Events a bulk load records before the tables it filled are analysed (`refresh_statistics`)."""
 
 
 @dataclass(frozen=True)
@@ -98,16 +96,6 @@ class Books:
             needed = [replays[p] if p in lagging else p for p in needed]
         for db in {p.db for p in needed}:  # the live ones, or replays made by earlier reads
             catch_up_together([p for p in needed if p.db is db], on_batch=on_batch)
-
-    def refresh_statistics(self, since: int) -> None:
-        """After a bulk load of at least STATISTICS_AFTER events past position `since`, with the
-        read models caught up: refresh the database's statistics of the log's tables and the
-        read models' (PostgreSQL; see GuardedPostgresRecorder.refresh_statistics)."""
-        if self.log.last_position() - since < STATISTICS_AFTER:
-            return
-        self.log.recorder.refresh_statistics()
-        for projector in self.live:
-            self.db.refresh_statistics(projector.model)
 
     def catching_up_from(self, models: Sequence[Projector] = ()) -> int:
         """The position a catch-up of these read models (default: every one) starts from:

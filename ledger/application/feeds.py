@@ -355,7 +355,6 @@ def import_feed(
 
     summary = ImportSummary(kind, str(path))
     parsed = ((row, _parse(row, model)) for row in read_rows(feed))
-    before = books.log.last_position()
     with fewer_collections():
         _import(
             books,
@@ -368,7 +367,6 @@ def import_feed(
             received_on=received_on,
         )
         books.catch_up(on_batch=lambda position: progress("projecting", position))
-        books.refresh_statistics(since=before)
     return summary
 
 

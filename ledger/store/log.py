@@ -71,6 +71,10 @@ class EventLog:
 
     # Positions and events
 
+    def refresh_statistics(self) -> None:
+        """Refresh the database's statistics of the log's tables (see the recorders)."""
+        self.recorder.refresh_statistics()
+
     def last_position(self) -> int:
         """The position of the last event; 0 for an empty log."""
         return self.recorder.max_notification_id() or 0

@@ -1,5 +1,6 @@
-"""After a bulk load the ledger refreshes PostgreSQL's statistics of the tables it filled:
-these servers run without autovacuum, so nothing else would, and later plans go wrong."""
+"""After a bulk load (a catch-up of many events) the ledger refreshes PostgreSQL's
+statistics of the tables it filled: these servers run without autovacuum, so nothing else
+would, and later plans go wrong."""
 
 from pathlib import Path
 
@@ -8,8 +9,8 @@ import pytest
 from feed_files import ROSTER_HEADER, write_feed
 from ledger_feeds import imported
 
-from ledger.application import books as books_module
 from ledger.application.books import Books
+from projections import projector
 
 
 def analysed(db: str) -> set[str]:
@@ -33,7 +34,8 @@ def roster(tmp_path: Path, members: int) -> Path:
 def test_a_bulk_load_analyses_the_log_and_the_read_models(
     books: Books, db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(books_module, "STATISTICS_AFTER", 20)
+    monkeypatch.setattr(projector, "STATISTICS_AFTER", 20)
+    books.catch_up()  # the scheme's own events: the import's catch-up reads only its own
     imported(books, "enrolments", roster(tmp_path, 10))  # 20 events: Registered, Enrolled
     names = analysed(db)
     assert {books.log.recorder.events_table_name, "event_chain"} <= names
@@ -44,6 +46,19 @@ def test_a_bulk_load_analyses_the_log_and_the_read_models(
 def test_a_small_load_leaves_the_statistics_alone(
     books: Books, db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(books_module, "STATISTICS_AFTER", 21)
+    monkeypatch.setattr(projector, "STATISTICS_AFTER", 21)
+    books.catch_up()
     imported(books, "enrolments", roster(tmp_path, 10))
     assert analysed(db) == set()
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+def test_a_rebuild_analyses_the_tables_it_filled(
+    books: Books, db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not only imports: any catch-up that applies that many events, a rebuild too."""
+    imported(books, "enrolments", roster(tmp_path, 10))
+    assert analysed(db) == set()
+    monkeypatch.setattr(projector, "STATISTICS_AFTER", 20)
+    books.balances.rebuild()
+    assert "postings" in analysed(db)
