@@ -9,6 +9,7 @@ from typing import ClassVar
 from domain.member import Member
 from domain.money import from_fen, to_fen
 from ledger.store.log import EventLog
+from ledger.store.recorders import IDS_PER_QUERY
 from projections.projector import Cursor, Database, Projector, ReadModel
 
 
@@ -159,6 +160,20 @@ class Claims(Projector):
             where, value = "o.bank_reference = ?", bank_reference
         else:
             where, value = f"substr(o.bank_reference, 1, {len(prefix)}) = ?", prefix
+        return self._payments(where, [value])
+
+    def payments_under(self, references: Sequence[str]) -> dict[str, list[Payment]]:
+        """The payouts under each of many bank references, a few hundred to a query: what a
+        bank's file of results names, read in bulk; a reference with none is left out."""
+        found: dict[str, list[Payment]] = {}
+        for start in range(0, len(references), IDS_PER_QUERY):
+            part = list(references[start : start + IDS_PER_QUERY])
+            marks = ", ".join("?" * len(part))
+            for payment in self._payments(f"o.bank_reference IN ({marks})", part):
+                found.setdefault(payment.bank_reference, []).append(payment)
+        return found
+
+    def _payments(self, where: str, params: Sequence[object]) -> list[Payment]:
         with self.db.transaction(commit=False) as cursor:
             cursor.execute(
                 self.db.sql(
@@ -167,7 +182,7 @@ class Claims(Projector):
                     "ON p.claim_id = o.claim_id AND p.bank_reference = o.bank_reference "
                     f"WHERE {where} ORDER BY member_id, o.claim_id"
                 ),
-                (value,),
+                list(params),
             )
             return [
                 Payment(

@@ -64,6 +64,7 @@ from ledger.application.records import (
     SettlementRecord,
     blank,
 )
+from projections.claims import Payment
 
 T = TypeVar("T")
 READ_CHUNK = 1000
@@ -174,6 +175,9 @@ class FeedRun:
     actor: str
     summary: ImportSummary
     received_on: date
+    payments: dict[str, list[Payment]] = field(default_factory=dict)
+    """The payouts under each bank reference the records name, as the claims read model had
+    them when the import began (it is caught up after the import, not during it)."""
 
     def member(self, member_id: str) -> Member:
         member = self.batch.member(member_id)
@@ -182,10 +186,19 @@ class FeedRun:
         return member
 
     def prefetch(self, records: list[Record]) -> None:
-        """Load the members and claim indexes a chunk of records names, in bulk."""
+        """Load what a chunk of records names, in bulk: its members and claim indexes, and
+        for bank results the payouts under their references and the members paid."""
+        references = [
+            r.bank_reference
+            for r in records
+            if isinstance(r, PayoutResultRecord) and r.bank_reference not in self.payments
+        ]
+        found = self.books.claims.payments_under(references) if references else {}
+        self.payments |= {reference: found.get(reference, []) for reference in references}
         self.batch.load(
             [member_uuid(r.member_id) for r in records if isinstance(r, _MEMBER_RECORDS)]
             + [claim_uuid(r.settlement_no) for r in records if isinstance(r, SettlementRecord)]
+            + [member_uuid(p.member_id) for paid in found.values() for p in paid]
         )
 
 
@@ -282,7 +295,7 @@ def settle_claim(record: SettlementRecord, work: FeedRun) -> bool:
 
 
 def record_bank_result(record: PayoutResultRecord, work: FeedRun) -> bool:
-    payments = work.books.claims.payments(record.bank_reference)
+    payments = work.payments[record.bank_reference]
     if not payments:
         raise Rejected("bank_reference", f"no payout was made under {record.bank_reference!r}")
     done = {"paid": "confirmed", "returned": "returned"}[record.status]
