@@ -7,7 +7,7 @@ decision on it a function of plain values (`decide_submission()`, `adjudicate()`
 which the aggregate's commands call: a bulk path can call the same on state it read.
 """
 
-from collections.abc import Container, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
@@ -389,29 +389,39 @@ def adjudicate(claim: Claim, enrolment: Enrolment, rule: BenefitRule, on: date) 
     return Adjudication(calculation, decide_rejection(claim, rejection_reason(calculation), on))
 
 
-class Member(Aggregate):
-    @staticmethod
-    def create_id(member_id: str, **_: Any) -> UUID:
-        return member_uuid(member_id)
+class Fact(NamedTuple):
+    """An event a command decided to record, before it has its place in a history: the
+    aggregate triggers it, a bulk path builds it with the member's next version."""
 
-    class Registered(Aggregate.Created):
-        member_id: str
-        actor: str
-        effective_date: date
+    kind: type[Aggregate.Event]
+    fields: dict[str, Any]
 
-    @classmethod
-    def register(cls, member_id: str, actor: str, effective_date: date) -> "Member":
-        """A new member, under an id given exactly: "M001 " would be another member."""
-        return cls(identifier(member_id, "member_id"), actor, effective_date)
 
-    @event(Registered)
-    def __init__(self, member_id: str, actor: str, effective_date: date) -> None:
+class MemberState:
+    """A member as the rules read it, in plain values: the Member aggregate is one, and a
+    bulk path keeps one a member without the aggregate, folding its stored events with the
+    events' own `apply`. Each `..._fact` method decides a command on this state with the
+    decisions above and returns the fact to record, so a command is decided in one place
+    whichever path records it."""
+
+    def __init__(self, member_id: str) -> None:
         self.member_id = member_id
         self.enrolments: dict[int, Enrolment] = {}
         self.details = MemberDetails()
         self.roster_lines: set[str] = set()
         self.claims: dict[str, Claim] = {}
         self.receipts: set[str] = set()
+
+    @classmethod
+    def folded(cls, history: Iterable[Aggregate.Event]) -> "MemberState":
+        """The state a member's events leave, as the aggregate's replay would."""
+        events = iter(history)
+        first = next(events)
+        assert isinstance(first, Member.Registered)
+        state = cls(first.member_id)
+        for later in events:
+            later.apply(state)
+        return state
 
     # Guards
 
@@ -424,397 +434,10 @@ class Member(Aggregate):
         except KeyError:
             raise ClaimError(f"member {self.member_id!r} has no claim {claim_id!r}") from None
 
-    def _require_not_submitter(self, claim_id: str, actor: str, command: str, verb: str) -> None:
+    def require_not_submitter(self, claim_id: str, actor: str, command: str, verb: str) -> None:
         """Four eyes: whoever submitted a claim does not decide it."""
         if self.claim(claim_id).submitted_by == actor:
             raise DutyRefused(actor, command, f"{verb} claim {claim_id}", f"{actor} submitted it")
-
-    # Commands
-
-    def enrol(
-        self,
-        period: Period,
-        county: str,
-        unit: str,
-        group: str | None,
-        actor: str,
-        effective_date: date,
-        details: MemberDetails = NO_DETAILS,
-        roster_line: str | None = None,
-    ) -> None:
-        """Enrol for a period, with the details the roster gives (recorded with the
-        enrolment, as given) and the roster line it came from."""
-        enrolment = decide_enrolment(
-            self.member_id, period, county, unit, group, effective_date, details, self.enrolments
-        )
-        self._enrolled(
-            period.number,
-            enrolment.county,
-            enrolment.unit,
-            enrolment.group,
-            dict(enrolment.premium_due),
-            actor,
-            effective_date,
-            **details.given(),
-            roster_line=roster_line,
-        )
-
-    class Enrolled(Aggregate.Event):
-        """The details (name to phone) are absent from enrolments recorded before the
-        roster carried them."""
-
-        period: int
-        county: str
-        unit: str
-        group: str | None
-        premium_due: dict[str, Decimal]
-        actor: str
-        effective_date: date
-        name: str | None = None
-        bank_account: str | None = None
-        bank: str | None = None
-        phone: str | None = None
-        roster_line: str | None = None
-
-    @event(Enrolled)
-    def _enrolled(
-        self,
-        period: int,
-        county: str,
-        unit: str,
-        group: str | None,
-        premium_due: dict[str, Decimal],
-        actor: str,
-        effective_date: date,
-        name: str | None = None,
-        bank_account: str | None = None,
-        bank: str | None = None,
-        phone: str | None = None,
-        roster_line: str | None = None,
-    ) -> None:
-        self.enrolments[period] = Enrolment(county, unit, group, premium_due)
-        self.details = self.details.then(MemberDetails(name, bank_account, bank, phone))
-        if roster_line is not None:
-            self.roster_lines.add(roster_line)
-
-    def change_details(
-        self,
-        details: MemberDetails,
-        actor: str,
-        effective_date: date,
-        roster_line: str | None = None,
-    ) -> MemberDetails:
-        """Record the details that differ from those on record (a corrected account, a new
-        phone), as a new fact; returns what changed, nothing if nothing did. A detail not
-        given is kept, never cleared; a roster line already recorded changes nothing, so
-        an old roster imported again cannot undo a later correction."""
-        changed = self.details.changed_by(details.checked())
-        if roster_line in self.roster_lines or not changed.given():
-            return NO_DETAILS
-        self._details_changed(actor, effective_date, **changed.given(), roster_line=roster_line)
-        return changed
-
-    class DetailsChanged(Aggregate.Event):
-        """Only the details that changed; the others are None."""
-
-        actor: str
-        effective_date: date
-        name: str | None = None
-        bank_account: str | None = None
-        bank: str | None = None
-        phone: str | None = None
-        roster_line: str | None = None
-
-    @event(DetailsChanged)
-    def _details_changed(
-        self,
-        actor: str,
-        effective_date: date,
-        name: str | None = None,
-        bank_account: str | None = None,
-        bank: str | None = None,
-        phone: str | None = None,
-        roster_line: str | None = None,
-    ) -> None:
-        self.details = self.details.then(MemberDetails(name, bank_account, bank, phone))
-        if roster_line is not None:
-            self.roster_lines.add(roster_line)
-
-    def pay_premium(
-        self,
-        period: int,
-        amounts: dict[str, object],
-        receipt: str,
-        actor: str,
-        effective_date: date,
-    ) -> None:
-        payment = decide_premium(
-            self.member_id, period, self.enrolments.get(period), amounts, receipt, self.receipts
-        )
-        county = self.enrolments[period].county
-        self._premium_paid(period, county, payment.amounts, payment.receipt, actor, effective_date)
-
-    class PremiumPaid(Aggregate.Event):
-        period: int
-        county: str
-        amounts: dict[str, Decimal]
-        receipt: str
-        actor: str
-        effective_date: date
-
-    @event(PremiumPaid)
-    def _premium_paid(
-        self,
-        period: int,
-        county: str,
-        amounts: dict[str, Decimal],
-        receipt: str,
-        actor: str,
-        effective_date: date,
-    ) -> None:
-        self.receipts.add(receipt)
-        self.enrolments[period] = self.enrolments[period].after_premium(amounts)
-
-    def submit_claim(
-        self,
-        claim_id: str,
-        period: Period,
-        eligible: object,
-        actor: str,
-        effective_date: date,
-        settlement: Settlement | None = None,
-        received_on: date | None = None,
-    ) -> None:
-        """A claim for eligible self-paid costs; from the insurance settlement system it comes
-        with the settlement, whose figures must account for the eligible amount, and with the
-        day it was received (`received_on`): the deadline counts to that day, while the claim
-        keeps its discharge as its effective date."""
-        claim = decide_submission(
-            claim_id,
-            self.member_id,
-            period,
-            self.enrolments.get(period.number),
-            eligible,
-            actor,
-            effective_date,
-            settlement,
-            received_on,
-            self.claims,
-        )
-        self._claim_submitted(
-            claim_id,
-            period.number,
-            self.enrolments[period.number].county,
-            claim.eligible,
-            actor,
-            effective_date,
-            None if settlement is None else settlement.as_dict(),
-            received_on,
-        )
-
-    class ClaimSubmitted(Aggregate.Event):
-        claim_id: str
-        period: int
-        county: str
-        eligible: Decimal
-        actor: str
-        effective_date: date
-        settlement: dict[str, Any] | None = None
-        received_on: date | None = None
-
-    @event(ClaimSubmitted)
-    def _claim_submitted(
-        self,
-        claim_id: str,
-        period: int,
-        county: str,
-        eligible: Decimal,
-        actor: str,
-        effective_date: date,
-        settlement: dict[str, Any] | None = None,
-        received_on: date | None = None,
-    ) -> None:
-        self.claims[claim_id] = Claim(claim_id, period, eligible, actor, effective_date)
-
-    def adjudicate_claim(
-        self, claim_id: str, period: Period, effective_date: date
-    ) -> BenefitCalculation:
-        """Decide a claim by the period's rule (`adjudicate()`). The decision is the
-        policy's, recorded with the actor POLICY, not a person's."""
-        claim = self.claim(claim_id)
-        enrolment = self.enrolments[claim.period]
-        decision = adjudicate(claim, enrolment, period.policy.benefit, effective_date)
-        if decision.rejected_for is None:
-            self._record_approval(claim, period, decision.calculation, POLICY, effective_date)
-        else:
-            self._claim_rejected(
-                claim_id, claim.period, decision.rejected_for, POLICY, effective_date
-            )
-        return decision.calculation
-
-    def assess_claim(self, claim_id: str, rule: BenefitRule) -> BenefitCalculation:
-        """The benefit this claim would get now, within what is left of the member's cap."""
-        claim = self.claim(claim_id)
-        return assess(claim, self.enrolments[claim.period], rule)
-
-    def approve_claim(
-        self, claim_id: str, period: Period, actor: str, effective_date: date
-    ) -> BenefitCalculation:
-        self._require_not_submitter(claim_id, actor, "approve_claim", "approve")
-        claim = self.claims[claim_id]
-        enrolment = self.enrolments[claim.period]
-        calculation = decide_approval(claim, enrolment, period.policy.benefit, effective_date)
-        self._record_approval(claim, period, calculation, actor, effective_date)
-        return calculation
-
-    def _record_approval(
-        self,
-        claim: Claim,
-        period: Period,
-        calculation: BenefitCalculation,
-        actor: str,
-        effective_date: date,
-    ) -> None:
-        self._claim_approved(
-            claim.claim_id,
-            claim.period,
-            self.enrolments[claim.period].county,
-            calculation.benefit,
-            period.policy.version,
-            calculation.as_dict(),
-            actor,
-            effective_date,
-        )
-
-    class ClaimApproved(Aggregate.Event):
-        claim_id: str
-        period: int
-        county: str
-        amount: Decimal
-        policy_version: str
-        breakdown: dict[str, Any]
-        actor: str
-        effective_date: date
-
-    @event(ClaimApproved)
-    def _claim_approved(
-        self,
-        claim_id: str,
-        period: int,
-        county: str,
-        amount: Decimal,
-        policy_version: str,
-        breakdown: dict[str, Any],
-        actor: str,
-        effective_date: date,
-    ) -> None:
-        self.claims[claim_id] = replace(
-            self.claims[claim_id], status="approved", decided_on=effective_date, approved=amount
-        )
-        self.enrolments[period] = self.enrolments[period].after_approval(amount)
-
-    def reject_claim(self, claim_id: str, reason: str, actor: str, effective_date: date) -> None:
-        self._require_not_submitter(claim_id, actor, "reject_claim", "reject")
-        claim = self.claims[claim_id]
-        reason = decide_rejection(claim, reason, effective_date)
-        self._claim_rejected(claim_id, claim.period, reason, actor, effective_date)
-
-    class ClaimRejected(Aggregate.Event):
-        claim_id: str
-        period: int
-        reason: str
-        actor: str
-        effective_date: date
-
-    @event(ClaimRejected)
-    def _claim_rejected(
-        self, claim_id: str, period: int, reason: str, actor: str, effective_date: date
-    ) -> None:
-        self.claims[claim_id] = replace(
-            self.claims[claim_id], status="rejected", decided_on=effective_date
-        )
-
-    def make_payout(
-        self,
-        claim_id: str,
-        amount: object | None,
-        bank_reference: str,
-        actor: str,
-        effective_date: date,
-    ) -> Decimal:
-        """Pay all or part of what is approved and unpaid; returns the amount paid."""
-        claim = in_status(self.claim(claim_id), "approved")
-        reference = bank_reference.strip()
-        assert claim.decided_on is not None  # every approval records its date
-        not_before(f"claim {claim_id!r} was approved", claim.decided_on, "paid", effective_date)
-        if claim.payable <= 0:
-            raise ClaimError(f"claim {claim_id!r}: nothing is payable, all is paid")
-        value = claim.payable if amount is None else positive(amount, "payout amount")
-        if value > claim.payable:
-            raise PayoutExceedsPayable(claim_id, value, claim.payable)
-        if not reference:
-            raise ClaimError(f"claim {claim_id!r}: a payout needs a bank reference")
-        plain_text(reference, "bank_reference")
-        if reference in claim.payouts:
-            raise ClaimError(f"claim {claim_id!r}: bank reference {reference!r} already used")
-        self._payout_made(
-            claim_id,
-            claim.period,
-            self.enrolments[claim.period].county,
-            value,
-            reference,
-            actor,
-            effective_date,
-            self.details.name,
-            self.details.bank_account,
-            self.details.bank,
-        )
-        return value
-
-    class PayoutMade(Aggregate.Event):
-        """With the payee as on record when paid (None where not known): the account the
-        money went to is part of the fact."""
-
-        claim_id: str
-        period: int
-        county: str
-        amount: Decimal
-        bank_reference: str
-        actor: str
-        effective_date: date
-        payee_name: str | None = None
-        bank_account: str | None = None
-        bank: str | None = None
-
-    @event(PayoutMade)
-    def _payout_made(
-        self,
-        claim_id: str,
-        period: int,
-        county: str,
-        amount: Decimal,
-        bank_reference: str,
-        actor: str,
-        effective_date: date,
-        payee_name: str | None = None,
-        bank_account: str | None = None,
-        bank: str | None = None,
-    ) -> None:
-        claim = self.claims[claim_id]
-        self.claims[claim_id] = replace(
-            claim,
-            payouts={**claim.payouts, bank_reference: amount},
-            paid_on={**claim.paid_on, bank_reference: effective_date},
-        )
-
-    def confirm_payout(
-        self, claim_id: str, bank_reference: str, actor: str, effective_date: date
-    ) -> None:
-        """The bank reports the payment credited to the member."""
-        claim = self.check_bank_result(claim_id, bank_reference, False, effective_date)
-        self._payout_confirmed(
-            claim_id, claim.period, bank_reference.strip(), actor, effective_date
-        )
 
     def check_bank_result(
         self, claim_id: str, bank_reference: str, returned: bool, effective_date: date
@@ -837,6 +460,402 @@ class Member(Aggregate):
         )
         return claim
 
+    # What each command records
+
+    def enrolment_fact(
+        self,
+        period: Period,
+        county: str,
+        unit: str,
+        group: str | None,
+        actor: str,
+        effective_date: date,
+        details: MemberDetails = NO_DETAILS,
+        roster_line: str | None = None,
+    ) -> Fact:
+        """Enrolment for a period, with the details the roster gives (recorded with the
+        enrolment, as given) and the roster line it came from."""
+        enrolment = decide_enrolment(
+            self.member_id, period, county, unit, group, effective_date, details, self.enrolments
+        )
+        return Fact(
+            Member.Enrolled,
+            {
+                "period": period.number,
+                "county": enrolment.county,
+                "unit": enrolment.unit,
+                "group": enrolment.group,
+                "premium_due": dict(enrolment.premium_due),
+                "actor": actor,
+                "effective_date": effective_date,
+                **details.given(),
+                "roster_line": roster_line,
+            },
+        )
+
+    def details_fact(
+        self,
+        details: MemberDetails,
+        actor: str,
+        effective_date: date,
+        roster_line: str | None = None,
+    ) -> Fact | None:
+        """The details that differ from those on record (a corrected account, a new phone),
+        as a new fact; None if none does. A detail not given is kept, never cleared; a
+        roster line already recorded changes nothing, so an old roster imported again
+        cannot undo a later correction."""
+        changed = self.details.changed_by(details.checked())
+        if roster_line in self.roster_lines or not changed.given():
+            return None
+        return Fact(
+            Member.DetailsChanged,
+            {
+                "actor": actor,
+                "effective_date": effective_date,
+                **changed.given(),
+                "roster_line": roster_line,
+            },
+        )
+
+    def premium_fact(
+        self,
+        period: int,
+        amounts: Mapping[str, object],
+        receipt: str,
+        actor: str,
+        effective_date: date,
+    ) -> Fact:
+        payment = decide_premium(
+            self.member_id, period, self.enrolments.get(period), amounts, receipt, self.receipts
+        )
+        return Fact(
+            Member.PremiumPaid,
+            {
+                "period": period,
+                "county": self.enrolments[period].county,
+                "amounts": payment.amounts,
+                "receipt": payment.receipt,
+                "actor": actor,
+                "effective_date": effective_date,
+            },
+        )
+
+    def submission_fact(
+        self,
+        claim_id: str,
+        period: Period,
+        eligible: object,
+        actor: str,
+        effective_date: date,
+        settlement: Settlement | None = None,
+        received_on: date | None = None,
+    ) -> Fact:
+        """A claim for eligible self-paid costs; from the insurance settlement system it comes
+        with the settlement, whose figures must account for the eligible amount, and with the
+        day it was received (`received_on`): the deadline counts to that day, while the claim
+        keeps its discharge as its effective date."""
+        claim = decide_submission(
+            claim_id,
+            self.member_id,
+            period,
+            self.enrolments.get(period.number),
+            eligible,
+            actor,
+            effective_date,
+            settlement,
+            received_on,
+            self.claims,
+        )
+        return Fact(
+            Member.ClaimSubmitted,
+            {
+                "claim_id": claim_id,
+                "period": period.number,
+                "county": self.enrolments[period.number].county,
+                "eligible": claim.eligible,
+                "actor": actor,
+                "effective_date": effective_date,
+                "settlement": None if settlement is None else settlement.as_dict(),
+                "received_on": received_on,
+            },
+        )
+
+    def adjudication_fact(
+        self, claim_id: str, period: Period, effective_date: date
+    ) -> tuple[Fact, BenefitCalculation]:
+        """A claim decided by the period's rule (`adjudicate()`), with its calculation. The
+        decision is the policy's, recorded with the actor POLICY, not a person's."""
+        claim = self.claim(claim_id)
+        enrolment = self.enrolments[claim.period]
+        decision = adjudicate(claim, enrolment, period.policy.benefit, effective_date)
+        if decision.rejected_for is None:
+            fact = self.approval_fact(claim, period, decision.calculation, POLICY, effective_date)
+        else:
+            fact = self.rejection_fact(claim, decision.rejected_for, POLICY, effective_date)
+        return fact, decision.calculation
+
+    def approval_fact(
+        self,
+        claim: Claim,
+        period: Period,
+        calculation: BenefitCalculation,
+        actor: str,
+        effective_date: date,
+    ) -> Fact:
+        return Fact(
+            Member.ClaimApproved,
+            {
+                "claim_id": claim.claim_id,
+                "period": claim.period,
+                "county": self.enrolments[claim.period].county,
+                "amount": calculation.benefit,
+                "policy_version": period.policy.version,
+                "breakdown": calculation.as_dict(),
+                "actor": actor,
+                "effective_date": effective_date,
+            },
+        )
+
+    def rejection_fact(self, claim: Claim, reason: str, actor: str, effective_date: date) -> Fact:
+        return Fact(
+            Member.ClaimRejected,
+            {
+                "claim_id": claim.claim_id,
+                "period": claim.period,
+                "reason": reason,
+                "actor": actor,
+                "effective_date": effective_date,
+            },
+        )
+
+    def payout_fact(
+        self,
+        claim_id: str,
+        amount: object | None,
+        bank_reference: str,
+        actor: str,
+        effective_date: date,
+    ) -> Fact:
+        """All or part of what is approved and unpaid, paid to the payee on record."""
+        claim = in_status(self.claim(claim_id), "approved")
+        reference = bank_reference.strip()
+        assert claim.decided_on is not None  # every approval records its date
+        not_before(f"claim {claim_id!r} was approved", claim.decided_on, "paid", effective_date)
+        if claim.payable <= 0:
+            raise ClaimError(f"claim {claim_id!r}: nothing is payable, all is paid")
+        value = claim.payable if amount is None else positive(amount, "payout amount")
+        if value > claim.payable:
+            raise PayoutExceedsPayable(claim_id, value, claim.payable)
+        if not reference:
+            raise ClaimError(f"claim {claim_id!r}: a payout needs a bank reference")
+        plain_text(reference, "bank_reference")
+        if reference in claim.payouts:
+            raise ClaimError(f"claim {claim_id!r}: bank reference {reference!r} already used")
+        return Fact(
+            Member.PayoutMade,
+            {
+                "claim_id": claim_id,
+                "period": claim.period,
+                "county": self.enrolments[claim.period].county,
+                "amount": value,
+                "bank_reference": reference,
+                "actor": actor,
+                "effective_date": effective_date,
+                "payee_name": self.details.name,
+                "bank_account": self.details.bank_account,
+                "bank": self.details.bank,
+            },
+        )
+
+    def confirmation_fact(
+        self, claim_id: str, bank_reference: str, actor: str, effective_date: date
+    ) -> Fact:
+        """The bank reports the payment credited to the member."""
+        claim = self.check_bank_result(claim_id, bank_reference, False, effective_date)
+        return Fact(
+            Member.PayoutConfirmed,
+            {
+                "claim_id": claim_id,
+                "period": claim.period,
+                "bank_reference": bank_reference.strip(),
+                "actor": actor,
+                "effective_date": effective_date,
+            },
+        )
+
+    def return_fact(
+        self, claim_id: str, bank_reference: str, reason: str, actor: str, effective_date: date
+    ) -> Fact:
+        """A bounced payment: the money is back in the bank and the benefit payable again."""
+        claim = self.check_bank_result(claim_id, bank_reference, True, effective_date)
+        bank_reference = bank_reference.strip()
+        if not reason.strip():
+            raise ClaimError(f"claim {claim_id!r}: a returned payout needs a reason")
+        plain_text(reason.strip(), "reason")
+        return Fact(
+            Member.PayoutReturned,
+            {
+                "claim_id": claim_id,
+                "period": claim.period,
+                "county": self.enrolments[claim.period].county,
+                "amount": claim.payouts[bank_reference],
+                "bank_reference": bank_reference,
+                "reason": reason.strip(),
+                "actor": actor,
+                "effective_date": effective_date,
+            },
+        )
+
+
+class Member(Aggregate, MemberState):
+    """The aggregate: its commands record the facts its state decides (`MemberState`), and
+    each event's `apply` is the change that fact makes to the state."""
+
+    @staticmethod
+    def create_id(member_id: str, **_: Any) -> UUID:
+        return member_uuid(member_id)
+
+    class Registered(Aggregate.Created):
+        member_id: str
+        actor: str
+        effective_date: date
+
+    @classmethod
+    def register(cls, member_id: str, actor: str, effective_date: date) -> "Member":
+        return cls(**registration(member_id, actor, effective_date).fields)
+
+    @event(Registered)
+    def __init__(self, member_id: str, actor: str, effective_date: date) -> None:
+        MemberState.__init__(self, member_id)
+
+    class Enrolled(Aggregate.Event):
+        """The details (name to phone) are absent from enrolments recorded before the
+        roster carried them."""
+
+        period: int
+        county: str
+        unit: str
+        group: str | None
+        premium_due: dict[str, Decimal]
+        actor: str
+        effective_date: date
+        name: str | None = None
+        bank_account: str | None = None
+        bank: str | None = None
+        phone: str | None = None
+        roster_line: str | None = None
+
+        def apply(self, member: MemberState) -> None:
+            member.enrolments[self.period] = Enrolment(
+                self.county, self.unit, self.group, self.premium_due
+            )
+            given = MemberDetails(self.name, self.bank_account, self.bank, self.phone)
+            member.details = member.details.then(given)
+            if self.roster_line is not None:
+                member.roster_lines.add(self.roster_line)
+
+    class DetailsChanged(Aggregate.Event):
+        """Only the details that changed; the others are None."""
+
+        actor: str
+        effective_date: date
+        name: str | None = None
+        bank_account: str | None = None
+        bank: str | None = None
+        phone: str | None = None
+        roster_line: str | None = None
+
+        def apply(self, member: MemberState) -> None:
+            given = MemberDetails(self.name, self.bank_account, self.bank, self.phone)
+            member.details = member.details.then(given)
+            if self.roster_line is not None:
+                member.roster_lines.add(self.roster_line)
+
+    class PremiumPaid(Aggregate.Event):
+        period: int
+        county: str
+        amounts: dict[str, Decimal]
+        receipt: str
+        actor: str
+        effective_date: date
+
+        def apply(self, member: MemberState) -> None:
+            member.receipts.add(self.receipt)
+            member.enrolments[self.period] = member.enrolments[self.period].after_premium(
+                self.amounts
+            )
+
+    class ClaimSubmitted(Aggregate.Event):
+        claim_id: str
+        period: int
+        county: str
+        eligible: Decimal
+        actor: str
+        effective_date: date
+        settlement: dict[str, Any] | None = None
+        received_on: date | None = None
+
+        def apply(self, member: MemberState) -> None:
+            member.claims[self.claim_id] = Claim(
+                self.claim_id, self.period, self.eligible, self.actor, self.effective_date
+            )
+
+    class ClaimApproved(Aggregate.Event):
+        claim_id: str
+        period: int
+        county: str
+        amount: Decimal
+        policy_version: str
+        breakdown: dict[str, Any]
+        actor: str
+        effective_date: date
+
+        def apply(self, member: MemberState) -> None:
+            member.claims[self.claim_id] = replace(
+                member.claims[self.claim_id],
+                status="approved",
+                decided_on=self.effective_date,
+                approved=self.amount,
+            )
+            member.enrolments[self.period] = member.enrolments[self.period].after_approval(
+                self.amount
+            )
+
+    class ClaimRejected(Aggregate.Event):
+        claim_id: str
+        period: int
+        reason: str
+        actor: str
+        effective_date: date
+
+        def apply(self, member: MemberState) -> None:
+            member.claims[self.claim_id] = replace(
+                member.claims[self.claim_id], status="rejected", decided_on=self.effective_date
+            )
+
+    class PayoutMade(Aggregate.Event):
+        """With the payee as on record when paid (None where not known): the account the
+        money went to is part of the fact."""
+
+        claim_id: str
+        period: int
+        county: str
+        amount: Decimal
+        bank_reference: str
+        actor: str
+        effective_date: date
+        payee_name: str | None = None
+        bank_account: str | None = None
+        bank: str | None = None
+
+        def apply(self, member: MemberState) -> None:
+            claim = member.claims[self.claim_id]
+            member.claims[self.claim_id] = replace(
+                claim,
+                payouts={**claim.payouts, self.bank_reference: self.amount},
+                paid_on={**claim.paid_on, self.bank_reference: self.effective_date},
+            )
+
     class PayoutConfirmed(Aggregate.Event):
         claim_id: str
         period: int
@@ -844,32 +863,11 @@ class Member(Aggregate):
         actor: str
         effective_date: date
 
-    @event(PayoutConfirmed)
-    def _payout_confirmed(
-        self, claim_id: str, period: int, bank_reference: str, actor: str, effective_date: date
-    ) -> None:
-        claim = self.claims[claim_id]
-        self.claims[claim_id] = replace(claim, confirmed=claim.confirmed | {bank_reference})
-
-    def return_payout(
-        self, claim_id: str, bank_reference: str, reason: str, actor: str, effective_date: date
-    ) -> None:
-        """A bounced payment: the money is back in the bank and the benefit payable again."""
-        claim = self.check_bank_result(claim_id, bank_reference, True, effective_date)
-        bank_reference = bank_reference.strip()
-        if not reason.strip():
-            raise ClaimError(f"claim {claim_id!r}: a returned payout needs a reason")
-        plain_text(reason.strip(), "reason")
-        self._payout_returned(
-            claim_id,
-            claim.period,
-            self.enrolments[claim.period].county,
-            claim.payouts[bank_reference],
-            bank_reference,
-            reason.strip(),
-            actor,
-            effective_date,
-        )
+        def apply(self, member: MemberState) -> None:
+            claim = member.claims[self.claim_id]
+            member.claims[self.claim_id] = replace(
+                claim, confirmed=claim.confirmed | {self.bank_reference}
+            )
 
     class PayoutReturned(Aggregate.Event):
         claim_id: str
@@ -881,20 +879,139 @@ class Member(Aggregate):
         actor: str
         effective_date: date
 
-    @event(PayoutReturned)
-    def _payout_returned(
+        def apply(self, member: MemberState) -> None:
+            claim = member.claims[self.claim_id]
+            member.claims[self.claim_id] = replace(
+                claim, returned=claim.returned | {self.bank_reference}
+            )
+
+    def _record(self, fact: Fact) -> None:
+        self.trigger_event(fact.kind, **fact.fields)
+
+    # Commands
+
+    def enrol(
         self,
-        claim_id: str,
-        period: int,
+        period: Period,
         county: str,
-        amount: Decimal,
-        bank_reference: str,
-        reason: str,
+        unit: str,
+        group: str | None,
+        actor: str,
+        effective_date: date,
+        details: MemberDetails = NO_DETAILS,
+        roster_line: str | None = None,
+    ) -> None:
+        self._record(
+            self.enrolment_fact(
+                period, county, unit, group, actor, effective_date, details, roster_line
+            )
+        )
+
+    def change_details(
+        self,
+        details: MemberDetails,
+        actor: str,
+        effective_date: date,
+        roster_line: str | None = None,
+    ) -> MemberDetails:
+        """Record the details that differ from those on record; returns what changed."""
+        fact = self.details_fact(details, actor, effective_date, roster_line)
+        if fact is None:
+            return NO_DETAILS
+        self._record(fact)
+        return MemberDetails(
+            *(fact.fields.get(k) for k in ("name", "bank_account", "bank", "phone"))
+        )
+
+    def pay_premium(
+        self,
+        period: int,
+        amounts: dict[str, object],
+        receipt: str,
         actor: str,
         effective_date: date,
     ) -> None:
+        self._record(self.premium_fact(period, amounts, receipt, actor, effective_date))
+
+    def submit_claim(
+        self,
+        claim_id: str,
+        period: Period,
+        eligible: object,
+        actor: str,
+        effective_date: date,
+        settlement: Settlement | None = None,
+        received_on: date | None = None,
+    ) -> None:
+        self._record(
+            self.submission_fact(
+                claim_id, period, eligible, actor, effective_date, settlement, received_on
+            )
+        )
+
+    def adjudicate_claim(
+        self, claim_id: str, period: Period, effective_date: date
+    ) -> BenefitCalculation:
+        fact, calculation = self.adjudication_fact(claim_id, period, effective_date)
+        self._record(fact)
+        return calculation
+
+    def assess_claim(self, claim_id: str, rule: BenefitRule) -> BenefitCalculation:
+        """The benefit this claim would get now, within what is left of the member's cap."""
+        claim = self.claim(claim_id)
+        return assess(claim, self.enrolments[claim.period], rule)
+
+    def approve_claim(
+        self, claim_id: str, period: Period, actor: str, effective_date: date
+    ) -> BenefitCalculation:
+        self.require_not_submitter(claim_id, actor, "approve_claim", "approve")
         claim = self.claims[claim_id]
-        self.claims[claim_id] = replace(claim, returned=claim.returned | {bank_reference})
+        enrolment = self.enrolments[claim.period]
+        calculation = decide_approval(claim, enrolment, period.policy.benefit, effective_date)
+        self._record(self.approval_fact(claim, period, calculation, actor, effective_date))
+        return calculation
+
+    def reject_claim(self, claim_id: str, reason: str, actor: str, effective_date: date) -> None:
+        self.require_not_submitter(claim_id, actor, "reject_claim", "reject")
+        claim = self.claims[claim_id]
+        reason = decide_rejection(claim, reason, effective_date)
+        self._record(self.rejection_fact(claim, reason, actor, effective_date))
+
+    def make_payout(
+        self,
+        claim_id: str,
+        amount: object | None,
+        bank_reference: str,
+        actor: str,
+        effective_date: date,
+    ) -> Decimal:
+        """Pay all or part of what is approved and unpaid; returns the amount paid."""
+        fact = self.payout_fact(claim_id, amount, bank_reference, actor, effective_date)
+        self._record(fact)
+        paid: Decimal = fact.fields["amount"]
+        return paid
+
+    def confirm_payout(
+        self, claim_id: str, bank_reference: str, actor: str, effective_date: date
+    ) -> None:
+        self._record(self.confirmation_fact(claim_id, bank_reference, actor, effective_date))
+
+    def return_payout(
+        self, claim_id: str, bank_reference: str, reason: str, actor: str, effective_date: date
+    ) -> None:
+        self._record(self.return_fact(claim_id, bank_reference, reason, actor, effective_date))
+
+
+def registration(member_id: str, actor: str, effective_date: date) -> Fact:
+    """A new member, under an id given exactly: "M001 " would be another member."""
+    return Fact(
+        Member.Registered,
+        {
+            "member_id": identifier(member_id, "member_id"),
+            "actor": actor,
+            "effective_date": effective_date,
+        },
+    )
 
 
 def member_uuid(member_id: str) -> UUID:
@@ -918,6 +1035,19 @@ class ClaimIndex(Aggregate):
     def __init__(self, claim_id: str, member_id: str, actor: str, effective_date: date) -> None:
         self.claim_id = claim_id
         self.member_id = member_id
+
+
+def claim_indexed(claim_id: str, member_id: str, actor: str, effective_date: date) -> Fact:
+    """The claim id taken for the member: the one event of its claim index."""
+    return Fact(
+        ClaimIndex.Indexed,
+        {
+            "claim_id": claim_id,
+            "member_id": member_id,
+            "actor": actor,
+            "effective_date": effective_date,
+        },
+    )
 
 
 def claim_uuid(claim_id: str) -> UUID:

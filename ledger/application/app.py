@@ -214,22 +214,34 @@ class MutualAidLedger(Application[UUID]):
             raise LedgerError(f"unknown member {member_id!r}") from None
         return member
 
-    def load_many(self, ids: Sequence[UUID]) -> dict[UUID, Aggregate]:
-        """Aggregates by id, their events read in bulk and projected as the library's
-        repository does; ids with no events are left out."""
+    def histories(self, ids: Sequence[UUID]) -> dict[UUID, list[Any]]:
+        """The events of many aggregates by id, read in bulk and decoded, each history in
+        version order; ids with no events are left out."""
         recorder = self.recorder
         assert isinstance(recorder, GuardedSQLiteRecorder | GuardedPostgresRecorder)
-        histories: dict[UUID, list[DomainEventProtocol[UUID]]] = {}
+        histories: dict[UUID, list[Any]] = {}
         for stored in recorder.select_events_of(ids):
             histories.setdefault(stored.originator_id, []).append(  # type: ignore[arg-type]
                 self.mapper.to_domain_event(stored)
             )
+        return histories
+
+    def load_many(self, ids: Sequence[UUID]) -> dict[UUID, Aggregate]:
+        """Aggregates by id, their histories read in bulk and projected as the library's
+        repository does; ids with no events are left out."""
         loaded: dict[UUID, Aggregate] = {}
-        for originator_id, history in histories.items():
+        for originator_id, history in self.histories(ids).items():
             aggregate: Aggregate | None = project_aggregate(None, history)
             assert aggregate is not None  # a history has at least its first event
             loaded[originator_id] = aggregate
         return loaded
+
+    def record(self, events: Sequence[DomainEventProtocol[UUID]], **kwargs: Any) -> None:
+        """Store events built without their aggregates (a batch's), in the order given, with
+        the guards of `save`."""
+        if self.read_only:
+            raise ReadOnly
+        self.events.put(events, **kwargs)
 
     def member_of_claim(self, claim_id: str) -> Member:
         """The member a claim is filed under, named by the one event of the claim's index,

@@ -1,9 +1,10 @@
-"""The unit of work of a batch: the aggregates a batch of records names, loaded in bulk
-through the application, changed in memory, and saved by it in chunks, one transaction each.
+"""The unit of work of a batch: the members a batch of records names, read in bulk as plain
+state, the facts decided on them built into events directly (no aggregate object is built or
+replayed), and saved by the application in chunks, one transaction each.
 
-A member and the claim indexes of its new claims always go in the same chunk, so that a
-crash or Ctrl-C while saving never leaves one without the other: it loses at most the
-chunk being written.
+A member's events and the claim indexes of its new claims always go in the same chunk, so
+that a crash or Ctrl-C while saving never leaves one without the other: it loses at most
+the chunk being written.
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -12,9 +13,17 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from domain.errors import LedgerError
-from domain.member import ClaimIndex, Member, claim_uuid, member_uuid
+from domain.member import (
+    ClaimIndex,
+    Fact,
+    Member,
+    MemberState,
+    claim_uuid,
+    member_uuid,
+)
 from domain.scheme import Period, Scheme
 from ledger.store.recorders import POSTS_INTO
 
@@ -22,43 +31,84 @@ if TYPE_CHECKING:
     from ledger.application.app import MutualAidLedger
 
 CHUNK = 2000
-"""Aggregates saved per transaction."""
+"""Members (with their claim indexes) saved per transaction."""
+MEMBER_TOPIC, CLAIM_INDEX_TOPIC = get_topic(Member), get_topic(ClaimIndex)
 
 
 class Batch:
-    """The aggregates of a batch by id, each loaded once (None for an id with no events yet),
-    and the periods the batch posts into, which its save is guarded by; the scheme is read,
-    never changed, by a batch."""
+    """The members of a batch by id, each read once (None for one with no events yet), with
+    the version its last event has; the owners of the claim ids it names; the events it
+    records; and the periods it posts into, which its save is guarded by. The scheme is
+    read, never changed, by a batch."""
 
     def __init__(self, app: "MutualAidLedger") -> None:
         self.app = app
         self.scheme: Scheme = app.scheme()
-        self.aggregates: dict[UUID, Aggregate | None] = {}
+        self.members: dict[str, MemberState | None] = {}
+        self.ids: dict[str, UUID] = {}
+        """Each member's aggregate id, worked out once (a hash and a UUID, not free)."""
+        self.versions: dict[str, int] = {}
+        self.claim_owners: dict[str, str | None] = {}
+        self.recorded: dict[str, list[Aggregate.Event]] = {}
+        """Each member's new events, then those of its new claims' indexes, in order."""
         self.periods: set[int] = set()
 
-    def load(self, ids: Iterable[UUID]) -> None:
-        """Load in one go those of `ids` not kept yet, in the order given."""
-        wanted = [i for i in dict.fromkeys(ids) if i not in self.aggregates]
-        loaded = self.app.load_many(wanted)
-        for uuid in wanted:
-            self.aggregates[uuid] = loaded.get(uuid)
+    def load(self, member_ids: Iterable[str], claim_ids: Iterable[str] = ()) -> None:
+        """Read in one go the members and claim owners not read yet."""
+        members = [m for m in dict.fromkeys(member_ids) if m not in self.members]
+        claims = [c for c in dict.fromkeys(claim_ids) if c not in self.claim_owners]
+        self.ids |= {m: member_uuid(m) for m in members}
+        claim_ids = {c: claim_uuid(c) for c in claims}
+        histories = self.app.histories([self.ids[m] for m in members] + list(claim_ids.values()))
+        for member_id in members:
+            history = histories.get(self.ids[member_id])
+            self.members[member_id] = MemberState.folded(history) if history else None
+            if history:
+                self.versions[member_id] = history[-1].originator_version
+        for claim_id in claims:
+            index = histories.get(claim_ids[claim_id])
+            self.claim_owners[claim_id] = (
+                index[0].member_id if index and isinstance(index[0], ClaimIndex.Indexed) else None
+            )
 
-    def _get(self, uuid: UUID) -> Aggregate | None:
-        if uuid not in self.aggregates:
-            self.load([uuid])
-        return self.aggregates[uuid]
+    def member(self, member_id: str) -> MemberState | None:
+        if member_id not in self.members:
+            self.load([member_id])
+        return self.members[member_id]
 
-    def member(self, member_id: str) -> Member | None:
-        member = self._get(member_uuid(member_id))
-        return member if isinstance(member, Member) else None
+    def claim_owner(self, claim_id: str) -> str | None:
+        if claim_id not in self.claim_owners:
+            self.load([], [claim_id])
+        return self.claim_owners[claim_id]
 
-    def claim_index(self, claim_id: str) -> ClaimIndex | None:
-        index = self._get(claim_uuid(claim_id))
-        return index if isinstance(index, ClaimIndex) else None
+    def register(self, member: MemberState, fact: Fact) -> None:
+        """Record a new member's registration (`registration()`), before its first fact."""
+        member_id = member.member_id
+        self.members[member_id], self.versions[member_id] = member, 1
+        uuid = self.ids.setdefault(member_id, member_uuid(member_id))
+        self.recorded[member_id] = [_created(fact, uuid, MEMBER_TOPIC)]
 
-    def add(self, aggregate: Member | ClaimIndex) -> None:
-        """A new aggregate, saved with the batch."""
-        self.aggregates[aggregate.id] = aggregate
+    def record(self, member: MemberState, fact: Fact) -> None:
+        """Record a fact decided on a member of the batch: its event, applied to its state."""
+        member_id = member.member_id
+        version = self.versions[member_id] + 1
+        kind = fact.kind
+        event = kind(
+            originator_id=self.ids[member_id],
+            originator_version=version,
+            timestamp=kind.create_timestamp(),
+            **fact.fields,
+        )
+        event.apply(member)
+        self.versions[member_id] = version
+        self.recorded.setdefault(member_id, []).append(event)
+
+    def index(self, fact: Fact) -> None:
+        """Take a claim id for a member of the batch (`claim_indexed()`): its index is saved
+        with the member's events."""
+        claim_id, member_id = fact.fields["claim_id"], fact.fields["member_id"]
+        self.claim_owners[claim_id] = member_id
+        self.recorded[member_id].append(_created(fact, claim_uuid(claim_id), CLAIM_INDEX_TOPIC))
 
     def posting_into(self, number: int) -> Period:
         """Period `number`, open for posting; the batch is saved only while it stays open."""
@@ -67,36 +117,43 @@ class Batch:
         return period
 
     def save(self, progress: Callable[[int], None]) -> None:
-        """Save the changed aggregates in chunks, telling `progress` how many are saved."""
+        """Save the events recorded in chunks, telling `progress` how many members' are saved."""
         saved = 0
-        for chunk in self._chunks():
+        for members, events in self._chunks():
             try:
-                self.app.save(*chunk, **{POSTS_INTO: self.periods})
+                self.app.record(events, **{POSTS_INTO: self.periods})
             except IntegrityError:
                 raise LedgerError(
                     "the ledger changed while this feed was imported; import it again: the "
-                    f"{saved} aggregates saved so far will count as already present"
+                    f"{saved} members saved so far will count as already present"
                 ) from None
             except LedgerError as e:
                 raise LedgerError(
-                    f"{e}; the {saved} aggregates saved before it stay, and count as already "
+                    f"{e}; the {saved} members saved before it stay, and count as already "
                     "present when the feed is imported again"
                 ) from None
-            saved += len(chunk)
+            saved += members
             progress(saved)
 
-    def _chunks(self) -> Iterator[list[Aggregate]]:
-        indexes: dict[str, list[Aggregate]] = {}
-        for aggregate in self.aggregates.values():
-            if isinstance(aggregate, ClaimIndex) and aggregate.pending_events:
-                indexes.setdefault(aggregate.member_id, []).append(aggregate)
-        chunk: list[Aggregate] = []
-        for aggregate in self.aggregates.values():
-            if not isinstance(aggregate, Member) or not aggregate.pending_events:
-                continue
-            chunk += [aggregate, *indexes.get(aggregate.member_id, [])]
-            if len(chunk) >= CHUNK:
-                yield chunk
-                chunk = []
+    def _chunks(self) -> Iterator[tuple[int, list[Aggregate.Event]]]:
+        members, chunk = 0, []
+        for events in self.recorded.values():
+            chunk += events
+            members += 1
+            if members >= CHUNK:
+                yield members, chunk
+                members, chunk = 0, []
         if chunk:
-            yield chunk
+            yield members, chunk
+
+
+def _created(fact: Fact, originator_id: UUID, topic: str) -> Aggregate.Event:
+    kind = fact.kind
+    assert issubclass(kind, Aggregate.Created)
+    return kind(
+        originator_id=originator_id,
+        originator_version=1,
+        timestamp=kind.create_timestamp(),
+        originator_topic=topic,
+        **fact.fields,
+    )

@@ -39,7 +39,7 @@ from domain.errors import (
     PremiumOverpaid,
     UnknownCounty,
 )
-from domain.member import ClaimIndex, Member, Settlement, claim_uuid, member_uuid
+from domain.member import MemberState, Settlement, claim_indexed, registration
 from domain.money import ZERO, fmt
 from ledger.application.batch import Batch
 from ledger.application.books import Books
@@ -179,7 +179,7 @@ class FeedRun:
     """The payouts under each bank reference the records name, as the claims read model had
     them when the import began (it is caught up after the import, not during it)."""
 
-    def member(self, member_id: str) -> Member:
+    def member(self, member_id: str) -> MemberState:
         member = self.batch.member(member_id)
         if member is None:
             raise Rejected("member_id", f"unknown member {member_id!r}")
@@ -196,9 +196,9 @@ class FeedRun:
         found = self.books.claims.payments_under(references) if references else {}
         self.payments |= {reference: found.get(reference, []) for reference in references}
         self.batch.load(
-            [member_uuid(r.member_id) for r in records if isinstance(r, _MEMBER_RECORDS)]
-            + [claim_uuid(r.settlement_no) for r in records if isinstance(r, SettlementRecord)]
-            + [member_uuid(p.member_id) for paid in found.values() for p in paid]
+            [r.member_id for r in records if isinstance(r, _MEMBER_RECORDS)]
+            + [p.member_id for paid in found.values() for p in paid],
+            [r.settlement_no for r in records if isinstance(r, SettlementRecord)],
         )
 
 
@@ -206,8 +206,10 @@ def enrol(record: EnrolmentRecord, work: FeedRun) -> bool:
     work.batch.scheme.require_county(record.county)
     period = work.batch.posting_into(record.period)
     member = work.batch.member(record.member_id)
+    new = member is None
     if member is None:
-        member = Member.register(record.member_id, work.actor, record.enrolled_on)
+        registered = registration(record.member_id, work.actor, record.enrolled_on)
+        member = MemberState(record.member_id)
     existing = member.enrolments.get(record.period)
     if existing is not None:
         if (existing.county, existing.unit) == (record.county, record.unit):
@@ -216,7 +218,7 @@ def enrol(record: EnrolmentRecord, work: FeedRun) -> bool:
             "member_id",
             f"already enrolled in period {record.period} in {existing.county}, {existing.unit}",
         )
-    member.enrol(
+    enrolment = member.enrolment_fact(
         period,
         record.county,
         record.unit,
@@ -226,18 +228,21 @@ def enrol(record: EnrolmentRecord, work: FeedRun) -> bool:
         record.details,
         record.roster_line,
     )
-    work.batch.add(member)
+    if new:
+        work.batch.register(member, registered)
+    work.batch.record(member, enrolment)
     return True
 
 
-def _details_changed(record: EnrolmentRecord, member: Member, work: FeedRun) -> bool:
+def _details_changed(record: EnrolmentRecord, member: MemberState, work: FeedRun) -> bool:
     """A roster line for an enrolment already recorded adds only the details it changes
     (a corrected account, a new phone), as a new fact."""
-    changed = member.change_details(
+    changed = member.details_fact(
         record.details, work.actor, record.enrolled_on, record.roster_line
     )
-    if not changed.given():
+    if changed is None:
         return False
+    work.batch.record(member, changed)
     counts = work.summary.counts
     counts["with_changed_details"] = counts.get("with_changed_details", 0) + 1
     return True
@@ -248,16 +253,17 @@ def pay_premium(record: PremiumRecord, work: FeedRun) -> bool:
     if record.receipt in member.receipts:
         return False
     work.batch.posting_into(record.period)
-    member.pay_premium(
-        record.period, {record.source: record.amount}, record.receipt, work.actor, record.paid_on
+    amounts = {record.source: record.amount}
+    work.batch.record(
+        member,
+        member.premium_fact(record.period, amounts, record.receipt, work.actor, record.paid_on),
     )
     work.summary.add("premiums", record.amount)
     return True
 
 
 def settle_claim(record: SettlementRecord, work: FeedRun) -> bool:
-    index = work.batch.claim_index(record.settlement_no)
-    owner = None if index is None else index.member_id
+    owner = work.batch.claim_owner(record.settlement_no)
     if owner == record.member_id:
         return False
     if owner is not None:
@@ -276,7 +282,7 @@ def settle_claim(record: SettlementRecord, work: FeedRun) -> bool:
         record.insurance_paid,
     )
     on = record.discharged_on
-    member.submit_claim(
+    submission = member.submission_fact(
         record.settlement_no,
         period,
         record.eligible_self_paid,
@@ -285,8 +291,10 @@ def settle_claim(record: SettlementRecord, work: FeedRun) -> bool:
         settlement,
         received_on=work.received_on,
     )
-    calculation = member.adjudicate_claim(record.settlement_no, period, on)
-    work.batch.add(ClaimIndex(record.settlement_no, record.member_id, work.actor, on))
+    work.batch.record(member, submission)
+    decision, calculation = member.adjudication_fact(record.settlement_no, period, on)
+    work.batch.record(member, decision)
+    work.batch.index(claim_indexed(record.settlement_no, record.member_id, work.actor, on))
     work.summary.add("eligible_self_paid", record.eligible_self_paid)
     work.summary.add("benefits_approved", member.claims[record.settlement_no].approved)
     outcome = "approved" if calculation.benefit > 0 else "rejected_by_policy"
@@ -308,17 +316,18 @@ def record_bank_result(record: PayoutResultRecord, work: FeedRun) -> bool:
     for payment in payments:
         member = work.member(payment.member_id)
         if record.status == "paid":
-            member.confirm_payout(
+            fact = member.confirmation_fact(
                 payment.claim_id, record.bank_reference, work.actor, record.reported_on
             )
         else:
-            member.return_payout(
+            fact = member.return_fact(
                 payment.claim_id,
                 record.bank_reference,
                 record.reason or "returned by the bank",
                 work.actor,
                 record.reported_on,
             )
+        work.batch.record(member, fact)
         work.summary.add(done, payment.amount)
     return True
 

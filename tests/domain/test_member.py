@@ -456,7 +456,17 @@ def test_an_approval_of_nothing_recorded_before_it_was_refused_still_replays(
     member.enrol(period, "C1", "U1", None, "alice", period.start)
     member.pay_premium(1, dict(period.policy.funding), "R-1", "alice", period.start)
     member.submit_claim("K1", period, "600", "alice", ON)
-    member._claim_approved("K1", 1, "C1", D("0.00"), "pinghu-1", {}, "bob", ON)  # as of old
+    member.trigger_event(
+        Member.ClaimApproved,
+        claim_id="K1",
+        period=1,
+        county="C1",
+        amount=D("0.00"),
+        policy_version="pinghu-1",
+        breakdown={},
+        actor="bob",
+        effective_date=ON,
+    )  # as of old
     replayed = replay(member.collect_events())
     assert (replayed.claim("K1").status, replayed.claim("K1").approved) == ("approved", D("0"))
     with pytest.raises(ClaimError, match="nothing is payable"):
@@ -642,8 +652,27 @@ def test_dates_out_of_order_recorded_before_they_were_refused_still_replay(
     member.enrol(period, "C1", "U1", None, "alice", period.start)
     member.pay_premium(1, dict(period.policy.funding), "R-1", "alice", period.start)
     member.submit_claim("K1", period, "1100", "alice", ON)
-    member._claim_approved("K1", 1, "C1", D("100.00"), "pinghu-1", {}, "bob", date(2025, 2, 1))
-    member._payout_made("K1", 1, "C1", D("100.00"), "B-1", "carol", date(2025, 1, 1))
+    member.trigger_event(
+        Member.ClaimApproved,
+        claim_id="K1",
+        period=1,
+        county="C1",
+        amount=D("100.00"),
+        policy_version="pinghu-1",
+        breakdown={},
+        actor="bob",
+        effective_date=date(2025, 2, 1),
+    )
+    member.trigger_event(
+        Member.PayoutMade,
+        claim_id="K1",
+        period=1,
+        county="C1",
+        amount=D("100.00"),
+        bank_reference="B-1",
+        actor="carol",
+        effective_date=date(2025, 1, 1),
+    )
     replayed = replay(member.collect_events())
     assert replayed.claim("K1").paid == D("100.00")
 

@@ -111,7 +111,17 @@ def test_an_approval_of_nothing_recorded_before_it_was_refused_makes_no_postings
 ) -> None:
     member = paid_up_member(period)
     member.submit_claim("K1", period, "500", "alice", ON)
-    member._claim_approved("K1", 1, "C1", D("0.00"), "pinghu-1", {}, "bob", ON)  # as of old
+    member.trigger_event(
+        Member.ClaimApproved,
+        claim_id="K1",
+        period=1,
+        county="C1",
+        amount=D("0.00"),
+        policy_version="pinghu-1",
+        breakdown={},
+        actor="bob",
+        effective_date=ON,
+    )  # as of old
     assert lines(member.collect_events()) == []
 
 
