@@ -392,10 +392,17 @@ def import_feed(
     return summary
 
 
-def import_records(books: Books, kind: str, records: Iterable[Record], actor: str) -> ImportSummary:
+def import_records(
+    books: Books,
+    kind: str,
+    records: Iterable[Record],
+    actor: str,
+    received_on: date | None = None,
+) -> ImportSummary:
     """Import records built in code, not read from a file: the rules of a feed of `kind`,
-    all or nothing (ImportRefused, each reject's line the record's place from 1). The read
-    models catch up when next read, as after any command."""
+    all or nothing (ImportRefused, each reject's line the record's place from 1), received
+    on `received_on` (today unless given). The read models catch up when next read, as
+    after any command."""
     model = _authorised(books, kind, actor)
     summary = ImportSummary(kind, "(records)")
 
@@ -406,7 +413,7 @@ def import_records(books: Books, kind: str, records: Iterable[Record], actor: st
             yield SourceRow(line, {_aliases(model, n)[0]: v for n, v in record}), record
 
     with fewer_collections():
-        _import(books, summary, rows(), actor)
+        _import(books, summary, rows(), actor, received_on=received_on)
     return summary
 
 
