@@ -434,7 +434,7 @@ class MemberState:
         except KeyError:
             raise ClaimError(f"member {self.member_id!r} has no claim {claim_id!r}") from None
 
-    def require_not_submitter(self, claim_id: str, actor: str, command: str, verb: str) -> None:
+    def _require_not_submitter(self, claim_id: str, actor: str, command: str, verb: str) -> None:
         """Four eyes: whoever submitted a claim does not decide it."""
         if self.claim(claim_id).submitted_by == actor:
             raise DutyRefused(actor, command, f"{verb} claim {claim_id}", f"{actor} submitted it")
@@ -964,7 +964,7 @@ class Member(Aggregate, MemberState):
     def approve_claim(
         self, claim_id: str, period: Period, actor: str, effective_date: date
     ) -> BenefitCalculation:
-        self.require_not_submitter(claim_id, actor, "approve_claim", "approve")
+        self._require_not_submitter(claim_id, actor, "approve_claim", "approve")
         claim = self.claims[claim_id]
         enrolment = self.enrolments[claim.period]
         calculation = decide_approval(claim, enrolment, period.policy.benefit, effective_date)
@@ -972,7 +972,7 @@ class Member(Aggregate, MemberState):
         return calculation
 
     def reject_claim(self, claim_id: str, reason: str, actor: str, effective_date: date) -> None:
-        self.require_not_submitter(claim_id, actor, "reject_claim", "reject")
+        self._require_not_submitter(claim_id, actor, "reject_claim", "reject")
         claim = self.claims[claim_id]
         reason = decide_rejection(claim, reason, effective_date)
         self._record(self.rejection_fact(claim, reason, actor, effective_date))

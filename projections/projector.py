@@ -368,6 +368,7 @@ def catch_up_together(
     batch_size: int = BATCH_SIZE,
     on_batch: Callable[[int], None] | None = None,
     until: Mapping[Projector, int] | None = None,
+    statistics: bool = True,
 ) -> int:
     """Bring read models of one log up to its end (or each up to its position in `until`):
     each batch of events is read and decoded once, and applied to every model in one
@@ -375,9 +376,10 @@ def catch_up_together(
     read-only user, nothing: the models stay at their positions.
 
     A catch-up of STATISTICS_AFTER events or more (after an import, a rebuild, a first
-    catch-up) ends by refreshing the database's statistics of the tables it filled."""
+    catch-up) ends by refreshing the database's statistics of the tables it filled, unless
+    told not to (`statistics`) by a caller that refreshes them once after many."""
     read = _catch_up(projectors, batch_size, on_batch, until)
-    if read >= STATISTICS_AFTER:
+    if statistics and read >= STATISTICS_AFTER:
         projectors[0].db.refresh_statistics(projectors[0].log, [p.model for p in projectors])
     return read
 

@@ -14,6 +14,7 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     PersistenceError,
     Recording,
+    StoredEvent,
     Transcoder,
     Transcoding,
 )
@@ -236,12 +237,12 @@ class MutualAidLedger(Application[UUID]):
             loaded[originator_id] = aggregate
         return loaded
 
-    def record(self, events: Sequence[DomainEventProtocol[UUID]], **kwargs: Any) -> None:
-        """Store events built without their aggregates (a batch's), in the order given, with
-        the guards of `save`."""
+    def record(self, events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        """Store events built without their aggregates (a batch's, encoded by this
+        application's mapper), in the order given, with the guards of `save`."""
         if self.read_only:
             raise ReadOnly
-        self.events.put(events, **kwargs)
+        self.recorder.insert_events(events, **kwargs)
 
     def member_of_claim(self, claim_id: str) -> Member:
         """The member a claim is filed under, named by the one event of the claim's index,

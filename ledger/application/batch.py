@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.utils import get_topic
 
 from domain.errors import LedgerError
@@ -49,8 +49,9 @@ class Batch:
         """Each member's aggregate id, worked out once (a hash and a UUID, not free)."""
         self.versions: dict[str, int] = {}
         self.claim_owners: dict[str, str | None] = {}
-        self.recorded: dict[str, list[Aggregate.Event]] = {}
-        """Each member's new events, then those of its new claims' indexes, in order."""
+        self.recorded: dict[str, list[StoredEvent]] = {}
+        """Each member's new events and its new claims' indexes, stored as recorded: a
+        feed's events are held until it is saved, and stored they take half the memory."""
         self.periods: set[int] = set()
 
     def load(self, member_ids: Iterable[str], claim_ids: Iterable[str] = ()) -> None:
@@ -86,7 +87,7 @@ class Batch:
         member_id = member.member_id
         self.members[member_id], self.versions[member_id] = member, 1
         uuid = self.ids.setdefault(member_id, member_uuid(member_id))
-        self.recorded[member_id] = [_created(fact, uuid, MEMBER_TOPIC)]
+        self.recorded[member_id] = [self._stored(_created(fact, uuid, MEMBER_TOPIC))]
 
     def record(self, member: MemberState, fact: Fact) -> None:
         """Record a fact decided on a member of the batch: its event, applied to its state."""
@@ -101,14 +102,18 @@ class Batch:
         )
         event.apply(member)
         self.versions[member_id] = version
-        self.recorded.setdefault(member_id, []).append(event)
+        self.recorded.setdefault(member_id, []).append(self._stored(event))
 
     def index(self, fact: Fact) -> None:
         """Take a claim id for a member of the batch (`claim_indexed()`): its index is saved
         with the member's events."""
         claim_id, member_id = fact.fields["claim_id"], fact.fields["member_id"]
         self.claim_owners[claim_id] = member_id
-        self.recorded[member_id].append(_created(fact, claim_uuid(claim_id), CLAIM_INDEX_TOPIC))
+        index = _created(fact, claim_uuid(claim_id), CLAIM_INDEX_TOPIC)
+        self.recorded[member_id].append(self._stored(index))
+
+    def _stored(self, event: Aggregate.Event) -> StoredEvent:
+        return self.app.mapper.to_stored_event(event)
 
     def posting_into(self, number: int) -> Period:
         """Period `number`, open for posting; the batch is saved only while it stays open."""
@@ -135,7 +140,7 @@ class Batch:
             saved += members
             progress(saved)
 
-    def _chunks(self) -> Iterator[tuple[int, list[Aggregate.Event]]]:
+    def _chunks(self) -> Iterator[tuple[int, list[StoredEvent]]]:
         members, chunk = 0, []
         for events in self.recorded.values():
             chunk += events

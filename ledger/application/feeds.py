@@ -446,7 +446,8 @@ def _import(
         summary.imported, summary.amounts, summary.counts = 0, {}, {}
         raise ImportRefused(summary)
     keep(rejected)
-    work.batch.save(lambda saved: progress("saving", saved))
+    with books.catching_up_alongside():
+        work.batch.save(lambda saved: progress("saving", saved))
 
 
 @contextmanager
