@@ -46,6 +46,7 @@ from feeds import (
     write_premiums,
     write_roster,
 )
+from run import replace_section
 
 from ledger.application.books import Books, read_models
 from ledger.application.feeds import import_feed
@@ -60,7 +61,7 @@ from ledger.reports.audit import (
 from projections.projector import Database, Projector, catch_up_together
 
 ROOT = Path(__file__).resolve().parent.parent
-HEADING = "## Audit: verification of the log"
+HEADING = "Audit: verification of the log"
 BEFORE = "48afc09"
 """main before the read models were compared by digests (issue 12)."""
 KINDS = (
@@ -256,8 +257,6 @@ def main() -> None:
         for backend in backends:
             rows += measure(backend, args.members, Path(name), before)
     section = [
-        HEADING,
-        "",
         f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine()}: "
         f"`python bench/audit.py --members {args.members}`. The log holds {args.members:,} "
         f"enrolments with their premiums and {args.members // 10:,} settled claims. Each "
@@ -271,10 +270,7 @@ def main() -> None:
         *rows,
         "",
     ]
-    text = args.out.read_text(encoding="utf-8") if args.out.exists() else ""
-    before_text, _, after = text.partition(HEADING)
-    rest = after[after.find("\n## ") :] if "\n## " in after else ""
-    args.out.write_text(before_text.rstrip() + "\n\n" + "\n".join(section) + rest, encoding="utf-8")
+    replace_section(args.out, HEADING, section)
 
 
 if __name__ == "__main__":

@@ -989,6 +989,17 @@ def others_sections(path: Path, ours: list[str]) -> list[str]:
     return [*kept, ""] if kept else []
 
 
+def replace_section(path: Path, heading: str, lines: list[str]) -> None:
+    """Write `lines` as the section "## heading" of `path`: in its place if it is there, at
+    the end if not; the other sections stay as they are."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    title = f"## {heading}"
+    before, found, after = text.partition(f"\n{title}\n")
+    rest = after[after.find("\n## ") :] if found and "\n## " in after else ""
+    section = "\n".join([title, "", *lines]).rstrip()
+    path.write_text(before.rstrip() + "\n\n" + section + "\n" + rest, encoding="utf-8")
+
+
 def reading_of(results: list[Result], profiles: list[Profiled]) -> list[str]:
     """A short reading of the figures; every number in it comes from this run."""
     by = {(r.backend, r.key): r for r in results}
