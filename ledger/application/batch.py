@@ -86,8 +86,9 @@ class Batch:
         """Record a new member's registration (`registration()`), before its first fact."""
         member_id = member.member_id
         self.members[member_id], self.versions[member_id] = member, 1
-        uuid = self.ids.setdefault(member_id, member_uuid(member_id))
-        self.recorded[member_id] = [self._stored(_created(fact, uuid, MEMBER_TOPIC))]
+        if member_id not in self.ids:
+            self.ids[member_id] = member_uuid(member_id)
+        self.recorded[member_id] = [self._stored(_created(fact, self.ids[member_id], MEMBER_TOPIC))]
 
     def record(self, member: MemberState, fact: Fact) -> None:
         """Record a fact decided on a member of the batch: its event, applied to its state."""
