@@ -57,6 +57,8 @@ def _periods(value: int | Iterable[int] | None) -> list[int]:
 
 
 IDS_PER_QUERY = 500
+FEW = 50
+"""Events a save writes with one INSERT (PostgreSQL); more go by COPY."""
 APPEND_ONLY = "the event log is append-only: stored events and their links are never changed"
 CLOSED_PERIODS = "closed_periods"
 
@@ -304,66 +306,109 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        """The library's insert, with COPY instead of one INSERT of an array of composites
-        (which psycopg dumps slowly, and which inside the library's pipeline can deadlock on
-        a large batch), and the events' chain links written in the same transaction. Under
-        the table lock no one else inserts, so the new rows are exactly those past the
-        last notification id, numbered in the order copied."""
+        """The library's insert, in few round trips, with the events' chain links written in
+        the same transaction: the table lock (with the library's NOTIFY) in one go; then,
+        under it, one query for all the guards need and for the last position and link;
+        then the events and their links, each in one statement (COPY for a batch: psycopg
+        dumps an INSERT of many rows slowly, and inside the library's pipeline a large one
+        can deadlock). Under the lock no one else inserts, so the new rows are exactly
+        those past the last notification id, numbered in the order written."""
         with (
             self.datastore.get_connection() as conn,
             conn.transaction(),
             conn.cursor() as curs,
         ):
-            self._insert_events(curs, stored_events, **kwargs)
+            self._lock_and_notify(curs)
+            last, previous = self._guarded_state(curs, kwargs)
+            if kwargs.get(CLOSES) is not None:
+                curs.execute(self.sql(CLOSE), (kwargs[CLOSES],))
             if not stored_events:
                 return None
-            if not _guarded(kwargs):
-                self._lock_table(curs)  # else taken already, for the guards
-            self._notify_channel(curs)
-            curs.execute(self.sql(LAST_POSITION))
-            after = curs.fetchone()["last"]  # type: ignore[index]
-            copying = "COPY {events} (originator_id, originator_version, topic, state) FROM STDIN"
-            with curs.copy(self.sql(copying)) as copy:
-                for e in stored_events:
-                    copy.write_row((e.originator_id, e.originator_version, e.topic, e.state))
-            curs.execute(
-                self.sql(
-                    "SELECT notification_id FROM {events} WHERE notification_id > ? "
-                    "ORDER BY notification_id"
-                ),
-                (after,),
-            )
-            ids = [row["notification_id"] for row in curs.fetchall()]
-            curs.execute(self.sql(LAST_LINK))
-            last = curs.fetchone()
-            with curs.copy(self.sql(f"COPY {{{CHAIN_TABLE}}} FROM STDIN")) as copy:
-                for link_row in _links(last["hash"] if last else GENESIS, ids, stored_events):
-                    copy.write_row(link_row)
+            ids = self._insert_rows(curs, stored_events, last)
+            links = _links(previous, ids, stored_events)
+            if len(stored_events) <= FEW:
+                curs.execute(
+                    self.sql(
+                        f"INSERT INTO {{{CHAIN_TABLE}}} SELECT * FROM "
+                        "unnest(?::bigint[], ?::text[], ?::text[])"
+                    ),
+                    [list(column) for column in zip(*links, strict=True)],
+                )
+            else:
+                with curs.copy(self.sql(f"COPY {{{CHAIN_TABLE}}} FROM STDIN")) as copy:
+                    for link_row in links:
+                        copy.write_row(link_row)
             return ids
 
-    def _insert_events(
-        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
-    ) -> None:
-        """Runs in the inserting transaction before the insert; takes the insert's table lock
-        early so the checks below see every close (and change to the scheme) committed before
-        this posting."""
-        super()._insert_events(curs, stored_events, **kwargs)
-        if not _guarded(kwargs):
-            return
-        self._lock_table(curs)
-        if kwargs.get(CLOSES) is not None:
-            curs.execute(self.sql(LAST_POSITION))
-            if curs.fetchone()["last"] != kwargs[FIGURES_AT]:  # type: ignore[index]
-                raise IntegrityError("events were recorded after the closing figures were read")
-            curs.execute(self.sql(CLOSE), (kwargs[CLOSES],))
-        for period in _periods(kwargs.get(POSTS_INTO)):
-            curs.execute(self.sql(IS_CLOSED), (period,))
-            if curs.fetchone():
-                raise PeriodNotOpen(period)
-        for originator_id, version in kwargs.get(READ_AT, {}).items():
-            curs.execute(self.sql(MOVED_ON), (originator_id, version))
-            if curs.fetchone():
-                raise IntegrityError(f"aggregate {originator_id} changed since it was read")
+    def _lock_table(self, curs: Cursor[DictRow]) -> None:
+        """The library's lock (its timeout, then the table), in one round trip."""
+        curs.execute(SQL("; ").join(self.lock_table_statements))
+
+    def _lock_and_notify(self, curs: Cursor[DictRow]) -> None:
+        """The lock and the library's NOTIFY (sent at commit), in one round trip."""
+        channel = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
+        curs.execute(SQL("; ").join([*self.lock_table_statements, channel]))
+
+    def _guarded_state(self, curs: Cursor[DictRow], kwargs: dict[str, Any]) -> tuple[int, str]:
+        """Under the lock, in one query: refuse a save that posts into a closed period
+        (PeriodNotOpen), a close whose figures were read before the last event, or a save
+        decided on an aggregate that has moved on since (IntegrityError); else the last
+        notification id and the last link's hash, to go on from."""
+        read_at = kwargs.get(READ_AT, {})
+        curs.execute(
+            self.sql(
+                "SELECT (SELECT COALESCE(MAX(notification_id), 0) FROM {events}) AS last, "
+                f"(SELECT hash FROM {{{CHAIN_TABLE}}} ORDER BY position DESC LIMIT 1) AS hash, "
+                f"ARRAY(SELECT period FROM {{{CLOSED_PERIODS}}} WHERE period = ANY(?::int[]) "
+                "ORDER BY period) AS closed, "
+                "ARRAY(SELECT r.id FROM unnest(?::uuid[], ?::bigint[]) AS r(id, version) "
+                "WHERE EXISTS (SELECT 1 FROM {events} e WHERE e.originator_id = r.id "
+                "AND e.originator_version > r.version)) AS moved"
+            ),
+            (_periods(kwargs.get(POSTS_INTO)), list(read_at), list(read_at.values())),
+        )
+        row = curs.fetchone()
+        assert row is not None
+        if kwargs.get(CLOSES) is not None and row["last"] != kwargs[FIGURES_AT]:
+            raise IntegrityError("events were recorded after the closing figures were read")
+        if row["closed"]:
+            raise PeriodNotOpen(row["closed"][0])
+        if row["moved"]:
+            raise IntegrityError(f"aggregate {row['moved'][0]} changed since it was read")
+        return int(row["last"]), row["hash"] or GENESIS
+
+    def _insert_rows(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], last: int
+    ) -> list[int]:
+        """The events, in the order given; their notification ids."""
+        if len(stored_events) <= FEW:
+            curs.execute(
+                self.sql(
+                    "INSERT INTO {events} (originator_id, originator_version, topic, state) "
+                    "SELECT i, v, t, s FROM unnest(?::uuid[], ?::bigint[], ?::text[], "
+                    "?::bytea[]) WITH ORDINALITY AS e(i, v, t, s, n) ORDER BY n "
+                    "RETURNING notification_id"
+                ),
+                [
+                    [e.originator_id for e in stored_events],
+                    [e.originator_version for e in stored_events],
+                    [e.topic for e in stored_events],
+                    [e.state for e in stored_events],
+                ],
+            )
+            return sorted(row["notification_id"] for row in curs.fetchall())
+        copying = "COPY {events} (originator_id, originator_version, topic, state) FROM STDIN"
+        with curs.copy(self.sql(copying)) as copy:
+            for e in stored_events:
+                copy.write_row((e.originator_id, e.originator_version, e.topic, e.state))
+        curs.execute(
+            self.sql(
+                "SELECT notification_id FROM {events} WHERE notification_id > ? "
+                "ORDER BY notification_id"
+            ),
+            (last,),
+        )
+        return [row["notification_id"] for row in curs.fetchall()]
 
 
 def _sealed(rows: list[tuple[int, StoredEvent]]) -> list[tuple[int, str, str]]:
