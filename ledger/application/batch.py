@@ -50,8 +50,8 @@ class Batch:
         self.versions: dict[str, int] = {}
         self.claim_owners: dict[str, str | None] = {}
         self.recorded: dict[str, list[StoredEvent]] = {}
-        """Each member's new events and its new claims' indexes, stored as recorded: a
-        feed's events are held until it is saved, and stored they take half the memory."""
+        """Each member's new events and its new claims' indexes, encoded as recorded, so that
+        saving is the database's work and the catch-up alongside it has the process."""
         self.periods: set[int] = set()
 
     def load(self, member_ids: Iterable[str], claim_ids: Iterable[str] = ()) -> None:
