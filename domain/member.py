@@ -2,9 +2,11 @@
 
 Claims live on the member so that the annual cap is one aggregate's invariant: two
 approvals racing for the same member conflict on its version, and the loser retries
-against the new total. The member's state is plain values (`Enrolment`, `Claim`) and each
-decision on it a function of plain values (`decide_submission()`, `adjudicate()`, ...),
-which the aggregate's commands call: a bulk path can call the same on state it read.
+against the new total. The member's state is plain values (`MemberState`, holding
+`Enrolment`s and `Claim`s) and each decision on it a function of plain values
+(`decide_submission()`, `adjudicate()`, ...); `MemberState` decides each command with them
+and returns the fact to record, which the aggregate triggers and a bulk path builds into
+an event directly.
 """
 
 from collections.abc import Container, Iterable, Mapping
@@ -85,8 +87,8 @@ NO_DETAILS = MemberDetails()
 class Enrolment:
     """A member's standing in one period, as the rules read it: where they are enrolled, the
     premium due and paid by funding source, and the benefits approved so far (what the
-    annual cap has used). A plain value that each fact replaces, so that the rules can be
-    given it from a read model as well as from the aggregate."""
+    annual cap has used). A plain value that each fact replaces, the same whether the
+    aggregate holds it or a bulk path folded it from the member's events."""
 
     county: str
     unit: str
@@ -181,9 +183,9 @@ class Claim:
         return self.approved - self.paid
 
 
-# The decisions, as functions of plain values: the Member aggregate calls them one command
-# at a time on its own state, and a bulk path can call them on state read from a read model,
-# so each rule is written once. Each refuses with the error the command raises.
+# The decisions, as functions of plain values: `MemberState` calls them, for the Member
+# aggregate's commands one at a time and for the bulk path alike, so each rule is written
+# once. Each refuses with the error the command raises.
 
 
 def not_before(fact: str, fact_on: date, act: str, on: date) -> None:
@@ -412,13 +414,13 @@ class MemberState:
         self.claims: dict[str, Claim] = {}
         self.receipts: set[str] = set()
 
-    @classmethod
-    def folded(cls, history: Iterable[Aggregate.Event]) -> "MemberState":
+    @staticmethod
+    def folded(history: Iterable[Aggregate.Event]) -> "MemberState":
         """The state a member's events leave, as the aggregate's replay would."""
         events = iter(history)
         first = next(events)
         assert isinstance(first, Member.Registered)
-        state = cls(first.member_id)
+        state = MemberState(first.member_id)
         for later in events:
             later.apply(state)
         return state
@@ -554,6 +556,39 @@ class MemberState:
         with the settlement, whose figures must account for the eligible amount, and with the
         day it was received (`received_on`): the deadline counts to that day, while the claim
         keeps its discharge as its effective date."""
+        return self._submission(
+            claim_id, period, eligible, actor, effective_date, settlement, received_on
+        )[1]
+
+    def settlement_facts(
+        self,
+        claim_id: str,
+        period: Period,
+        eligible: object,
+        actor: str,
+        effective_date: date,
+        settlement: Settlement,
+        received_on: date,
+    ) -> tuple[Fact, Fact, BenefitCalculation]:
+        """A settlement's claim submitted and decided by the period's rule, both decided
+        before either is recorded, so that a feed records a settlement whole or not at all;
+        with the decision's calculation."""
+        claim, submitted = self._submission(
+            claim_id, period, eligible, actor, effective_date, settlement, received_on
+        )
+        decided, calculation = self._adjudicated(claim, period, effective_date)
+        return submitted, decided, calculation
+
+    def _submission(
+        self,
+        claim_id: str,
+        period: Period,
+        eligible: object,
+        actor: str,
+        effective_date: date,
+        settlement: Settlement | None,
+        received_on: date | None,
+    ) -> tuple[Claim, Fact]:
         claim = decide_submission(
             claim_id,
             self.member_id,
@@ -566,7 +601,7 @@ class MemberState:
             received_on,
             self.claims,
         )
-        return Fact(
+        return claim, Fact(
             Member.ClaimSubmitted,
             {
                 "claim_id": claim_id,
@@ -585,7 +620,11 @@ class MemberState:
     ) -> tuple[Fact, BenefitCalculation]:
         """A claim decided by the period's rule (`adjudicate()`), with its calculation. The
         decision is the policy's, recorded with the actor POLICY, not a person's."""
-        claim = self.claim(claim_id)
+        return self._adjudicated(self.claim(claim_id), period, effective_date)
+
+    def _adjudicated(
+        self, claim: Claim, period: Period, effective_date: date
+    ) -> tuple[Fact, BenefitCalculation]:
         enrolment = self.enrolments[claim.period]
         decision = adjudicate(claim, enrolment, period.policy.benefit, effective_date)
         if decision.rejected_for is None:

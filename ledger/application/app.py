@@ -158,8 +158,8 @@ class MutualAidLedger(Application[UUID]):
         return super().save(*objs, **kwargs)
 
     def batch(self) -> Batch:
-        """A unit of work for many records at once (a feed): the aggregates they name,
-        loaded in bulk and saved in chunks."""
+        """A unit of work for many records at once (a feed): the members they name, read
+        in bulk as plain state, and the events decided on them, saved in chunks."""
         return Batch(self)
 
     # Queries
@@ -239,7 +239,10 @@ class MutualAidLedger(Application[UUID]):
 
     def record(self, events: Sequence[StoredEvent], **kwargs: Any) -> None:
         """Store events built without their aggregates (a batch's, encoded by this
-        application's mapper), in the order given, with the guards of `save`."""
+        application's mapper), in the order given, with the guards of `save`. Straight to
+        the recorder: none of what `save` does besides (the repository's cache of
+        aggregates, snapshots, notifying followers) is in use in this application, and
+        none could be turned on without passing here too."""
         if self.read_only:
             raise ReadOnly
         self.recorder.insert_events(events, **kwargs)

@@ -59,15 +59,15 @@ class Batch:
         members = [m for m in dict.fromkeys(member_ids) if m not in self.members]
         claims = [c for c in dict.fromkeys(claim_ids) if c not in self.claim_owners]
         self.ids |= {m: member_uuid(m) for m in members}
-        claim_ids = {c: claim_uuid(c) for c in claims}
-        histories = self.app.histories([self.ids[m] for m in members] + list(claim_ids.values()))
+        claim_uuids = {c: claim_uuid(c) for c in claims}
+        histories = self.app.histories([self.ids[m] for m in members] + list(claim_uuids.values()))
         for member_id in members:
             history = histories.get(self.ids[member_id])
             self.members[member_id] = MemberState.folded(history) if history else None
             if history:
                 self.versions[member_id] = history[-1].originator_version
         for claim_id in claims:
-            index = histories.get(claim_ids[claim_id])
+            index = histories.get(claim_uuids[claim_id])
             self.claim_owners[claim_id] = (
                 index[0].member_id if index and isinstance(index[0], ClaimIndex.Indexed) else None
             )
@@ -111,7 +111,7 @@ class Batch:
         claim_id, member_id = fact.fields["claim_id"], fact.fields["member_id"]
         self.claim_owners[claim_id] = member_id
         index = _created(fact, claim_uuid(claim_id), CLAIM_INDEX_TOPIC)
-        self.recorded[member_id].append(self._stored(index))
+        self.recorded.setdefault(member_id, []).append(self._stored(index))
 
     def _stored(self, event: Aggregate.Event) -> StoredEvent:
         return self.app.mapper.to_stored_event(event)

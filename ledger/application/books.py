@@ -34,6 +34,12 @@ from projections.projector import Database, Projector, catch_up_together
 from projections.statements import Statements
 
 ReadModels = tuple[Balances, Claims, Notifications, Statements]
+
+
+class _Stopped(Exception):
+    """Raised in the catch-up alongside a save that failed: stop after this batch."""
+
+
 CLOSE_ATTEMPTS = 10
 FOLLOW_PAUSE = 0.05
 """Seconds a catch-up alongside a bulk write waits for more of the log when it is at the end."""
@@ -110,30 +116,45 @@ class Books:
         (a bulk save), on PostgreSQL, and to the end once it has: the save mostly waits on
         the server while the catch-up decodes and applies in Python, so the two overlap on
         two cores. The statistics are refreshed once at the end if the catch-ups read many
-        events in all, as one catch-up of as many would. On SQLite both would be this
-        process's own work on one file, one writer at a time: nothing to gain, and the read
-        models catch up when next read."""
+        events in all, as one catch-up of as many would. If the block fails (or is
+        interrupted), the thread stops after the batch it is applying, and the block's
+        error is the one raised. If the thread fails, the catch-up once the block is done
+        meets the same fault and raises it. On SQLite both would be this process's own
+        work on one file, one writer at a time: nothing to gain, and the read models catch
+        up when next read."""
         if not (self.db.writable and isinstance(self.db.recorder, PostgresTrackingRecorder)):
             yield
             return
-        written = threading.Event()
+        written, stopping = threading.Event(), threading.Event()
+
+        def stop_if_asked(position: int) -> None:
+            if stopping.is_set():
+                raise _Stopped
 
         def follow() -> int:
             followed = 0
-            while not written.is_set():
-                caught_up = catch_up_together(self.live, statistics=False)
-                followed += caught_up
-                if not caught_up:
-                    written.wait(FOLLOW_PAUSE)
+            try:
+                while not written.is_set():
+                    caught_up = catch_up_together(
+                        self.live, on_batch=stop_if_asked, statistics=False
+                    )
+                    followed += caught_up
+                    if not caught_up:
+                        written.wait(FOLLOW_PAUSE)
+            except Exception:  # _Stopped, or a fault the catch-up after the block meets
+                pass
             return followed
 
         with ThreadPoolExecutor(max_workers=1) as worker:
             following = worker.submit(follow)
             try:
                 yield
+            except BaseException:
+                stopping.set()
+                raise
             finally:
                 written.set()
-                wait([following])  # the block's own error, if any, is the one raised
+                wait([following])
         followed = following.result() + catch_up_together(self.live, statistics=False)
         if followed >= projector.STATISTICS_AFTER:
             self.db.refresh_statistics(self.log, [p.model for p in self.live])

@@ -4,10 +4,11 @@ A feed is validated whole before anything is stored: every bad record is reporte
 line, field, value and reason, and by default a feed with any bad record changes nothing.
 With `partial`, the good records are imported and the bad ones written to a rejects file.
 
-Records are applied to the aggregates of a unit of work (ledger/application/work.py), which
-the application saves in chunks, one transaction each. A crash or Ctrl-C loses at most the
-chunk being written; every record has a source reference that the ledger remembers, so
-running the same feed again counts what was saved as already present and completes the rest.
+Records are applied to the members' plain state in a unit of work (ledger/application/
+batch.py), which the application saves in chunks, one transaction each. A crash or Ctrl-C
+loses at most the chunk being written; every record has a source reference that the
+ledger remembers, so running the same feed again counts what was saved as already present
+and completes the rest.
 
 Records built in code (the demo's roster) take the same path, without a file.
 """
@@ -68,7 +69,7 @@ from projections.claims import Payment
 
 T = TypeVar("T")
 READ_CHUNK = 1000
-"""Records validated together, their aggregates loaded in one go."""
+"""Records validated together, the members they name read in one go."""
 SCHEMA_REASONS = {"string_type": "not text (in a spreadsheet, format the column as text)"}
 """The project's words for the pydantic errors a record can still meet: the validators of
 ledger/application/records.py refuse every other bad value in their own words, and a blank value is
@@ -167,7 +168,7 @@ ERROR_FIELDS: dict[type[LedgerError], str] = {
 
 @dataclass
 class FeedRun:
-    """A feed being applied: the batch of aggregates its records change, who imports it, what
+    """A feed being applied: the batch of members its records change, who imports it, what
     it comes to, and the day it was received, to which a settlement's claim deadline counts."""
 
     books: Books
@@ -177,7 +178,7 @@ class FeedRun:
     received_on: date
     payments: dict[str, list[Payment]] = field(default_factory=dict)
     """The payouts under each bank reference the records name, as the claims read model had
-    them when the import began (it is caught up after the import, not during it)."""
+    them when the import began (the import's own payouts change in the batch, not there)."""
 
     def member(self, member_id: str) -> MemberState:
         member = self.batch.member(member_id)
@@ -282,17 +283,16 @@ def settle_claim(record: SettlementRecord, work: FeedRun) -> bool:
         record.insurance_paid,
     )
     on = record.discharged_on
-    submission = member.submission_fact(
+    submission, decision, calculation = member.settlement_facts(
         record.settlement_no,
         period,
         record.eligible_self_paid,
         work.actor,
         on,
         settlement,
-        received_on=work.received_on,
+        work.received_on,
     )
     work.batch.record(member, submission)
-    decision, calculation = member.adjudication_fact(record.settlement_no, period, on)
     work.batch.record(member, decision)
     work.batch.index(claim_indexed(record.settlement_no, record.member_id, work.actor, on))
     work.summary.add("eligible_self_paid", record.eligible_self_paid)
@@ -309,10 +309,7 @@ def record_bank_result(record: PayoutResultRecord, work: FeedRun) -> bool:
     done = {"paid": "confirmed", "returned": "returned"}[record.status]
     if all(p.status == done for p in payments):
         return False
-    for payment in payments:
-        work.member(payment.member_id).check_bank_result(
-            payment.claim_id, record.bank_reference, record.status == "returned", record.reported_on
-        )
+    facts = []  # every payment under the reference decided before any is recorded
     for payment in payments:
         member = work.member(payment.member_id)
         if record.status == "paid":
@@ -327,6 +324,8 @@ def record_bank_result(record: PayoutResultRecord, work: FeedRun) -> bool:
                 work.actor,
                 record.reported_on,
             )
+        facts.append((member, fact))
+    for (member, fact), payment in zip(facts, payments, strict=True):
         work.batch.record(member, fact)
         work.summary.add(done, payment.amount)
     return True
@@ -401,8 +400,8 @@ def import_records(
 ) -> ImportSummary:
     """Import records built in code, not read from a file: the rules of a feed of `kind`,
     all or nothing (ImportRefused, each reject's line the record's place from 1), received
-    on `received_on` (today unless given). The read models catch up when next read, as
-    after any command."""
+    on `received_on` (today unless given). The read models catch up while the records are
+    saved on PostgreSQL (`Books.catching_up_alongside`), else when next read."""
     model = _authorised(books, kind, actor)
     summary = ImportSummary(kind, "(records)")
 
