@@ -123,11 +123,12 @@ def main() -> None:
                     continue  # one worker is one ledger either way
                 seconds = run(tmp, files, workers, shared)
                 rate = records / seconds
-                alone = alone or rate
+                if workers == 1:
+                    alone = rate
                 way = "one ledger" if shared else "a ledger each"
                 rows.append(
                     f"| {workers} | {way} | {records:,} in {seconds:.1f} s | {rate:,.0f} "
-                    f"records/s | {rate / alone:.2f} |"
+                    f"records/s | {f'{rate / alone:.2f}' if alone else 'n/a'} |"
                 )
                 print(rows[-1], flush=True)
     section = [

@@ -75,11 +75,11 @@ STALL_SECONDS = 90.0  # a call that makes no progress for this long fails the ru
 
 # Labels of the profile breakdown
 DB = "database driver and I/O wait"
-LOOKUP = "reading the batch's members (`load_many`)"
+LOOKUP = "reading the batch's members (`histories`)"
 SCHEME = "scheme load (`app.scheme()`)"
 POLICY = "pydantic `Policy.model_validate` on scheme replay"
 RECORD = "apply postings: rules + INSERT (`Postings.apply`)"
-SAVE = "`app.save` (encode, INSERT, commit)"
+SAVE = "`app.save` or, for a batch, `app.record` (INSERT, commit; `save` encodes too)"
 READ = "read notifications (`select_notifications`)"
 DECODE = "decode events (`mapper.to_domain_event`)"
 POSTINGS = "posting rules (`postings_for`)"
@@ -640,17 +640,14 @@ def is_execute(key: tuple[str, int, str]) -> bool:
 
 # Calls whose cumulative time (callees included) is worth knowing: label -> (file, functions)
 SELECTED: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {
-    LOOKUP: (("ledger/application/app.py",), frozenset({"load_many", "_member_or_new"})),
+    LOOKUP: (("ledger/application/app.py",), frozenset({"histories", "_member_or_new"})),
     "claim index + member load (`member_of_claim`)": (
         ("ledger/application/app.py",),
         frozenset({"member_of_claim"}),
     ),
     SCHEME: (("ledger/application/app.py",), frozenset({"scheme"})),
     POLICY: (("pydantic/main.py",), frozenset({"model_validate"})),
-    SAVE: (
-        ("eventsourcing/application.py",),
-        frozenset({"save"}),
-    ),
+    SAVE: (("ledger/application/app.py",), frozenset({"save", "record"})),
     READ: (
         ("eventsourcing/sqlite.py", "eventsourcing/postgres.py"),
         frozenset({"select_notifications"}),
@@ -992,12 +989,13 @@ def others_sections(path: Path, ours: list[str]) -> list[str]:
 def replace_section(path: Path, heading: str, lines: list[str]) -> None:
     """Write `lines` as the section "## heading" of `path`: in its place if it is there, at
     the end if not; the other sections stay as they are."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    text = "\n" + (path.read_text(encoding="utf-8") if path.exists() else "")
     title = f"## {heading}"
     before, found, after = text.partition(f"\n{title}\n")
     rest = after[after.find("\n## ") :] if found and "\n## " in after else ""
     section = "\n".join([title, "", *lines]).rstrip()
-    path.write_text(before.rstrip() + "\n\n" + section + "\n" + rest, encoding="utf-8")
+    head = before.strip() + "\n\n" if before.strip() else ""
+    path.write_text(head + section + "\n" + rest, encoding="utf-8")
 
 
 def reading_of(results: list[Result], profiles: list[Profiled]) -> list[str]:
