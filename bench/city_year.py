@@ -21,8 +21,9 @@ premiums, the settlements and the bank results; `export_payouts` (`ledger payout
 
 Each step is timed (wall time), with its records and records/s, the events it stored, the
 process's peak RSS during it (VmHWM, reset at the step's start), and on a PostgreSQL server
-on this machine the server's memory at its peak (every server process's private memory,
-plus the shared memory the most of them touched), sampled every quarter second. An import
+on this machine the server's memory at its peak (the private memory of its own processes
+and of this process's sessions, found by their ports, plus the shared memory the most of
+them touched), sampled every quarter second. An import
 is split into the stages `import_feed` reports (validating, saving, projecting).
 
 Then, in the same run, for each step that stored events, the baselines (issue 12): (a) the
@@ -803,8 +804,10 @@ def report(about: About, runs: list[Run]) -> list[str]:
         "Records: lines of its files (premiums: a line per funding source; the payout batch: "
         "the members paid; the bank results: a line per payment), or the events in the log "
         "for the steps over the whole log. Peak RSS: the process's during the step (VmHWM, "
-        "reset at its start). Server memory: every PostgreSQL process's private memory plus "
-        "the shared buffers the most of them touched, at its peak (sampled every 0.25 s). "
+        "reset at its start). Server memory: the server's own processes and this run's "
+        "sessions (not other jobs' sessions on the same server), their private memory plus "
+        "the shared buffers the most of them touched, at its peak (sampled every 0.25 s); "
+        "the private memory alone in brackets. "
         "**Projected**: each step at Beijing's scale at the rate measured (linear in its "
         "records; setting up and drawing the statement take the same time at any scale), "
         "and its peak RSS as what the step added to the process, grown with the records of "
@@ -821,11 +824,11 @@ def report(about: About, runs: list[Run]) -> list[str]:
             f"minutes), peak RSS {mib(projected_peak)} (goal 2 GiB).**"
         ),
         "",
-        *[line for r in runs for line in run_report(r, len(runs) > 1)],
+        *[line for r in runs for line in run_report(r)],
     ]
 
 
-def run_report(r: Run, titled: bool) -> list[str]:
+def run_report(r: Run) -> list[str]:
     steps, found = r.steps, r.floors
     total = sum(s.seconds for s in steps)
     peak = max(s.process_peak for s in steps)
@@ -874,15 +877,8 @@ def run_report(r: Run, titled: bool) -> list[str]:
     )
     city = r.city
     return [
-        *(
-            [
-                f"### --scale {city.scale:g}: {city.members:,} members, {city.settlements:,} "
-                "settlements",
-                "",
-            ]
-            if titled
-            else []
-        ),
+        f"### --scale {city.scale:g}: {city.members:,} members, {city.settlements:,} settlements",
+        "",
         f"Generating the files took {r.generating:,.1f} s (not counted below).",
         "",
         "| step | command | records | seconds | records/s | events stored | peak RSS "
@@ -900,7 +896,8 @@ def run_report(r: Run, titled: bool) -> list[str]:
         *stage_rows,
         "",
         "Beside them, in the same run, after the year: the same events of each step (the "
-        f"first {max((f.events for f in found.values()), default=0):,} at most) saved by the "
+        f"first {max((found[n].events for n in BASELINED if n in found), default=0):,} at "
+        "most) saved by the "
         f"plain library in batches of {SAVE_BATCH}, and their stored rows copied raw into a "
         "table of the same shape and indexes, the steps in order. Events/s; the ratios are "
         "the ledger's, end to end, to each:",
