@@ -824,8 +824,71 @@ def report(about: About, runs: list[Run]) -> list[str]:
             f"minutes), peak RSS {mib(projected_peak)} (goal 2 GiB).**"
         ),
         "",
+        *reading(runs),
         *[line for r in runs for line in run_report(r)],
     ]
+
+
+GOALS = {"roster": (30_000, 17_000), "premiums": (40_000, 24_000), "settlements": (20_000, 7_000)}
+"""Issue 12's records/s for each import: the target, and the least that resolves it."""
+VERIFY_GOAL = 100_000  # events/s
+
+
+def reading(runs: list[Run]) -> list[str]:
+    """What the figures say, every number from this run."""
+    largest = max(runs, key=lambda r: r.city.scale)
+    steps = largest.steps
+    projected = sum(s.projected for s in steps)
+    ranked = sorted(steps, key=lambda s: -s.projected)[:4]
+    lines = [
+        "- Where the time goes at Beijing's scale: "
+        + "; ".join(
+            f"{s.name} {duration(s.projected)} ({100 * s.projected / projected:.0f} %)"
+            for s in ranked
+        )
+        + "."
+    ]
+    goals = [
+        f"{s.name} {s.rate:,.0f} records/s against {GOALS[s.name][0]:,} "
+        f"({s.rate / GOALS[s.name][0]:.2f}; the least that resolves the issue, "
+        f"{GOALS[s.name][1]:,}: {s.rate / GOALS[s.name][1]:.2f})"
+        for s in steps
+        if s.name in GOALS
+    ]
+    checked = next(s for s in steps if s.name == "audit verify")
+    goals.append(
+        f"audit verify {checked.rate:,.0f} events/s against {VERIFY_GOAL:,} "
+        f"({checked.rate / VERIFY_GOAL:.2f})"
+    )
+    lines.append("- Against issue 12's goals: " + "; ".join(goals) + ".")
+    heavy = [s for s in steps if s.projected_peak > GOAL_MEMORY]
+    if heavy:
+        lines.append(
+            "- Past 2 GiB at Beijing's scale, by the projection: "
+            + "; ".join(f"{s.name} {mib(s.projected_peak)}" for s in heavy)
+            + "."
+        )
+    if len(runs) > 1:
+        smallest = min(runs, key=lambda r: r.city.scale)
+        grown = largest.city.scale / smallest.city.scale
+        by_name = {s.name: s for s in smallest.steps}
+        held = []
+        for s in steps:
+            small = by_name.get(s.name)
+            if s.fixed or small is None or not small.rate:
+                continue
+            added = max(1, small.process_peak - small.process_start)
+            held.append(
+                f"{s.name} {s.rate / small.rate:.2f} (memory added "
+                f"{max(0, s.process_peak - s.process_start) / added:.1f}x)"
+            )
+        lines.append(
+            f"- Does the rate hold as the city grows {grown:.1f}x (--scale "
+            f"{smallest.city.scale:g} to {largest.city.scale:g})? The rate at the larger "
+            "scale over the smaller, step by step (1.00: it holds, and the projection is "
+            "linear), and how much more memory the step added: " + "; ".join(held) + "."
+        )
+    return [*lines, ""]
 
 
 def run_report(r: Run) -> list[str]:
