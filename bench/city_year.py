@@ -24,10 +24,11 @@ Each step is timed (wall time), with its records and records/s, the events it st
 process's peak RSS during it (VmHWM, reset at the step's start), and on a PostgreSQL server
 on this machine the server's memory at its peak (the private memory of its own processes
 and of this process's sessions, found by their ports, plus the shared memory the most of
-them touched), sampled every quarter second. An import
-is split into the stages `import_feed` reports (validating, saving, projecting).
+them touched), sampled every quarter second. An import is split into the stages
+`import_feed` reports (validating, saving, projecting).
 
-Then, in the same run, for each step that stored events, the baselines (issue 12): (a) the
+Then, in the same run, for each step that stores events as the city grows (the imports and
+the payout batch), the baselines (issue 12): (a) the
 same events, read back from the ledger and decoded, saved by the plain eventsourcing library
 in batches of 250 (bench/feeds.py's floor; larger saves can stall its pipeline on
 PostgreSQL); (b) a raw COPY of the same stored rows (executemany on SQLite) into a table of
@@ -36,9 +37,9 @@ the same shape and indexes, no triggers, the steps in order. Each is capped at
 floor of any replay: the whole log read and decoded by the library, nothing written.
 
 Each scale runs in a process of its own. The section "City year at the scale of Beijing" of
---out is replaced with the results, and every step projected to --scale 1.0: on a line
-through the two largest scales run (a record's cost at the margin, and the step's cost at
-any size), or at the rate measured where one scale was run.
+--out is replaced with the results, and every step projected to --scale 1.0 at the rates
+of the largest scale run, and, where two scales ran, on the line through both (a record's
+cost at the margin, and the step's cost at any size).
 """
 
 import argparse
@@ -421,6 +422,11 @@ class Step:
     @property
     def stored(self) -> int:
         return self.events[1] - self.events[0]
+
+    @property
+    def added(self) -> int:
+        """What the step added to the process's RSS at its peak."""
+        return max(0, self.process_peak - self.process_start)
 
     @property
     def rate(self) -> float:
@@ -881,9 +887,10 @@ def report(about: About, runs: list[Run]) -> list[str]:
         "Records: lines of its files (premiums: a line per funding source; the payout batch: "
         "the members paid; the bank results: a line per payment), or the events in the log "
         "for the steps over the whole log. Peak RSS: the process's during the step (VmHWM, "
-        "reset at its start). Server memory: the server's own processes and this run's "
-        "sessions (not other jobs' sessions on the same server), their private memory plus "
-        "the shared buffers the most of them touched, at its peak (sampled every 0.25 s); "
+        "reset at its start); added by the step: that peak above the RSS at the step's start "
+        "(what the steps before it left is the rest). Server memory: the server's own "
+        "processes and this run's sessions (not other jobs' sessions on the same server), "
+        "their private memory plus the shared buffers the most of them touched, at its peak (sampled every 0.25 s); "
         "the private memory alone in brackets.",
         "",
         *[line for r in runs for line in run_report(r)],
@@ -936,6 +943,16 @@ def reading(runs: list[Run], ahead: dict[str, Projection]) -> list[str]:
             )
             + "."
         )
+    hungry = sorted((s for s in steps if not s.fixed), key=lambda s: -s.added)[:3]
+    lines.append(
+        "- The steps that add most to the process themselves (peak RSS above the RSS at "
+        f"the step's start, at --scale {largest.city.scale:g}, and grown with the city): "
+        + "; ".join(
+            f"{s.name} +{mib(s.added)} (+{mib(round(s.added / largest.city.scale))})"
+            for s in hungry
+        )
+        + "."
+    )
     if len(runs) > 1:
         smallest = min(runs, key=lambda r: r.city.scale)
         grown = largest.city.scale / smallest.city.scale
@@ -967,7 +984,7 @@ def run_report(r: Run) -> list[str]:
     server_private = max(s.server_private for s in steps)
     rows = [
         f"| {s.name} | `{s.what}` | {s.records:,} | {s.seconds:,.1f} | {s.rate:,.0f} "
-        f"| {s.stored:,} | {mib(s.process_peak)} "
+        f"| {s.stored:,} | {mib(s.process_peak)} | {mib(s.added)} "
         f"| {server_memory(s.server_peak, s.server_private)} | {s.note} |"
         for s in steps
     ]
@@ -1013,11 +1030,11 @@ def run_report(r: Run) -> list[str]:
         f"held {mib(steps[0].base)} before the first step.",
         "",
         "| step | command | records | seconds | records/s | events stored | peak RSS "
-        "| server memory | notes |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| added by the step | server memory | notes |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
         *rows,
         f"| **total** | | | **{total:,.1f}** | | {sum(s.stored for s in steps):,} "
-        f"| {mib(peak)} | {server_memory(server, server_private)} | |",
+        f"| {mib(peak)} | | {server_memory(server, server_private)} | |",
         "",
         "Within the imports, the stages `import_feed` reports (its names), each ending at "
         "its last report; `other` is the time after the last one, which on PostgreSQL holds "
