@@ -890,8 +890,8 @@ def report(about: About, runs: list[Run]) -> list[str]:
         "reset at its start); added by the step: that peak above the RSS at the step's start "
         "(what the steps before it left is the rest). Server memory: the server's own "
         "processes and this run's sessions (not other jobs' sessions on the same server), "
-        "their private memory plus the shared buffers the most of them touched, at its peak (sampled every 0.25 s); "
-        "the private memory alone in brackets.",
+        "their private memory plus the shared buffers the most of them touched, at its "
+        "peak (sampled every 0.25 s); the private memory alone in brackets.",
         "",
         *[line for r in runs for line in run_report(r)],
     ]
