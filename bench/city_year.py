@@ -314,7 +314,8 @@ class Memory:
         self._thread = threading.Thread(target=self._sample, name="memory", daemon=True)
         if db.startswith("postgres"):
             self.conn = psycopg.connect(POSTGRES, autocommit=True)
-            if self._sessions():
+            self.pids = self._sessions()
+            if self.pids:
                 self._thread.start()
             else:  # the server runs elsewhere
                 self.conn.close()
