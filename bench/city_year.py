@@ -28,13 +28,12 @@ them touched), sampled every quarter second. An import is split into the stages
 `import_feed` reports (validating, saving, projecting).
 
 Then, in the same run, for each step that stores events as the city grows (the imports and
-the payout batch), the baselines (issue 12): (a) the
-same events, read back from the ledger and decoded, saved by the plain eventsourcing library
-in batches of 250 (bench/feeds.py's floor; larger saves can stall its pipeline on
-PostgreSQL); (b) a raw COPY of the same stored rows (executemany on SQLite) into a table of
-the same shape and indexes, no triggers, the steps in order. Each is capped at
---baseline-events events a step (the first ones). `audit verify` is set beside bench/run.py's
-floor of any replay: the whole log read and decoded by the library, nothing written.
+the payout batch), bench/feeds.py's baselines of a feed (issue 12): (a) the same events
+saved by the plain eventsourcing library, its batched save (`saved_by_library`); (b) a raw
+COPY of the same stored rows (executemany on SQLite) into a table like the library's
+(`copied_raw`). Each takes the first --baseline-events events of a step at most. `audit
+verify` is set beside bench/run.py's floor of any replay: the whole log read and decoded by
+the library, nothing written.
 
 Each scale runs in a process of its own. The section "City year at the scale of Beijing" of
 --out is replaced with the results, and every step projected to --scale 1.0 at the rates
@@ -60,16 +59,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import psycopg
-from eventsourcing.persistence import JSONTranscoder, Transcoding
-from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from feeds import POSTGRES, ledger_db, machine
-from run import Baseline, baseline_app, baseline_read, busy_processes
+from feeds import LIBRARY_SAVE, POSTGRES, copied_raw, ledger_db, machine, saved_by_library
+from run import baseline_read, busy_processes, replace_section
 
 from domain.policy import Policy
 from ledger.application.books import Books
@@ -81,7 +77,7 @@ from ledger.reports.render import write as write_document
 from ledger.reports.render.document import statement_document
 from ledger.reports.statement import statement
 
-HEADING = "## City year at the scale of Beijing (`bench/city_year.py`)"
+HEADING = "City year at the scale of Beijing (`bench/city_year.py`)"
 BEIJING_MEMBERS = 4_280_000
 BEIJING_SETTLEMENTS = 1_000_000
 GOAL_SECONDS = 15 * 60
@@ -128,7 +124,6 @@ ENROLLED_ON, PAID_ON = date(2025, 1, 6), date(2025, 1, 10)
 PAYOUT_ON, REPORTED_ON, CLOSE_ON = date(2026, 1, 20), date(2026, 1, 27), date(2026, 4, 1)
 BATCH = "2025-Y"
 ADMIN, CLERK, APPROVER, CASHIER = "bench-admin", "bench-clerk", "bench-approver", "bench-cashier"
-SAVE_BATCH = 250  # bench/feeds.py's floor
 BASELINED = ("roster", "premiums", "settlements", "payout batch", "bank results")
 """The steps whose events the baselines store again: those that grow with the city."""
 
@@ -579,29 +574,6 @@ def city_year(city: City, folder: Path, db: str, memory: Memory) -> tuple[Books,
 # The baselines
 
 
-class Day(Transcoding):
-    """A date, which the ledger's events carry and the library's JSON has no transcoding for."""
-
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
-
-
-def library(db: str) -> Baseline:
-    """bench/run.py's plain library, its JSON transcoder told dates as the ledger's events
-    carry them."""
-    app = baseline_app(db)
-    transcoder = app.mapper.transcoder
-    assert isinstance(transcoder, JSONTranscoder)
-    transcoder.register(Day())
-    return app
-
-
 @dataclass
 class Floors:
     events: int = 0
@@ -609,110 +581,28 @@ class Floors:
     copy: float = 0.0  # seconds of the raw COPY of their stored rows
 
 
-def library_save(books: Books, base: Baseline, first: int, last: int) -> float:
-    """The log's events first+1..last, decoded by the ledger, saved by the library in batches."""
-    seconds, position = 0.0, first
-    while position < last:
-        notifications = books.app.recorder.select_notifications(
-            start=position, limit=SAVE_BATCH, stop=last, inclusive_of_start=False
-        )
-        events = [books.app.mapper.to_domain_event(n) for n in notifications]
-        started = time.perf_counter()
-        base.save(*events)
-        seconds += time.perf_counter() - started
-        position = notifications[-1].id
-    return seconds
-
-
-class RawCopy:
-    """The stored rows of a range of the log, written again into a table of the same columns
-    and indexes (no triggers), with COPY on PostgreSQL and executemany on SQLite."""
-
-    def __init__(self, books: Books, db: str, scratch: str) -> None:
-        self.table = books.app.recorder.events_table_name  # type: ignore[attr-defined]
-        self.postgres = db.startswith("postgres")
-        if self.postgres:
-            self.schema = parse_qs(urlsplit(db).query)["schema"][0]
-            self.target = parse_qs(urlsplit(scratch).query)["schema"][0]
-            self.conn: Any = psycopg.connect(POSTGRES, autocommit=True)
-            self.conn.execute(
-                sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING INDEXES)").format(
-                    self.qualified(self.target), self.qualified(self.schema)
-                )
-            )
-        else:
-            self.source = sqlite3.connect(db)
-            self.conn = sqlite3.connect(scratch, isolation_level=None)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            for (statement_,) in self.source.execute(
-                "SELECT sql FROM sqlite_master WHERE tbl_name = ? AND type IN ('table', 'index') "
-                "AND sql IS NOT NULL",
-                (self.table,),
-            ):
-                self.conn.execute(statement_)
-
-    def qualified(self, schema: str) -> sql.Composed:
-        return sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(self.table))
-
-    def copy(self, first: int, last: int) -> float:
-        if self.postgres:
-            blocks: list[bytes] = []
-            query = sql.SQL(
-                "COPY (SELECT * FROM {} WHERE notification_id > {} AND notification_id <= {} "
-                "ORDER BY notification_id) TO STDOUT (FORMAT BINARY)"
-            ).format(self.qualified(self.schema), sql.Literal(first), sql.Literal(last))
-            with self.conn.cursor() as cur, cur.copy(query) as out:
-                blocks.extend(bytes(block) for block in out)
-            started = time.perf_counter()
-            with self.conn.transaction(), self.conn.cursor() as cur:
-                target = sql.SQL("COPY {} FROM STDIN (FORMAT BINARY)")
-                with cur.copy(target.format(self.qualified(self.target))) as into:
-                    for block in blocks:
-                        into.write(block)
-            return time.perf_counter() - started
-        rows = self.source.execute(
-            f"SELECT * FROM {self.table} WHERE rowid > ? AND rowid <= ? ORDER BY rowid",
-            (first, last),
-        ).fetchall()
-        marks = ", ".join("?" * len(rows[0])) if rows else ""
-        started = time.perf_counter()
-        self.conn.execute("BEGIN")
-        self.conn.executemany(f"INSERT INTO {self.table} VALUES ({marks})", rows)
-        self.conn.execute("COMMIT")
-        return time.perf_counter() - started
-
-    def close(self) -> None:
-        self.conn.close()
-        if not self.postgres:
-            self.source.close()
-
-
-def floors(
-    books: Books, steps: list[Step], base_db: str, copy_db: str, db: str, cap: int
-) -> dict[str, Floors]:
+def floors(books: Books, steps: list[Step], backend: str, tmp: Path, cap: int) -> dict[str, Floors]:
+    """bench/feeds.py's baselines of a feed, for each step that grows with the city, on the
+    first `cap` events it stored; and the floor of any replay for `audit verify`."""
     say("baselines: the same events saved by the library, their rows copied raw ...")
-    base = library(base_db)
-    raw = RawCopy(books, db, copy_db)
     found: dict[str, Floors] = {}
-    try:
-        for s in steps:
-            first, last = s.events
-            last = min(last, first + cap)
-            if last - first < 1 or s.name not in BASELINED:
-                continue
-            f = found[s.name] = Floors(events=last - first)
-            f.library = library_save(books, base, first, last)
-            f.copy = raw.copy(first, last)
-            say(
-                f"   {s.name}: {f.events:,} events; library {f.events / f.library:,.0f}/s, "
-                f"raw copy {f.events / f.copy:,.0f}/s"
-            )
-        read, seconds = timed_read(books)
-        found["audit verify"] = Floors(events=read, library=seconds)
-        say(f"   audit verify floor: {read:,} events read and decoded in {seconds:.1f} s")
-    finally:
-        raw.close()
-        base.close()
+    for s in steps:
+        first, last = s.events
+        if last <= first or s.name not in BASELINED:
+            continue
+        events = books.app.recorder.select_notifications(
+            start=first, limit=min(cap, last - first), stop=last, inclusive_of_start=False
+        )
+        f = found[s.name] = Floors(len(events))
+        f.library = saved_by_library(backend, tmp, list(events))
+        f.copy = copied_raw(backend, tmp, list(events))
+        say(
+            f"   {s.name}: {f.events:,} events; library {f.events / f.library:,.0f}/s, "
+            f"raw copy {f.events / f.copy:,.0f}/s"
+        )
+    read, seconds = timed_read(books)
+    found["audit verify"] = Floors(events=read, library=seconds)
+    say(f"   audit verify floor: {read:,} events read and decoded in {seconds:.1f} s")
     return found
 
 
@@ -828,8 +718,6 @@ def report(about: About, runs: list[Run]) -> list[str]:
         else ""
     )
     return [
-        HEADING,
-        "",
         f"**{'Small-scale runs' if small else 'Full-scale run'}: --scale {scales}** of Beijing "
         f"(issue 12: 4,280,000 members, 1,000,000 settlements), on {about.backend}: "
         f"{about.settings}. Written by `{about.command}` "
@@ -1039,14 +927,16 @@ def run_report(r: Run) -> list[str]:
         "",
         "Within the imports, the stages `import_feed` reports (its names), each ending at "
         "its last report; `other` is the time after the last one, which on PostgreSQL holds "
-        "the ANALYZE the ledger runs after a catch-up of 10,000 events or more:",
+        "the statistics the ledger refreshes (ANALYZE) after a bulk load, autovacuum being "
+        "off:",
         "",
         *stage_rows,
         "",
         "Beside them, in the same run, after the year: the same events of each step (the "
-        f"first {cap:,} at most) saved by the plain library in batches of {SAVE_BATCH}, and "
-        "their stored rows copied raw into a table of the same shape and indexes, the steps "
-        "in order. Events/s; the ratios are the ledger's, end to end, to each:",
+        f"first {cap:,} at most) saved by the plain library in saves of {LIBRARY_SAVE}, and "
+        "their stored rows copied raw into a table like the library's (bench/feeds.py's "
+        "`saved_by_library` and `copied_raw`). Events/s; the ratios are the ledger's, end to "
+        "end, to each:",
         "",
         "| step | ledger (end to end) | library's batched save | raw COPY | ledger / library "
         "| ledger / COPY |",
@@ -1058,18 +948,6 @@ def run_report(r: Run) -> list[str]:
     ]
 
 
-def write_section(path: Path, section: list[str]) -> None:
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    head, found, tail = text.partition(HEADING)
-    if found:
-        rest = tail.find("\n## ")
-        tail = tail[rest + 1 :] if rest >= 0 else ""
-    else:
-        head = head.rstrip("\n") + "\n\n" if head else ""
-    path.write_text(head + "\n".join(section) + ("\n" + tail if tail else ""), "utf-8")
-    say(f"wrote {path}")
-
-
 def say(message: str) -> None:
     print(message, flush=True)
 
@@ -1079,8 +957,6 @@ def run(city: City, backend: str, baseline_events: int) -> Run:
     with (
         tempfile.TemporaryDirectory(prefix="ledger-city-") as name,
         ledger_db(backend, Path(name)) as db,
-        ledger_db(backend, Path(name)) as base_db,
-        ledger_db(backend, Path(name)) as copy_db,
     ):
         folder = Path(name)
         started = time.perf_counter()
@@ -1092,7 +968,7 @@ def run(city: City, backend: str, baseline_events: int) -> Run:
         books, steps = city_year(city, folder, db, memory)
         memory.stop()
         try:
-            found = floors(books, steps, base_db, copy_db, db, baseline_events)
+            found = floors(books, steps, backend, folder, baseline_events)
         finally:
             books.close()
     return Run(city, steps, found, generating)
@@ -1138,7 +1014,8 @@ def main(argv: list[str] | None = None) -> int:
         command,
         time.perf_counter() - started,
     )
-    write_section(args.out, report(about, runs))
+    replace_section(args.out, HEADING, report(about, runs))
+    say(f"wrote {args.out}")
     return 0
 
 
