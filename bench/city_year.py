@@ -926,9 +926,11 @@ def run_report(r: Run) -> list[str]:
         f"| {mib(peak)} | | {server_memory(server, server_private)} | |",
         "",
         "Within the imports, the stages `import_feed` reports (its names), each ending at "
-        "its last report; `other` is the time after the last one, which on PostgreSQL holds "
-        "the statistics the ledger refreshes (ANALYZE) after a bulk load, autovacuum being "
-        "off:",
+        "its last report; `other` is the time after the last one: on PostgreSQL the read "
+        "models catch up in a second thread while the feed is saved "
+        "(`Books.catching_up_alongside`), so it holds what is left of their catch-up after "
+        "the save, and the statistics refreshed (ANALYZE) after a bulk load, autovacuum "
+        "being off:",
         "",
         *stage_rows,
         "",
