@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from domain.member import Member
 from domain.money import from_fen, to_fen
-from ledger.store.log import EventLog
+from ledger.store.log import Entry, EventLog
 from ledger.store.recorders import IDS_PER_QUERY
 from projections.projector import Cursor, Database, Projector, ReadModel
 
@@ -59,20 +59,20 @@ class ClaimsModel(ReadModel):
         "CREATE INDEX IF NOT EXISTS payouts_by_reference ON {payouts} (bank_reference)",
     )
 
-    def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
+    def apply(self, cursor: Cursor, entries: Sequence[Entry]) -> None:
         """One statement per kind of change, each over the whole batch: a batch of the log
         touches a claim in the order inserted, decided, paid, so applying the kinds in that
         order, each in log order, gives what applying event by event would."""
         members = []
         changes: dict[str, list[tuple[object, ...]]] = {statement: [] for statement in CHANGES}
-        for _, e in events:
+        for _, originator, e in entries:
             if isinstance(e, Member.Registered):
-                members.append((str(e.originator_id), e.member_id))
+                members.append((originator, e.member_id))
             elif isinstance(e, Member.Enrolled | Member.DetailsChanged):
                 if e.name or e.bank_account or e.bank:
-                    changes[PAYEE].append((e.name, e.bank_account, e.bank, str(e.originator_id)))
+                    changes[PAYEE].append((e.name, e.bank_account, e.bank, originator))
             elif isinstance(e, Member.ClaimSubmitted):
-                changes[CLAIM].append((e.claim_id, e.county, e.period, str(e.originator_id)))
+                changes[CLAIM].append((e.claim_id, e.county, e.period, originator))
             elif isinstance(e, Member.ClaimApproved):
                 changes[APPROVED].append((to_fen(e.amount), e.claim_id))
             elif isinstance(e, Member.ClaimRejected):
@@ -80,9 +80,7 @@ class ClaimsModel(ReadModel):
             elif isinstance(e, Member.PayoutMade):
                 fen = to_fen(e.amount)
                 changes[PAID].append((fen, e.claim_id))
-                changes[PAYOUT].append(
-                    (e.claim_id, e.bank_reference, e.county, fen, str(e.originator_id))
-                )
+                changes[PAYOUT].append((e.claim_id, e.bank_reference, e.county, fen, originator))
                 if e.bank_account is not None:
                     changes[PAYOUT_PAYEE].append(
                         (e.claim_id, e.bank_reference, e.payee_name, e.bank_account, e.bank)

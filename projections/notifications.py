@@ -18,7 +18,7 @@ from typing import ClassVar
 from domain.member import Member
 from domain.money import fmt
 from domain.scheme import Scheme
-from ledger.store.log import EventLog
+from ledger.store.log import Entry, EventLog
 from projections.projector import Cursor, Database, Projector, ReadModel
 
 TEMPLATE = (
@@ -50,27 +50,21 @@ class OutboxModel(ReadModel):
     return; `outbox_phones`: each member's mobile number as last given."""
     not_replayed = frozenset({"handed_over_at"})
 
-    def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
+    def apply(self, cursor: Cursor, entries: Sequence[Entry]) -> None:
         sql = self.db.sql
-        schemes = [
-            (str(e.originator_id), e.name) for _, e in events if isinstance(e, Scheme.Created)
-        ]
-        members = [
-            (str(e.originator_id), e.member_id)
-            for _, e in events
-            if isinstance(e, Member.Registered)
-        ]
-        phones = [
-            (e.phone, str(e.originator_id))
-            for _, e in events
-            if isinstance(e, Member.Enrolled | Member.DetailsChanged) and e.phone is not None
-        ]
-        payouts = [(n, e) for n, e in events if isinstance(e, Member.PayoutMade)]
-        returns = [
-            (message_id(e.claim_id, e.bank_reference), n)
-            for n, e in events
-            if isinstance(e, Member.PayoutReturned)
-        ]
+        schemes, members, phones, payouts, returns = [], [], [], [], []
+        for n, originator, e in entries:
+            if isinstance(e, Member.Registered):
+                members.append((originator, e.member_id))
+            elif isinstance(e, Member.Enrolled | Member.DetailsChanged):
+                if e.phone is not None:
+                    phones.append((e.phone, originator))
+            elif isinstance(e, Member.PayoutMade):
+                payouts.append((n, originator, e))
+            elif isinstance(e, Member.PayoutReturned):
+                returns.append((message_id(e.claim_id, e.bank_reference), n))
+            elif isinstance(e, Scheme.Created):
+                schemes.append((originator, e.name))
         for table, rows in (
             ("outbox_schemes", schemes),
             ("outbox_members", members),
@@ -85,12 +79,12 @@ class OutboxModel(ReadModel):
             self._add_messages(cursor, payouts)
 
     def _add_messages(
-        self, cursor: Cursor, payouts: Sequence[tuple[int, Member.PayoutMade]]
+        self, cursor: Cursor, payouts: Sequence[tuple[int, str, Member.PayoutMade]]
     ) -> None:
         sql = self.db.sql
         cursor.execute(sql("SELECT name FROM {outbox_schemes}"))
         scheme = cursor.fetchone()["name"]
-        paid = sorted({str(e.originator_id) for _, e in payouts})
+        paid = sorted({originator for _, originator, _ in payouts})
         cursor.execute(
             sql(
                 "SELECT originator_id, member_id FROM {outbox_members} "
@@ -100,8 +94,8 @@ class OutboxModel(ReadModel):
         )
         member_ids = {r["originator_id"]: r["member_id"] for r in cursor.fetchall()}
         messages = []
-        for notification_id, e in payouts:
-            member_id = member_ids[str(e.originator_id)]
+        for notification_id, originator, e in payouts:
+            member_id = member_ids[originator]
             day = e.effective_date
             text = TEMPLATE.format(
                 scheme=scheme,

@@ -17,6 +17,7 @@ The audit compares a live read model with its replay (in SQLite) table by table,
 digests (`Database.digest`), which both databases write out the same way.
 """
 
+import gc
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -32,12 +33,15 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from ledger.store.config import ReadOnly, lock_key
 from ledger.store.dialect import Dialect
-from ledger.store.log import EventLog
+from ledger.store.log import Entry, EventLog
 
 BATCH_SIZE = 2000
 STATISTICS_AFTER = 10_000
 """Events a catch-up applies before the tables it filled are analysed (PostgreSQL)."""
 MAX_POSITION = 2**63 - 1
+YOUNG_OBJECTS = 100_000
+"""Objects made (less those freed) between two passes of the cycle collector during a
+catch-up, instead of Python's 700 (see `_fewer_collections`)."""
 DIGEST_ROWS = 100_000
 """Rows a database writes out at once for a digest: some MB, well under PostgreSQL's limit
 of 1 GB for one value."""
@@ -66,8 +70,9 @@ class ReadModel(ABC):
         self.db = db
 
     @abstractmethod
-    def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
-        """Apply a batch of (notification id, domain event) in log order."""
+    def apply(self, cursor: Cursor, entries: Sequence[Entry]) -> None:
+        """Apply a batch of the log's entries (position, aggregate id as text, domain
+        event) in log order."""
 
     def reset(self, cursor: Cursor) -> None:
         """Forget everything, before a rebuild; a model whose rows must outlive rebuilds
@@ -376,7 +381,8 @@ def catch_up_together(
 
     A catch-up of STATISTICS_AFTER events or more (after an import, a rebuild, a first
     catch-up) ends by refreshing the database's statistics of the tables it filled."""
-    read = _catch_up(projectors, batch_size, on_batch, until)
+    with _fewer_collections():
+        read = _catch_up(projectors, batch_size, on_batch, until)
     if read >= STATISTICS_AFTER:
         projectors[0].db.refresh_statistics(projectors[0].log, [p.model for p in projectors])
     return read
@@ -398,28 +404,45 @@ def _catch_up(
         positions = {p: position for p, position in positions.items() if position < limits[p]}
         if not positions:
             return read
-        events = log.events_after(min(positions.values()), batch_size)  # past limits: below
-        if not events:
+        entries = log.entries_after(min(positions.values()), batch_size)  # past limits: below
+        if not entries:
             return read
+        first, last = entries[0].position, entries[-1].position
         try:
             with db.turn() as cursor:
                 expected = {p.tracking_name: position for p, position in positions.items()}
                 if db.positions(cursor, list(expected)) != expected:
                     raise Moved  # caught up or reset by another process since read
                 for projector, position in positions.items():
-                    unseen = [(i, e) for i, e in events if position < i <= limits[projector]]
+                    limit = limits[projector]
+                    unseen = (
+                        entries
+                        if position < first and last <= limit
+                        else [e for e in entries if position < e.position <= limit]
+                    )
                     if unseen:
-                        tracking = Tracking(projector.tracking_name, unseen[-1][0])
+                        tracking = Tracking(projector.tracking_name, unseen[-1].position)
                         db.record_tracking(cursor, tracking)
                         projector.model.apply(cursor, unseen)
         except Moved:  # another process got there first: follow it
             positions = {p: p.position for p in positions}
             continue
-        last = events[-1][0]
         positions = {p: max(position, min(last, limits[p])) for p, position in positions.items()}
-        read += len(events)
+        read += len(entries)
         if on_batch is not None:
             on_batch(last)
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Python's cycle collector run every YOUNG_OBJECTS objects made, not every 700: a
+    batch's decoded events are many young objects, and no cycles."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(YOUNG_OBJECTS, threshold[0]), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
 
 
 def _written(column: Column) -> str:
