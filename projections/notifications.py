@@ -65,14 +65,12 @@ class OutboxModel(ReadModel):
                 returns.append((message_id(e.claim_id, e.bank_reference), n))
             elif isinstance(e, Scheme.Created):
                 schemes.append((originator, e.name))
-        for table, rows in (
-            ("outbox_schemes", schemes),
-            ("outbox_members", members),
-            ("outbox_returns", returns),
+        for table, key, rows in (
+            ("outbox_schemes", "originator_id", schemes),
+            ("outbox_members", "originator_id", members),
+            ("outbox_returns", "message_id", returns),
         ):
-            if rows:
-                insert = f"INSERT INTO {{{table}}} VALUES (?, ?) ON CONFLICT DO NOTHING"
-                cursor.executemany(sql(insert), rows)
+            self.db.insert_missing(cursor, table, key, rows)
         if phones:
             cursor.executemany(sql(PHONE), phones)
         if payouts:
@@ -104,11 +102,9 @@ class OutboxModel(ReadModel):
                 day=f"{day.year}年{day.month}月{day.day}日",
             )
             messages.append(
-                (message_id(e.claim_id, e.bank_reference), notification_id, member_id, text)
+                (message_id(e.claim_id, e.bank_reference), notification_id, member_id, text, None)
             )
-        cursor.executemany(
-            sql("INSERT INTO {outbox} VALUES (?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING"), messages
-        )
+        self.db.insert_missing(cursor, "outbox", "message_id", messages)
 
     def reset(self, cursor: Cursor) -> None:
         """Keep the outbox: replaying the log refills only the messages and returns that are

@@ -157,6 +157,30 @@ class Database:
             marks = ", ".join("?" * len(rows[0]))
             cursor.executemany(self.sql(f"INSERT INTO {{{table}}} VALUES ({marks})"), rows)
 
+    def insert_missing(
+        self, cursor: Cursor, table: str, key: str, rows: Sequence[Sequence[object]]
+    ) -> None:
+        """Append the rows whose key (their first value, column `key`) the table does not
+        hold yet, the first row of each key: what a replay adds to a model whose rows outlive
+        rebuilds. On PostgreSQL the keys held are read in one statement and the rest copied,
+        not one INSERT ... ON CONFLICT a row."""
+        if not rows:
+            return
+        if not isinstance(cursor, psycopg.Cursor):
+            marks = ", ".join("?" * len(rows[0]))
+            insert = f"INSERT INTO {{{table}}} VALUES ({marks}) ON CONFLICT DO NOTHING"
+            cursor.executemany(self.sql(insert), rows)
+            return
+        first: dict[object, Sequence[object]] = {}
+        for row in rows:
+            first.setdefault(row[0], row)
+        cursor.execute(
+            self.sql(f"SELECT {key} FROM {{{table}}} WHERE {key} = ANY(?)"), (list(first),)
+        )
+        for row in cursor.fetchall():
+            del first[row[key]]
+        self.insert_many(cursor, table, list(first.values()))
+
     @contextmanager
     def transaction(self, commit: bool) -> Iterator[Cursor]:
         if commit and not self.writable:
