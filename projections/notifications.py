@@ -51,7 +51,6 @@ class OutboxModel(ReadModel):
     not_replayed = frozenset({"handed_over_at"})
 
     def apply(self, cursor: Cursor, entries: Sequence[Entry]) -> None:
-        sql = self.db.sql
         schemes, members, phones, payouts, returns = [], [], [], [], []
         for n, originator, e in entries:
             if isinstance(e, Member.Registered):
@@ -72,9 +71,29 @@ class OutboxModel(ReadModel):
         ):
             self.db.insert_missing(cursor, table, key, rows)
         if phones:
-            cursor.executemany(sql(PHONE), phones)
+            self._keep_phones(cursor, dict(members), phones)
         if payouts:
             self._add_messages(cursor, payouts)
+
+    def _keep_phones(
+        self, cursor: Cursor, members: dict[str, str], phones: Sequence[tuple[str, str]]
+    ) -> None:
+        """Each member's last number given, in log order, written over the one on record:
+        a read and a COPY (and a DELETE for the numbers replaced), not an upsert a number."""
+        unknown = {originator for _, originator in phones} - members.keys()
+        held = self.db.rows_by_key(cursor, "outbox_members", "originator_id", unknown)
+        members |= {originator: row["member_id"] for originator, row in held.items()}
+        last = {members[o]: phone for phone, o in phones if o in members}
+        on_record = self.db.rows_by_key(cursor, "outbox_phones", "member_id", last)
+        self.db.insert_many(
+            cursor, "outbox_phones", [(m, p) for m, p in last.items() if m not in on_record]
+        )
+        self.db.replace(
+            cursor,
+            "outbox_phones",
+            "member_id",
+            [(m, p) for m, p in last.items() if m in on_record],
+        )
 
     def _add_messages(
         self, cursor: Cursor, payouts: Sequence[tuple[int, str, Member.PayoutMade]]
@@ -109,13 +128,6 @@ class OutboxModel(ReadModel):
     def reset(self, cursor: Cursor) -> None:
         """Keep the outbox: replaying the log refills only the messages and returns that are
         missing."""
-
-
-PHONE = (
-    "INSERT INTO {outbox_phones} SELECT member_id, ? FROM {outbox_members} "
-    "WHERE originator_id = ? ON CONFLICT (member_id) DO UPDATE SET phone = excluded.phone"
-)
-"""In log order, so the last number given stays."""
 
 
 def message_id(claim_id: str, bank_reference: str) -> str:

@@ -34,6 +34,7 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from ledger.store.config import ReadOnly, lock_key
 from ledger.store.dialect import Dialect
 from ledger.store.log import Entry, EventLog
+from ledger.store.recorders import IDS_PER_QUERY
 
 BATCH_SIZE = 2000
 STATISTICS_AFTER = 10_000
@@ -156,6 +157,46 @@ class Database:
         else:
             marks = ", ".join("?" * len(rows[0]))
             cursor.executemany(self.sql(f"INSERT INTO {{{table}}} VALUES ({marks})"), rows)
+
+    def rows_by_key(
+        self, cursor: Cursor, table: str, key: str, keys: Collection[object]
+    ) -> dict[Any, dict[str, Any]]:
+        """The rows of a table with these values of column `key`, by key: what a batch reads
+        of what earlier ones wrote, in one statement on PostgreSQL, a few hundred keys to a
+        statement on SQLite."""
+        wanted = list(keys)
+        found: dict[Any, dict[str, Any]] = {}
+        parts: list[tuple[str, list[Any]]]
+        if isinstance(cursor, psycopg.Cursor):
+            parts = [("= ANY(?)", [wanted])] if wanted else []
+        else:
+            parts = [
+                (f"IN ({', '.join('?' * len(part))})", part)
+                for part in (
+                    wanted[i : i + IDS_PER_QUERY] for i in range(0, len(wanted), IDS_PER_QUERY)
+                )
+            ]
+        for condition, params in parts:
+            cursor.execute(self.sql(f"SELECT * FROM {{{table}}} WHERE {key} {condition}"), params)
+            found |= {row[key]: dict(row) for row in cursor.fetchall()}
+        return found
+
+    def replace(
+        self, cursor: Cursor, table: str, key: str, rows: Sequence[Sequence[object]]
+    ) -> None:
+        """Write rows over those of the same key (their first value, column `key`): a batch's
+        changes to rows it read, two statements a table, not an UPDATE a row."""
+        if not rows:
+            return
+        keys = [row[0] for row in rows]
+        if isinstance(cursor, psycopg.Cursor):
+            cursor.execute(self.sql(f"DELETE FROM {{{table}}} WHERE {key} = ANY(?)"), (keys,))
+        else:
+            for start in range(0, len(keys), IDS_PER_QUERY):
+                part = keys[start : start + IDS_PER_QUERY]
+                marks = ", ".join("?" * len(part))
+                cursor.execute(self.sql(f"DELETE FROM {{{table}}} WHERE {key} IN ({marks})"), part)
+        self.insert_many(cursor, table, rows)
 
     def insert_missing(
         self, cursor: Cursor, table: str, key: str, rows: Sequence[Sequence[object]]
