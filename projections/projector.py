@@ -466,36 +466,50 @@ def _catch_up(
     positions = {p: p.position for p in projectors}
     read = 0
     while True:
-        positions = {p: position for p, position in positions.items() if position < limits[p]}
+        positions = {p: at for p, at in positions.items() if at < limits[p]}
         if not positions:
             return read
         entries = log.entries_after(min(positions.values()), batch_size)  # past limits: below
         if not entries:
             return read
-        first, last = entries[0].position, entries[-1].position
-        try:
-            with db.turn() as cursor:
-                expected = {p.tracking_name: position for p, position in positions.items()}
-                if db.positions(cursor, list(expected)) != expected:
-                    raise Moved  # caught up or reset by another process since read
-                for projector, position in positions.items():
-                    limit = limits[projector]
-                    unseen = (
-                        entries
-                        if position < first and last <= limit
-                        else [e for e in entries if position < e.position <= limit]
-                    )
-                    if unseen:
-                        tracking = Tracking(projector.tracking_name, unseen[-1].position)
-                        db.record_tracking(cursor, tracking)
-                        projector.model.apply(cursor, unseen)
-        except Moved:  # another process got there first: follow it
-            positions = {p: p.position for p in positions}
+        if not _applied(db, entries, positions, limits):
+            positions = {p: p.position for p in positions}  # another process's now
             continue
-        positions = {p: max(position, min(last, limits[p])) for p, position in positions.items()}
+        last = entries[-1].position
+        positions = {p: max(at, min(last, limits[p])) for p, at in positions.items()}
         read += len(entries)
         if on_batch is not None:
             on_batch(last)
+
+
+def _applied(
+    db: Database,
+    entries: list[Entry],
+    positions: dict[Projector, int],
+    limits: Mapping[Projector, int],
+) -> bool:
+    """A batch applied to each model (up to its limit) with its position, in one turn;
+    False if another process moved them since they were read: the batch is void."""
+    first, last = entries[0].position, entries[-1].position
+    try:
+        with db.turn() as cursor:
+            expected = {p.tracking_name: position for p, position in positions.items()}
+            if db.positions(cursor, list(expected)) != expected:
+                raise Moved  # caught up or reset by another process since read
+            for projector, position in positions.items():
+                limit = limits[projector]
+                unseen = (
+                    entries
+                    if position < first and last <= limit
+                    else [e for e in entries if position < e.position <= limit]
+                )
+                if unseen:
+                    tracking = Tracking(projector.tracking_name, unseen[-1].position)
+                    db.record_tracking(cursor, tracking)
+                    projector.model.apply(cursor, unseen)
+    except Moved:  # another process got there first: follow it
+        return False
+    return True
 
 
 @contextmanager
