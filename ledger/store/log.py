@@ -133,10 +133,10 @@ class EventLog:
 
     def entries_after(self, position: int, limit: int) -> list[Entry]:
         """Up to `limit` events past a position, in log order, each decoded into the event
-        the library's mapper would give, without the stored event the mapper is given: the
-        read models' path, several times faster than `events_after`. An event the mapper
-        would have to do more for (a cipher, compression, a class version to upcast) is
-        left to the mapper."""
+        the library's mapper would give, without the stored event the mapper is given and
+        without its object hook per value: the read models' path (bench/catch_up.py). An
+        event the mapper would have to do more for (a cipher, compression, a class version
+        to upcast) is left to the mapper."""
         if isinstance(self.recorder, GuardedPostgresRecorder):
             with (
                 self.recorder.datastore.get_connection() as conn,
