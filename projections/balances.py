@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from domain.money import to_fen
 from domain.postings import postings_for
-from ledger.store.log import EventLog
+from ledger.store.log import Entry, EventLog
 from projections.projector import Cursor, Database, Projector, ReadModel
 
 
@@ -68,10 +68,10 @@ class Postings(ReadModel):
     }
     indexes = ("CREATE INDEX IF NOT EXISTS postings_by_account ON {postings} (entity, account)",)
 
-    def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
+    def apply(self, cursor: Cursor, entries: Sequence[Entry]) -> None:
         rows = [
             (
-                notification_id,
+                position,
                 seq,
                 type(event).__qualname__,
                 p.entity,
@@ -80,7 +80,7 @@ class Postings(ReadModel):
                 p.effective_date.isoformat(),
                 to_fen(p.amount),
             )
-            for notification_id, event in events
+            for position, _, event in entries
             for seq, p in enumerate(postings_for(event))
         ]
         self.db.insert_many(cursor, "postings", rows)

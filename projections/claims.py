@@ -4,11 +4,11 @@ under which bank reference each payment went out, to whom. Rebuildable from the 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from domain.member import Member
 from domain.money import from_fen, to_fen
-from ledger.store.log import EventLog
+from ledger.store.log import Entry, EventLog
 from ledger.store.recorders import IDS_PER_QUERY
 from projections.projector import Cursor, Database, Projector, ReadModel
 
@@ -59,68 +59,118 @@ class ClaimsModel(ReadModel):
         "CREATE INDEX IF NOT EXISTS payouts_by_reference ON {payouts} (bank_reference)",
     )
 
-    def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
-        """One statement per kind of change, each over the whole batch: a batch of the log
-        touches a claim in the order inserted, decided, paid, so applying the kinds in that
-        order, each in log order, gives what applying event by event would."""
-        members = []
-        changes: dict[str, list[tuple[object, ...]]] = {statement: [] for statement in CHANGES}
-        for _, e in events:
+    def apply(self, cursor: Cursor, entries: Sequence[Entry]) -> None:
+        """A batch reads the rows its events change (its members, claims and payees) at once,
+        applies its events to them in log order, and writes them back: a table's new rows by
+        one COPY, its changed ones by one DELETE and one COPY, not a statement an event.
+        Only payout statuses set by a later batch (bank results) are updated one by one."""
+        members: dict[str, str] = {}
+        registered: list[tuple[str, str]] = []
+        wanted_members: set[str] = set()
+        wanted_claims: set[str] = set()
+        for _, originator, e in entries:
             if isinstance(e, Member.Registered):
-                members.append((str(e.originator_id), e.member_id))
-            elif isinstance(e, Member.Enrolled | Member.DetailsChanged):
-                if e.name or e.bank_account or e.bank:
-                    changes[PAYEE].append((e.name, e.bank_account, e.bank, str(e.originator_id)))
+                members[originator] = e.member_id
+                registered.append((originator, e.member_id))
+            elif isinstance(e, PAYEE_EVENTS | Member.ClaimSubmitted):
+                wanted_members.add(originator)
+            elif isinstance(e, CLAIM_EVENTS):
+                wanted_claims.add(e.claim_id)
+                if isinstance(e, Member.PayoutMade):
+                    wanted_members.add(originator)
+        held = self.db.rows_by_key(
+            cursor, "members", "originator_id", wanted_members - members.keys()
+        )
+        members |= {originator: row["member_id"] for originator, row in held.items()}
+        claims: dict[str, list[Any]] = {
+            key: [row[c] for c in CLAIM_COLUMNS]
+            for key, row in self.db.rows_by_key(cursor, "claims", "claim_id", wanted_claims).items()
+        }
+        held_claims = set(claims)
+        named = {
+            members[o]
+            for _, o, e in entries
+            if isinstance(e, PAYEE_EVENTS) and o in members and (e.name or e.bank_account or e.bank)
+        }
+        payees = {
+            key: [row[c] for c in PAYEE_COLUMNS]
+            for key, row in self.db.rows_by_key(cursor, "payees", "member_id", named).items()
+        }
+        held_payees = set(payees)
+        changed: set[str] = set()
+        payouts: dict[tuple[str, str], list[object]] = {}
+        payout_payees: list[tuple[object, ...]] = []
+        statuses: dict[tuple[str, str], str] = {}
+        for _, originator, e in entries:
+            if isinstance(e, PAYEE_EVENTS):
+                if (e.name or e.bank_account or e.bank) and originator in members:
+                    member_id = members[originator]
+                    given = (e.name, e.bank_account, e.bank)
+                    before = payees.get(member_id, [member_id, None, None, None])
+                    payees[member_id] = [member_id] + [
+                        old if new is None else new
+                        for new, old in zip(given, before[1:], strict=True)
+                    ]  # a detail not given keeps the one on record
             elif isinstance(e, Member.ClaimSubmitted):
-                changes[CLAIM].append((e.claim_id, e.county, e.period, str(e.originator_id)))
-            elif isinstance(e, Member.ClaimApproved):
-                changes[APPROVED].append((to_fen(e.amount), e.claim_id))
-            elif isinstance(e, Member.ClaimRejected):
-                changes[REJECTED].append((e.claim_id,))
-            elif isinstance(e, Member.PayoutMade):
-                fen = to_fen(e.amount)
-                changes[PAID].append((fen, e.claim_id))
-                changes[PAYOUT].append(
-                    (e.claim_id, e.bank_reference, e.county, fen, str(e.originator_id))
-                )
-                if e.bank_account is not None:
-                    changes[PAYOUT_PAYEE].append(
-                        (e.claim_id, e.bank_reference, e.payee_name, e.bank_account, e.bank)
-                    )
+                if originator in members:
+                    claims[e.claim_id] = [
+                        e.claim_id, members[originator], e.county, e.period, "submitted", 0, 0
+                    ]  # fmt: skip
+            elif isinstance(e, CLAIM_EVENTS):
+                claim, fen = claims.get(e.claim_id), 0
+                if isinstance(e, Member.ClaimApproved | Member.PayoutMade | Member.PayoutReturned):
+                    fen = to_fen(e.amount)
+                if claim is not None:
+                    changed.add(e.claim_id)
+                    if isinstance(e, Member.ClaimApproved):
+                        claim[4:6] = ["approved", fen]
+                    elif isinstance(e, Member.ClaimRejected):
+                        claim[4] = "rejected"
+                    else:
+                        claim[6] = claim[6] + (-fen if _returned(e) else fen)
+                if isinstance(e, Member.PayoutMade):
+                    payout = (e.claim_id, e.bank_reference)
+                    if originator in members:
+                        payouts[payout] = [
+                            *payout, members[originator], e.county, fen, "made"
+                        ]  # fmt: skip
+                    if e.bank_account is not None:
+                        payout_payees.append((*payout, e.payee_name, e.bank_account, e.bank))
+                elif isinstance(e, Member.PayoutReturned):
+                    statuses[(e.claim_id, e.bank_reference)] = "returned"
             elif isinstance(e, Member.PayoutConfirmed):
-                changes[PAYOUT_STATUS].append(("confirmed", e.claim_id, e.bank_reference))
-            elif isinstance(e, Member.PayoutReturned):
-                changes[PAID].append((-to_fen(e.amount), e.claim_id))
-                changes[PAYOUT_STATUS].append(("returned", e.claim_id, e.bank_reference))
-        self.db.insert_many(cursor, "members", members)
-        for statement, rows in changes.items():
-            if rows:
-                cursor.executemany(self.db.sql(statement), rows)
+                statuses[(e.claim_id, e.bank_reference)] = "confirmed"
+        for payout, status in list(statuses.items()):
+            if payout in payouts:
+                payouts[payout][5] = status
+                del statuses[payout]
+        db = self.db
+        db.insert_many(cursor, "members", registered)
+        db.insert_many(cursor, "payees", [r for k, r in payees.items() if k not in held_payees])
+        db.replace(cursor, "payees", "member_id", [payees[k] for k in held_payees])
+        db.insert_many(cursor, "claims", [r for k, r in claims.items() if k not in held_claims])
+        db.replace(cursor, "claims", "claim_id", [claims[k] for k in held_claims & changed])
+        db.insert_many(cursor, "payouts", list(payouts.values()))
+        db.insert_many(cursor, "payout_payees", payout_payees)
+        if statuses:
+            cursor.executemany(
+                db.sql(PAYOUT_STATUS), [(s, *payout) for payout, s in statuses.items()]
+            )
 
 
-PAYEE = (
-    "INSERT INTO {payees} AS p SELECT member_id, ?, ?, ? FROM {members} WHERE originator_id = ? "
-    "ON CONFLICT (member_id) DO UPDATE SET name = COALESCE(excluded.name, p.name), "
-    "bank_account = COALESCE(excluded.bank_account, p.bank_account), "
-    "bank = COALESCE(excluded.bank, p.bank)"
+PAYEE_EVENTS = Member.Enrolled | Member.DetailsChanged
+"""The events that may give a member's name, account and bank."""
+CLAIM_EVENTS = (
+    Member.ClaimApproved | Member.ClaimRejected | Member.PayoutMade | Member.PayoutReturned
 )
-"""A detail not given keeps the one on record."""
-CLAIM = (
-    "INSERT INTO {claims} SELECT ?, member_id, ?, ?, 'submitted', 0, 0 "
-    "FROM {members} WHERE originator_id = ?"
-)
-APPROVED = "UPDATE {claims} SET status = 'approved', approved_fen = ? WHERE claim_id = ?"
-REJECTED = "UPDATE {claims} SET status = 'rejected' WHERE claim_id = ?"
-PAID = "UPDATE {claims} SET paid_fen = paid_fen + ? WHERE claim_id = ?"
-PAYOUT = (
-    "INSERT INTO {payouts} SELECT ?, ?, member_id, ?, ?, 'made' "
-    "FROM {members} WHERE originator_id = ?"
-)
-PAYOUT_PAYEE = "INSERT INTO {payout_payees} VALUES (?, ?, ?, ?, ?)"
+"""The events that change a claim already submitted."""
+CLAIM_COLUMNS = ("claim_id", "member_id", "county", "period", "status", "approved_fen", "paid_fen")
+PAYEE_COLUMNS = ("member_id", "name", "bank_account", "bank")
 PAYOUT_STATUS = "UPDATE {payouts} SET status = ? WHERE claim_id = ? AND bank_reference = ?"
-CHANGES = (PAYEE, CLAIM, APPROVED, REJECTED, PAID, PAYOUT, PAYOUT_PAYEE, PAYOUT_STATUS)
-"""In the order they apply to one claim, after its member is inserted. A payee's details
-follow one another in log order; a payout takes its payee from its own event."""
+
+
+def _returned(e: object) -> bool:
+    return isinstance(e, Member.PayoutReturned)
 
 
 class Claims(Projector):

@@ -18,7 +18,7 @@ from typing import ClassVar
 from domain.member import Member
 from domain.money import fmt
 from domain.scheme import Scheme
-from ledger.store.log import EventLog
+from ledger.store.log import Entry, EventLog
 from projections.projector import Cursor, Database, Projector, ReadModel
 
 TEMPLATE = (
@@ -50,47 +50,58 @@ class OutboxModel(ReadModel):
     return; `outbox_phones`: each member's mobile number as last given."""
     not_replayed = frozenset({"handed_over_at"})
 
-    def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
-        sql = self.db.sql
-        schemes = [
-            (str(e.originator_id), e.name) for _, e in events if isinstance(e, Scheme.Created)
-        ]
-        members = [
-            (str(e.originator_id), e.member_id)
-            for _, e in events
-            if isinstance(e, Member.Registered)
-        ]
-        phones = [
-            (e.phone, str(e.originator_id))
-            for _, e in events
-            if isinstance(e, Member.Enrolled | Member.DetailsChanged) and e.phone is not None
-        ]
-        payouts = [(n, e) for n, e in events if isinstance(e, Member.PayoutMade)]
-        returns = [
-            (message_id(e.claim_id, e.bank_reference), n)
-            for n, e in events
-            if isinstance(e, Member.PayoutReturned)
-        ]
-        for table, rows in (
-            ("outbox_schemes", schemes),
-            ("outbox_members", members),
-            ("outbox_returns", returns),
+    def apply(self, cursor: Cursor, entries: Sequence[Entry]) -> None:
+        schemes, members, phones, payouts, returns = [], [], [], [], []
+        for n, originator, e in entries:
+            if isinstance(e, Member.Registered):
+                members.append((originator, e.member_id))
+            elif isinstance(e, Member.Enrolled | Member.DetailsChanged):
+                if e.phone is not None:
+                    phones.append((e.phone, originator))
+            elif isinstance(e, Member.PayoutMade):
+                payouts.append((n, originator, e))
+            elif isinstance(e, Member.PayoutReturned):
+                returns.append((message_id(e.claim_id, e.bank_reference), n))
+            elif isinstance(e, Scheme.Created):
+                schemes.append((originator, e.name))
+        for table, key, rows in (
+            ("outbox_schemes", "originator_id", schemes),
+            ("outbox_members", "originator_id", members),
+            ("outbox_returns", "message_id", returns),
         ):
-            if rows:
-                insert = f"INSERT INTO {{{table}}} VALUES (?, ?) ON CONFLICT DO NOTHING"
-                cursor.executemany(sql(insert), rows)
+            self.db.insert_missing(cursor, table, key, rows)
         if phones:
-            cursor.executemany(sql(PHONE), phones)
+            self._keep_phones(cursor, dict(members), phones)
         if payouts:
             self._add_messages(cursor, payouts)
 
+    def _keep_phones(
+        self, cursor: Cursor, members: dict[str, str], phones: Sequence[tuple[str, str]]
+    ) -> None:
+        """Each member's last number given, in log order, written over the one on record:
+        a read and a COPY (and a DELETE for the numbers replaced), not an upsert a number."""
+        unknown = {originator for _, originator in phones} - members.keys()
+        held = self.db.rows_by_key(cursor, "outbox_members", "originator_id", unknown)
+        members |= {originator: row["member_id"] for originator, row in held.items()}
+        last = {members[o]: phone for phone, o in phones if o in members}
+        on_record = self.db.rows_by_key(cursor, "outbox_phones", "member_id", last)
+        self.db.insert_many(
+            cursor, "outbox_phones", [(m, p) for m, p in last.items() if m not in on_record]
+        )
+        self.db.replace(
+            cursor,
+            "outbox_phones",
+            "member_id",
+            [(m, p) for m, p in last.items() if m in on_record],
+        )
+
     def _add_messages(
-        self, cursor: Cursor, payouts: Sequence[tuple[int, Member.PayoutMade]]
+        self, cursor: Cursor, payouts: Sequence[tuple[int, str, Member.PayoutMade]]
     ) -> None:
         sql = self.db.sql
         cursor.execute(sql("SELECT name FROM {outbox_schemes}"))
         scheme = cursor.fetchone()["name"]
-        paid = sorted({str(e.originator_id) for _, e in payouts})
+        paid = sorted({originator for _, originator, _ in payouts})
         cursor.execute(
             sql(
                 "SELECT originator_id, member_id FROM {outbox_members} "
@@ -100,8 +111,8 @@ class OutboxModel(ReadModel):
         )
         member_ids = {r["originator_id"]: r["member_id"] for r in cursor.fetchall()}
         messages = []
-        for notification_id, e in payouts:
-            member_id = member_ids[str(e.originator_id)]
+        for notification_id, originator, e in payouts:
+            member_id = member_ids[originator]
             day = e.effective_date
             text = TEMPLATE.format(
                 scheme=scheme,
@@ -110,22 +121,13 @@ class OutboxModel(ReadModel):
                 day=f"{day.year}年{day.month}月{day.day}日",
             )
             messages.append(
-                (message_id(e.claim_id, e.bank_reference), notification_id, member_id, text)
+                (message_id(e.claim_id, e.bank_reference), notification_id, member_id, text, None)
             )
-        cursor.executemany(
-            sql("INSERT INTO {outbox} VALUES (?, ?, ?, ?, NULL) ON CONFLICT DO NOTHING"), messages
-        )
+        self.db.insert_missing(cursor, "outbox", "message_id", messages)
 
     def reset(self, cursor: Cursor) -> None:
         """Keep the outbox: replaying the log refills only the messages and returns that are
         missing."""
-
-
-PHONE = (
-    "INSERT INTO {outbox_phones} SELECT member_id, ? FROM {outbox_members} "
-    "WHERE originator_id = ? ON CONFLICT (member_id) DO UPDATE SET phone = excluded.phone"
-)
-"""In log order, so the last number given stays."""
 
 
 def message_id(claim_id: str, bank_reference: str) -> str:

@@ -17,6 +17,7 @@ The audit compares a live read model with its replay (in SQLite) table by table,
 digests (`Database.digest`), which both databases write out the same way.
 """
 
+import gc
 import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
@@ -32,12 +33,16 @@ from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from ledger.store.config import ReadOnly, lock_key
 from ledger.store.dialect import Dialect
-from ledger.store.log import EventLog
+from ledger.store.log import Entry, EventLog
+from ledger.store.recorders import IDS_PER_QUERY
 
 BATCH_SIZE = 2000
 STATISTICS_AFTER = 10_000
 """Events a catch-up applies before the tables it filled are analysed (PostgreSQL)."""
 MAX_POSITION = 2**63 - 1
+YOUNG_OBJECTS = 100_000
+"""Objects made (less those freed) between two passes of the cycle collector during a
+catch-up, instead of Python's 700 (see `_fewer_collections`)."""
 DIGEST_ROWS = 100_000
 """Rows a database writes out at once for a digest: some MB, well under PostgreSQL's limit
 of 1 GB for one value."""
@@ -66,8 +71,9 @@ class ReadModel(ABC):
         self.db = db
 
     @abstractmethod
-    def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
-        """Apply a batch of (notification id, domain event) in log order."""
+    def apply(self, cursor: Cursor, entries: Sequence[Entry]) -> None:
+        """Apply a batch of the log's entries (position, aggregate id as text, domain
+        event) in log order."""
 
     def reset(self, cursor: Cursor) -> None:
         """Forget everything, before a rebuild; a model whose rows must outlive rebuilds
@@ -151,6 +157,70 @@ class Database:
         else:
             marks = ", ".join("?" * len(rows[0]))
             cursor.executemany(self.sql(f"INSERT INTO {{{table}}} VALUES ({marks})"), rows)
+
+    def rows_by_key(
+        self, cursor: Cursor, table: str, key: str, keys: Collection[object]
+    ) -> dict[Any, dict[str, Any]]:
+        """The rows of a table with these values of column `key`, by key: what a batch reads
+        of what earlier ones wrote, in one statement on PostgreSQL, a few hundred keys to a
+        statement on SQLite."""
+        wanted = list(keys)
+        found: dict[Any, dict[str, Any]] = {}
+        parts: list[tuple[str, list[Any]]]
+        if isinstance(cursor, psycopg.Cursor):
+            parts = [("= ANY(?)", [wanted])] if wanted else []
+        else:
+            parts = [
+                (f"IN ({', '.join('?' * len(part))})", part)
+                for part in (
+                    wanted[i : i + IDS_PER_QUERY] for i in range(0, len(wanted), IDS_PER_QUERY)
+                )
+            ]
+        for condition, params in parts:
+            cursor.execute(self.sql(f"SELECT * FROM {{{table}}} WHERE {key} {condition}"), params)
+            found |= {row[key]: dict(row) for row in cursor.fetchall()}
+        return found
+
+    def replace(
+        self, cursor: Cursor, table: str, key: str, rows: Sequence[Sequence[object]]
+    ) -> None:
+        """Write rows over those of the same key (their first value, column `key`): a batch's
+        changes to rows it read, two statements a table, not an UPDATE a row."""
+        if not rows:
+            return
+        keys = [row[0] for row in rows]
+        if isinstance(cursor, psycopg.Cursor):
+            cursor.execute(self.sql(f"DELETE FROM {{{table}}} WHERE {key} = ANY(?)"), (keys,))
+        else:
+            for start in range(0, len(keys), IDS_PER_QUERY):
+                part = keys[start : start + IDS_PER_QUERY]
+                marks = ", ".join("?" * len(part))
+                cursor.execute(self.sql(f"DELETE FROM {{{table}}} WHERE {key} IN ({marks})"), part)
+        self.insert_many(cursor, table, rows)
+
+    def insert_missing(
+        self, cursor: Cursor, table: str, key: str, rows: Sequence[Sequence[object]]
+    ) -> None:
+        """Append the rows whose key (their first value, column `key`) the table does not
+        hold yet, the first row of each key: what a replay adds to a model whose rows outlive
+        rebuilds. On PostgreSQL the keys held are read in one statement and the rest copied,
+        not one INSERT ... ON CONFLICT a row."""
+        if not rows:
+            return
+        if not isinstance(cursor, psycopg.Cursor):
+            marks = ", ".join("?" * len(rows[0]))
+            insert = f"INSERT INTO {{{table}}} VALUES ({marks}) ON CONFLICT DO NOTHING"
+            cursor.executemany(self.sql(insert), rows)
+            return
+        first: dict[object, Sequence[object]] = {}
+        for row in rows:
+            first.setdefault(row[0], row)
+        cursor.execute(
+            self.sql(f"SELECT {key} FROM {{{table}}} WHERE {key} = ANY(?)"), (list(first),)
+        )
+        for row in cursor.fetchall():
+            del first[row[key]]
+        self.insert_many(cursor, table, list(first.values()))
 
     @contextmanager
     def transaction(self, commit: bool) -> Iterator[Cursor]:
@@ -378,7 +448,8 @@ def catch_up_together(
     A catch-up of STATISTICS_AFTER events or more (after an import, a rebuild, a first
     catch-up) ends by refreshing the database's statistics of the tables it filled, unless
     told not to (`statistics`) by a caller that refreshes them once after many."""
-    read = _catch_up(projectors, batch_size, on_batch, until)
+    with _fewer_collections():
+        read = _catch_up(projectors, batch_size, on_batch, until)
     if statistics and read >= STATISTICS_AFTER:
         projectors[0].db.refresh_statistics(projectors[0].log, [p.model for p in projectors])
     return read
@@ -397,31 +468,62 @@ def _catch_up(
     positions = {p: p.position for p in projectors}
     read = 0
     while True:
-        positions = {p: position for p, position in positions.items() if position < limits[p]}
+        positions = {p: at for p, at in positions.items() if at < limits[p]}
         if not positions:
             return read
-        events = log.events_after(min(positions.values()), batch_size)  # past limits: below
-        if not events:
+        entries = log.entries_after(min(positions.values()), batch_size)  # past limits: below
+        if not entries:
             return read
-        try:
-            with db.turn() as cursor:
-                expected = {p.tracking_name: position for p, position in positions.items()}
-                if db.positions(cursor, list(expected)) != expected:
-                    raise Moved  # caught up or reset by another process since read
-                for projector, position in positions.items():
-                    unseen = [(i, e) for i, e in events if position < i <= limits[projector]]
-                    if unseen:
-                        tracking = Tracking(projector.tracking_name, unseen[-1][0])
-                        db.record_tracking(cursor, tracking)
-                        projector.model.apply(cursor, unseen)
-        except Moved:  # another process got there first: follow it
-            positions = {p: p.position for p in positions}
+        if not _applied(db, entries, positions, limits):
+            positions = {p: p.position for p in positions}  # another process's now
             continue
-        last = events[-1][0]
-        positions = {p: max(position, min(last, limits[p])) for p, position in positions.items()}
-        read += len(events)
+        last = entries[-1].position
+        positions = {p: max(at, min(last, limits[p])) for p, at in positions.items()}
+        read += len(entries)
         if on_batch is not None:
             on_batch(last)
+
+
+def _applied(
+    db: Database,
+    entries: list[Entry],
+    positions: dict[Projector, int],
+    limits: Mapping[Projector, int],
+) -> bool:
+    """A batch applied to each model (up to its limit) with its position, in one turn;
+    False if another process moved them since they were read: the batch is void."""
+    first, last = entries[0].position, entries[-1].position
+    try:
+        with db.turn() as cursor:
+            expected = {p.tracking_name: position for p, position in positions.items()}
+            if db.positions(cursor, list(expected)) != expected:
+                raise Moved  # caught up or reset by another process since read
+            for projector, position in positions.items():
+                limit = limits[projector]
+                unseen = (
+                    entries
+                    if position < first and last <= limit
+                    else [e for e in entries if position < e.position <= limit]
+                )
+                if unseen:
+                    tracking = Tracking(projector.tracking_name, unseen[-1].position)
+                    db.record_tracking(cursor, tracking)
+                    projector.model.apply(cursor, unseen)
+    except Moved:  # another process got there first: follow it
+        return False
+    return True
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Python's cycle collector run every YOUNG_OBJECTS objects made, not every 700: a
+    batch's decoded events are many young objects, and no cycles."""
+    threshold = gc.get_threshold()
+    gc.set_threshold(max(YOUNG_OBJECTS, threshold[0]), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
 
 
 def _written(column: Column) -> str:

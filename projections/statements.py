@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from domain.member import Member
 from domain.money import to_fen
 from domain.scheme import Scheme
-from ledger.store.log import EventLog
+from ledger.store.log import Entry, EventLog
 from ledger.store.recorders import IDS_PER_QUERY
 from projections.projector import Cursor, Database, Projector, ReadModel
 
@@ -111,12 +111,11 @@ class StatementFacts(ReadModel):
         "CREATE INDEX IF NOT EXISTS facts_by_period ON {facts} (period, kind, notification_id)",
     )
 
-    def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
-        batch = [(n, e, str(getattr(e, "originator_id", ""))) for n, e in events]
-        members, enrolments, eligible = self._lookups(cursor, batch)
+    def apply(self, cursor: Cursor, entries: Sequence[Entry]) -> None:
+        members, enrolments, eligible = self._lookups(cursor, entries)
         facts: list[tuple[object, ...]] = []
         registered, enrolled, submitted, periods, names = [], [], [], [], []
-        for notification_id, e, originator in batch:
+        for notification_id, originator, e in entries:
             for seq, fact in enumerate(_facts(e, originator, enrolments, eligible)):
                 facts.append((notification_id, seq, *fact))
             if isinstance(e, Member.Registered):
@@ -149,7 +148,7 @@ class StatementFacts(ReadModel):
             self.db.insert_many(cursor, table, rows)
 
     def _lookups(
-        self, cursor: Cursor, batch: list[tuple[int, object, str]]
+        self, cursor: Cursor, entries: Sequence[Entry]
     ) -> tuple[dict[str, str], dict[tuple[str, int], Enrolment], dict[str, int]]:
         """Who each member is, where they are enrolled in each period and each claim's
         eligible amount: from this batch, else from the tables, read once per batch."""
@@ -159,7 +158,7 @@ class StatementFacts(ReadModel):
         wanted_members: set[str] = set()
         wanted_enrolments: set[tuple[str, int]] = set()
         wanted_claims: set[str] = set()
-        for _, e, originator in batch:
+        for _, originator, e in entries:
             if isinstance(e, Member.Registered):
                 members[originator] = e.member_id
             elif isinstance(e, Member.Enrolled | Member.DetailsChanged):
@@ -176,7 +175,7 @@ class StatementFacts(ReadModel):
             cursor, "statement_members", "originator_id", wanted_members - members.keys()
         ):
             members[row["originator_id"]] = row["member_id"]
-        for _, e, originator in batch:
+        for _, originator, e in entries:
             if isinstance(e, Member.Enrolled):
                 enrolments[(originator, e.period)] = Enrolment(
                     members[originator], e.county, e.unit

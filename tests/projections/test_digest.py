@@ -10,6 +10,7 @@ import pytest
 
 import projections.projector as projector
 from ledger.application.books import Books
+from ledger.store.log import Entry
 from projections.projector import Cursor, Database, ReadModel
 
 ROWS = [
@@ -32,7 +33,7 @@ class Probe(ReadModel):
         "probe_unkeyed": "k TEXT NOT NULL",
     }
 
-    def apply(self, cursor: Cursor, events: Sequence[tuple[int, object]]) -> None:
+    def apply(self, cursor: Cursor, entries: Sequence[Entry]) -> None:
         raise AssertionError("not applied: its rows are written by the test")
 
 
