@@ -425,6 +425,13 @@ class MemberState:
             later.apply(state)
         return state
 
+    def details_given(self, details: MemberDetails, roster_line: str | None) -> None:
+        """The details a roster line gave (an enrolment's, or a change's), kept as the last
+        given of each, and the line remembered."""
+        self.details = self.details.then(details)
+        if roster_line is not None:
+            self.roster_lines.add(roster_line)
+
     # Guards
 
     def enrolment(self, period: int) -> Enrolment:
@@ -788,10 +795,10 @@ class Member(Aggregate, MemberState):
             member.enrolments[self.period] = Enrolment(
                 self.county, self.unit, self.group, self.premium_due
             )
-            given = MemberDetails(self.name, self.bank_account, self.bank, self.phone)
-            member.details = member.details.then(given)
-            if self.roster_line is not None:
-                member.roster_lines.add(self.roster_line)
+            member.details_given(
+                MemberDetails(self.name, self.bank_account, self.bank, self.phone),
+                self.roster_line,
+            )
 
     class DetailsChanged(Aggregate.Event):
         """Only the details that changed; the others are None."""
@@ -805,10 +812,10 @@ class Member(Aggregate, MemberState):
         roster_line: str | None = None
 
         def apply(self, member: MemberState) -> None:
-            given = MemberDetails(self.name, self.bank_account, self.bank, self.phone)
-            member.details = member.details.then(given)
-            if self.roster_line is not None:
-                member.roster_lines.add(self.roster_line)
+            member.details_given(
+                MemberDetails(self.name, self.bank_account, self.bank, self.phone),
+                self.roster_line,
+            )
 
     class PremiumPaid(Aggregate.Event):
         period: int
