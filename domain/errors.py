@@ -18,6 +18,11 @@ class InvalidPolicy(LedgerError, ValueError):
     pass
 
 
+class Conflict(LedgerError):
+    """A request well formed on its face that the books as they stand refuse: the fact is
+    already recorded, or the member's, claim's or period's state does not allow it."""
+
+
 class UnknownCounty(LedgerError):
     def __init__(self, county: str, known: list[str]) -> None:
         super().__init__(
@@ -25,7 +30,7 @@ class UnknownCounty(LedgerError):
         )
 
 
-class PeriodError(LedgerError):
+class PeriodError(Conflict):
     """A period is unknown, already opened, or already closed."""
 
 
@@ -43,24 +48,24 @@ class PeriodNotOpen(PeriodError):
         )
 
 
-class NotEnrolled(LedgerError):
+class NotEnrolled(Conflict):
     def __init__(self, member: str, period: int) -> None:
         super().__init__(f"member {member!r} is not enrolled in period {period}")
 
 
-class AlreadyEnrolled(LedgerError):
+class AlreadyEnrolled(Conflict):
     def __init__(self, member: str, period: int) -> None:
         super().__init__(f"member {member!r} is already enrolled in period {period}")
 
 
-class PremiumNotPaid(LedgerError):
+class PremiumNotPaid(Conflict):
     def __init__(self, member: str, period: int, paid: Decimal, due: Decimal) -> None:
         super().__init__(
             f"member {member!r} has paid {paid} of the {due} premium for period {period}"
         )
 
 
-class PremiumOverpaid(LedgerError):
+class PremiumOverpaid(Conflict):
     def __init__(self, member: str, period: int, paid: Decimal, due: Decimal) -> None:
         super().__init__(
             f"member {member!r} would have paid {paid}, more than the {due} premium "
@@ -68,7 +73,7 @@ class PremiumOverpaid(LedgerError):
         )
 
 
-class ClaimDeadlinePassed(LedgerError):
+class ClaimDeadlinePassed(Conflict):
     """`received` when the claim reached the scheme later than its own date (a settlement
     imported after the discharge it records): the deadline counts from the day received."""
 
@@ -78,7 +83,7 @@ class ClaimDeadlinePassed(LedgerError):
         super().__init__(f"claim {claim!r} {how} on {submitted} after the deadline {deadline}")
 
 
-class DateOutOfOrder(LedgerError):
+class DateOutOfOrder(Conflict):
     """A business date that contradicts a fact already recorded: a claim decided before it
     was submitted, a payout made before its approval, an enrolment after its period."""
 
@@ -111,18 +116,32 @@ class InvalidSettlement(FieldError):
         super().__init__(f"claim {claim!r}", field, reason)
 
 
-class ClaimError(LedgerError):
+class ClaimError(Conflict):
     """A claim is unknown, duplicated, or not in a state that allows the request."""
 
 
-class PayoutExceedsPayable(LedgerError):
+class NotFound(LedgerError):
+    """A request names a member or a claim the ledger has no record of."""
+
+
+class UnknownMember(NotFound):
+    def __init__(self, member: str) -> None:
+        super().__init__(f"unknown member {member!r}")
+
+
+class UnknownClaim(NotFound, ClaimError):
+    def __init__(self, claim: str) -> None:
+        super().__init__(f"unknown claim {claim!r}")
+
+
+class PayoutExceedsPayable(Conflict):
     def __init__(self, claim: str, amount: Decimal, payable: Decimal) -> None:
         super().__init__(
             f"claim {claim!r}: payout {amount} exceeds the approved unpaid amount {payable}"
         )
 
 
-class DeficitAlreadyShared(LedgerError):
+class DeficitAlreadyShared(Conflict):
     def __init__(self, county: str, period: int) -> None:
         super().__init__(f"the deficit of county {county!r} for period {period} is already shared")
 

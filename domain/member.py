@@ -23,6 +23,7 @@ from domain.errors import (
     AlreadyEnrolled,
     ClaimDeadlinePassed,
     ClaimError,
+    Conflict,
     DateOutOfOrder,
     DutyRefused,
     FieldError,
@@ -256,7 +257,7 @@ def decide_premium(
         raise LedgerError(f"member {member_id!r}: a premium payment needs a receipt")
     plain_text(receipt, "receipt")
     if receipt in receipts:
-        raise LedgerError(f"member {member_id!r}: receipt {receipt!r} already recorded")
+        raise Conflict(f"member {member_id!r}: receipt {receipt!r} already recorded")
     if enrolment.paid_up:
         raise LedgerError(
             f"member {member_id!r}: nothing is due for period {period}, the premium is paid in full"

@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.accounts import BENEFIT_EXPENSE, CITY_POOL, PREMIUM_INCOME, account_exists
 from domain.duties import ADMIN, DUTIES, POLICY, ROLES
 from domain.errors import (
+    Conflict,
     DeficitAlreadyShared,
     DutyRefused,
     LedgerError,
@@ -174,7 +175,7 @@ class Scheme(Aggregate):
                 f"{POLICY!r} names the policy's own decisions: it cannot be given a role"
             )
         if role in self.roles.get(user, set()):
-            raise LedgerError(f"{user} already has the {role} role")
+            raise Conflict(f"{user} already has the {role} role")
         self._role_granted(user, role, actor, effective_date)
 
     class RoleGranted(Aggregate.Event):

@@ -20,7 +20,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType
 
-from domain.errors import ClaimError, DutyRefused, LedgerError
+from domain.errors import ClaimError, DutyRefused, LedgerError, UnknownClaim, UnknownMember
 from domain.member import NO_DETAILS, ClaimIndex, Member, MemberDetails, claim_uuid, member_uuid
 from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyResult, Scheme
@@ -212,7 +212,7 @@ class MutualAidLedger(Application[UUID]):
         try:
             member: Member = self.repository.get(member_uuid(member_id))
         except AggregateNotFoundError:
-            raise LedgerError(f"unknown member {member_id!r}") from None
+            raise UnknownMember(member_id) from None
         return member
 
     def histories(self, ids: Sequence[UUID]) -> dict[UUID, list[Any]]:
@@ -252,7 +252,7 @@ class MutualAidLedger(Application[UUID]):
         read without building the index aggregate."""
         indexed = next(self.events.get(claim_uuid(claim_id), limit=1), None)
         if not isinstance(indexed, ClaimIndex.Indexed):
-            raise ClaimError(f"unknown claim {claim_id!r}")
+            raise UnknownClaim(claim_id)
         return self.member(indexed.member_id)
 
     # Scheme commands
@@ -445,7 +445,7 @@ class MutualAidLedger(Application[UUID]):
         for member_id, claims in sorted(claims_by_member.items()):
             member = loaded.get(member_uuid(member_id))
             if not isinstance(member, Member):
-                raise LedgerError(f"unknown member {member_id!r}")
+                raise UnknownMember(member_id)
             if member.details.bank_account is None:
                 raise LedgerError(f"member {member_id!r} has no bank account on record")
             for claim_id in claims:

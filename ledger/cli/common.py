@@ -42,6 +42,11 @@ def _settings(ctx: typer.Context) -> Settings:
     return settings
 
 
+def database_of(ctx: typer.Context) -> str:
+    """The --db the command was given (or its default)."""
+    return _settings(ctx).db
+
+
 def _after_command(setting: str) -> Callable[[typer.Context, Any, Any], None]:
     """A global option given after the command: it sets what it would have set before."""
 

@@ -13,7 +13,7 @@ import typer
 from eventsourcing.persistence import PersistenceError
 
 from domain.errors import LedgerError
-from ledger.cli import audit, claims, feeds, reports, scheme, users
+from ledger.cli import audit, claims, feeds, reports, scheme, service, users
 from ledger.cli.common import GROUP, Settings, say
 from ledger.store.config import database
 
@@ -28,7 +28,7 @@ cli = typer.Typer(
     add_completion=False,
 )
 # `ledger --help` lists the commands in this order: those of no group, then the groups.
-for commands in (scheme.commands, feeds.commands, reports.commands):
+for commands in (scheme.commands, feeds.commands, reports.commands, service.commands):
     cli.add_typer(commands)
 cli.add_typer(scheme.scheme_cli, name="scheme")
 cli.add_typer(users.users_cli, name="users")
@@ -38,6 +38,7 @@ cli.add_typer(claims.payout_cli, name="payouts")
 cli.add_typer(claims.notifications_cli, name="notifications")
 cli.add_typer(audit.projections_cli, name="projections")
 cli.add_typer(audit.audit_cli, name="audit")
+cli.add_typer(service.service_cli, name="service")
 
 
 def _version(value: bool) -> None:

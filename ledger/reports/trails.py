@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from uuid import UUID
 
 from domain.accounts import CITY_POOL, account_exists, natural_balance
-from domain.errors import ClaimError, LedgerError
+from domain.errors import LedgerError, UnknownClaim, UnknownMember
 from domain.member import Member, claim_uuid, member_uuid
 from domain.money import ZERO, fmt, from_fen
 from domain.postings import postings_for
@@ -134,14 +134,14 @@ def trail(
 def _member_events(log: EventLog, member: str) -> list[Recorded]:
     found = log.events_of([member_uuid(member)])
     if not found:
-        raise LedgerError(f"unknown member {member!r}")
+        raise UnknownMember(member)
     return found
 
 
 def _claim_events(log: EventLog, claim: str) -> list[Recorded]:
     index = log.events_of([claim_uuid(claim)])
     if not index:
-        raise ClaimError(f"unknown claim {claim!r}")
+        raise UnknownClaim(claim)
     owner = _member_events(log, index[0].event.member_id)
     return [r for r in owner if getattr(r.event, "claim_id", None) == claim]
 

@@ -25,7 +25,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from domain.errors import PeriodNotOpen
-from ledger.store import refusals
+from ledger.store import refusals, service
 from ledger.store.chain import CHAIN_TABLE, GENESIS, link, recorded_now
 from ledger.store.dialect import Dialect
 
@@ -150,6 +150,7 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder, _Statements):
                 "recorded_at TEXT NOT NULL, hash TEXT NOT NULL)"
             ),
             refusals.create_table(self.dialect),
+            *service.create_tables(self.dialect),
             *(
                 self.sql(
                     f"CREATE TRIGGER IF NOT EXISTS {table}_no_{action.lower()} BEFORE {action} "
@@ -200,6 +201,7 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
                 "recorded_at text NOT NULL, hash text NOT NULL)"
             ),
             refusals.create_table(self.dialect),
+            *service.create_tables(self.dialect),
             *(
                 _append_only_trigger(self.datastore.schema, table)
                 for table in (self.events_table_name, CHAIN_TABLE)

@@ -1,0 +1,72 @@
+"""The HTTP service (docs/service.md): `ledger serve`, and its users' tokens."""
+
+import sys
+from typing import Annotated
+
+import typer
+
+from domain.errors import LedgerError
+from ledger.cli.common import GROUP, actor, database_of, open_books, out, say
+from ledger.store.service import ServiceStore
+
+commands = typer.Typer()
+service_cli = typer.Typer(help="The HTTP service's tokens: issue and revoke them.", **GROUP)
+
+
+@service_cli.command("token")
+def token(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="The user the token logs in as.")],
+) -> None:
+    """Issue a token for a user of the scheme (admins only); it is shown this once."""
+    with open_books(ctx) as books:
+        scheme = books.app.scheme()
+        scheme.require_duty(actor(ctx), "issue_token")
+        if not scheme.roles.get(user):
+            raise LedgerError(f"{user!r} holds no role: grant one first (ledger users grant)")
+        secret = ServiceStore(books.app.recorder.datastore).issue_token(user)  # type: ignore[attr-defined]
+    out.print(secret)
+    say(f"A token for {user}: give it to them; it is not shown again.")
+
+
+@service_cli.command("revoke")
+def revoke(
+    ctx: typer.Context,
+    user: Annotated[str, typer.Argument(help="Whose tokens to revoke.")],
+) -> None:
+    """Revoke every token of a user (admins only)."""
+    with open_books(ctx) as books:
+        books.app.scheme().require_duty(actor(ctx), "issue_token")
+        live = ServiceStore(books.app.recorder.datastore).revoke_tokens(user)  # type: ignore[attr-defined]
+    out.print(f"Revoked {live} token{'' if live == 1 else 's'} of {user}.")
+
+
+@commands.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    admin: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LEDGER_ADMIN",
+            help="An admin of the scheme to issue a first token to, shown once at start; "
+            "asked for when no token exists yet and the terminal can answer.",
+        ),
+    ] = None,
+) -> None:
+    """Serve the ledger over HTTP to finance systems (docs/service.md)."""
+    import uvicorn
+
+    from ledger.service.api import create_app
+
+    app = create_app(database_of(ctx))
+    service = app.state.service
+    if admin is None and sys.stdin.isatty() and not service.store.has_tokens():
+        admin = typer.prompt("No token exists yet. First admin's name (blank: none)", "") or None
+    if admin is not None:
+        service.books.app.scheme().require_duty(admin, "issue_token")
+        say(f"A token for {admin}, shown this once:")
+        out.print(service.store.issue_token(admin))
+    say(f"Serving the ledger at http://{host}:{port}/ (OpenAPI at /docs)")
+    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -1,0 +1,220 @@
+"""The HTTP service, through an HTTP client, on each backend: who may do what, writes that
+a retry never records twice, errors that name the field, reads equal to the books'."""
+
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from conftest import PERIOD_END, PERIOD_START, grant_staff
+from fastapi.testclient import TestClient
+
+from domain.money import money
+from ledger.application.books import Books
+from ledger.application.policies import load_preset
+from ledger.service.api import create_app
+from ledger.store.service import ServiceStore
+
+D = "2025-03-01"
+
+
+@pytest.fixture
+def client(books: Books, db: str) -> Iterator[TestClient]:
+    with TestClient(create_app(db)) as client:
+        yield client
+
+
+@pytest.fixture
+def tokens(books: Books) -> dict[str, str]:
+    store = ServiceStore(books.app.recorder.datastore)  # type: ignore[attr-defined]
+    return {user: store.issue_token(user) for user in ("admin", "clerk", "approver", "cashier")}
+
+
+def as_(tokens: dict[str, str], user: str, key: str | None = None) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {tokens[user]}"}
+    return headers if key is None else {**headers, "Idempotency-Key": key}
+
+
+def enrolled(client: TestClient, tokens: dict[str, str], member: str) -> None:
+    for path, body in (
+        ("/enrolments", {"member_id": member, "period": 1, "county": "C1", "unit": "U1"}),
+        ("/premiums", {"member_id": member, "period": 1, "receipt": f"R-{member}"}),
+    ):
+        answer = client.post(
+            path, json={**body, "date": D}, headers=as_(tokens, "clerk", f"{path}{member}")
+        )
+        assert answer.status_code == 200, answer.json()
+
+
+def submitted(client: TestClient, tokens: dict[str, str], member: str, eligible: str) -> str:
+    answer = client.post(
+        "/claims",
+        json={"member_id": member, "period": 1, "eligible_self_paid": eligible, "date": D},
+        headers=as_(tokens, "clerk", f"claim-{member}-{eligible}"),
+    )
+    assert answer.status_code == 200, answer.json()
+    return str(answer.json()["claim_id"])
+
+
+def test_no_token_a_wrong_one_or_a_revoked_one_is_not_let_in(
+    client: TestClient, tokens: dict[str, str], books: Books
+) -> None:
+    assert client.get("/balances").status_code == 401
+    wrong = client.get("/balances", headers={"Authorization": "Bearer not-a-token"})
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["reason"] == "this token is not known, or was revoked"
+    assert client.get("/balances", headers=as_(tokens, "clerk")).status_code == 200
+    ServiceStore(books.app.recorder.datastore).revoke_tokens("clerk")  # type: ignore[attr-defined]
+    assert client.get("/balances", headers=as_(tokens, "clerk")).status_code == 401
+    assert client.get("/balances", headers=as_(tokens, "approver")).status_code == 200
+
+
+def test_a_retried_write_gets_the_first_answer_and_records_nothing_twice(
+    client: TestClient, tokens: dict[str, str], books: Books
+) -> None:
+    body = {"member_id": "m1", "period": 1, "county": "C1", "unit": "U1", "date": D}
+    first = client.post("/enrolments", json=body, headers=as_(tokens, "clerk", "k1"))
+    assert first.status_code == 200
+    position = books.log.last_position()
+    again = client.post("/enrolments", json=body, headers=as_(tokens, "clerk", "k1"))
+    assert (again.status_code, again.json()) == (200, first.json())
+    assert books.log.last_position() == position
+    other = client.post(
+        "/enrolments", json={**body, "county": "C2"}, headers=as_(tokens, "clerk", "k1")
+    )
+    assert other.status_code == 422
+    assert "another request" in other.json()["error"]["reason"]
+    # a new key is a new request: the ledger itself refuses a second enrolment
+    twice = client.post("/enrolments", json=body, headers=as_(tokens, "clerk", "k2"))
+    assert twice.status_code == 409
+    assert books.log.last_position() == position
+
+
+def test_a_refused_write_is_answered_the_same_on_retry(
+    client: TestClient, tokens: dict[str, str], books: Books
+) -> None:
+    body = {"member_id": "nobody", "period": 1, "receipt": "R1", "date": D}
+    first = client.post("/premiums", json=body, headers=as_(tokens, "clerk", "p1"))
+    assert first.status_code == 404
+    assert first.json()["error"]["reason"] == "unknown member 'nobody'"
+    enrolled(client, tokens, "nobody")
+    again = client.post("/premiums", json=body, headers=as_(tokens, "clerk", "p1"))
+    assert (again.status_code, again.json()) == (404, first.json())
+
+
+def test_a_write_needs_its_role_and_a_refusal_records_nothing(
+    client: TestClient, tokens: dict[str, str], books: Books
+) -> None:
+    enrolled(client, tokens, "m1")
+    claim = submitted(client, tokens, "m1", "3000.00")
+    position = books.log.last_position()
+    refused = client.post(
+        f"/claims/{claim}/approve", json={"date": D}, headers=as_(tokens, "clerk", "a1")
+    )
+    assert refused.status_code == 403
+    assert "clerk may not approve claims" in refused.json()["error"]["reason"]
+    assert books.log.last_position() == position
+    listed = client.get("/refusals", headers=as_(tokens, "admin")).json()
+    assert [r["command"] for r in listed["items"]] == ["approve_claim"]
+
+
+def test_bad_input_is_answered_400_naming_the_field_and_never_500(
+    client: TestClient, tokens: dict[str, str]
+) -> None:
+    enrolled(client, tokens, "m1")
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"eligible_self_paid": 3000.5}, "eligible_self_paid"),  # a float is not yuan
+        ({"eligible_self_paid": "3000.555"}, "eligible_self_paid"),
+        ({"eligible_self_paid": "3000", "date": "2025-02-30"}, "date"),
+        ({"eligible_self_paid": "3000", "surprise": 1}, "surprise"),
+    ]
+    for change, field in cases:
+        body = {"member_id": "m1", "period": 1, "date": D, **change}
+        answer = client.post("/claims", json=body, headers=as_(tokens, "clerk", repr(change)))
+        assert answer.status_code == 400, (change, answer.json())
+        assert answer.json()["error"]["field"] == field, answer.json()
+    missing = client.post("/claims", json={"member_id": "m1"}, headers=as_(tokens, "clerk"))
+    assert missing.status_code == 400
+    assert missing.json()["error"]["field"] == "Idempotency-Key"
+
+
+def test_approval_payout_balances_and_trail_are_the_books_own(
+    client: TestClient, tokens: dict[str, str], books: Books
+) -> None:
+    enrolled(client, tokens, "m1")
+    claim = submitted(client, tokens, "m1", "6000.00")
+    approved = client.post(
+        f"/claims/{claim}/approve", json={"date": D}, headers=as_(tokens, "approver", "a1")
+    )
+    assert approved.status_code == 200
+    assert approved.json()["benefit"] == "1380.00"  # 4,400 x 20% + 1,000 x 50%
+    paid = client.post(
+        "/payouts",
+        json={"claim_id": claim, "bank_reference": "B1", "date": D},
+        headers=as_(tokens, "cashier", "pay1"),
+    )
+    assert paid.json()["paid"] == "1380.00"
+    balances = client.get("/balances", headers=as_(tokens, "approver")).json()
+    assert balances == books.report()
+    county = client.get("/balances?county=C1", headers=as_(tokens, "approver")).json()
+    assert county == books.report("C1")
+    trail = client.get(f"/claims/{claim}/trail", headers=as_(tokens, "approver")).json()
+    assert [e["event"] for e in trail["entries"]][-2:] == ["ClaimApproved", "PayoutMade"]
+    assert client.get("/claims/NOPE/trail", headers=as_(tokens, "approver")).status_code == 404
+    digest = client.get("/audit/digest", headers=as_(tokens, "approver")).json()
+    assert digest["position"] == books.log.last_position()
+
+
+def test_refusals_come_a_page_at_a_time(client: TestClient, tokens: dict[str, str]) -> None:
+    for n in range(5):
+        body = {"member_id": f"x{n}", "period": 1, "county": "C1", "unit": "U1", "date": D}
+        client.post("/enrolments", json=body, headers=as_(tokens, "cashier", f"e{n}"))
+    first = client.get("/refusals?limit=2", headers=as_(tokens, "admin")).json()
+    assert (first["total"], len(first["items"]), first["next_offset"]) == (5, 2, 2)
+    last = client.get("/refusals?offset=4&limit=2", headers=as_(tokens, "admin")).json()
+    assert (len(last["items"]), last["next_offset"]) == (1, None)
+
+
+@pytest.fixture
+def capped(db: str) -> Iterator[Books]:
+    """Weihai's policy: 50% above 8,000, at most 100,000 a member a period."""
+    books = Books(db)
+    books.app.create_scheme("Weihai", "weihai", {"C1": "Huancui"}, "admin", PERIOD_START)
+    grant_staff(books.app)
+    books.app.open_period(
+        1, PERIOD_START, PERIOD_END, load_preset("weihai").policy_for(1), "approver", PERIOD_START
+    )
+    yield books
+    books.close()
+
+
+def test_concurrent_approvals_near_the_cap_never_exceed_it(capped: Books, db: str) -> None:
+    store = ServiceStore(capped.app.recorder.datastore)  # type: ignore[attr-defined]
+    tokens = {user: store.issue_token(user) for user in ("clerk", "approver")}
+    with TestClient(create_app(db)) as client:
+        enrolled(client, tokens, "m1")
+        claims = [submitted(client, tokens, "m1", f"10800{n}.00") for n in range(4)]
+        answers: list[Any] = []
+
+        def approve(claim: str) -> None:
+            answers.append(
+                client.post(
+                    f"/claims/{claim}/approve",
+                    json={"date": D},
+                    headers=as_(tokens, "approver", f"approve-{claim}"),
+                )
+            )
+
+        threads = [threading.Thread(target=approve, args=(c,)) for c in claims]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    approved = [a.json() for a in answers if a.status_code == 200]
+    refused = [a.json()["error"]["reason"] for a in answers if a.status_code != 200]
+    total = sum((money(a["benefit"]) for a in approved), Decimal(0))
+    assert total == Decimal("100000.00")  # each would give about 50,000: the cap stops them
+    assert len(approved) == 2
+    assert len(refused) == 2 and all("cap of 100000.00 is used up" in r for r in refused)
+    assert {a.status_code for a in answers} == {200, 409}
