@@ -32,6 +32,7 @@ DUTIES: dict[str, Duty] = {
     "grant_role": Duty(ADMIN, "grant roles"),
     "revoke_role": Duty(ADMIN, "revoke roles"),
     "issue_token": Duty(ADMIN, "issue service tokens"),
+    "revoke_token": Duty(ADMIN, "revoke service tokens"),
     "enrol": Duty(CLERK, "enrol members"),
     "pay_premium": Duty(CLERK, "record premiums"),
     "submit_claim": Duty(CLERK, "submit claims"),

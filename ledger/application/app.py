@@ -45,6 +45,7 @@ from ledger.store.recorders import (
     GuardedSQLiteRecorder,
 )
 from ledger.store.refusals import Refusals
+from ledger.store.service import ServiceStore
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -129,6 +130,7 @@ class MutualAidLedger(Application[UUID]):
         recorder = self.recorder
         assert isinstance(recorder, GuardedSQLiteRecorder | GuardedPostgresRecorder)
         self.refusals = Refusals(recorder.datastore)
+        self.service = ServiceStore(recorder.datastore)
         if not read_only:
             recorder.create_table()
             recorder.seal_history()
@@ -272,6 +274,17 @@ class MutualAidLedger(Application[UUID]):
         scheme = self._replayed_scheme()
         scheme.grant_role(user, role, actor, on)
         self.save(scheme)
+
+    def issue_token(self, user: str, actor: str) -> str:
+        """A new API token for a user of the scheme, to log in to the HTTP service with."""
+        if not self.authorise(actor, "issue_token").roles.get(user):
+            raise LedgerError(f"{user!r} holds no role: grant one first (ledger users grant)")
+        return self.service.issue_token(user)
+
+    def revoke_tokens(self, user: str, actor: str) -> int:
+        """Revoke every live token of a user; how many there were."""
+        self.authorise(actor, "revoke_token")
+        return self.service.revoke_tokens(user)
 
     @refusals_recorded
     @retry_on_conflict

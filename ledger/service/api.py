@@ -32,7 +32,6 @@ from ledger.application.books import Books
 from ledger.application.records import PositiveAmount
 from ledger.reports.audit import head
 from ledger.reports.trails import known_at_position, trail
-from ledger.store.service import ServiceStore
 
 PAGE = 100
 """Items a list gives at most, unless asked for fewer."""
@@ -115,7 +114,7 @@ class Service:
 
     def __init__(self, db: str) -> None:
         self.books = Books(db)
-        self.store = ServiceStore(self.books.app.recorder.datastore)  # type: ignore[attr-defined]
+        self.store = self.books.app.service
         self.lock = threading.Lock()
 
     @contextmanager

@@ -57,6 +57,8 @@ COMMANDS: dict[str, tuple[str, Command]] = {
     # the command: (a user without its role, the command run by a user)
     "grant_role": ("clerk", lambda b, user, _: b.app.grant_role("wang", "clerk", user, ON)),
     "revoke_role": ("cashier", lambda b, user, _: b.app.revoke_role("clerk", "clerk", user, ON)),
+    "issue_token": ("clerk", lambda b, user, _: b.app.issue_token("cashier", user)),
+    "revoke_token": ("approver", lambda b, user, _: b.app.revoke_tokens("cashier", user)),
     "enrol": ("cashier", lambda b, user, _: b.app.enrol("m3", 1, "C2", "U2", None, user, ON)),
     "pay_premium": (
         "approver",

@@ -2,19 +2,19 @@
 a retry never records twice, errors that name the field, reads equal to the books'."""
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import PERIOD_END, PERIOD_START, grant_staff
 from fastapi.testclient import TestClient
 
 from domain.money import money
+from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
 from ledger.application.policies import load_preset
 from ledger.service.api import create_app
-from ledger.store.service import ServiceStore
 
 D = "2025-03-01"
 
@@ -27,8 +27,10 @@ def client(books: Books, db: str) -> Iterator[TestClient]:
 
 @pytest.fixture
 def tokens(books: Books) -> dict[str, str]:
-    store = ServiceStore(books.app.recorder.datastore)  # type: ignore[attr-defined]
-    return {user: store.issue_token(user) for user in ("admin", "clerk", "approver", "cashier")}
+    return {
+        user: books.app.issue_token(user, "admin")
+        for user in ("admin", "clerk", "approver", "cashier")
+    }
 
 
 def as_(tokens: dict[str, str], user: str, key: str | None = None) -> dict[str, str]:
@@ -65,7 +67,7 @@ def test_no_token_a_wrong_one_or_a_revoked_one_is_not_let_in(
     assert wrong.status_code == 401
     assert wrong.json()["error"]["reason"] == "this token is not known, or was revoked"
     assert client.get("/balances", headers=as_(tokens, "clerk")).status_code == 200
-    ServiceStore(books.app.recorder.datastore).revoke_tokens("clerk")  # type: ignore[attr-defined]
+    books.app.revoke_tokens("clerk", "admin")
     assert client.get("/balances", headers=as_(tokens, "clerk")).status_code == 401
     assert client.get("/balances", headers=as_(tokens, "approver")).status_code == 200
 
@@ -177,21 +179,19 @@ def test_refusals_come_a_page_at_a_time(client: TestClient, tokens: dict[str, st
 
 
 @pytest.fixture
-def capped(db: str) -> Iterator[Books]:
+def capped(db: str, staff: Callable[[MutualAidLedger], None]) -> Iterator[Books]:
     """Weihai's policy: 50% above 8,000, at most 100,000 a member a period."""
     books = Books(db)
-    books.app.create_scheme("Weihai", "weihai", {"C1": "Huancui"}, "admin", PERIOD_START)
-    grant_staff(books.app)
-    books.app.open_period(
-        1, PERIOD_START, PERIOD_END, load_preset("weihai").policy_for(1), "approver", PERIOD_START
-    )
+    start, end = date(2025, 1, 1), date(2025, 12, 31)
+    books.app.create_scheme("Weihai", "weihai", {"C1": "Huancui"}, "admin", start)
+    staff(books.app)
+    books.app.open_period(1, start, end, load_preset("weihai").policy_for(1), "approver", start)
     yield books
     books.close()
 
 
 def test_concurrent_approvals_near_the_cap_never_exceed_it(capped: Books, db: str) -> None:
-    store = ServiceStore(capped.app.recorder.datastore)  # type: ignore[attr-defined]
-    tokens = {user: store.issue_token(user) for user in ("clerk", "approver")}
+    tokens = {user: capped.app.issue_token(user, "admin") for user in ("clerk", "approver")}
     with TestClient(create_app(db)) as client:
         enrolled(client, tokens, "m1")
         claims = [submitted(client, tokens, "m1", f"10800{n}.00") for n in range(4)]
