@@ -23,6 +23,10 @@ class Conflict(LedgerError):
     already recorded, or the member's, claim's or period's state does not allow it."""
 
 
+class NotFound(LedgerError):
+    """A request names a member, a claim or a period the ledger has no record of."""
+
+
 class UnknownCounty(LedgerError):
     def __init__(self, county: str, known: list[str]) -> None:
         super().__init__(
@@ -32,6 +36,12 @@ class UnknownCounty(LedgerError):
 
 class PeriodError(Conflict):
     """A period is unknown, already opened, or already closed."""
+
+
+class UnknownPeriod(NotFound, PeriodError):
+    def __init__(self, number: int, at: int | None = None) -> None:
+        when = "has not been opened" if at is None else f"had not been opened at position {at}"
+        super().__init__(f"period {number} {when}")
 
 
 class NoPeriodCovers(PeriodError):
@@ -118,10 +128,6 @@ class InvalidSettlement(FieldError):
 
 class ClaimError(Conflict):
     """A claim is unknown, duplicated, or not in a state that allows the request."""
-
-
-class NotFound(LedgerError):
-    """A request names a member or a claim the ledger has no record of."""
 
 
 class UnknownMember(NotFound):

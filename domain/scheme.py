@@ -19,6 +19,7 @@ from domain.errors import (
     PeriodError,
     PeriodNotOpen,
     UnknownCounty,
+    UnknownPeriod,
 )
 from domain.money import ZERO, positive, round_yuan
 from domain.policy import Policy
@@ -145,7 +146,7 @@ class Scheme(Aggregate):
         try:
             return self.periods[number]
         except KeyError:
-            raise PeriodError(f"period {number} has not been opened") from None
+            raise UnknownPeriod(number) from None
 
     def period_covering(self, day: date) -> Period:
         """The period whose dates include the day (periods never overlap), for a fact that

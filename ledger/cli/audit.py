@@ -28,7 +28,7 @@ from ledger.cli.common import (
     progress_bars,
     say,
 )
-from ledger.reports.audit import Digest, head, verify
+from ledger.reports.audit import Digest, head, verification, verify
 from ledger.reports.trails import TrailEntry, save_trail_csv, trail, write_trail_csv
 from ledger.store.recorders import GuardedPostgresRecorder
 
@@ -91,27 +91,7 @@ def audit_verify(
     end = 0 if chain.head is None else chain.head.position
     lagging = replay.lagging(end)
     if as_json:
-        print_json(
-            {
-                "chain": {
-                    "checked": chain.checked,
-                    "head": None if chain.head is None else str(chain.head),
-                    "digest_matches": chain.digest_matches,
-                    "findings": [
-                        {"position": f.position, "problem": f.problem} for f in chain.findings
-                    ],
-                },
-                "read_models": {
-                    "positions": replay.positions,
-                    "rows": replay.rows,
-                    "differences": [
-                        {"model": d.model, "difference": d.what} for d in replay.differences
-                    ],
-                },
-                "complete": not lagging,
-                "verified": not problems and (partial or not lagging),
-            }
-        )
+        print_json(verification(chain, replay, partial))
     else:
         say(f"Hash chain: {chain.checked} events checked, head {chain.head or 'none'}.")
         if published is not None:

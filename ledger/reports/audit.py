@@ -246,6 +246,29 @@ def verify(
         return chain.result(), replay
 
 
+def verification(chain: ChainCheck, replay: ReplayCheck, partial: bool) -> dict[str, Any]:
+    """What `verify` found, as `ledger audit verify --json` and the service give it:
+    verified when nothing differs and, unless `partial`, every read model was compared to
+    the end of the log."""
+    end = 0 if chain.head is None else chain.head.position
+    lagging = replay.lagging(end)
+    return {
+        "chain": {
+            "checked": chain.checked,
+            "head": None if chain.head is None else str(chain.head),
+            "digest_matches": chain.digest_matches,
+            "findings": [{"position": f.position, "problem": f.problem} for f in chain.findings],
+        },
+        "read_models": {
+            "positions": replay.positions,
+            "rows": replay.rows,
+            "differences": [{"model": d.model, "difference": d.what} for d in replay.differences],
+        },
+        "complete": not lagging,
+        "verified": not chain.findings and not replay.differences and (partial or not lagging),
+    }
+
+
 def check_read_models(
     books: Books, on_batch: Callable[[int], None] | None = None, worker: Executor | None = None
 ) -> ReplayCheck:

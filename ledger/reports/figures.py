@@ -15,7 +15,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
-from domain.errors import LedgerError
+from domain.errors import LedgerError, UnknownPeriod
 from domain.money import ZERO, fmt, from_fen, round_yuan
 from domain.scheme import Scheme
 from ledger.application.books import Books
@@ -80,7 +80,7 @@ def period_known(books: Books, number: int, at: int) -> tuple[PeriodKnown, list[
     periods = books.statements.periods(at)
     found = [p for p in periods if p.number == number]
     if not found:
-        raise LedgerError(f"period {number} had not been opened at position {at}")
+        raise UnknownPeriod(number, at)
     return found[0], [p for p in periods if p.number <= number]
 
 

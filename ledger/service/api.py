@@ -8,12 +8,15 @@ so that a client may retry any write it did not see answered (docs/service.md).
 import datetime as dt
 import hashlib
 import json
+import pathlib
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Header, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -29,26 +32,36 @@ from domain.errors import (
 )
 from domain.money import fmt
 from ledger.application.books import Books
+from ledger.application.feeds import ImportRefused, import_feed
 from ledger.application.records import PositiveAmount
-from ledger.reports.audit import head
-from ledger.reports.trails import known_at_position, trail
+from ledger.reports.audit import Digest, head, verification, verify
+from ledger.reports.render import write as write_document
+from ledger.reports.render.document import statement_document
+from ledger.reports.statement import statement
+from ledger.reports.trails import explain, known_at_position, trail
 
 PAGE = 100
 """Items a list gives at most, unless asked for fewer."""
+
+KnownAt = Annotated[
+    str | None, Query(description="The books as known at a log position or an ISO date-time.")
+]
 
 
 class Problem(Exception):
     """An answer other than success, with the body the client is given."""
 
-    def __init__(self, status: int, reason: str, field: str | None = None) -> None:
+    def __init__(self, status: int, reason: str, field: str | None = None, **more: Any) -> None:
         super().__init__(reason)
-        self.status, self.reason, self.field = status, reason, field
+        self.status, self.reason, self.field, self.more = status, reason, field, more
 
 
 def problem_of(error: LedgerError) -> Problem:
     """The HTTP status of a refusal: the same reasons as the command line gives."""
     if isinstance(error, DutyRefused):
         return Problem(403, str(error))
+    if isinstance(error, ImportRefused):
+        return Problem(400, str(error), summary=error.summary.as_dict())
     if isinstance(error, NotFound):
         return Problem(404, str(error))
     if isinstance(error, Conflict):
@@ -60,8 +73,19 @@ def problem_of(error: LedgerError) -> Problem:
     return Problem(400, str(error))
 
 
+def page_of(items: list[Any], offset: int, limit: int) -> dict[str, Any]:
+    """One page of a list, oldest first, and where the next one starts (None: no more)."""
+    end = offset + limit
+    return {
+        "total": len(items),
+        "offset": offset,
+        "items": items[offset:end],
+        "next_offset": end if end < len(items) else None,
+    }
+
+
 def body_of(problem: Problem) -> dict[str, Any]:
-    return {"error": {"reason": problem.reason, "field": problem.field}}
+    return {"error": {"reason": problem.reason, "field": problem.field}, **problem.more}
 
 
 class Write(BaseModel):
@@ -106,6 +130,20 @@ class Payout(Write):
     claim_id: str
     bank_reference: str
     amount: PositiveAmount | None = Field(None, description="Yuan; none: all that is payable.")
+
+
+class Return(Write):
+    bank_reference: str
+    reason: str
+
+
+MEDIA_TYPES = {
+    "json": "application/json",
+    "html": "text/html; charset=utf-8",
+    "pdf": "application/pdf",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+FEED_SUFFIXES = (".csv", ".jsonl", ".xlsx")
 
 
 class Service:
@@ -261,46 +299,171 @@ def create_app(db: str) -> FastAPI:
 
         return service.written(who, key, {"payout": p.model_dump(mode="json")}, run)
 
+    @app.post("/payouts/{claim_id}/return")
+    def return_payout(claim_id: str, r: Return, who: User, key: Key) -> JSONResponse:
+        """The bank sent a payout back: what it paid is payable again."""
+
+        def run(books: Books) -> dict[str, Any]:
+            books.app.return_payout(claim_id, r.bank_reference, r.reason, who, r.date)
+            return {"claim_id": claim_id, "returned": r.bank_reference}
+
+        request = {"return": claim_id, **r.model_dump(mode="json")}
+        return service.written(who, key, request, run)
+
+    @app.post(
+        "/imports/{kind}",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        },
+    )
+    async def import_(
+        kind: Annotated[str, Path(description="enrolments, premiums, claims or payout-results.")],
+        request: Request,
+        who: User,
+        key: Key,
+        filename: Annotated[
+            str, Query(description="The file's name; its suffix (.csv, .jsonl, .xlsx) its format.")
+        ],
+        sheet: str | None = None,
+        partial: Annotated[
+            bool, Query(description="Import the good records; list the bad.")
+        ] = False,
+        received: Annotated[
+            dt.date | None, Query(description="The day the feed was received; default today.")
+        ] = None,
+    ) -> JSONResponse:
+        """Import a feed, the request's body, as `ledger import` does: the same summary and
+        rejects. A feed with a bad record is refused whole (400) unless `partial`."""
+        name = pathlib.PurePath(filename).name
+        if not name.endswith(FEED_SUFFIXES) or name != filename:
+            raise Problem(400, f"a file name ending {', '.join(FEED_SUFFIXES)}", "filename")
+        content = await request.body()
+        fingerprint = {
+            "import": kind,
+            "filename": name,
+            "sheet": sheet,
+            "partial": partial,
+            "received": None if received is None else received.isoformat(),
+            "sha256": hashlib.sha256(content).hexdigest(),
+        }
+
+        def run(books: Books) -> dict[str, Any]:
+            with tempfile.TemporaryDirectory(prefix="ledger-import-") as folder:
+                path = pathlib.Path(folder) / name
+                path.write_bytes(content)
+                rejects = path.with_name(f"rejects-{name}") if partial else None
+                try:
+                    summary = import_feed(
+                        books,
+                        kind,
+                        path,
+                        who,
+                        sheet=sheet,
+                        partial=partial,
+                        rejects_path=rejects,
+                        received_on=received,
+                    )
+                except ImportRefused as refused:
+                    refused.summary.file = name
+                    raise
+            summary.file = name
+            return summary.as_dict()
+
+        return await run_in_threadpool(service.written, who, key, fingerprint, run)
+
     @app.get("/balances")
     def balances(
         who: User,
         county: str | None = None,
         period: int | None = None,
         as_of: dt.date | None = None,
-        as_known_at: str | None = Query(None, description="A log position or an ISO date-time."),
+        as_known_at: KnownAt = None,
     ) -> dict[str, Any]:
         with service.reading() as books:
             known_at = None if as_known_at is None else known_at_position(books, as_known_at)
             return books.report(county, period, as_of, known_at)
 
+    Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+    Limit = Annotated[int, Query(ge=1, le=PAGE, description="Items to give at most.")]
+
     @app.get("/members/{member_id}/trail")
-    def member_trail(member_id: str, who: User) -> dict[str, Any]:
+    def member_trail(member_id: str, who: User, offset: Offset = 0, limit: Limit = PAGE) -> Any:
+        """Every event of a member, in log order, a page at a time."""
         with service.reading() as books:
-            entries = trail(books, member=member_id)
-        return {"member": member_id, "entries": [e.as_dict() for e in entries]}
+            entries = [e.as_dict() for e in trail(books, member=member_id)]
+        return {"member": member_id, **page_of(entries, offset, limit)}
 
     @app.get("/claims/{claim_id}/trail")
-    def claim_trail(claim_id: str, who: User) -> dict[str, Any]:
+    def claim_trail(claim_id: str, who: User, offset: Offset = 0, limit: Limit = PAGE) -> Any:
+        """Every event of a claim, in log order, a page at a time."""
         with service.reading() as books:
-            entries = trail(books, claim=claim_id)
-        return {"claim": claim_id, "entries": [e.as_dict() for e in entries]}
+            entries = [e.as_dict() for e in trail(books, claim=claim_id)]
+        return {"claim": claim_id, **page_of(entries, offset, limit)}
+
+    @app.get("/counties/{county}/trail")
+    def county_trail(
+        county: str, period: int, who: User, offset: Offset = 0, limit: Limit = PAGE
+    ) -> Any:
+        """Every event that posted into a county (or CITY, the city pool) in a period."""
+        with service.reading() as books:
+            entries = [e.as_dict() for e in trail(books, county=county, period=period)]
+        return {"county": county, "period": period, **page_of(entries, offset, limit)}
+
+    @app.get("/counties/{county}/explain")
+    def explained(
+        county: str,
+        account: str,
+        who: User,
+        period: int | None = None,
+        as_of: dt.date | None = None,
+        as_known_at: KnownAt = None,
+    ) -> dict[str, Any]:
+        """The postings behind one balance of /balances, which add up to it."""
+        with service.reading() as books:
+            known_at = None if as_known_at is None else known_at_position(books, as_known_at)
+            return explain(books, county, account, period, as_of, known_at).as_dict()
 
     @app.get("/refusals")
-    def refusals(
-        who: User,
-        offset: Annotated[int, Query(ge=0)] = 0,
-        limit: Annotated[int, Query(ge=1, le=PAGE)] = PAGE,
-    ) -> dict[str, Any]:
+    def refusals(who: User, offset: Offset = 0, limit: Limit = PAGE) -> dict[str, Any]:
         """The commands refused for want of a duty, oldest first, a page at a time."""
         with service.reading() as books:
-            every = books.app.refusals.all()
-        page = every[offset : offset + limit]
-        return {
-            "total": len(every),
-            "offset": offset,
-            "items": [r.as_dict() for r in page],
-            "next_offset": offset + limit if offset + limit < len(every) else None,
-        }
+            every = [r.as_dict() for r in books.app.refusals.all()]
+        return page_of(every, offset, limit)
+
+    @app.get(
+        "/statements/{period}",
+        response_class=Response,
+        responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}}},
+    )
+    def period_statement(
+        period: Annotated[int, Path(ge=1)],
+        who: User,
+        format: Annotated[str, Query(pattern="^(json|html|pdf|xlsx)$")] = "json",
+        county: str | None = None,
+        as_known_at: KnownAt = None,
+        largest: Annotated[int, Query(ge=0, le=1000)] = 10,
+    ) -> Response:
+        """The period statement for the boards, as `ledger statement` writes it."""
+        with service.reading() as books:
+            known_at = None if as_known_at is None else known_at_position(books, as_known_at)
+            found = statement(books, period, county, known_at, largest)
+        if format == "json":
+            return JSONResponse(found.as_dict())
+        with tempfile.TemporaryDirectory(prefix="ledger-statement-") as folder:
+            path = pathlib.Path(folder) / f"statement-{period}.{format}"
+            write_document(statement_document(found), format, path)
+            content = path.read_bytes()
+        return Response(
+            content,
+            media_type=MEDIA_TYPES[format],
+            headers={"Content-Disposition": f'attachment; filename="{path.name}"'},
+        )
 
     @app.get("/audit/digest")
     def digest(who: User) -> dict[str, Any]:
@@ -309,5 +472,20 @@ def create_app(db: str) -> FastAPI:
         if found is None:
             raise Problem(404, "the log is empty: there is no digest yet")
         return {"position": found.position, "hash": found.hash, "digest": str(found)}
+
+    @app.get("/audit/verify")
+    def audit_verify(
+        who: User,
+        digest: Annotated[
+            str | None, Query(description="POSITION:HASH published earlier; must match.")
+        ] = None,
+    ) -> JSONResponse:
+        """Recompute the hash chain and replay every read model against the live one, as
+        `ledger audit verify --json`: 200 if verified, 409 with the same body if not."""
+        published = None if digest is None else Digest.parse(digest)
+        with service.reading() as books:
+            books.catch_up()
+            found = verification(*verify(books, published), partial=False)
+        return JSONResponse(found, 200 if found["verified"] else 409)
 
     return app

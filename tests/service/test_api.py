@@ -9,54 +9,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from service_calls import D, as_, enrolled, submitted
 
 from domain.money import money
 from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
 from ledger.application.policies import load_preset
 from ledger.service.api import create_app
-
-D = "2025-03-01"
-
-
-@pytest.fixture
-def client(books: Books, db: str) -> Iterator[TestClient]:
-    with TestClient(create_app(db)) as client:
-        yield client
-
-
-@pytest.fixture
-def tokens(books: Books) -> dict[str, str]:
-    return {
-        user: books.app.issue_token(user, "admin")
-        for user in ("admin", "clerk", "approver", "cashier")
-    }
-
-
-def as_(tokens: dict[str, str], user: str, key: str | None = None) -> dict[str, str]:
-    headers = {"Authorization": f"Bearer {tokens[user]}"}
-    return headers if key is None else {**headers, "Idempotency-Key": key}
-
-
-def enrolled(client: TestClient, tokens: dict[str, str], member: str) -> None:
-    for path, body in (
-        ("/enrolments", {"member_id": member, "period": 1, "county": "C1", "unit": "U1"}),
-        ("/premiums", {"member_id": member, "period": 1, "receipt": f"R-{member}"}),
-    ):
-        answer = client.post(
-            path, json={**body, "date": D}, headers=as_(tokens, "clerk", f"{path}{member}")
-        )
-        assert answer.status_code == 200, answer.json()
-
-
-def submitted(client: TestClient, tokens: dict[str, str], member: str, eligible: str) -> str:
-    answer = client.post(
-        "/claims",
-        json={"member_id": member, "period": 1, "eligible_self_paid": eligible, "date": D},
-        headers=as_(tokens, "clerk", f"claim-{member}-{eligible}"),
-    )
-    assert answer.status_code == 200, answer.json()
-    return str(answer.json()["claim_id"])
 
 
 def test_no_token_a_wrong_one_or_a_revoked_one_is_not_let_in(
@@ -162,7 +121,7 @@ def test_approval_payout_balances_and_trail_are_the_books_own(
     county = client.get("/balances?county=C1", headers=as_(tokens, "approver")).json()
     assert county == books.report("C1")
     trail = client.get(f"/claims/{claim}/trail", headers=as_(tokens, "approver")).json()
-    assert [e["event"] for e in trail["entries"]][-2:] == ["ClaimApproved", "PayoutMade"]
+    assert [e["event"] for e in trail["items"]][-2:] == ["ClaimApproved", "PayoutMade"]
     assert client.get("/claims/NOPE/trail", headers=as_(tokens, "approver")).status_code == 404
     digest = client.get("/audit/digest", headers=as_(tokens, "approver")).json()
     assert digest["position"] == books.log.last_position()

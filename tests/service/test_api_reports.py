@@ -1,0 +1,84 @@
+"""What the service reads out: statements in each format, a balance explained posting by
+posting, a county's trail a page at a time, and the audit's verification."""
+
+import pytest
+from fastapi.testclient import TestClient
+from service_calls import D, as_, enrolled, submitted
+
+from ledger.application.books import Books
+from ledger.reports.audit import head
+from ledger.reports.statement import statement
+
+
+@pytest.fixture
+def paid(client: TestClient, tokens: dict[str, str]) -> str:
+    """Three members enrolled and paid, and one claim approved and paid out: its id."""
+    for member in ("m1", "m2", "m3"):
+        enrolled(client, tokens, member)
+    claim = submitted(client, tokens, "m1", "6000.00")
+    for path, body, user in (
+        (f"/claims/{claim}/approve", {"date": D}, "approver"),
+        ("/payouts", {"claim_id": claim, "bank_reference": "B1", "date": D}, "cashier"),
+    ):
+        answer = client.post(path, json=body, headers=as_(tokens, user, path))
+        assert answer.status_code == 200, answer.json()
+    return claim
+
+
+def test_the_statement_is_the_books_own_in_each_format(
+    client: TestClient, tokens: dict[str, str], books: Books, paid: str
+) -> None:
+    headers = as_(tokens, "approver")
+    as_json = client.get("/statements/1", headers=headers)
+    assert as_json.json() == statement(books, 1).as_dict()
+    magic = {"html": b"<!DOCTYPE html>", "pdf": b"%PDF-", "xlsx": b"PK\x03\x04"}
+    for format, start in magic.items():
+        answer = client.get(f"/statements/1?format={format}", headers=headers)
+        assert answer.status_code == 200, format
+        assert answer.content.lstrip()[: len(start)].upper() == start.upper(), format
+        assert f'filename="statement-1.{format}"' in answer.headers["content-disposition"]
+    assert client.get("/statements/1?format=doc", headers=headers).status_code == 400
+    unknown = client.get("/statements/9", headers=headers)
+    assert unknown.status_code == 404, unknown.json()
+    assert unknown.json()["error"]["reason"].startswith("period 9 had not been opened")
+
+
+def test_a_balance_is_explained_by_postings_that_add_up_to_it(
+    client: TestClient, tokens: dict[str, str], books: Books, paid: str
+) -> None:
+    headers = as_(tokens, "approver")
+    shown = books.report("C1")["counties"]["C1"]["accounts"]["premium_income:union:city"]
+    path = "/counties/C1/explain?account=premium_income:union:city"
+    explained = client.get(path, headers=headers).json()
+    assert explained["total"] == shown == "147.00"  # 49 yuan of each of three members
+    assert len(explained["postings"]) == 3
+    wrong = client.get("/counties/C1/explain?account=nothing", headers=headers)
+    assert wrong.status_code == 400 and wrong.json()["error"]["reason"]
+
+
+def test_a_county_trail_comes_a_page_at_a_time(
+    client: TestClient, tokens: dict[str, str], books: Books, paid: str
+) -> None:
+    headers = as_(tokens, "approver")
+    whole = client.get("/counties/C1/trail?period=1", headers=headers).json()
+    first = client.get("/counties/C1/trail?period=1&limit=2", headers=headers).json()
+    rest = client.get("/counties/C1/trail?period=1&offset=2", headers=headers).json()
+    assert first["items"] + rest["items"] == whole["items"]
+    assert (first["next_offset"], rest["next_offset"]) == (2, None)
+    assert client.get("/counties/XX/trail?period=1", headers=headers).status_code == 400
+
+
+def test_the_audit_verifies_the_log_and_checks_a_published_digest(
+    client: TestClient, tokens: dict[str, str], books: Books, paid: str
+) -> None:
+    headers = as_(tokens, "approver")
+    digest = head(books.log)
+    assert digest is not None
+    checked = client.get(f"/audit/verify?digest={digest}", headers=headers)
+    assert checked.status_code == 200
+    body = checked.json()
+    assert body["verified"] and body["chain"]["digest_matches"]
+    assert body["chain"]["checked"] == books.log.last_position()
+    forged = f"{digest.position}:{'0' * 64}"
+    differs = client.get(f"/audit/verify?digest={forged}", headers=headers)
+    assert differs.status_code == 409 and differs.json()["verified"] is False
