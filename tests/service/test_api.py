@@ -150,13 +150,18 @@ def capped(db: str, staff: Callable[[MutualAidLedger], None]) -> Iterator[Books]
 
 
 def test_concurrent_approvals_near_the_cap_never_exceed_it(capped: Books, db: str) -> None:
+    """Two services over the same books, as two processes would be, each approving two of
+    a member's four claims at once: each claim alone is within the cap, together they are
+    twice over it."""
     tokens = {user: capped.app.issue_token(user, "admin") for user in ("clerk", "approver")}
-    with TestClient(create_app(db)) as client:
-        enrolled(client, tokens, "m1")
-        claims = [submitted(client, tokens, "m1", f"10800{n}.00") for n in range(4)]
+    with TestClient(create_app(db)) as one, TestClient(create_app(db)) as other:
+        enrolled(one, tokens, "m1")
+        claims = [submitted(one, tokens, "m1", f"10800{n}.00") for n in range(4)]
         answers: list[Any] = []
+        start = threading.Barrier(len(claims))
 
-        def approve(claim: str) -> None:
+        def approve(client: TestClient, claim: str) -> None:
+            start.wait()
             answers.append(
                 client.post(
                     f"/claims/{claim}/approve",
@@ -165,7 +170,10 @@ def test_concurrent_approvals_near_the_cap_never_exceed_it(capped: Books, db: st
                 )
             )
 
-        threads = [threading.Thread(target=approve, args=(c,)) for c in claims]
+        threads = [
+            threading.Thread(target=approve, args=(one if n % 2 else other, claim))
+            for n, claim in enumerate(claims)
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -174,6 +182,8 @@ def test_concurrent_approvals_near_the_cap_never_exceed_it(capped: Books, db: st
     refused = [a.json()["error"]["reason"] for a in answers if a.status_code != 200]
     total = sum((money(a["benefit"]) for a in approved), Decimal(0))
     assert total == Decimal("100000.00")  # each would give about 50,000: the cap stops them
+    expense = capped.report("C1")["counties"]["C1"]["accounts"]["benefit_expense"]
+    assert expense == "100000.00"  # and the books hold just what was answered
     assert len(approved) == 2
     assert len(refused) == 2 and all("cap of 100000.00 is used up" in r for r in refused)
     assert {a.status_code for a in answers} == {200, 409}
