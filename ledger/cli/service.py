@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.common import GROUP, actor, database_of, open_books, out, say
+from ledger.cli.common import GROUP, actor, database_of, err, open_books, say
 
 commands = typer.Typer()
 service_cli = typer.Typer(help="The HTTP service's tokens: issue and revoke them.", **GROUP)
@@ -19,8 +19,8 @@ def token(
     """Issue a token for a user of the scheme (admins only); it is shown this once."""
     with open_books(ctx) as books:
         secret = books.app.issue_token(user, actor(ctx))
-    out.print(secret)
-    say(f"A token for {user}: give it to them; it is not shown again.")
+    say(secret)
+    err.print(f"A token for {user}: give it to them; it is not shown again.")
 
 
 @service_cli.command("revoke")
@@ -31,7 +31,7 @@ def revoke(
     """Revoke every token of a user (admins only)."""
     with open_books(ctx) as books:
         live = books.app.revoke_tokens(user, actor(ctx))
-    out.print(f"Revoked {live} token{'' if live == 1 else 's'} of {user}.")
+    say(f"Revoked {live} token{'' if live == 1 else 's'} of {user}.")
 
 
 @commands.command("serve")
@@ -59,8 +59,8 @@ def serve(
     if admin is None and sys.stdin.isatty() and not ledger.service.has_tokens():
         admin = typer.prompt("No token exists yet. First admin's name (blank: none)", "") or None
     if admin is not None:
-        token = ledger.issue_token(admin, admin)
-        say(f"A token for {admin}, shown this once:")
-        out.print(token)
-    say(f"Serving the ledger at http://{host}:{port}/ (OpenAPI at /docs)")
+        say(ledger.issue_token(admin, admin))
+        sys.stdout.flush()  # a script reading the token must not wait for the server to stop
+        err.print(f"That is a token for {admin}, shown this once.")
+    err.print(f"Serving the ledger at http://{host}:{port}/ (OpenAPI at /docs)")
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -227,7 +227,8 @@ def create_app(db: str) -> FastAPI:
     async def invalid(request: Request, e: RequestValidationError) -> JSONResponse:
         first = e.errors()[0]
         field = ".".join(str(part) for part in first["loc"][1:]) or str(first["loc"][0])
-        return JSONResponse(body_of(Problem(400, first["msg"], field)), 400)
+        reason = str(first["msg"]).removeprefix("Value error, ")  # pydantic's, not ours
+        return JSONResponse(body_of(Problem(400, reason, field)), 400)
 
     def user(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],

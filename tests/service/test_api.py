@@ -95,6 +95,7 @@ def test_bad_input_is_answered_400_naming_the_field_and_never_500(
         answer = client.post("/claims", json=body, headers=as_(tokens, "clerk", repr(change)))
         assert answer.status_code == 400, (change, answer.json())
         assert answer.json()["error"]["field"] == field, answer.json()
+        assert not answer.json()["error"]["reason"].startswith("Value error"), answer.json()
     missing = client.post("/claims", json={"member_id": "m1"}, headers=as_(tokens, "clerk"))
     assert missing.status_code == 400
     assert missing.json()["error"]["field"] == "Idempotency-Key"
