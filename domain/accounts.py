@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from domain.policy import FUNDING_SOURCE
+from domain.policy import FUNDING_SOURCES, UNION_LEVELS, is_funding_source
 
 CITY_POOL = "CITY"
 """Entity code of the city pool (市级统筹), beside the county codes."""
@@ -47,24 +47,12 @@ CHART = (
 )
 
 
-SOURCES = {"worker": "职工个人", "employer": "单位", "other": "其他"}
-UNION_LEVELS = {
-    "national": "全国",
-    "province": "省级",
-    "city": "市级",
-    "county": "县级",
-    "district": "区级",
-    "industry": "产业",
-}
-"""Funding sources by name; `union:<level>` is 工会补助 at that level."""
-
-
 def source_title(source: str) -> str:
     """A funding source as documents name it: union:city -> 工会补助(市级)."""
     kind, _, level = source.partition(":")
     if kind == "union":
         return f"工会补助({UNION_LEVELS.get(level, level)})"
-    return SOURCES.get(source, source)
+    return FUNDING_SOURCES.get(source, source)
 
 
 def account_title(account: str) -> str:
@@ -81,7 +69,7 @@ def premium_income(source: str) -> str:
 def account_exists(account: str) -> bool:
     parent, _, source = account.partition(":")
     if parent == PREMIUM_INCOME:
-        return bool(FUNDING_SOURCE.match(source))
+        return is_funding_source(source)
     return any(a.name == account for a in CHART if a.name != PREMIUM_INCOME)
 
 

@@ -95,6 +95,8 @@ class Enrolment:
     unit: str
     group: str | None
     premium_due: Mapping[str, Decimal]
+    covered_from: date
+    """The enrolment's date: a claim dated before it is not covered."""
     premium_paid: Mapping[str, Decimal] = field(default_factory=dict)
     approved: Decimal = ZERO
 
@@ -233,7 +235,7 @@ def decide_enrolment(
             "group",
             f"group {group!r} has no uplift in period {period.number} (groups: {known})",
         )
-    return Enrolment(county, unit.strip(), group, dict(period.policy.funding))
+    return Enrolment(county, unit.strip(), group, dict(period.policy.funding), effective_date)
 
 
 class PremiumPayment(NamedTuple):
@@ -327,8 +329,15 @@ def decide_submission(
     identifier(claim_id, "claim_id")
     if claim_id in submitted:
         raise ClaimError(f"claim {claim_id!r} was already submitted")
-    eligible_enrolment(member_id, period, enrolment)
+    covered = eligible_enrolment(member_id, period, enrolment)
     claim_in_time(claim_id, period, effective_date, received_on)
+    if effective_date < covered.covered_from:
+        raise DateOutOfOrder(
+            f"claim {claim_id!r} dated {effective_date}, before member {member_id!r} was "
+            f"covered: enrolled on {covered.covered_from}",
+            effective_date,
+            covered.covered_from,
+        )
     amount = positive(eligible, "eligible self-paid amount")
     if settlement is not None:
         settlement.check(claim_id, amount)
@@ -794,7 +803,7 @@ class Member(Aggregate, MemberState):
 
         def apply(self, member: MemberState) -> None:
             member.enrolments[self.period] = Enrolment(
-                self.county, self.unit, self.group, self.premium_due
+                self.county, self.unit, self.group, self.premium_due, self.effective_date
             )
             member.details_given(
                 MemberDetails(self.name, self.bank_account, self.bank, self.phone),

@@ -22,8 +22,33 @@ from domain.errors import InvalidPolicy
 from domain.money import ZERO, fmt, non_negative, round_yuan
 
 ONE = Decimal(1)
-FUNDING_SOURCE = re.compile(r"^(worker|employer|other|union:[a-z_]+)$")
-"""Who pays a share of the premium; each source has its own premium income account."""
+FUNDING_SOURCES = {
+    "worker": "职工个人",
+    "employer": "单位",
+    "government": "政府补助",
+    "donation": "社会捐助",
+    "other": "其他",
+}
+UNION_LEVELS = {
+    "national": "全国",
+    "province": "省级",
+    "city": "市级",
+    "county": "县级",
+    "district": "区级",
+    "town": "乡镇",
+    "industry": "产业",
+}
+"""Who pays a share of the premium, by name as documents give it: a source of
+FUNDING_SOURCES, or `union:<level>`, 工会补助 at that level (a level of UNION_LEVELS, or
+another of lower-case letters). Each source has its own premium income account."""
+_UNION_LEVEL = re.compile(r"[a-z_]+")
+
+
+def is_funding_source(source: str) -> bool:
+    kind, colon, level = source.partition(":")
+    if kind == "union" and colon:
+        return bool(_UNION_LEVEL.fullmatch(level))
+    return not colon and source in FUNDING_SOURCES
 
 
 def _rate(value: object) -> Decimal:
@@ -87,16 +112,16 @@ class Policy(Frozen):
     version: str
     premium: Amount
     funding: dict[str, Amount]
-    """Premium per member by funding source: worker, employer, other, union:<level>."""
+    """Premium per member by funding source (FUNDING_SOURCES, or union:<level>)."""
     benefit: BenefitRule
     deficit_sharing: DeficitSharing
 
     @model_validator(mode="after")
     def _funding_adds_up(self) -> "Policy":
         for source in self.funding:
-            if not FUNDING_SOURCE.match(source):
+            if not is_funding_source(source):
                 raise ValueError(
-                    f"unknown funding source {source!r}: use worker, employer, other "
+                    f"unknown funding source {source!r}: use {', '.join(FUNDING_SOURCES)} "
                     "or union:<level>"
                 )
         total = sum(self.funding.values(), ZERO)

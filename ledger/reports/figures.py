@@ -136,7 +136,7 @@ class Figures:
     members: int = 0
     units: int = 0
     premiums: dict[str, Decimal] = field(default_factory=dict)
-    """Premium income by funding source (worker, union:<level>, employer, other)."""
+    """Premium income by funding source (FUNDING_SOURCES, or union:<level>)."""
     benefits_approved: Decimal = ZERO
     benefits_paid: Decimal = ZERO
     """Payouts made less payouts returned, on the period's claims."""

@@ -30,7 +30,10 @@ FEN = st.integers(min_value=-(10**12), max_value=10**12)
         ("worker", "职工个人"),
         ("employer", "单位"),
         ("other", "其他"),
+        ("government", "政府补助"),
+        ("donation", "社会捐助"),
         ("union:city", "工会补助(市级)"),
+        ("union:town", "工会补助(乡镇)"),
         ("union:county", "工会补助(县级)"),
     ],
 )

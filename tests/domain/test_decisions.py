@@ -290,7 +290,7 @@ def test_the_annual_cap_is_never_exceeded_across_a_sequence_of_claims(
     """Claims decided one after another, each against what the ones before used: every
     benefit is within what is left of the cap, and a capped one takes all that is left."""
     group = group if group in rule.uplifts else None
-    enrolment = Enrolment("C1", "U1", group, dict(FUNDING), dict(FUNDING))
+    enrolment = Enrolment("C1", "U1", group, dict(FUNDING), date(2025, 1, 1), dict(FUNDING))
     on, total = date(2025, 6, 1), ZERO
     for n, amount in enumerate(amounts):
         claim = Claim(f"K{n}", 1, amount, CLERK, on)

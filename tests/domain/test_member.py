@@ -265,6 +265,21 @@ def test_a_claim_is_refused_after_the_deadline(member: Member, period: Period) -
     assert names(member) == []
 
 
+def test_cover_starts_at_enrolment_not_at_the_period_start(period: Period) -> None:
+    joined = date(2025, 6, 1)
+    member = Member("M1", "alice", joined)
+    member.enrol(period, "C1", "U1", None, "alice", joined)
+    member.pay_premium(1, {"worker": "1", "union:city": "49"}, "R-1", "alice", joined)
+    member.collect_events()
+    with pytest.raises(
+        DateOutOfOrder, match="before member 'M1' was covered: enrolled on 2025-06-01"
+    ):
+        member.submit_claim("K1", period, "1000", "alice", joined - timedelta(days=1))
+    assert names(member) == []
+    member.submit_claim("K1", period, "1000", "alice", joined)
+    assert names(member) == ["ClaimSubmitted"]
+
+
 def test_a_claim_id_is_used_once(member: Member, period: Period) -> None:
     member.submit_claim("K1", period, "1000", "alice", ON)
     with pytest.raises(ClaimError, match="'K1' was already submitted"):

@@ -165,11 +165,21 @@ def test_funding_that_does_not_add_up_to_the_premium_is_refused() -> None:
     assert "funding sources add up to 49.00, not the premium 50.00" in refused(data)
 
 
-@pytest.mark.parametrize("source", ["government", "union", "union:", "union:City", "Worker"])
+@pytest.mark.parametrize(
+    "source", ["gov", "union", "union:", "union:City", "Worker", "government:city", "donation:"]
+)
 def test_an_unknown_funding_source_is_refused(source: str) -> None:
     data = pinghu_data()
     data["funding"] = {"worker": "1.00", source: "49.00"}
     assert "unknown funding source" in refused(data)
+
+
+def test_a_premium_funded_four_ways_is_accepted() -> None:
+    """Wenling funds its premium from workers, the union, the government and donations."""
+    data = pinghu_data()
+    funding = {"worker": "10.00", "union:city": "20.00", "government": "15.00", "donation": "5.00"}
+    data["funding"] = funding
+    assert Policy.model_validate(data).funding == {s: D(a) for s, a in funding.items()}
 
 
 def test_union_funding_at_any_named_level_is_accepted() -> None:

@@ -56,6 +56,25 @@ def test_a_discharge_after_the_period_but_before_the_deadline_needs_the_period_c
     assert approved(books, "M1", "S1") == Decimal("60.00")
 
 
+def test_a_stay_discharged_before_the_members_enrolment_is_not_covered(
+    books: Books, tmp_path: Path
+) -> None:
+    import_roster(books, roster_line("M1", on=date(2025, 3, 11)))
+    before = events(books)
+    march = claims_file(tmp_path / "march.csv", claim("S1", "M1", "900.00"))
+    with pytest.raises(ImportRefused) as refused:
+        import_feed(books, "claims", march, CLERK, received_on=RECEIVED)
+    assert refused.value.summary.rejects == [
+        Reject(
+            2,
+            "discharged_on",
+            "2025-03-10",
+            "claim 'S1' dated 2025-03-10, before member 'M1' was covered: enrolled on 2025-03-11",
+        )
+    ]
+    assert events(books) == before
+
+
 @pytest.fixture
 def settlement_of_march(tmp_path: Path) -> Path:
     """A stay discharged on 2025-03-10, in period 1, whose claim deadline is 2026-03-31."""
