@@ -301,10 +301,9 @@ def claim_in_time(
     if received_on is not None:
         not_before(f"claim {claim_id!r} was discharged", effective_date, "received", received_on)
     arrived = effective_date if received_on is None else received_on
-    if arrived > period.claim_deadline:
-        raise ClaimDeadlinePassed(
-            claim_id, arrived, period.claim_deadline, received=received_on is not None
-        )
+    deadline = period.claim_deadline(effective_date)
+    if arrived > deadline:
+        raise ClaimDeadlinePassed(claim_id, arrived, deadline, received=received_on is not None)
     if effective_date < period.start:
         raise ClaimError(
             f"claim {claim_id!r} dated {effective_date}, before period {period.number} "

@@ -7,14 +7,16 @@ that applies from a later period. Presets are JSON files read by ledger.applicat
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     ValidationError,
+    model_serializer,
     model_validator,
 )
 
@@ -86,6 +88,18 @@ class BenefitRule(Frozen):
     uplifts: dict[str, Rate] = {}
     """Percentage points added to every band rate for a member group (0.05 = +5 points)."""
     claim_deadline_days: Annotated[int, Field(strict=True, ge=0, le=3650)]
+    claim_deadline_from: Literal["period_end", "discharge"] = "period_end"
+    """What the deadline counts its days from: the period's end (claims within the period
+    plus N days), or the claim's own date, its discharge (within N days of it)."""
+
+    @model_serializer(mode="wrap")
+    def _as_recorded(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A deadline counted from the period's end is written as it was before the other
+        count existed, so that a policy recorded then reads back the same, byte for byte."""
+        data: dict[str, Any] = handler(self)
+        if self.claim_deadline_from == "period_end":
+            del data["claim_deadline_from"]
+        return data
 
     @model_validator(mode="after")
     def _bands_are_contiguous(self) -> "BenefitRule":

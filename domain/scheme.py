@@ -62,12 +62,14 @@ class Period:
     policy: Policy
     closed: bool = False
 
-    @property
-    def claim_deadline(self) -> date:
-        """The last day a claim is accepted; a period recorded before PERIOD_YEARS were
-        enforced may end so late that its deadline falls beyond the calendar: then none."""
+    def claim_deadline(self, dated: date) -> date:
+        """The last day a claim dated `dated` (its discharge) is accepted, counted as the
+        policy says; a period recorded before PERIOD_YEARS were enforced may end so late
+        that its deadline falls beyond the calendar: then none."""
+        benefit = self.policy.benefit
+        counted_from = dated if benefit.claim_deadline_from == "discharge" else self.end
         try:
-            return self.end + timedelta(days=self.policy.benefit.claim_deadline_days)
+            return counted_from + timedelta(days=benefit.claim_deadline_days)
         except OverflowError:
             return date.max
 

@@ -70,7 +70,8 @@ WEIHAI = Policy.model_validate(
             "bands": [{"lower": "8000.00", "rate": "0.50"}],
             "annual_cap": "100000.00",
             "uplifts": {},
-            "claim_deadline_days": 90,
+            "claim_deadline_days": 180,
+            "claim_deadline_from": "discharge",
         },
         "deficit_sharing": {"city_share": "0.50"},
     }

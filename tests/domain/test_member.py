@@ -280,6 +280,42 @@ def test_cover_starts_at_enrolment_not_at_the_period_start(period: Period) -> No
     assert names(member) == ["ClaimSubmitted"]
 
 
+def test_a_deadline_counted_from_discharge_runs_from_each_claims_own_date(
+    open_scheme: OpenScheme, paid_up_member: PaidUpMember
+) -> None:
+    """Weihai: within 180 days of discharge, whatever the period's end."""
+    period = open_scheme("weihai").period(1)
+    member = paid_up_member(period)
+    discharged = date(2025, 2, 1)
+    last_day = discharged + timedelta(days=180)
+    assert period.claim_deadline(discharged) == last_day < period.end
+    member.submit_claim("K1", period, "9000", "alice", discharged, received_on=last_day)
+    with pytest.raises(
+        ClaimDeadlinePassed, match="received on 2025-08-01 after the deadline 2025-07-31"
+    ):
+        member.submit_claim(
+            "K2", period, "9000", "alice", discharged, received_on=last_day + timedelta(days=1)
+        )
+    assert names(member) == ["ClaimSubmitted"]
+
+
+@given(
+    days=st.integers(min_value=0, max_value=3650),
+    counted_from=st.sampled_from(["period_end", "discharge"]),
+    dated=st.dates(min_value=date(2025, 1, 1), max_value=date(2025, 12, 31)),
+)
+def test_the_deadline_is_the_days_counted_from_what_the_policy_names(
+    period_of: Callable[[], Period], days: int, counted_from: str, dated: date
+) -> None:
+    period = period_of()
+    benefit = period.policy.benefit.model_copy(
+        update={"claim_deadline_days": days, "claim_deadline_from": counted_from}
+    )
+    period.policy = period.policy.model_copy(update={"benefit": benefit})
+    start = dated if counted_from == "discharge" else period.end
+    assert period.claim_deadline(dated) == start + timedelta(days=days)
+
+
 def test_a_claim_id_is_used_once(member: Member, period: Period) -> None:
     member.submit_claim("K1", period, "1000", "alice", ON)
     with pytest.raises(ClaimError, match="'K1' was already submitted"):
@@ -708,7 +744,7 @@ def test_a_settlement_received_after_the_deadline_is_refused_whatever_its_discha
 def test_a_settlement_received_by_the_deadline_keeps_its_discharge_as_its_date(
     member: Member, period: Period
 ) -> None:
-    member.submit_claim("K1", period, "1000", "alice", ON, received_on=period.claim_deadline)
+    member.submit_claim("K1", period, "1000", "alice", ON, received_on=period.claim_deadline(ON))
     [submitted] = pending(member)
     assert (submitted.effective_date, submitted.received_on) == (ON, date(2026, 3, 31))
     assert member.claim("K1").submitted_on == ON

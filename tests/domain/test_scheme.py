@@ -76,7 +76,7 @@ def test_opening_a_period_records_its_dates_and_policy() -> None:
     assert opened.policy == policy.model_dump(mode="json")
     assert (opened.actor, opened.effective_date) == ("alice", date(2025, 1, 2))
     assert scheme.period(1).policy == policy
-    assert scheme.period(1).claim_deadline == date(2026, 3, 31)
+    assert scheme.period(1).claim_deadline(date(2025, 6, 1)) == date(2026, 3, 31)
 
 
 def test_a_period_cannot_be_opened_twice(open_scheme: OpenScheme) -> None:
@@ -136,7 +136,7 @@ def test_the_latest_period_allowed_has_a_deadline_at_the_longest_policy_allowed(
     scheme.open_period(
         5, date(9000, 1, 1), date(9000, 12, 31), Policy.model_validate(data), "alice", ON
     )
-    assert scheme.period(5).claim_deadline == date(9010, 12, 29)
+    assert scheme.period(5).claim_deadline(date(9000, 6, 1)) == date(9010, 12, 29)
 
 
 def test_a_period_recorded_at_the_end_of_the_calendar_still_replays_and_has_no_deadline() -> None:
@@ -146,7 +146,7 @@ def test_a_period_recorded_at_the_end_of_the_calendar_still_replays_and_has_no_d
     replayed: Any = None
     for recorded in scheme.collect_events():
         replayed = recorded.mutate(replayed)
-    assert replayed.period(5).claim_deadline == date.max
+    assert replayed.period(5).claim_deadline(date(9999, 12, 31)) == date.max
 
 
 def test_a_period_never_opened_is_unknown(open_scheme: OpenScheme) -> None:

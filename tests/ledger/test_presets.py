@@ -52,6 +52,13 @@ def test_nanyang_premium_is_90_of_which_the_worker_pays_60_and_the_union_30() ->
     assert policy.deficit_sharing.city_share == D("1")
 
 
+def test_weihai_claims_within_180_days_of_discharge_and_from_period_15_of_the_period_end() -> None:
+    weihai = load_preset("weihai")
+    early, late = weihai.policy_for(14).benefit, weihai.policy_for(15).benefit
+    assert (early.claim_deadline_from, early.claim_deadline_days) == ("discharge", 180)
+    assert (late.claim_deadline_from, late.claim_deadline_days) == ("period_end", 180)
+
+
 def test_nanyang_reimburses_half_above_1000_up_to_100000_a_year() -> None:
     benefit = load_preset("nanyang").policy_for(1).benefit
     assert calculate_benefit(benefit, "161000").benefit == D("80000.00")

@@ -201,6 +201,28 @@ def test_the_hardship_uplift_comes_from_the_group_on_the_roster(
     assert approved(books, "M2", "S2") == Decimal("5000.00")  # 10,000 x 50%
 
 
+def test_a_weihai_settlement_is_due_within_180_days_of_its_discharge(
+    scheme: Callable[[str], Books], tmp_path: Path
+) -> None:
+    books = scheme("weihai")
+    import_roster(books, roster_line("M1"))
+    march = claims_file(tmp_path / "march.csv", claim("S1", "M1", "9000.00"))  # 2025-03-10
+    before = events(books)
+    with pytest.raises(ImportRefused) as refused:
+        import_feed(books, "claims", march, CLERK, received_on=date(2025, 9, 7))
+    assert refused.value.summary.rejects == [
+        Reject(
+            2,
+            "discharged_on",
+            "2025-03-10",
+            "claim 'S1' received on 2025-09-07 after the deadline 2025-09-06",
+        )
+    ]
+    assert events(books) == before
+    summary = import_feed(books, "claims", march, CLERK, received_on=date(2025, 9, 6))
+    assert summary.counts == {"approved": 1}
+
+
 def test_claims_beyond_the_annual_cap_are_rejected_once_it_is_used_up(
     scheme: Callable[[str], Books], tmp_path: Path
 ) -> None:
