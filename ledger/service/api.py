@@ -32,6 +32,7 @@ from ledger.application.books import Books
 from ledger.application.records import PositiveAmount
 from ledger.reports.audit import head
 from ledger.reports.trails import known_at_position, trail
+from ledger.service import pages
 from ledger.store.service import ServiceStore
 
 PAGE = 100
@@ -175,6 +176,7 @@ def create_app(db: str) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = service
+    app.include_router(pages.router(service))
     bearer = HTTPBearer(auto_error=False)
 
     @app.exception_handler(Problem)
