@@ -113,6 +113,8 @@ input, select, button { font: inherit; padding: .2em .5em; }
 .error { color: #8f1d1d; background: #fbeeee; border-left: 3px solid #8f1d1d;
   padding: .4em .8em; }
 :focus-visible { outline: 3px solid #d9822b; outline-offset: 2px; }
+.skip { position: absolute; left: -999em; }
+.skip:focus { position: static; }
 """
 
 
@@ -444,7 +446,8 @@ def layout(title: str, body: str, who: Viewer | None = None, here: Page | None =
             '<button type="submit">退出 Log out</button></form></header>'
             f'<nav aria-label="页面 Pages"><ul>{"".join(links)}</ul></nav>'
         )
-    main = f"<main><h1>{escape(title)}</h1>\n{body}\n</main>"
+    skip = '<a class="skip" href="#main">跳到正文 Skip to the content</a>'
+    main = f'<main id="main"><h1>{escape(title)}</h1>\n{body}\n</main>'
     return "\n".join(
         [
             "<!DOCTYPE html>",
@@ -452,7 +455,7 @@ def layout(title: str, body: str, who: Viewer | None = None, here: Page | None =
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{escape(title)} · {TITLE}</title>",
             f"<style>{font_face(title + top + main)}{STYLE}{PAGE_STYLE}</style></head>",
-            f"<body>{top}\n{main}</body></html>",
+            f"<body>{skip}{top}\n{main}</body></html>",
         ]
     )
 

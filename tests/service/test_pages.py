@@ -274,12 +274,10 @@ def test_each_statement_format_downloads_as_ledger_statement_writes_it(
         assert disposition == f"attachment; filename*=UTF-8''statement-1-C1.{format}"
         if format == "json":
             assert answer.json() == found.as_dict()
-        elif format != "xlsx":  # an XLSX file's zip entries carry the time it was written
+        else:
             path = tmp_path / f"statement.{format}"
             write(statement_document(found), format, path)
             assert answer.content == path.read_bytes(), format
-        else:
-            assert answer.content.startswith(b"PK")
     assert client.get("/pages/statement?period=1&format=doc").status_code == 400
 
 
