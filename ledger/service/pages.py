@@ -171,6 +171,8 @@ def router(service: "Service") -> APIRouter:
     @pages.post("/login")
     async def log_in(request: Request) -> Response:
         """A form's fields, read here: the one form the pages take needs no form library."""
+        if _from_elsewhere(request):
+            return _html(layout("登录 Log in", _error(ELSEWHERE)), 403)
         form = parse_qs((await request.body()).decode("utf-8", "replace"))
         token = form.get("token", [""])[0].strip()
         asked = _within(form.get("next", [""])[0])
@@ -190,8 +192,10 @@ def router(service: "Service") -> APIRouter:
         return answer
 
     @pages.post("/logout")
-    def log_out() -> Response:
+    def log_out(request: Request) -> Response:
         """Forgets the token in this browser; the token itself stays live for the API."""
+        if _from_elsewhere(request):
+            return _html(layout("退出 Log out", _error(ELSEWHERE)), 403)
         answer = RedirectResponse(f"{PREFIX}/login", 303)
         answer.delete_cookie(COOKIE, path=PREFIX, httponly=True, samesite="strict")
         return answer
@@ -291,7 +295,8 @@ def router(service: "Service") -> APIRouter:
         def view(books: Books) -> str:
             if claim:
                 return section(trail_section(f"申请 Claim {claim}", trail(books, claim=claim)))
-            return section(trail_section(f"会员 Member {member}", trail(books, member=member)))
+            entries = trail(books, member=member)
+            return section(trail_section(f"会员 Member {member}", entries)) + _claims_of(entries)
 
         return shown(who, TRAILS, view, lead)
 
@@ -480,6 +485,15 @@ def _link(page: Page, current: bool = False) -> str:
     return f'<li><a href="{PREFIX}{page.path}"{mark}>{escape(page.title)}</a></li>'
 
 
+ELSEWHERE = "此表单须由本站页面提交 This form is sent from the service's own pages only."
+
+
+def _from_elsewhere(request: Request) -> bool:
+    """Whether a browser says another site's page sent the form: so nobody is logged in,
+    or out, by a page of theirs. Clients that are not browsers send no such header."""
+    return request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none")
+
+
 def _within(asked: str) -> str:
     """Where to go after logging in: a page of these, never another site."""
     if asked.startswith(f"{PREFIX}/") and not asked.startswith("//") and "\\" not in asked:
@@ -556,6 +570,18 @@ def _lookup(claim: str, member: str) -> str:
             '<button type="submit">查询 Look up</button></form>'
         )
     return "".join(forms)
+
+
+def _claims_of(entries: Sequence[TrailEntry]) -> str:
+    """A member's claims, each a link to its own trail."""
+    claims = dict.fromkeys(e.claim for e in entries if e.claim is not None)
+    if not claims:
+        return ""
+    links = " · ".join(
+        f'<a href="{PREFIX}{TRAILS.path}?{escape(urlencode({"claim": c}))}">{escape(c)}</a>'
+        for c in claims
+    )
+    return f"<p>本会员的申请 The member's claims: {links}</p>"
 
 
 def _plain_table(columns: Sequence[str], rows: Sequence[tuple[str, str, str]]) -> str:

@@ -206,6 +206,10 @@ def test_a_page_asked_for_without_logging_in_goes_to_the_login_page(
     # the API stays bearer-only: the pages' cookie does not log in to it
     api = client.get("/balances", headers={"Cookie": f"ledger_token={tokens['auditor']}"})
     assert api.status_code == 401
+    forged = client.post(
+        "/pages/login", data={"token": tokens["clerk"]}, headers={"Sec-Fetch-Site": "cross-site"}
+    )
+    assert forged.status_code == 403 and "own pages only" in forged.text
     out = client.post("/pages/logout", follow_redirects=False)
     assert out.headers["location"] == "/pages/login"
     assert client.get("/pages/balances", follow_redirects=False).status_code == 303
@@ -289,6 +293,7 @@ def test_a_claim_and_a_member_are_looked_up_with_their_trails(
     page = client.get("/pages/trail?member=M0010002")
     check_trail(tables(page.text)["会员 Member M0010002"], member)
     claim = next(e["claim"] for e in member if e["claim"])
+    assert f'href="/pages/trail?claim={claim}"' in page.text
     entries = [e.as_dict() for e in trail(closed, claim=claim)]
     assert [e["event"] for e in entries][-2:] == ["PayoutMade", "PayoutReturned"]
     page = client.get(f"/pages/trail?claim={claim}")
@@ -432,8 +437,9 @@ def test_the_pages_in_a_browser(
             check_trail(section_table(page, "会员 Member M0010002"), member)
             shot(page, "member-trail")
             claim = next(e["claim"] for e in member if e["claim"])
-            page.fill("#claim", claim)
-            page.click("#claim + button")
+            page.click(f"main p a:text-is('{claim}')")
+            page.wait_for_url(f"**/pages/trail?claim={claim}")
+            assert page.input_value("#claim") == claim
             entries = [e.as_dict() for e in trail(closed, claim=claim)]
             check_trail(section_table(page, f"申请 Claim {claim}"), entries)
             shot(page, "claim-trail")
