@@ -62,5 +62,8 @@ def serve(
         say(ledger.issue_token(admin, admin))
         sys.stdout.flush()  # a script reading the token must not wait for the server to stop
         err.print(f"That is a token for {admin}, shown this once.")
-    err.print(f"Serving the ledger at http://{host}:{port}/ (OpenAPI at /docs)")
+    err.print(
+        f"Serving the ledger at http://{host}:{port}/ (OpenAPI at /docs; "
+        "pages for boards and finance at /pages/)"
+    )
     uvicorn.run(app, host=host, port=port, log_level="info")

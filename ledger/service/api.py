@@ -35,10 +35,10 @@ from ledger.application.books import Books
 from ledger.application.feeds import ImportRefused, import_feed
 from ledger.application.records import PositiveAmount
 from ledger.reports.audit import Digest, head, verification, verify
-from ledger.reports.render import write as write_document
-from ledger.reports.render.document import statement_document
 from ledger.reports.statement import statement
 from ledger.reports.trails import explain, known_at_position, trail
+from ledger.service import pages
+from ledger.service.downloads import MEDIA_TYPES, statement_file
 
 PAGE = 100
 """Items a list gives at most, unless asked for fewer."""
@@ -137,12 +137,6 @@ class Return(Write):
     reason: str
 
 
-MEDIA_TYPES = {
-    "json": "application/json",
-    "html": "text/html; charset=utf-8",
-    "pdf": "application/pdf",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
 FEED_SUFFIXES = (".csv", ".jsonl", ".xlsx")
 
 
@@ -212,6 +206,7 @@ def create_app(db: str) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.service = service
+    app.include_router(pages.router(service))
     bearer = HTTPBearer(auto_error=False)
 
     @app.exception_handler(Problem)
@@ -454,16 +449,10 @@ def create_app(db: str) -> FastAPI:
         with service.reading() as books:
             known_at = None if as_known_at is None else known_at_position(books, as_known_at)
             found = statement(books, period, county, known_at, largest)
-        if format == "json":
-            return JSONResponse(found.as_dict())
-        with tempfile.TemporaryDirectory(prefix="ledger-statement-") as folder:
-            path = pathlib.Path(folder) / f"statement-{period}.{format}"
-            write_document(statement_document(found), format, path)
-            content = path.read_bytes()
         return Response(
-            content,
+            statement_file(found, format),
             media_type=MEDIA_TYPES[format],
-            headers={"Content-Disposition": f'attachment; filename="{path.name}"'},
+            headers={"Content-Disposition": f'attachment; filename="statement-{period}.{format}"'},
         )
 
     @app.get("/audit/digest")

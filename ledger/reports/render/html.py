@@ -77,12 +77,10 @@ def render(document: Document) -> str:
         *(f"<p>{escape(line)}</p>" for line in document.provenance),
         "</div></header>",
     ]
-    for i, section in enumerate(document.sections):
-        parts.append(_section(section))
+    for i, each in enumerate(document.sections):
+        parts.append(section(each))
         if i == 0 and document.charts:
-            parts.append('<section><h2>图表 Charts</h2><div class="charts">')
-            parts += [f'<div class="chart">{bar_chart(c)}</div>' for c in document.charts]
-            parts.append("</div></section>")
+            parts.append(charts(document.charts))
     body = "\n".join(parts)
     head = [
         "<!DOCTYPE html>",
@@ -126,22 +124,34 @@ def write(document: Document, path: Path) -> None:
     path.write_text(render(document), encoding="utf-8")
 
 
-def _section(section: Section) -> str:
-    parts = [f"<section{' class=new-page' if section.new_page else ''}>"]
-    parts.append(f"<h2>{escape(section.title)}</h2>")
-    parts += [f'<p class="note">{escape(line)}</p>' for line in section.lines]
-    if section.table is not None:
-        parts.append(_table(section.table))
-    if section.form:
+def charts(drawn: tuple[Chart, ...]) -> str:
+    """The charts' section, each chart as inline SVG: a statement's, or a page's."""
+    return "\n".join(
+        [
+            '<section><h2>图表 Charts</h2><div class="charts">',
+            *(f'<div class="chart">{bar_chart(c)}</div>' for c in drawn),
+            "</div></section>",
+        ]
+    )
+
+
+def section(part: Section) -> str:
+    """A section as HTML: the statements' and the service's pages'."""
+    parts = [f"<section{' class=new-page' if part.new_page else ''}>"]
+    parts.append(f"<h2>{escape(part.title)}</h2>")
+    parts += [f'<p class="note">{escape(line)}</p>' for line in part.lines]
+    if part.table is not None:
+        parts.append(_table(part.table))
+    if part.form:
         parts.append('<div class="form">')
-        parts += [f"<div>{escape(field)}</div>" for field in section.form]
+        parts += [f"<div>{escape(field)}</div>" for field in part.form]
         parts.append("</div>")
-    if section.signatures:
+    if part.signatures:
         parts.append('<div class="signatures">')
         parts += [
             f'<div><span class="role">{escape(role)}：</span><span class="line"></span>'
             '<span>日期 Date：</span><span class="line date"></span></div>'
-            for role in section.signatures
+            for role in part.signatures
         ]
         parts.append("</div>")
     parts.append("</section>")
