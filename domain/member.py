@@ -228,12 +228,12 @@ def decide_enrolment(
     if not unit.strip():
         raise LedgerError(f"member {member_id!r}: unit is required")
     plain_text(unit.strip(), "unit")
-    if group is not None and group not in period.policy.benefit.uplifts:
-        known = ", ".join(sorted(period.policy.benefit.uplifts)) or "none"
+    if group is not None and group not in period.policy.benefit.groups:
+        known = ", ".join(sorted(period.policy.benefit.groups)) or "none"
         raise FieldError(
             f"member {member_id!r}",
             "group",
-            f"group {group!r} has no uplift in period {period.number} (groups: {known})",
+            f"group {group!r} is no member group of period {period.number} (groups: {known})",
         )
     return Enrolment(county, unit.strip(), group, dict(period.policy.funding), effective_date)
 
@@ -360,17 +360,17 @@ def decide_approval(
     claim: Claim, enrolment: Enrolment, rule: BenefitRule, on: date
 ) -> BenefitCalculation:
     """The benefit approving the claim on that day records; refused where it gives nothing."""
-    return _approvable(claim, assess(claim, enrolment, rule), rule, on)
+    return _approvable(claim, assess(claim, enrolment, rule), rule, enrolment.group, on)
 
 
 def _approvable(
-    claim: Claim, calculation: BenefitCalculation, rule: BenefitRule, on: date
+    claim: Claim, calculation: BenefitCalculation, rule: BenefitRule, group: str | None, on: date
 ) -> BenefitCalculation:
     not_before(f"claim {claim.claim_id!r} was submitted", claim.submitted_on, "approved", on)
     if calculation.benefit <= 0:
         raise ClaimError(
             f"claim {claim.claim_id!r}: the policy gives no benefit for it "
-            f"({why_no_benefit(calculation, rule)}): reject it instead"
+            f"({why_no_benefit(calculation, rule, group)}): reject it instead"
         )
     return calculation
 
@@ -396,7 +396,7 @@ def adjudicate(claim: Claim, enrolment: Enrolment, rule: BenefitRule, on: date) 
     when the rule gives nothing (below the deductible, or the cap is used up)."""
     calculation = assess(claim, enrolment, rule)
     if calculation.benefit > 0:
-        return Adjudication(_approvable(claim, calculation, rule, on), None)
+        return Adjudication(_approvable(claim, calculation, rule, enrolment.group, on), None)
     return Adjudication(calculation, decide_rejection(claim, rejection_reason(calculation), on))
 
 

@@ -87,6 +87,9 @@ class BenefitRule(Frozen):
     annual_cap: Amount | None = None
     uplifts: dict[str, Rate] = {}
     """Percentage points added to every band rate for a member group (0.05 = +5 points)."""
+    group_caps: dict[str, Amount] = {}
+    """A member group's own annual cap, in place of `annual_cap` (Weihai raised the cap of
+    hardship families)."""
     claim_deadline_days: Annotated[int, Field(strict=True, ge=0, le=3650)]
     claim_deadline_from: Literal["period_end", "discharge"] = "period_end"
     """What the deadline counts its days from: the period's end (claims within the period
@@ -94,12 +97,24 @@ class BenefitRule(Frozen):
 
     @model_serializer(mode="wrap")
     def _as_recorded(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """A deadline counted from the period's end is written as it was before the other
-        count existed, so that a policy recorded then reads back the same, byte for byte."""
+        """A rule without the parameters added later (a deadline counted from discharge,
+        group caps) is written as it was before they existed, so that a policy recorded
+        then reads back the same, byte for byte."""
         data: dict[str, Any] = handler(self)
         if self.claim_deadline_from == "period_end":
             del data["claim_deadline_from"]
+        if not self.group_caps:
+            del data["group_caps"]
         return data
+
+    @property
+    def groups(self) -> frozenset[str]:
+        """The member groups the rule treats apart: by an uplift, or a cap of their own."""
+        return frozenset(self.uplifts) | frozenset(self.group_caps)
+
+    def cap_for(self, group: str | None) -> Decimal | None:
+        """The annual cap of a member of `group` (None: no group); None: no cap."""
+        return self.group_caps.get(group, self.annual_cap) if group else self.annual_cap
 
     @model_validator(mode="after")
     def _bands_are_contiguous(self) -> "BenefitRule":
@@ -255,9 +270,11 @@ class BenefitCalculation:
         }
 
 
-def cap_left(rule: BenefitRule, used: Decimal) -> Decimal | None:
-    """What is left of the annual cap once `used` is approved in the period; None: no cap."""
-    return None if rule.annual_cap is None else max(ZERO, rule.annual_cap - used)
+def cap_left(rule: BenefitRule, group: str | None, used: Decimal) -> Decimal | None:
+    """What is left of the group's annual cap once `used` is approved in the period; None:
+    no cap."""
+    cap = rule.cap_for(group)
+    return None if cap is None else max(ZERO, cap - used)
 
 
 def calculate_benefit(
@@ -276,7 +293,7 @@ def calculate_benefit(
         rate = min(ONE, band.rate + uplift)
         shares.append(BandShare(band.lower, band.upper, base, rate, round_yuan(base * rate)))
     before_cap = sum((s.amount for s in shares), ZERO)
-    remaining = cap_left(rule, approved_so_far)
+    remaining = cap_left(rule, group, approved_so_far)
     benefit = before_cap if remaining is None else min(before_cap, remaining)
     return BenefitCalculation(
         eligible=amount,
@@ -299,10 +316,10 @@ def rejection_reason(calculation: BenefitCalculation) -> str:
     return "no band pays for this amount"
 
 
-def why_no_benefit(calculation: BenefitCalculation, rule: BenefitRule) -> str:
+def why_no_benefit(calculation: BenefitCalculation, rule: BenefitRule, group: str | None) -> str:
     """The same, told to whoever asks to approve such a claim."""
     if calculation.cap_applied:
-        return f"the member's annual cap of {rule.annual_cap} is used up"
+        return f"the member's annual cap of {rule.cap_for(group)} is used up"
     if calculation.eligible <= calculation.deductible:
         return (
             f"eligible self-paid {calculation.eligible} is within the deductible of "

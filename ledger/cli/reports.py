@@ -167,8 +167,8 @@ def benefit(
 ) -> None:
     """Calculate the benefit for an eligible self-paid amount under a preset's policy."""
     policy = load_preset(preset).policy_for(period)
-    if group is not None and group not in policy.benefit.uplifts:
-        raise LedgerError(f"--group: {group!r} has no uplift in {policy.version}")
+    if group is not None and group not in policy.benefit.groups:
+        raise LedgerError(f"--group: {group!r} is no member group of {policy.version}")
     calculation = calculate_benefit(policy.benefit, self_paid, group)
     if as_json:
         print_json({"preset": preset, "policy_version": policy.version, **calculation.as_dict()})

@@ -32,12 +32,14 @@ def benefit_rules(draw: st.DrawFn) -> BenefitRule:
         for lower, upper in zip(bounds, uppers, strict=False)
     ]
     uplift = draw(st.none() | rates)
+    group_cap = draw(st.none() | cents(0, 200_000_00))
     return BenefitRule.model_validate(
         {
             "deductible": deductible,
             "bands": bands,
             "annual_cap": draw(st.none() | cents(0, 200_000_00)),
             "uplifts": {} if uplift is None else {"group": uplift},
+            "group_caps": {} if group_cap is None else {"group": group_cap},
             "claim_deadline_days": 90,
         }
     )

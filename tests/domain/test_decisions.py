@@ -266,7 +266,7 @@ def test_claims_are_decided_alike_by_the_pure_functions_and_the_aggregate(
     """Submitted, then decided by the policy or by a person, with any dates and amounts,
     one claim after another; the plain state is folded as a bulk path would."""
     period = open_scheme(policy=policy).period(1)
-    group = group if group in policy.benefit.uplifts else None
+    group = group if group in policy.benefit.groups else None
     member = member_in(period, standing, group)
     enrolment = member.enrolments.get(1)
     claims: dict[str, Claim] = {}
@@ -278,8 +278,9 @@ def test_claims_are_decided_alike_by_the_pure_functions_and_the_aggregate(
             enrolment = decide(member, period, enrolment, claims, claims[claim_id], *decision)
         assert member.enrolments.get(1) == enrolment
         assert member.claims == claims
-    if enrolment is not None and policy.benefit.annual_cap is not None:
-        assert enrolment.approved <= policy.benefit.annual_cap
+    cap = policy.benefit.cap_for(group)
+    if enrolment is not None and cap is not None:
+        assert enrolment.approved <= cap
 
 
 @settings(max_examples=300)
@@ -289,12 +290,14 @@ def test_the_annual_cap_is_never_exceeded_across_a_sequence_of_claims(
 ) -> None:
     """Claims decided one after another, each against what the ones before used: every
     benefit is within what is left of the cap, and a capped one takes all that is left."""
-    group = group if group in rule.uplifts else None
+    group = group if group in rule.groups else None
+    cap = rule.group_caps.get(group, rule.annual_cap) if group else rule.annual_cap
     enrolment = Enrolment("C1", "U1", group, dict(FUNDING), date(2025, 1, 1), dict(FUNDING))
     on, total = date(2025, 6, 1), ZERO
     for n, amount in enumerate(amounts):
         claim = Claim(f"K{n}", 1, amount, CLERK, on)
-        left = cap_left(rule, enrolment.approved)
+        left = None if cap is None else max(ZERO, cap - enrolment.approved)
+        assert cap_left(rule, group, enrolment.approved) == left
         decision = adjudicate(claim, enrolment, rule, on)
         benefit = decision.calculation.benefit
         assert decision.calculation.cap_remaining == left
@@ -302,11 +305,11 @@ def test_the_annual_cap_is_never_exceeded_across_a_sequence_of_claims(
         if left is not None:
             assert benefit == min(decision.calculation.before_cap, left)
             if decision.calculation.cap_applied:
-                assert enrolment.approved + benefit == rule.annual_cap
+                assert enrolment.approved + benefit == cap
         enrolment, total = enrolment.after_approval(benefit), total + benefit
     assert enrolment.approved == total
-    if rule.annual_cap is not None:
-        assert enrolment.approved <= rule.annual_cap
+    if cap is not None:
+        assert enrolment.approved <= cap
 
 
 # Premiums and enrolments

@@ -139,7 +139,9 @@ def test_enrolling_needs_a_unit(period: Period) -> None:
 def test_enrolling_in_a_group_the_policy_gives_no_uplift_is_refused(period: Period) -> None:
     member = Member("M1", "alice", ON)
     member.collect_events()
-    with pytest.raises(LedgerError, match=r"group 'hardship' has no uplift .*\(groups: none\)"):
+    with pytest.raises(
+        LedgerError, match=r"group 'hardship' is no member group .*\(groups: none\)"
+    ):
         member.enrol(period, "C1", "U1", "hardship", "alice", ON)
     assert names(member) == []
     with pytest.raises(NotEnrolled):

@@ -99,6 +99,36 @@ def test_an_uplift_never_takes_a_rate_above_100_percent() -> None:
 
 # The annual cap
 
+HARDSHIP_CAP = BenefitRule.model_validate(
+    {
+        "deductible": "0",
+        "bands": [{"lower": "0", "rate": "0.50"}],
+        "annual_cap": "5000.00",
+        "group_caps": {"hardship": "10000.00"},
+        "claim_deadline_days": 180,
+    }
+)
+"""Weihai's hardship families: a cap of 10,000 where others have 5,000."""
+
+
+@pytest.mark.parametrize(("group", "benefit"), [(None, "5000.00"), ("hardship", "10000.00")])
+def test_a_member_group_may_have_a_cap_of_its_own(group: str | None, benefit: str) -> None:
+    assert HARDSHIP_CAP.groups == {"hardship"}
+    calculation = calculate_benefit(HARDSHIP_CAP, "30000", group)
+    assert (calculation.before_cap, calculation.benefit) == (D("15000.00"), D(benefit))
+    assert calculation.cap_applied
+
+
+def test_a_group_cap_of_a_group_no_rule_names_is_the_annual_cap() -> None:
+    assert calculate_benefit(HARDSHIP_CAP, "30000", "model_worker").benefit == D("5000.00")
+
+
+def test_a_rule_without_group_caps_is_stored_as_before_they_existed() -> None:
+    stored = PINGHU.benefit.model_dump(mode="json")
+    assert "group_caps" not in stored and "claim_deadline_from" not in stored
+    assert BenefitRule.model_validate(stored) == PINGHU.benefit
+    assert HARDSHIP_CAP.model_dump(mode="json")["group_caps"] == {"hardship": "10000.00"}
+
 
 @pytest.mark.parametrize(
     ("approved_so_far", "remaining", "benefit"),
@@ -412,7 +442,18 @@ def test_a_benefit_never_decreases_as_the_eligible_amount_grows(
 def test_an_uplift_never_lowers_a_benefit(
     rule: BenefitRule, eligible: Decimal, approved: Decimal
 ) -> None:
+    rule = rule.model_copy(update={"group_caps": {}})  # an uplift alone, under one cap
     assert (
         calculate_benefit(rule, eligible, None, approved).benefit
         <= calculate_benefit(rule, eligible, "group", approved).benefit
     )
+
+
+@settings(max_examples=200)
+@given(benefit_rules(), eligible_amounts, approved_amounts)
+def test_a_group_is_never_paid_beyond_its_own_cap(
+    rule: BenefitRule, eligible: Decimal, approved: Decimal
+) -> None:
+    cap = rule.cap_for("group")
+    benefit = calculate_benefit(rule, eligible, "group", approved).benefit
+    assert cap is None or benefit <= max(Decimal(0), cap - approved)

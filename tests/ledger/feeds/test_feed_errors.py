@@ -156,7 +156,9 @@ REJECTIONS = [
         "enrolments",
         "e.csv",
         [ROSTER_HEADER, "1,M7,王五,1,C1,U1,hardship,2025-01-06"],
-        Reject(2, "group", "hardship", "group 'hardship' has no uplift in period 1"),
+        Reject(
+            2, "group", "hardship", "group 'hardship' is no member group of period 1 (groups: none)"
+        ),
         id="unknown-group",
     ),
     pytest.param(
