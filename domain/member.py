@@ -121,15 +121,68 @@ class Enrolment:
 
 @dataclass(frozen=True)
 class Settlement:
-    """A hospital stay as settled by basic medical insurance."""
+    """A hospital stay as settled by basic medical insurance: its total cost, what the
+    insurance fund paid, and, where the settlement reports them, the self-paid components
+    the policy's eligible base is made of."""
 
     settlement_no: str
     admitted_on: date
     discharged_on: date
     total_cost: Decimal
     insurance_paid: Decimal
+    policy_self_paid: Decimal | None = None
+    """个人自付: the member's share of costs within the insurance catalogue."""
+    out_of_catalogue: Decimal | None = None
+    """自费: costs outside the catalogue, which insurance does not pay at all."""
+    insurance_deductible: Decimal | None = None
+    """起付线: the insurance's own deductible, a part of policy self-pay."""
+
+    @property
+    def components(self) -> dict[str, Decimal]:
+        """The self-paid components the settlement gives, by name."""
+        parts = {
+            "policy_self_paid": self.policy_self_paid,
+            "out_of_catalogue": self.out_of_catalogue,
+            "insurance_deductible": self.insurance_deductible,
+        }
+        return {name: amount for name, amount in parts.items() if amount is not None}
+
+    def eligible_under(self, claim_id: str, rule: BenefitRule) -> Decimal:
+        """The eligible self-paid amount the rule counts of the components."""
+        try:
+            return rule.eligible_base(self.components)
+        except KeyError as missing:
+            raise InvalidSettlement(
+                claim_id,
+                str(missing.args[0]),
+                "the policy counts this component of the settlement, and it is not given",
+            ) from None
 
     def check(self, claim_id: str, eligible: Decimal) -> None:
+        for name, amount in self.components.items():
+            if amount < 0:
+                raise InvalidSettlement(claim_id, name, f"{name} {amount} is negative")
+        parts = self.insurance_paid + sum(
+            (self.components.get(n, ZERO) for n in ("policy_self_paid", "out_of_catalogue")),
+            ZERO,
+        )
+        if parts > self.total_cost:
+            last = "out_of_catalogue" if self.out_of_catalogue is not None else "policy_self_paid"
+            raise InvalidSettlement(
+                claim_id,
+                last,
+                f"insurance paid and self-paid parts add up to {parts}, more than the total "
+                f"cost {self.total_cost}",
+            )
+        if self.insurance_deductible is not None and self.insurance_deductible > (
+            self.policy_self_paid if self.policy_self_paid is not None else self.total_cost
+        ):
+            raise InvalidSettlement(
+                claim_id,
+                "insurance_deductible",
+                f"the insurance deductible {self.insurance_deductible} exceeds the policy "
+                f"self-pay it is part of ({self.policy_self_paid})",
+            )
         if self.discharged_on < self.admitted_on:
             raise InvalidSettlement(
                 claim_id,
@@ -157,6 +210,7 @@ class Settlement:
             "discharged_on": self.discharged_on,
             "total_cost": self.total_cost,
             "insurance_paid": self.insurance_paid,
+            **self.components,
         }
 
 
@@ -337,10 +391,37 @@ def decide_submission(
             effective_date,
             covered.covered_from,
         )
-    amount = positive(eligible, "eligible self-paid amount")
+    amount = eligible_amount(claim_id, eligible, settlement, period.policy.benefit)
     if settlement is not None:
         settlement.check(claim_id, amount)
     return Claim(claim_id, period.number, amount, actor, effective_date)
+
+
+def eligible_amount(
+    claim_id: str, eligible: object, settlement: Settlement | None, rule: BenefitRule
+) -> Decimal:
+    """The eligible self-paid amount of a claim: as given, or, for a settlement that gives
+    its components, what the rule counts of them; given and counted, the two must agree."""
+    counted = None
+    if settlement is not None and settlement.components:
+        counted = settlement.eligible_under(claim_id, rule)
+    if eligible is None:
+        if counted is None:
+            raise InvalidSettlement(
+                claim_id,
+                "eligible_self_paid",
+                "give the eligible self-paid amount, or the settlement's self-paid components",
+            )
+        eligible = counted
+    amount = positive(eligible, "eligible self-paid amount")
+    if counted is not None and amount != counted:
+        raise InvalidSettlement(
+            claim_id,
+            "eligible_self_paid",
+            f"eligible self-paid {amount} given, but the policy counts {counted} of the "
+            "settlement's components",
+        )
+    return amount
 
 
 def in_status(claim: Claim, status: str) -> Claim:

@@ -5,6 +5,7 @@ that applies from a later period. Presets are JSON files read by ledger.applicat
 """
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
@@ -81,12 +82,20 @@ class Band(Frozen):
     rate: Rate
 
 
+ADDED_LATER = ("eligible_from", "group_caps", "claim_deadline_from")
+"""The parameters of a benefit rule added after policies were first recorded."""
+
+
 class BenefitRule(Frozen):
     deductible: Amount
     bands: tuple[Band, ...]
     annual_cap: Amount | None = None
     uplifts: dict[str, Rate] = {}
     """Percentage points added to every band rate for a member group (0.05 = +5 points)."""
+    eligible_from: dict[Literal["policy_self_paid", "out_of_catalogue"], Rate] = {}
+    """How much of each of a settlement's self-paid components the eligible base counts:
+    policy self-pay (个人自付, within the catalogue) and out-of-catalogue costs (自费); none
+    given: policy self-pay alone."""
     group_caps: dict[str, Amount] = {}
     """A member group's own annual cap, in place of `annual_cap` (Weihai raised the cap of
     hardship families)."""
@@ -97,14 +106,13 @@ class BenefitRule(Frozen):
 
     @model_serializer(mode="wrap")
     def _as_recorded(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """A rule without the parameters added later (a deadline counted from discharge,
-        group caps) is written as it was before they existed, so that a policy recorded
-        then reads back the same, byte for byte."""
+        """A rule that leaves the parameters added later (ADDED_LATER) at their defaults is
+        written as before they existed, so that a policy recorded then reads back the same,
+        byte for byte."""
         data: dict[str, Any] = handler(self)
-        if self.claim_deadline_from == "period_end":
-            del data["claim_deadline_from"]
-        if not self.group_caps:
-            del data["group_caps"]
+        for name in ADDED_LATER:
+            if getattr(self, name) == type(self).model_fields[name].default:
+                del data[name]
         return data
 
     @property
@@ -115,6 +123,12 @@ class BenefitRule(Frozen):
     def cap_for(self, group: str | None) -> Decimal | None:
         """The annual cap of a member of `group` (None: no group); None: no cap."""
         return self.group_caps.get(group, self.annual_cap) if group else self.annual_cap
+
+    def eligible_base(self, components: Mapping[str, Decimal]) -> Decimal:
+        """The eligible self-paid amount the rule counts of a settlement's components; a
+        component it counts and the settlement does not give is an error (KeyError)."""
+        shares = self.eligible_from or {"policy_self_paid": ONE}
+        return round_yuan(sum((components[c] * s for c, s in shares.items() if s), ZERO))
 
     @model_validator(mode="after")
     def _bands_are_contiguous(self) -> "BenefitRule":

@@ -281,6 +281,9 @@ def settle_claim(record: SettlementRecord, work: FeedRun) -> bool:
         record.discharged_on,
         record.total_cost,
         record.insurance_paid,
+        record.policy_self_paid,
+        record.out_of_catalogue,
+        record.insurance_deductible,
     )
     on = record.discharged_on
     submission, decision, calculation = member.settlement_facts(
@@ -295,7 +298,7 @@ def settle_claim(record: SettlementRecord, work: FeedRun) -> bool:
     work.batch.record(member, submission)
     work.batch.record(member, decision)
     work.batch.index(claim_indexed(record.settlement_no, record.member_id, work.actor, on))
-    work.summary.add("eligible_self_paid", record.eligible_self_paid)
+    work.summary.add("eligible_self_paid", member.claims[record.settlement_no].eligible)
     work.summary.add("benefits_approved", member.claims[record.settlement_no].approved)
     outcome = "approved" if calculation.benefit > 0 else "rejected_by_policy"
     work.summary.counts[outcome] = work.summary.counts.get(outcome, 0) + 1

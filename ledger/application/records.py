@@ -156,6 +156,14 @@ def _optional_period(value: object) -> int | None:
     return None if blank(value) else _period(value)
 
 
+def _optional_amount(value: object) -> Decimal | None:
+    return None if blank(value) else non_negative(value)
+
+
+def _optional_positive(value: object) -> Decimal | None:
+    return None if blank(value) else positive(value)
+
+
 def _status(value: object) -> str:
     text = _text(value)
     status = STATUS_WORDS.get(text, text) if isinstance(text, str) else None
@@ -178,6 +186,11 @@ def column(*names: str) -> Any:
     return Field(validation_alias=AliasChoices(*names))
 
 
+def optional_column(*names: str) -> Any:
+    """A column a feed may leave out, or leave blank in a row."""
+    return Field(None, validation_alias=AliasChoices(*names))
+
+
 Text = Annotated[str, BeforeValidator(_text), Field(min_length=1), AfterValidator(_plain)]
 OptionalText = Annotated[str | None, BeforeValidator(_optional), AfterValidator(_plain)]
 Day = Annotated[date, BeforeValidator(_day)]
@@ -185,6 +198,8 @@ PeriodNumber = Annotated[int, BeforeValidator(_period)]
 OptionalPeriod = Annotated[int | None, BeforeValidator(_optional_period)]
 Amount = Annotated[Decimal, BeforeValidator(non_negative)]
 PositiveAmount = Annotated[Decimal, BeforeValidator(positive)]
+OptionalAmount = Annotated[Decimal | None, BeforeValidator(_optional_amount)]
+OptionalPositiveAmount = Annotated[Decimal | None, BeforeValidator(_optional_positive)]
 Premium = Annotated[Decimal, BeforeValidator(_premium)]
 
 
@@ -211,16 +226,12 @@ class EnrolmentRecord(Record):
     period: PeriodNumber = column("period", "期次", "期")
     county: Text = column("county", "区县", "县市区", "区县代码")
     unit: Text = column("unit", "单位", "基层工会", "单位名称")
-    group: OptionalText = Field(None, validation_alias=AliasChoices("group", "人员类别", "类别"))
+    group: OptionalText = optional_column("group", "人员类别", "类别")
     enrolled_on: Day = column("enrolled_on", "参保日期", "入会日期")
-    name: OptionalText = Field(None, validation_alias=AliasChoices("name", "姓名", "职工姓名"))
-    bank_account: OptionalText = Field(
-        None, validation_alias=AliasChoices("bank_account", "银行账号", "银行卡号", "账号")
-    )
-    bank: OptionalText = Field(None, validation_alias=AliasChoices("bank", "开户银行", "开户行"))
-    phone: OptionalText = Field(
-        None, validation_alias=AliasChoices("phone", "手机号码", "手机号", "联系电话")
-    )
+    name: OptionalText = optional_column("name", "姓名", "职工姓名")
+    bank_account: OptionalText = optional_column("bank_account", "银行账号", "银行卡号", "账号")
+    bank: OptionalText = optional_column("bank", "开户银行", "开户行")
+    phone: OptionalText = optional_column("phone", "手机号码", "手机号", "联系电话")
 
     @property
     def details(self) -> MemberDetails:
@@ -251,10 +262,16 @@ class SettlementRecord(Record):
     discharged_on: Day = column("discharged_on", "出院日期", "结算日期")
     total_cost: Amount = column("total_cost", "医疗总费用", "总费用")
     insurance_paid: Amount = column("insurance_paid", "统筹支付", "医保支付", "基本医保支付")
-    eligible_self_paid: PositiveAmount = column(
+    eligible_self_paid: OptionalPositiveAmount = optional_column(
         "eligible_self_paid", "合规自付", "政策内自付", "合规自付费用"
     )
-    period: OptionalPeriod = Field(None, validation_alias=AliasChoices("period", "期次", "期"))
+    """Given, or counted by the period's policy of the self-paid components below."""
+    policy_self_paid: OptionalAmount = optional_column("policy_self_paid", "个人自付")
+    out_of_catalogue: OptionalAmount = optional_column("out_of_catalogue", "自费", "全自费")
+    insurance_deductible: OptionalAmount = optional_column(
+        "insurance_deductible", "起付线", "起付标准"
+    )
+    period: OptionalPeriod = optional_column("period", "期次", "期")
 
 
 class PayoutResultRecord(Record):
@@ -266,7 +283,7 @@ class PayoutResultRecord(Record):
     status: Annotated[Literal["paid", "returned"], BeforeValidator(_status)] = column(
         "status", "状态", "结果"
     )
-    reason: OptionalText = Field(None, validation_alias=AliasChoices("return_reason", "退回原因"))
+    reason: OptionalText = optional_column("return_reason", "退回原因")
     reported_on: Day = column("reported_on", "日期", "回盘日期")
 
 

@@ -396,10 +396,11 @@ def test_a_benefit_never_exceeds_the_eligible_amount_nor_what_is_left_of_the_cap
     calculation = calculate_benefit(rule, eligible, group, approved)
     assert D(0) <= calculation.benefit <= eligible
     assert calculation.benefit <= max(D(0), eligible - rule.deductible)
-    if rule.annual_cap is None:
+    cap = rule.group_caps.get("group", rule.annual_cap) if group else rule.annual_cap
+    if cap is None:
         assert calculation.cap_remaining is None
     else:
-        assert calculation.cap_remaining == max(D(0), rule.annual_cap - approved)
+        assert calculation.cap_remaining == max(D(0), cap - approved)
         assert calculation.benefit <= calculation.cap_remaining
 
 

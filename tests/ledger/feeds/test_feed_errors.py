@@ -474,10 +474,19 @@ def test_no_bad_value_in_any_field_is_refused_in_pydantics_words(
             assert rejects[line].field == name, (name, value, rejects.get(line))
         if missing:
             assert rejects[line].reason == "missing"
+        blank = value is None or (isinstance(value, str) and not value.strip())
+        if kind == "claims" and name == "eligible_self_paid" and blank:
+            # optional where the settlement gives its components; this one does not
+            assert (rejects[line].field, rejects[line].reason) == (
+                name,
+                "give the eligible self-paid amount, or the settlement's self-paid components",
+            )
 
 
 def blank_and_required(kind: str, name: str, value: object) -> bool:
-    optional = {"group", "return_reason"} | ({"period"} if kind == "claims" else set())
+    optional = {"group", "return_reason"} | (
+        {"period", "eligible_self_paid"} if kind == "claims" else set()
+    )
     return name not in optional and (
         value is None or (isinstance(value, str) and not value.strip())
     )

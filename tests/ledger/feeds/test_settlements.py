@@ -263,3 +263,51 @@ def test_a_settlement_of_a_closed_period_is_blamed_on_its_discharge_not_an_absen
     [reject] = refused.value.summary.rejects
     assert (reject.field, reject.value) == ("discharged_on", "2025-03-10")
     assert "period 1 is closed" in reject.reason
+
+
+INSURANCE_HEADER = "结算单号,会员编号,入院日期,出院日期,医疗总费用,统筹支付,个人自付,自费,起付线"
+"""A settlement as the basic medical insurance system exports it: no eligible column."""
+
+
+def test_a_settlement_exported_with_its_components_is_claimed_on_its_policy_self_pay(
+    books: Books, enrol: Callable[..., None], tmp_path: Path
+) -> None:
+    enrol("M1")
+    feed = write_feed(
+        tmp_path / "insurance.csv",
+        INSURANCE_HEADER,
+        "S1,M1,2025-03-01,2025-03-10,10000.00,6000.00,3000.00,1000.00,600.00",
+    )
+    summary = imported(books, "claims", feed)
+    assert summary.amounts["eligible_self_paid"] == Decimal("3000.00")
+    assert approved(books, "M1", "S1") == Decimal("480.00")  # 2,400 x 20%
+    [submitted] = [
+        e for e in books.app.events.get(member_uuid("M1")) if type(e).__name__ == "ClaimSubmitted"
+    ]
+    assert submitted.eligible == Decimal("3000.00")
+    assert submitted.settlement["policy_self_paid"] == Decimal("3000.00")
+    assert submitted.settlement["out_of_catalogue"] == Decimal("1000.00")
+    assert submitted.settlement["insurance_deductible"] == Decimal("600.00")
+
+
+def test_components_that_do_not_add_up_are_rejected_naming_the_column(
+    books: Books, enrol: Callable[..., None], tmp_path: Path
+) -> None:
+    enrol("M1")
+    before = events(books)
+    feed = write_feed(
+        tmp_path / "insurance.csv",
+        INSURANCE_HEADER,
+        "S1,M1,2025-03-01,2025-03-10,10000.00,6000.00,3000.00,1500.00,600.00",
+        "S2,M1,2025-03-01,2025-03-10,10000.00,6000.00,-5.00,0.00,0.00",
+        "S3,M1,2025-03-01,2025-03-10,10000.00,6000.00,,,",
+    )
+    with pytest.raises(ImportRefused) as refused:
+        import_feed(books, "claims", feed, CLERK, received_on=RECEIVED)
+    assert [(r.line, r.field) for r in refused.value.summary.rejects] == [
+        (2, "out_of_catalogue"),
+        (3, "个人自付"),  # refused as read: named as the file names it
+        (4, "eligible_self_paid"),
+    ]
+    assert "add up to 10500.00, more than the total cost" in refused.value.summary.rejects[0].reason
+    assert events(books) == before
