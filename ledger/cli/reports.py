@@ -18,6 +18,7 @@ from domain.money import fmt, non_negative
 from domain.policy import calculate_benefit
 from ledger.application.demo import check_demo, run_demo
 from ledger.application.policies import load_preset
+from ledger.cli.claims import claim_cli
 from ledger.cli.common import (
     JsonOption,
     KnownAtOption,
@@ -33,12 +34,14 @@ from ledger.cli.common import (
     require_file,
     say,
 )
+from ledger.reports.benefit_notice import benefit_notice
 from ledger.reports.disclosure import disclosure
 from ledger.reports.figures import Provenance
 from ledger.reports.render import FORMATS
 from ledger.reports.render import write as write_document
 from ledger.reports.render.document import (
     Document,
+    benefit_notice_document,
     disclosure_document,
     screening_document,
     statement_document,
@@ -269,6 +272,30 @@ def statement_(
         return
     _write(found.as_dict(), lambda: statement_document(found), format, path)
     _written(f"the period {period} statement", found.provenance, path, as_json)
+
+
+@claim_cli.command("explain")
+def claim_explain(
+    ctx: typer.Context,
+    claim: Annotated[str, typer.Argument(help="Claim id.")],
+    format: Annotated[str, typer.Option(help="html, pdf, xlsx or json.")] = "json",
+    out: DocumentOutOption = None,
+    as_known_at: KnownAtOption = None,
+    as_json: WrittenJsonOption = False,
+) -> None:
+    """The explanation of benefit for the member (补助说明).
+
+    The bill as insurance settled it, the bands the policy applied, the cap used and left,
+    and what was paid, as the log stood at a position."""
+    _format(format, (*FORMATS, "json"))
+    path = _document_out(out, format, as_json)
+    with open_books(ctx) as books:
+        found = benefit_notice(books, claim, position_known_at(books, as_known_at))
+    if path is None:
+        print_json(found.as_dict())
+        return
+    _write(found.as_dict(), lambda: benefit_notice_document(found), format, path)
+    _written(f"the explanation of benefit of claim {claim}", found.provenance, path, as_json)
 
 
 @commands.command("screening")

@@ -116,7 +116,7 @@ def trail(
     if member is not None:
         found = _member_events(log, member)
     elif claim is not None:
-        found = _claim_events(log, claim)
+        found = claim_events(log, claim)
     elif county is None or period is None:
         raise LedgerError("--county and --period go together: a county's trail is per period")
     else:
@@ -138,7 +138,7 @@ def _member_events(log: EventLog, member: str) -> list[Recorded]:
     return found
 
 
-def _claim_events(log: EventLog, claim: str) -> list[Recorded]:
+def claim_events(log: EventLog, claim: str) -> list[Recorded]:
     index = log.events_of([claim_uuid(claim)])
     if not index:
         raise UnknownClaim(claim)

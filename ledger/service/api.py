@@ -35,10 +35,12 @@ from ledger.application.books import Books
 from ledger.application.feeds import ImportRefused, import_feed
 from ledger.application.records import PositiveAmount
 from ledger.reports.audit import Digest, head, verification, verify
+from ledger.reports.benefit_notice import benefit_notice
+from ledger.reports.render.document import benefit_notice_document
 from ledger.reports.statement import statement
 from ledger.reports.trails import explain, known_at_position, trail
 from ledger.service import pages
-from ledger.service.downloads import MEDIA_TYPES, statement_file
+from ledger.service.downloads import MEDIA_TYPES, attachment, document_file, statement_file
 
 PAGE = 100
 """Items a list gives at most, unless asked for fewer."""
@@ -452,7 +454,7 @@ def create_app(db: str) -> FastAPI:
         return Response(
             statement_file(found, format),
             media_type=MEDIA_TYPES[format],
-            headers={"Content-Disposition": f'attachment; filename="statement-{period}.{format}"'},
+            headers={"Content-Disposition": attachment(f"statement-{period}.{format}")},
         )
 
     @app.get("/audit/digest")
@@ -462,6 +464,27 @@ def create_app(db: str) -> FastAPI:
         if found is None:
             raise Problem(404, "the log is empty: there is no digest yet")
         return {"position": found.position, "hash": found.hash, "digest": str(found)}
+
+    @app.get(
+        "/claims/{claim_id}/explanation",
+        response_class=Response,
+        responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}}},
+    )
+    def benefit_explained(
+        claim_id: str,
+        who: User,
+        format: Annotated[str, Query(pattern="^(json|html|pdf|xlsx)$")] = "json",
+        as_known_at: KnownAt = None,
+    ) -> Response:
+        """The explanation of benefit for the member, as `ledger claim explain` writes it."""
+        with service.reading() as books:
+            known_at = None if as_known_at is None else known_at_position(books, as_known_at)
+            found = benefit_notice(books, claim_id, known_at)
+        return Response(
+            document_file(found.as_dict(), lambda: benefit_notice_document(found), format),
+            media_type=MEDIA_TYPES[format],
+            headers={"Content-Disposition": attachment(f"claim-{claim_id}.{format}")},
+        )
 
     @app.get("/audit/verify")
     def audit_verify(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Annotated, Any
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -37,7 +37,7 @@ from ledger.reports.render.document import (
 from ledger.reports.render.html import STYLE, charts, font_face, section
 from ledger.reports.statement import Statement, statement
 from ledger.reports.trails import TrailEntry, trail
-from ledger.service.downloads import DOWNLOADS, MEDIA_TYPES, statement_file
+from ledger.service.downloads import DOWNLOADS, MEDIA_TYPES, attachment, statement_file
 from projections.claims import Payable
 
 if TYPE_CHECKING:
@@ -267,7 +267,7 @@ def router(service: "Service") -> APIRouter:
             media_type=MEDIA_TYPES[format],
             headers={
                 **HEADERS,
-                "Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}",
+                "Content-Disposition": attachment(name),
             },
         )
 

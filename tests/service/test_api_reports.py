@@ -7,6 +7,7 @@ from service_calls import D, as_, enrolled, submitted
 
 from ledger.application.books import Books
 from ledger.reports.audit import head
+from ledger.reports.benefit_notice import benefit_notice
 from ledger.reports.statement import statement
 
 
@@ -36,7 +37,7 @@ def test_the_statement_is_the_books_own_in_each_format(
         answer = client.get(f"/statements/1?format={format}", headers=headers)
         assert answer.status_code == 200, format
         assert answer.content.lstrip()[: len(start)].upper() == start.upper(), format
-        assert f'filename="statement-1.{format}"' in answer.headers["content-disposition"]
+        assert f"filename*=UTF-8''statement-1.{format}" in answer.headers["content-disposition"]
     assert client.get("/statements/1?format=doc", headers=headers).status_code == 400
     unknown = client.get("/statements/9", headers=headers)
     assert unknown.status_code == 404, unknown.json()
@@ -82,3 +83,15 @@ def test_the_audit_verifies_the_log_and_checks_a_published_digest(
     forged = f"{digest.position}:{'0' * 64}"
     differs = client.get(f"/audit/verify?digest={forged}", headers=headers)
     assert differs.status_code == 409 and differs.json()["verified"] is False
+
+
+def test_the_explanation_of_benefit_is_the_claims_own_figures(
+    client: TestClient, tokens: dict[str, str], books: Books, paid: str
+) -> None:
+    headers = as_(tokens, "approver")
+    found = client.get(f"/claims/{paid}/explanation", headers=headers)
+    assert found.status_code == 200
+    assert found.json() == benefit_notice(books, paid).as_dict()
+    pdf = client.get(f"/claims/{paid}/explanation?format=pdf", headers=headers)
+    assert pdf.content.startswith(b"%PDF-")
+    assert client.get("/claims/NOPE/explanation", headers=headers).status_code == 404

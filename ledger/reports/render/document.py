@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from domain.accounts import CITY_POOL, account_title, source_title
 from domain.money import ZERO, capitals
+from ledger.reports.benefit_notice import BenefitNotice
 from ledger.reports.disclosure import Disclosure
 from ledger.reports.figures import Figures, Provenance, Unit, average
 from ledger.reports.screening import Screening, Slip
@@ -626,4 +627,96 @@ def disclosure_document(d: Disclosure) -> Document:
             Section("签章 Signatures", signatures=SIGNATURES),
         ),
         d.provenance.recorded_at,
+    )
+
+
+# The explanation of benefit (补助说明)
+
+SETTLEMENT_LABELS = {
+    "total_cost": "医疗总费用 Total cost",
+    "insurance_paid": "统筹支付 Paid by basic medical insurance",
+    "policy_self_paid": "个人自付 Policy self-pay (within the catalogue)",
+    "out_of_catalogue": "自费 Out-of-catalogue costs",
+    "insurance_deductible": "起付线 Insurance deductible (part of policy self-pay)",
+}
+
+
+def benefit_notice_document(n: BenefitNotice) -> Document:
+    """One claim explained to its member: the bill, the bands, the cap, what was paid."""
+    calculation = n.breakdown
+    lines = [
+        f"会员 Member: {n.member_id} · 申请号 Claim: {n.claim_id} · 县 County: {n.county}",
+        f"出院日期 Discharged: {n.dated.isoformat()} · 第{n.period}期 Period {n.period}",
+        f"结果 Decision: {_decision(n.status, n.reason)}",
+    ]
+    if n.policy_version is not None:
+        lines.append(f"政策版本 Policy version: {n.policy_version}")
+    bill = Section(
+        "就诊费用 The bill as insurance settled it",
+        (),
+        Table(
+            "Bill",
+            ("项目 Item", "金额 Amount"),
+            (
+                *((SETTLEMENT_LABELS[p], a) for p, a in n.settlement.items()),
+                ("合规自付 Eligible self-paid", n.eligible),
+            ),
+        ),
+    )
+    sections = [Section("补助说明 Explanation of benefit", tuple(lines)), bill]
+    if calculation is not None:
+        bands = tuple(
+            (
+                f"{Decimal(b['lower']):,.2f}-"
+                + ("" if b["upper"] is None else f"{Decimal(b['upper']):,.2f}"),
+                Decimal(b["base"]),
+                Percent(Decimal(b["rate"]) * 100),
+                Decimal(b["amount"]),
+            )
+            for b in calculation["bands"]
+        )
+        sections.append(
+            Section(
+                "补助计算 How the benefit was calculated",
+                (
+                    f"起付线 Deductible: {Decimal(calculation['deductible']):,.2f}",
+                    "人员类别加成 Group uplift: "
+                    + text(Percent(Decimal(calculation["uplift"]) * 100)),
+                ),
+                Table(
+                    "Bands",
+                    ("分段 Band", "计算基数 Base", "比例 Rate", "补助 Amount"),
+                    bands,
+                ),
+            )
+        )
+    sections.append(
+        Section(
+            "年度封顶与支付 The annual cap and payment",
+            (),
+            Table(
+                "Cap and payment",
+                ("项目 Item", "金额 Amount"),
+                (
+                    ("年度封顶 Annual cap", n.cap),
+                    ("本次前封顶余额 Cap left before this claim", n.cap_left_before),
+                    ("本次补助 Benefit", n.benefit),
+                    ("本次后封顶余额 Cap left after it", n.cap_left_after),
+                    ("已支付 Paid", n.paid),
+                    ("待支付 Still to pay", n.benefit - n.paid),
+                ),
+            ),
+        )
+    )
+    at = n.provenance
+    return Document(
+        f"{TITLE} 补助说明 Explanation of benefit",
+        f"{n.scheme} · {n.claim_id}",
+        (
+            f"数据截至日志位置 {at.position}（记录于 {at.recorded_at}）"
+            f" As known at log position {at.position} (recorded {at.recorded_at}).",
+            DIGEST + at.digest,
+        ),
+        tuple(sections),
+        at.recorded_at,
     )
