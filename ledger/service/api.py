@@ -32,6 +32,7 @@ from ledger.application.books import Books
 from ledger.application.records import PositiveAmount
 from ledger.reports.audit import head
 from ledger.reports.trails import known_at_position, trail
+from ledger.store.identity import writing_as
 from ledger.store.service import ServiceStore
 
 PAGE = 100
@@ -120,8 +121,11 @@ class Service:
 
     @contextmanager
     def acting(self, user: str) -> Iterator[Books]:
-        """The books for a write by `user`, the one way every write reaches the ledger."""
-        with self.lock:
+        """The books for a write by `user`, the one way every write reaches the ledger. On
+        PostgreSQL the write's connections are SET ROLE `user` and reset after it, so the
+        database records and checks `user` (this login being a member of that role), and
+        the next request starts as this login again (ledger/store/identity.py)."""
+        with self.lock, writing_as(self.store.datastore, user):
             yield self.books
 
     @contextmanager
