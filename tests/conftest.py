@@ -203,10 +203,3 @@ def new_login(postgres_server: str) -> Iterator[Callable[[str], str]]:
             if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
                 conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
                 conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
-
-
-def as_login(url: str, login: str) -> str:
-    """The ledger at `url`, reached under another (password-less) login."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{login}@{host}"))

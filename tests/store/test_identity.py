@@ -9,8 +9,9 @@ from datetime import date
 
 import psycopg
 import pytest
-from conftest import PERIOD_END, PERIOD_START, as_login, grant_staff
+from conftest import PERIOD_END, PERIOD_START, grant_staff
 from fastapi.testclient import TestClient
+from logins import as_login
 from psycopg import sql
 
 from domain.errors import DutyRefused

@@ -1,0 +1,90 @@
+"""On PostgreSQL a writer's login is who acts: `users grant --login` lets it write as itself,
+`--actor` cannot make it anyone else, a duty it lacks is refused as any other, and the last
+role revoked takes its right to write. Real logins, no mocks."""
+
+from collections.abc import Callable
+
+import pytest
+from cli_runner import Ledger, create_scheme, events_in
+from logins import as_login
+
+ENROL = ("enrol", "m1", "--period", "1", "--county", "C1", "--unit", "U", "--date", "2025-01-02")
+
+
+@pytest.fixture
+def wang(
+    ledger: Ledger,
+    postgres_url: str,
+    new_login: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> str:
+    """A clerk with a login of their own, granted by tester (who owns the ledger); the
+    shell's LEDGER_ACTOR unset from here on."""
+    name = new_login("wang")
+    create_scheme(ledger, postgres_url)
+    shown = ledger.ok(postgres_url, "users", "grant", name, "clerk", "--login")
+    assert f"{name} may log in to the database and write this ledger, as itself." in shown
+    monkeypatch.delenv("LEDGER_ACTOR")
+    return name
+
+
+def test_a_login_acts_as_itself(ledger: Ledger, postgres_url: str, wang: str) -> None:
+    own = as_login(postgres_url, wang)
+    ledger.ok(own, *ENROL)
+    trail = ledger.json(own, "audit", "trail", "--member", "m1")["events"]
+    assert isinstance(trail, list) and {e["actor"] for e in trail} == {wang}
+
+
+def test_a_login_may_not_act_as_another(
+    ledger: Ledger, postgres_url: str, wang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = as_login(postgres_url, wang)
+    before = events_in(postgres_url)
+    message = ledger.refused(own, "--actor", "tester", *ENROL)
+    assert message == (
+        f"error: --actor tester: this database login is {wang}, and writes only as {wang} "
+        "(leave out --actor and LEDGER_ACTOR, or give that name)"
+    )
+    monkeypatch.setenv("LEDGER_ACTOR", "tester")
+    assert ledger.refused(own, *ENROL) == message
+    assert events_in(postgres_url) == before
+    monkeypatch.setenv("LEDGER_ACTOR", wang)
+    ledger.ok(own, *ENROL)
+
+
+def test_a_login_without_the_role_gets_the_duty_message(
+    ledger: Ledger, postgres_url: str, wang: str
+) -> None:
+    own = as_login(postgres_url, wang)
+    before = events_in(postgres_url)
+    assert ledger.refused(own, "period", "close", "1") == (
+        f"error: {wang} may not close periods: that needs the approver role ({wang} has: clerk)"
+    )
+    assert ledger.refused(own, "users", "grant", wang, "approver") == (
+        f"error: {wang} may not grant roles: that needs the admin role ({wang} has: clerk)"
+    )
+    assert events_in(postgres_url) == before
+    refusals = ledger.json(own, "users", "refusals")["refusals"]
+    assert isinstance(refusals, list) and [r["actor"] for r in refusals] == [wang, wang]
+
+
+def test_the_last_role_revoked_takes_the_right_to_write(
+    ledger: Ledger, postgres_url: str, wang: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LEDGER_ACTOR", "tester")
+    ledger.ok(postgres_url, "users", "revoke", wang, "clerk")
+    monkeypatch.delenv("LEDGER_ACTOR")
+    before = events_in(postgres_url)
+    assert "permission denied" in ledger.refused(as_login(postgres_url, wang), *ENROL)
+    assert events_in(postgres_url) == before
+
+
+def test_logins_are_for_postgresql(ledger: Ledger, tmp_path: object) -> None:
+    db = str(tmp_path) + "/ledger.db"
+    create_scheme(ledger, db)
+    assert ledger.refused(db, "users", "grant", "wang", "clerk", "--login") == (
+        "error: --login is for PostgreSQL; an SQLite ledger has no logins: whoever may open "
+        "its file may write it (docs/roles.md)"
+    )
+    users = ledger.json(db, "users", "list")["users"]
+    assert isinstance(users, dict) and "wang" not in users
