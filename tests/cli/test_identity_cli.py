@@ -3,11 +3,14 @@
 role revoked takes its right to write. Real logins, no mocks."""
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from cli_runner import Ledger, create_scheme, events_in
+from feed_files import CLAIM_HEADER, ROSTER_HEADER, claim, write_feed
 from logins import as_login
 
+PREMIUM_HEADER = "收据号,会员编号,期次,资金来源,金额,缴费日期"
 ENROL = ("enrol", "m1", "--period", "1", "--county", "C1", "--unit", "U", "--date", "2025-01-02")
 
 
@@ -88,3 +91,32 @@ def test_logins_are_for_postgresql(ledger: Ledger, tmp_path: object) -> None:
     )
     users = ledger.json(db, "users", "list")["users"]
     assert isinstance(users, dict) and "wang" not in users
+
+
+def test_a_login_imports_feeds_and_the_policy_decides_after_it(
+    ledger: Ledger, postgres_url: str, wang: str, tmp_path: Path
+) -> None:
+    """Enough records that the store copies them in (COPY, not INSERT), and claims the
+    policy approves by itself: the database takes `policy` after the login's submission."""
+    own = as_login(postgres_url, wang)
+    members = [f"m{n}" for n in range(1, 31)]
+    roster = [f"{n},{m},职工{n},1,C1,平湖市总工会,,2025/1/6" for n, m in enumerate(members, 1)]
+    premiums = [
+        line
+        for m in members
+        for line in (f"W-{m},{m},1,worker,1.00,2025/1/6", f"U-{m},{m},1,union:city,49.00,2025/1/6")
+    ]
+    claims = [claim(f"S{n}", m, "20000.00") for n, m in enumerate(members, 1)]
+    for kind, header, lines in (
+        ("enrolments", ROSTER_HEADER, roster),
+        ("premiums", PREMIUM_HEADER, premiums),
+        ("claims", CLAIM_HEADER, claims),
+    ):
+        feed = write_feed(tmp_path / f"{kind}.csv", header, *lines)
+        ledger.ok(own, "import", kind, str(feed), "--date", "2025-03-12")
+    trail = ledger.json(own, "audit", "trail", "--member", "m30")["events"]
+    assert isinstance(trail, list)
+    assert [(e["event"], e["actor"]) for e in trail][-2:] == [
+        ("ClaimSubmitted", wang),
+        ("ClaimApproved", "policy"),
+    ]
