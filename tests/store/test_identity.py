@@ -9,12 +9,12 @@ from datetime import date
 
 import psycopg
 import pytest
-from conftest import PERIOD_END, PERIOD_START, grant_staff
 from fastapi.testclient import TestClient
 from logins import as_login
 from psycopg import sql
 
 from domain.errors import DutyRefused
+from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
 from ledger.application.policies import load_preset
 from ledger.service.api import create_app
@@ -23,14 +23,15 @@ from ledger.store.recorders import GuardedPostgresRecorder
 from ledger.store.service import ServiceStore
 
 D = date(2025, 3, 1)
+PERIOD_START, PERIOD_END = date(2025, 1, 1), date(2025, 12, 31)
 
 
 @pytest.fixture
-def ledger(postgres_url: str) -> Iterator[Books]:
+def ledger(postgres_url: str, staff: Callable[[MutualAidLedger], None]) -> Iterator[Books]:
     """A scheme created by the owner (`postgres`, as "admin"), period 1 open."""
     books = Books(postgres_url)
     books.app.create_scheme("Pinghu", "pinghu", {"C1": "Danghu"}, "admin", PERIOD_START)
-    grant_staff(books.app)
+    staff(books.app)
     books.app.open_period(
         1, PERIOD_START, PERIOD_END, load_preset("pinghu").policy_for(1), "approver", PERIOD_START
     )
