@@ -1,6 +1,6 @@
 """Reaching a PostgreSQL ledger under a login of a test's own (see conftest's new_login)."""
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 
 def as_login(url: str, login: str) -> str:
@@ -8,3 +8,11 @@ def as_login(url: str, login: str) -> str:
     parts = urlsplit(url)
     host = parts.netloc.rpartition("@")[2]
     return urlunsplit(parts._replace(netloc=f"{login}@{host}"))
+
+
+def without_schema(url: str) -> str:
+    """A ledger's URL as psycopg takes it: its `schema=` left out, the rest (a socket's
+    `host=`) kept."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "schema"]
+    return urlunsplit(parts._replace(query=urlencode(query)))

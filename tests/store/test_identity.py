@@ -10,7 +10,7 @@ from datetime import date
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
-from logins import as_login
+from logins import as_login, without_schema
 from psycopg import sql
 
 from domain.errors import DutyRefused
@@ -54,11 +54,11 @@ def schema_of(url: str) -> str:
 
 def raw(url: str, login: str) -> psycopg.Connection[tuple[object, ...]]:
     """A plain psycopg connection as `login`, around the ledger entirely."""
-    return psycopg.connect(as_login(url, login).partition("?")[0], autocommit=True)
+    return psycopg.connect(without_schema(as_login(url, login)), autocommit=True)
 
 
 def events(url: str) -> int:
-    with psycopg.connect(url.partition("?")[0]) as conn:
+    with psycopg.connect(without_schema(url)) as conn:
         row = conn.execute(
             sql.SQL("SELECT count(*) FROM {}").format(
                 sql.Identifier(schema_of(url), "ledger_events")
@@ -70,7 +70,7 @@ def events(url: str) -> int:
 
 def last_event(url: str) -> tuple[object, ...]:
     """originator_id, originator_version, topic, state of the last event."""
-    with psycopg.connect(url.partition("?")[0]) as conn:
+    with psycopg.connect(without_schema(url)) as conn:
         row = conn.execute(
             sql.SQL(
                 "SELECT originator_id, originator_version, topic, state FROM {} "
