@@ -99,16 +99,19 @@ def identity_statements(schema: str, table: str) -> list[Composed]:
 
 
 def acting_login(conn: Connection[DictRow], schema: str) -> str | None:
-    """The login this connection's events must name as their actor: its `current_user`;
-    None if it may name anyone, being (a member of) the owner of the ledger's schema, or
-    of a schema not made yet (whoever makes it owns it)."""
+    """The login this connection's events must name as their actor: its `current_user`, if
+    it writes this ledger as one of its writers. None for the owner of the ledger's schema
+    (or a member of it), who may name anyone; likewise where the schema is not made yet
+    (whoever makes it owns it); and for a login that may not write here at all (a reader),
+    which the database refuses whatever it names."""
     row = conn.execute(
         "SELECT current_user AS login, COALESCE((SELECT pg_has_role(current_user, nspowner, "
         "'MEMBER') FROM pg_namespace WHERE nspname = %s), true) AS owns",
         (schema,),
     ).fetchone()
     assert row is not None
-    return None if row["owns"] else str(row["login"])
+    login = str(row["login"])
+    return None if row["owns"] or not _is_writer(conn, schema, login) else login
 
 
 def writer_privileges(
