@@ -42,15 +42,22 @@ def users_grant(
         ),
     ] = False,
 ) -> None:
-    """Give a user a role (admins only)."""
+    """Give a user a role (admins only). With --login, a role the user already holds is
+    left as it is, and only their login made a writer: how the users of a ledger older
+    than logins get theirs."""
+    name = user.strip()
     with open_books(ctx) as books:
         writers = writer_recorder(books, "--login") if login else None
-        books.app.grant_role(user, role, actor(ctx), parse_date(on))
+        held = role in books.app.scheme().roles.get(name, set())
+        if writers is not None and held:
+            books.app.authorise(actor(ctx), "grant_role")
+        else:
+            books.app.grant_role(user, role, actor(ctx), parse_date(on))
         if writers is not None:
-            writers.grant_writer(user.strip())
-    out.print(f"Granted {role} to {user.strip()}.")
+            writers.grant_writer(name)
+    out.print(f"{name} already has {role}." if login and held else f"Granted {role} to {name}.")
     if login:
-        out.print(f"{user.strip()} may log in to the database and write this ledger, as itself.")
+        out.print(f"{name} may log in to the database and write this ledger, as itself.")
 
 
 @users_cli.command("revoke")

@@ -82,6 +82,23 @@ def test_the_last_role_revoked_takes_the_right_to_write(
     assert events_in(postgres_url) == before
 
 
+def test_a_user_holding_their_roles_is_given_a_login_alone(
+    ledger: Ledger,
+    postgres_url: str,
+    new_login: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    li = new_login("li")
+    create_scheme(ledger, postgres_url)
+    ledger.ok(postgres_url, "users", "grant", li, "clerk")
+    before = events_in(postgres_url)
+    shown = ledger.ok(postgres_url, "users", "grant", li, "clerk", "--login")
+    assert shown.startswith(f"{li} already has clerk.\n{li} may log in")
+    assert events_in(postgres_url) == before
+    monkeypatch.delenv("LEDGER_ACTOR")
+    ledger.ok(as_login(postgres_url, li), *ENROL)
+
+
 def test_logins_are_for_postgresql(ledger: Ledger, tmp_path: object) -> None:
     db = str(tmp_path) + "/ledger.db"
     create_scheme(ledger, db)
