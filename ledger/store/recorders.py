@@ -214,7 +214,7 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
             ),
             *identity.identity_statements(self.datastore.schema, self.events_table_name),
         ]
-        self.lock_table_statements = [
+        self.lock_table_statements = [  # the library's timeout, and its lock by a function
             self.lock_table_statements[0],
             SQL("SELECT {}()").format(
                 identity.lock_function(self.datastore.schema, self.events_table_name)
@@ -224,13 +224,15 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
     @cached_property
     def acting_login(self) -> str | None:
         """The login the events written on this recorder's connections must name as their
-        actor; None if it owns the ledger and may name anyone (ledger/store/identity.py).
-        Asked once: the pool's connections all log in alike."""
+        actor, if it is one of the ledger's writers; None for its owner, who may name anyone,
+        and for a login that may write nothing here (ledger/store/identity.py). Asked once:
+        the pool's connections all log in alike."""
         with self.datastore.get_connection() as conn:
             return identity.acting_login(conn, self.datastore.schema)
 
     def create_table(self) -> None:
-        """The tables, by their owner only: a writer's login makes nothing, and may not."""
+        """The tables, made by their owner: a writer's login may not, and leaves them be; a
+        reader's fails here, as it would at its first write."""
         if self.acting_login is None:
             super().create_table()
 
@@ -384,7 +386,8 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
             return ids
 
     def _lock_table(self, curs: Cursor[DictRow]) -> None:
-        """The library's lock (its timeout, then the table), in one round trip."""
+        """The library's lock (its timeout, then the table, through the owner's function that
+        writers may call: identity.identity_statements), in one round trip."""
         curs.execute(SQL("; ").join(self.lock_table_statements))
 
     def _lock_and_notify(self, curs: Cursor[DictRow]) -> None:
