@@ -111,10 +111,16 @@ class Database:
     """The events' database as the read models see it: SQL dialect, transactions, tracking."""
 
     def __init__(
-        self, recorder: SQLiteTrackingRecorder | PostgresTrackingRecorder, writable: bool = True
+        self,
+        recorder: SQLiteTrackingRecorder | PostgresTrackingRecorder,
+        writable: bool = True,
+        creates: bool = True,
     ) -> None:
+        """`creates`: whether this user makes the tables (a writer's PostgreSQL login does
+        not: the ledger's owner made them)."""
         self.recorder = recorder
         self.writable = writable
+        self.creates = writable and creates
         self._tables: set[str] | None = None
         self.dialect = Dialect.of(recorder.datastore)
         self.tracking_table = (
@@ -126,11 +132,13 @@ class Database:
     @classmethod
     def of(cls, log: EventLog, writable: bool) -> "Database":
         """The database the log is in; `writable` unless the user may only read, who
-        creates nothing (the tracking table is created only once it may be)."""
+        creates nothing (the tracking table is created only once it may be), nor does a
+        writer's login on PostgreSQL."""
         recorder = log.tracking_recorder()
-        if writable:
+        creates = writable and log.creates_tables
+        if creates:
             recorder.create_table()
-        return cls(recorder, writable)
+        return cls(recorder, writable, creates)
 
     @classmethod
     def scratch(cls) -> "Database":
@@ -391,7 +399,7 @@ class Projector:
         self.db = db
         self.model = model_class(db)
         self.tracking_name = f"{log.name}.{self.model.name}"
-        if self.db.writable:
+        if self.db.creates:
             lacking = not self.has_tables
             self.db.create(self.model)
             if lacking and self.position > 0:

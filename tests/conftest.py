@@ -178,3 +178,28 @@ def ledger_of_three(books: Books, enrol: Callable[..., None]) -> Books:
         enrol(member)
     books.catch_up()
     return books
+
+
+@pytest.fixture
+def new_login(postgres_server: str) -> Iterator[Callable[[str], str]]:
+    """Names for PostgreSQL logins of this test's own: roles are the whole server's, shared
+    by its databases and by other runs, so each name is unique, and each role made under it
+    is dropped at the end with whatever it was granted; so are the ledgers' writer groups
+    made in this run's database."""
+    names: list[str] = []
+
+    def new(person: str) -> str:
+        names.append(f"{person}_{uuid.uuid4().hex[:8]}")
+        return names[-1]
+
+    yield new
+    database = urlsplit(postgres_server).path.lstrip("/")
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        groups = conn.execute(
+            "SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s)",
+            (f"ledger_writer_{database}_",),
+        ).fetchall()
+        for (role,) in [(name,) for name in names] + groups:
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone():
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+                conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))

@@ -3,6 +3,7 @@ acting user, the position --as-known-at names, the shared options, output and pr
 Apart from main.py, which imports the command modules, so that they can import this."""
 
 import copy
+import getpass
 import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -33,8 +34,11 @@ GLOBAL_OPTIONS = ("db", "actor", "read_only")
 
 
 class Settings:
-    def __init__(self, db: str, actor: str, read_only: bool) -> None:
+    def __init__(self, db: str, actor: str | None, read_only: bool) -> None:
+        """`actor`: as --actor or LEDGER_ACTOR gave it; None if neither did."""
         self.db, self.actor, self.read_only = db, actor, read_only
+        self.login: str | None = None
+        """The database login the books were opened with, when the events must name it."""
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -84,8 +88,18 @@ GROUP: dict[str, Any] = {
 
 
 def actor(ctx: typer.Context) -> str:
-    """The acting user: --actor, else LEDGER_ACTOR, else the login name."""
-    return _settings(ctx).actor
+    """The acting user: on PostgreSQL under a writer's login (not the ledger's owner), that
+    login, which the database checks each event against, and --actor or LEDGER_ACTOR may
+    only repeat; else --actor, else LEDGER_ACTOR, else the login name."""
+    settings = _settings(ctx)
+    if settings.login is None:
+        return settings.actor or getpass.getuser()
+    if settings.actor not in (None, settings.login):
+        raise LedgerError(
+            f"--actor {settings.actor}: this database login is {settings.login}, and writes "
+            f"only as {settings.login} (leave out --actor and LEDGER_ACTOR, or give that name)"
+        )
+    return settings.login
 
 
 @contextmanager
@@ -96,6 +110,7 @@ def open_books(
     settings = _settings(ctx)
     books = Books(settings.db, read_only or settings.read_only, create)
     try:
+        settings.login = books.log.acting_login
         yield books
     finally:
         books.close()

@@ -1,7 +1,6 @@
 """The `ledger` command line. Thin: it parses, calls the application and prints. Here are
 the global options and the entry point; the commands are in a module per kind of user."""
 
-import getpass
 import os
 import sqlite3
 import sys
@@ -18,7 +17,10 @@ from ledger.cli.common import GROUP, Settings, say
 from ledger.store.config import database
 
 DB_HELP = "SQLite file or postgresql:// URL; default ledger.db in the working directory."
-ACTOR_HELP = "Who is acting; default the login name."
+ACTOR_HELP = (
+    "Who is acting; default the login name. On PostgreSQL a writer's database login acts as "
+    "itself (docs/roles.md)."
+)
 READ_ONLY_HELP = "Only read, as auditors and boards do: create nothing, catch nothing up."
 
 cli = typer.Typer(
@@ -72,9 +74,7 @@ def main_options(
         ),
     ] = False,
 ) -> None:
-    ctx.obj = Settings(
-        db or database(), actor or os.environ.get("LEDGER_ACTOR") or getpass.getuser(), read_only
-    )
+    ctx.obj = Settings(db or database(), actor or os.environ.get("LEDGER_ACTOR"), read_only)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -41,6 +41,7 @@ from ledger.reports.statement import statement
 from ledger.reports.trails import explain, known_at_position, trail
 from ledger.service import pages
 from ledger.service.downloads import MEDIA_TYPES, attachment, document_file, statement_file
+from ledger.store.identity import writing_as
 
 PAGE = 100
 """Items a list gives at most, unless asked for fewer."""
@@ -153,8 +154,11 @@ class Service:
 
     @contextmanager
     def acting(self, user: str) -> Iterator[Books]:
-        """The books for a write by `user`, the one way every write reaches the ledger."""
-        with self.lock:
+        """The books for a write by `user`, the one way every write reaches the ledger. On
+        PostgreSQL the write's connections are SET ROLE `user` and reset after it, so the
+        database records and checks `user` (this login being a member of that role), and
+        the next request starts as this login again (ledger/store/identity.py)."""
+        with self.lock, writing_as(self.store.datastore, user):
             yield self.books
 
     @contextmanager

@@ -91,6 +91,18 @@ class EventLog:
         assert isinstance(recorder, SQLiteTrackingRecorder | PostgresTrackingRecorder)
         return recorder
 
+    @property
+    def acting_login(self) -> str | None:
+        """The PostgreSQL login the events written must name as their actor; None for the
+        ledger's owner, and on SQLite, who may name anyone (ledger/store/identity.py)."""
+        return self.recorder.acting_login
+
+    @property
+    def creates_tables(self) -> bool:
+        """Whether this user makes the ledger's tables, the read models' included: its owner
+        (and anyone on SQLite), not a writer's PostgreSQL login."""
+        return self.acting_login is None
+
     # Positions and events
 
     def refresh_statistics(self) -> None:

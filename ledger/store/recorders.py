@@ -14,6 +14,7 @@ version decided on (READ_AT), so a role revoked before the command commits refus
 """
 
 from collections.abc import Iterable, Sequence
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -25,7 +26,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from domain.errors import PeriodNotOpen
-from ledger.store import refusals, service
+from ledger.store import identity, refusals, service
 from ledger.store.chain import CHAIN_TABLE, GENESIS, link, recorded_now
 from ledger.store.dialect import Dialect
 
@@ -117,6 +118,11 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder, _Statements):
             rows = [(r[0], StoredEvent(UUID(r[1]), r[2], r[3], r[4])) for r in c.fetchall()]
             c.executemany(self.sql(ADD_LINK), _sealed(rows))
 
+    @property
+    def acting_login(self) -> str | None:
+        """None: SQLite has no logins; whoever may open the file may name any actor."""
+        return None
+
     def refresh_statistics(self) -> None:
         """Nothing: SQLite plans without statistics unless ANALYZE was ever run, and this
         ledger never runs it there (a full scan of every table on each bulk load)."""
@@ -206,7 +212,44 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
                 _append_only_trigger(self.datastore.schema, table)
                 for table in (self.events_table_name, CHAIN_TABLE)
             ),
+            *identity.identity_statements(self.datastore.schema, self.events_table_name),
         ]
+        self.lock_table_statements = [  # the library's timeout, and its lock by a function
+            self.lock_table_statements[0],
+            SQL("SELECT {}()").format(
+                identity.lock_function(self.datastore.schema, self.events_table_name)
+            ),
+        ]
+
+    @cached_property
+    def acting_login(self) -> str | None:
+        """The login the events written on this recorder's connections must name as their
+        actor, if it is one of the ledger's writers; None for its owner, who may name anyone,
+        and for a login that may write nothing here (ledger/store/identity.py). Asked once:
+        the pool's connections all log in alike."""
+        with self.datastore.get_connection() as conn:
+            return identity.acting_login(conn, self.datastore.schema)
+
+    def create_table(self) -> None:
+        """The tables, made by their owner: a writer's login may not, and leaves them be; a
+        reader's fails here, as it would at its first write."""
+        if self.acting_login is None:
+            super().create_table()
+
+    def grant_writer(self, login: str) -> None:
+        """Let a login write this ledger, as itself (identity.writer_privileges)."""
+        with self.datastore.get_connection() as conn:
+            identity.writer_privileges(
+                conn,
+                self.datastore.schema,
+                self.events_table_name,
+                (self.events_table_name, CHAIN_TABLE, CLOSED_PERIODS, refusals.TABLE),
+                login,
+            )
+
+    def revoke_writer(self, login: str) -> None:
+        with self.datastore.get_connection() as conn:
+            identity.revoke_writer(conn, self.datastore.schema, login)
 
     def seal_history(self) -> None:
         """Link the events of a ledger recorded before the chain existed (see _sealed)."""
@@ -343,7 +386,8 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
             return ids
 
     def _lock_table(self, curs: Cursor[DictRow]) -> None:
-        """The library's lock (its timeout, then the table), in one round trip."""
+        """The library's lock (its timeout, then the table, through the owner's function that
+        writers may call: identity.identity_statements), in one round trip."""
         curs.execute(SQL("; ").join(self.lock_table_statements))
 
     def _lock_and_notify(self, curs: Cursor[DictRow]) -> None:
