@@ -229,7 +229,7 @@ def write_settlements(city: City, folder: Path) -> list[Path]:
         for w in writers:
             w.writerow(SETTLEMENT_HEADER)
         for i in range(city.settlements):
-            admitted = START + timedelta(days=rng.randrange(358))
+            admitted = ENROLLED_ON + timedelta(days=rng.randrange(353))  # cover starts then
             stay = min(int(rng.expovariate(1 / 7)), 60)
             discharged = min(END, admitted + timedelta(days=stay))
             eligible = min(max(round(rng.lognormvariate(11.695, 0.9)), 5_000), 30_000_000)  # fen

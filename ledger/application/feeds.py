@@ -154,6 +154,10 @@ class ImportRefused(LedgerError):
             "import the good ones with --partial --rejects FILE"
         )
 
+    def __reduce__(self) -> tuple[type["ImportRefused"], tuple[ImportSummary]]:
+        """Pickled with its summary, so that it crosses to another process whole."""
+        return type(self), (self.summary,)
+
 
 ERROR_FIELDS: dict[type[LedgerError], str] = {
     UnknownCounty: "county",

@@ -3,6 +3,7 @@ the project's words, never pydantic's; a header the kind cannot read; and a feed
 bad record, which stores nothing."""
 
 import json
+import pickle
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -513,3 +514,6 @@ def test_a_file_with_one_bad_record_stores_nothing(
     assert [r.line for r in summary.rejects] == [4]
     assert (events(books), books.report()) == before
     assert books.app.member("M1").claims == {}
+    # it crosses to another process (a pool's worker) whole, its summary with it
+    crossed = pickle.loads(pickle.dumps(refused.value))
+    assert (str(crossed), crossed.summary) == (str(refused.value), summary)
