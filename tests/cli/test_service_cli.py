@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 from cli_runner import LEDGER, Ledger, create_scheme, events_in
 
 from ledger.application.books import Books
