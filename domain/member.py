@@ -119,6 +119,10 @@ class Enrolment:
         return replace(self, approved=self.approved + amount)
 
 
+SELF_PAID_PARTS = ("policy_self_paid", "out_of_catalogue", "above_ceiling")
+"""A settlement's parts that, with what insurance paid, make up at most its total cost."""
+
+
 @dataclass(frozen=True)
 class Settlement:
     """A hospital stay as settled by basic medical insurance: its total cost, what the
@@ -136,6 +140,8 @@ class Settlement:
     """自费: costs outside the catalogue, which insurance does not pay at all."""
     insurance_deductible: Decimal | None = None
     """起付线: the insurance's own deductible, a part of policy self-pay."""
+    above_ceiling: Decimal | None = None
+    """超限额: costs above the insurance's annual ceiling, which it pays none of."""
 
     @property
     def components(self) -> dict[str, Decimal]:
@@ -144,6 +150,7 @@ class Settlement:
             "policy_self_paid": self.policy_self_paid,
             "out_of_catalogue": self.out_of_catalogue,
             "insurance_deductible": self.insurance_deductible,
+            "above_ceiling": self.above_ceiling,
         }
         return {name: amount for name, amount in parts.items() if amount is not None}
 
@@ -163,11 +170,12 @@ class Settlement:
             if amount < 0:
                 raise InvalidSettlement(claim_id, name, f"{name} {amount} is negative")
         parts = self.insurance_paid + sum(
-            (self.components.get(n, ZERO) for n in ("policy_self_paid", "out_of_catalogue")),
+            (self.components.get(n, ZERO) for n in SELF_PAID_PARTS),
             ZERO,
         )
-        if parts > self.total_cost:
-            last = "out_of_catalogue" if self.out_of_catalogue is not None else "policy_self_paid"
+        given = [n for n in SELF_PAID_PARTS if n in self.components]
+        if given and parts > self.total_cost:
+            last = given[-1]
             raise InvalidSettlement(
                 claim_id,
                 last,
@@ -230,6 +238,9 @@ class Claim:
     paid_on: Mapping[str, date] = field(default_factory=dict)
     returned: frozenset[str] = frozenset()
     confirmed: frozenset[str] = frozenset()
+    above_ceiling: Decimal = ZERO
+    """The settlement's costs above the insurance's ceiling, which the policy may pay under
+    bands of their own."""
 
     @property
     def paid(self) -> Decimal:
@@ -392,9 +403,11 @@ def decide_submission(
             covered.covered_from,
         )
     amount = eligible_amount(claim_id, eligible, settlement, period.policy.benefit)
-    if settlement is not None:
-        settlement.check(claim_id, amount)
-    return Claim(claim_id, period.number, amount, actor, effective_date)
+    if settlement is None:
+        return Claim(claim_id, period.number, amount, actor, effective_date)
+    settlement.check(claim_id, amount)
+    beyond = settlement.above_ceiling or ZERO
+    return Claim(claim_id, period.number, amount, actor, effective_date, above_ceiling=beyond)
 
 
 def eligible_amount(
@@ -434,7 +447,9 @@ def assess(claim: Claim, enrolment: Enrolment, rule: BenefitRule) -> BenefitCalc
     """The benefit a submitted claim would get now: its bands and the member's uplift, within
     what is left of the annual cap after what the enrolment has had approved."""
     in_status(claim, "submitted")
-    return calculate_benefit(rule, claim.eligible, enrolment.group, enrolment.approved)
+    return calculate_benefit(
+        rule, claim.eligible, enrolment.group, enrolment.approved, claim.above_ceiling
+    )
 
 
 def decide_approval(
@@ -932,8 +947,14 @@ class Member(Aggregate, MemberState):
         received_on: date | None = None
 
         def apply(self, member: MemberState) -> None:
+            beyond = (self.settlement or {}).get("above_ceiling")
             member.claims[self.claim_id] = Claim(
-                self.claim_id, self.period, self.eligible, self.actor, self.effective_date
+                self.claim_id,
+                self.period,
+                self.eligible,
+                self.actor,
+                self.effective_date,
+                above_ceiling=ZERO if beyond is None else Decimal(beyond),
             )
 
     class ClaimApproved(Aggregate.Event):

@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -82,7 +83,7 @@ class Band(Frozen):
     rate: Rate
 
 
-ADDED_LATER = ("eligible_from", "group_caps", "claim_deadline_from")
+ADDED_LATER = ("above_ceiling", "eligible_from", "group_caps", "claim_deadline_from")
 """The parameters of a benefit rule added after policies were first recorded."""
 
 
@@ -92,6 +93,10 @@ class BenefitRule(Frozen):
     annual_cap: Amount | None = None
     uplifts: dict[str, Rate] = {}
     """Percentage points added to every band rate for a member group (0.05 = +5 points)."""
+    above_ceiling: tuple[Band, ...] = ()
+    """Bands of their own for the costs above the basic insurance's annual ceiling, which
+    it pays none of (Beijing pays 40% to 90% of them by amount), from 0 and contiguous;
+    none: those costs get nothing."""
     eligible_from: dict[Literal["policy_self_paid", "out_of_catalogue"], Rate] = {}
     """How much of each of a settlement's self-paid components the eligible base counts:
     policy self-pay (个人自付, within the catalogue) and out-of-catalogue costs (自费); none
@@ -136,13 +141,23 @@ class BenefitRule(Frozen):
             raise ValueError("at least one band is required")
         if self.bands[0].lower != self.deductible:
             raise ValueError("the first band must start at the deductible")
-        for below, above in zip(self.bands, self.bands[1:], strict=False):
-            if below.upper is None or below.upper != above.lower:
-                raise ValueError(f"bands must be contiguous: {below.upper} then {above.lower}")
-        for band in self.bands:
-            if band.upper is not None and band.upper <= band.lower:
-                raise ValueError(f"band {band.lower}-{band.upper} is empty")
+        _contiguous_from(self.bands, self.deductible)
+        _contiguous_from(self.above_ceiling, ZERO, "above_ceiling")
         return self
+
+
+def _contiguous_from(bands: tuple[Band, ...], start: Decimal, name: str = "") -> None:
+    """A band set that starts at `start`, each band where the one before ends; `name`, the
+    set's, where it is not the main one."""
+    of = f"{name}: " if name else ""
+    if bands and bands[0].lower != start:
+        raise ValueError(f"{of}the first band must start at {start}")
+    for below, above in pairwise(bands):
+        if below.upper is None or below.upper != above.lower:
+            raise ValueError(f"{of}bands must be contiguous: {below.upper} then {above.lower}")
+    for band in bands:
+        if band.upper is not None and band.upper <= band.lower:
+            raise ValueError(f"{of}band {band.lower}-{band.upper} is empty")
 
 
 class DeficitSharing(Frozen):
@@ -261,27 +276,46 @@ class BenefitCalculation:
     cap_remaining: Decimal | None
     cap_applied: bool
     benefit: Decimal
+    above_ceiling: tuple[BandShare, ...] = ()
+    """The shares of the costs above the insurance's ceiling, where a claim has them."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "eligible": fmt(self.eligible),
             "deductible": fmt(self.deductible),
-            "bands": [
-                {
-                    "lower": fmt(b.lower),
-                    "upper": None if b.upper is None else fmt(b.upper),
-                    "base": fmt(b.base),
-                    "rate": str(b.rate),
-                    "amount": fmt(b.amount),
-                }
-                for b in self.bands
-            ],
+            "bands": _shares(self.bands),
             "uplift": str(self.uplift),
             "before_cap": fmt(self.before_cap),
             "cap_remaining": None if self.cap_remaining is None else fmt(self.cap_remaining),
             "cap_applied": self.cap_applied,
             "benefit": fmt(self.benefit),
+            **({"above_ceiling": _shares(self.above_ceiling)} if self.above_ceiling else {}),
         }
+
+
+def _shares(shares: tuple[BandShare, ...]) -> list[dict[str, Any]]:
+    return [
+        {
+            "lower": fmt(b.lower),
+            "upper": None if b.upper is None else fmt(b.upper),
+            "base": fmt(b.base),
+            "rate": str(b.rate),
+            "amount": fmt(b.amount),
+        }
+        for b in shares
+    ]
+
+
+def _banded(bands: tuple[Band, ...], amount: Decimal, uplift: Decimal) -> tuple[BandShare, ...]:
+    """Each band's base of `amount` times its rate (with the uplift, at most 100%),
+    rounded per band."""
+    shares = []
+    for band in bands:
+        top = amount if band.upper is None else min(amount, band.upper)
+        base = max(ZERO, top - band.lower)
+        rate = min(ONE, band.rate + uplift)
+        shares.append(BandShare(band.lower, band.upper, base, rate, round_yuan(base * rate)))
+    return tuple(shares)
 
 
 def cap_left(rule: BenefitRule, group: str | None, used: Decimal) -> Decimal | None:
@@ -296,28 +330,27 @@ def calculate_benefit(
     eligible: object,
     group: str | None = None,
     approved_so_far: Decimal = ZERO,
+    above_ceiling: Decimal = ZERO,
 ) -> BenefitCalculation:
-    """Second reimbursement of an eligible self-paid amount, within what is left of the cap."""
+    """Second reimbursement of an eligible self-paid amount, and of the costs above the
+    insurance's ceiling under their own bands, within what is left of the cap."""
     amount = non_negative(eligible, "eligible self-paid amount")
     uplift = rule.uplifts.get(group, ZERO) if group else ZERO
-    shares = []
-    for band in rule.bands:
-        top = amount if band.upper is None else min(amount, band.upper)
-        base = max(ZERO, top - band.lower)
-        rate = min(ONE, band.rate + uplift)
-        shares.append(BandShare(band.lower, band.upper, base, rate, round_yuan(base * rate)))
-    before_cap = sum((s.amount for s in shares), ZERO)
+    shares = _banded(rule.bands, amount, uplift)
+    beyond = _banded(rule.above_ceiling, above_ceiling, uplift) if above_ceiling else ()
+    before_cap = sum((s.amount for s in (*shares, *beyond)), ZERO)
     remaining = cap_left(rule, group, approved_so_far)
     benefit = before_cap if remaining is None else min(before_cap, remaining)
     return BenefitCalculation(
         eligible=amount,
         deductible=rule.deductible,
-        bands=tuple(shares),
+        bands=shares,
         uplift=uplift,
         before_cap=before_cap,
         cap_remaining=remaining,
         cap_applied=benefit < before_cap,
         benefit=benefit,
+        above_ceiling=beyond,
     )
 
 

@@ -288,6 +288,7 @@ def settle_claim(record: SettlementRecord, work: FeedRun) -> bool:
         record.policy_self_paid,
         record.out_of_catalogue,
         record.insurance_deductible,
+        record.above_ceiling,
     )
     on = record.discharged_on
     submission, decision, calculation = member.settlement_facts(

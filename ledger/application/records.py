@@ -271,6 +271,9 @@ class SettlementRecord(Record):
     insurance_deductible: OptionalAmount = optional_column(
         "insurance_deductible", "起付线", "起付标准"
     )
+    above_ceiling: OptionalAmount = optional_column(
+        "above_ceiling", "超限额费用", "超封顶线费用", "超最高支付限额"
+    )
     period: OptionalPeriod = optional_column("period", "期次", "期")
 
 

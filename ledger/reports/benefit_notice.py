@@ -19,6 +19,7 @@ SETTLEMENT_PARTS = (
     "policy_self_paid",
     "out_of_catalogue",
     "insurance_deductible",
+    "above_ceiling",
 )
 
 

@@ -458,3 +458,48 @@ def test_a_group_is_never_paid_beyond_its_own_cap(
     cap = rule.cap_for("group")
     benefit = calculate_benefit(rule, eligible, "group", approved).benefit
     assert cap is None or benefit <= max(Decimal(0), cap - approved)
+
+
+# Costs above the basic insurance's ceiling
+
+BEYOND = BenefitRule.model_validate(
+    {
+        "deductible": "1000.00",
+        "bands": [{"lower": "1000.00", "rate": "0.50"}],
+        "above_ceiling": [
+            {"lower": "0", "upper": "10000.00", "rate": "0.40"},
+            {"lower": "10000.00", "rate": "0.60"},
+        ],
+        "annual_cap": "20000.00",
+        "claim_deadline_days": 90,
+    }
+)
+"""As Beijing does: the costs above the ceiling paid by amount, at rates of their own."""
+
+
+def test_costs_above_the_ceiling_are_paid_under_their_own_bands_within_the_cap() -> None:
+    calculation = calculate_benefit(BEYOND, "5000", None, D(0), D("20000"))
+    assert [b.amount for b in calculation.bands] == [D("2000.00")]
+    assert [b.amount for b in calculation.above_ceiling] == [D("4000.00"), D("6000.00")]
+    assert calculation.benefit == D("12000.00")
+    assert calculation.as_dict()["above_ceiling"][1]["base"] == "10000.00"
+    capped = calculate_benefit(BEYOND, "5000", None, D("10000"), D("20000"))
+    assert (capped.before_cap, capped.benefit) == (D("12000.00"), D("10000.00"))
+
+
+def test_without_costs_above_the_ceiling_nothing_of_them_is_recorded() -> None:
+    calculation = calculate_benefit(BEYOND, "5000")
+    assert "above_ceiling" not in calculation.as_dict()
+    assert "above_ceiling" not in PINGHU.benefit.model_dump(mode="json")
+    assert calculate_benefit(PINGHU.benefit, "5000", None, D(0), D("9000")).above_ceiling == ()
+
+
+def test_bands_above_the_ceiling_start_at_nothing_and_are_contiguous() -> None:
+    data = pinghu_data()
+    data["benefit"]["above_ceiling"] = [{"lower": "100", "rate": "0.4"}]
+    assert "above_ceiling: the first band must start at 0" in refused(data)
+    data["benefit"]["above_ceiling"] = [
+        {"lower": "0", "upper": "10", "rate": "0.4"},
+        {"lower": "20", "rate": "0.4"},
+    ]
+    assert "above_ceiling: bands must be contiguous: 10.00 then 20.00" in refused(data)

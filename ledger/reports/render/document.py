@@ -638,6 +638,7 @@ SETTLEMENT_LABELS = {
     "policy_self_paid": "个人自付 Policy self-pay (within the catalogue)",
     "out_of_catalogue": "自费 Out-of-catalogue costs",
     "insurance_deductible": "起付线 Insurance deductible (part of policy self-pay)",
+    "above_ceiling": "超限额费用 Costs above the insurance's annual ceiling",
 }
 
 
@@ -665,15 +666,18 @@ def benefit_notice_document(n: BenefitNotice) -> Document:
     )
     sections = [Section("补助说明 Explanation of benefit", tuple(lines)), bill]
     if calculation is not None:
+        beyond = "超限额 Above the ceiling "
         bands = tuple(
             (
-                f"{Decimal(b['lower']):,.2f}-"
+                prefix
+                + f"{Decimal(b['lower']):,.2f}-"
                 + ("" if b["upper"] is None else f"{Decimal(b['upper']):,.2f}"),
                 Decimal(b["base"]),
                 Percent(Decimal(b["rate"]) * 100),
                 Decimal(b["amount"]),
             )
-            for b in calculation["bands"]
+            for prefix, part in (("", "bands"), (beyond, "above_ceiling"))
+            for b in calculation.get(part, ())
         )
         sections.append(
             Section(
