@@ -23,6 +23,7 @@ from psycopg import sql
 from rosters import import_roster, roster_line
 
 from domain.member import MemberDetails
+from domain.policy import Policy
 from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
 from ledger.application.policies import load_preset
@@ -150,6 +151,25 @@ def books(db: str) -> Iterator[Books]:
     )
     yield books
     books.close()
+
+
+@pytest.fixture
+def under(db: str) -> Iterator[Callable[[Policy], Books]]:
+    """Opens, on each backend, a scheme of one county C1 whose period 1 (2025) is under the
+    policy given; created by "admin", with the staff in their roles."""
+    opened: list[Books] = []
+
+    def scheme_under(policy: Policy) -> Books:
+        books = Books(db)
+        opened.append(books)
+        books.app.create_scheme("Custom", None, {"C1": "County 1"}, "admin", PERIOD_START)
+        grant_staff(books.app)
+        books.app.open_period(1, PERIOD_START, PERIOD_END, policy, "approver", PERIOD_START)
+        return books
+
+    yield scheme_under
+    for books in opened:
+        books.close()
 
 
 def bank_account_of(member: str) -> str:

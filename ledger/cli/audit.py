@@ -23,13 +23,18 @@ from ledger.cli.common import (
     out,
     parse_date,
     period_number,
-    position_known_at,
     print_json,
     progress_bars,
     say,
 )
 from ledger.reports.audit import Digest, head, verification, verify
-from ledger.reports.trails import TrailEntry, save_trail_csv, trail, write_trail_csv
+from ledger.reports.trails import (
+    TrailEntry,
+    known_at_position,
+    save_trail_csv,
+    trail,
+    write_trail_csv,
+)
 from ledger.store.recorders import GuardedPostgresRecorder
 
 audit_cli = typer.Typer(
@@ -167,7 +172,7 @@ def audit_trail(
         raise LedgerError("--out: the trail is written to a file as CSV: add --csv")
     on = None if as_of is None else parse_date(as_of, "--as-of")
     with open_books(ctx, read_only=True) as books, progress_bars() as progress:
-        known_at = position_known_at(books, as_known_at)
+        known_at = known_at_position(books, as_known_at)
         caught_up = None if county is None else catching_up(progress, books, (books.balances,))
         entries = trail(books, member, claim, county, period, known_at, on, caught_up)
     if as_csv and (out_file is None or str(out_file) == "-"):

@@ -27,7 +27,6 @@ from typer.core import TyperGroup
 from domain.errors import LedgerError
 from domain.scheme import PERIOD_NUMBERS
 from ledger.application.books import Books
-from ledger.reports.trails import known_at_position
 from projections.projector import Projector
 
 GLOBAL_OPTIONS = ("db", "actor", "read_only")
@@ -114,11 +113,6 @@ def open_books(
         yield books
     finally:
         books.close()
-
-
-def position_known_at(books: Books, as_known_at: str | None) -> int | None:
-    """The log position --as-known-at names; None, the whole log, without it."""
-    return None if as_known_at is None else known_at_position(books, as_known_at)
 
 
 DateOption = Annotated[

@@ -28,7 +28,6 @@ from ledger.cli.common import (
     out,
     parse_date,
     period_number,
-    position_known_at,
     print_json,
     progress_bars,
     require_file,
@@ -48,7 +47,7 @@ from ledger.reports.render.document import (
 )
 from ledger.reports.screening import screening
 from ledger.reports.statement import statement
-from ledger.reports.trails import Explanation, explain
+from ledger.reports.trails import Explanation, explain, known_at_position
 
 commands = typer.Typer()
 
@@ -93,7 +92,7 @@ def balances(
     if explain_account is not None and county is None:
         raise LedgerError("--explain needs --county: a county code, or CITY for the city pool")
     with open_books(ctx) as books, progress_bars() as progress:
-        known_at = position_known_at(books, as_known_at)
+        known_at = known_at_position(books, as_known_at)
         caught_up = catching_up(progress, books, (books.balances,))
         if explain_account is not None and county is not None:
             explanation = explain(books, county, explain_account, period, on, known_at, caught_up)
@@ -265,7 +264,7 @@ def statement_(
     _format(format, (*FORMATS, "json"))
     path = _document_out(out, format, as_json)
     with open_books(ctx) as books, progress_bars() as progress:
-        known_at = position_known_at(books, as_known_at)
+        known_at = known_at_position(books, as_known_at)
         found = statement(books, period, county, known_at, largest, catching_up(progress, books))
     if path is None:
         print_json(found.as_dict())
@@ -290,7 +289,7 @@ def claim_explain(
     _format(format, (*FORMATS, "json"))
     path = _document_out(out, format, as_json)
     with open_books(ctx) as books:
-        found = benefit_notice(books, claim, position_known_at(books, as_known_at))
+        found = benefit_notice(books, claim, known_at_position(books, as_known_at))
     if path is None:
         print_json(found.as_dict())
         return
@@ -333,7 +332,7 @@ def screening_(
     limit = non_negative(threshold, "--threshold")
     require_file(out)
     with open_books(ctx) as books, progress_bars() as progress:
-        known_at = position_known_at(books, as_known_at)
+        known_at = known_at_position(books, as_known_at)
         found = screening(
             books, period, limit, frequent, unit, known_at, county, catching_up(progress, books)
         )
@@ -412,7 +411,7 @@ def disclosure_(
     _format(format, ("html", "pdf", "json"))
     path = _document_out(out, format, as_json)
     with open_books(ctx) as books, progress_bars() as progress:
-        known_at = position_known_at(books, as_known_at)
+        known_at = known_at_position(books, as_known_at)
         found = disclosure(books, period, unit, known_at, county, catching_up(progress, books))
     if path is None:
         print_json(found.as_dict())

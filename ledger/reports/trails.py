@@ -354,9 +354,12 @@ def explain(
     )
 
 
-def known_at_position(books: Books, value: str) -> int:
+def known_at_position(books: Books, value: str | None) -> int | None:
     """The log position an `--as-known-at` value names: a position as given, or the last
-    one recorded at or before a date-time (with its UTC offset, or taken as UTC)."""
+    one recorded at or before a date-time (with its UTC offset, or taken as UTC); None, the
+    whole log, for no value."""
+    if value is None:
+        return None
     text = value.strip()
     if text.isascii() and text.isdigit():
         position, last = int(text), books.log.last_position()

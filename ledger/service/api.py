@@ -388,7 +388,7 @@ def create_app(db: str) -> FastAPI:
         as_known_at: KnownAt = None,
     ) -> dict[str, Any]:
         with service.reading() as books:
-            known_at = None if as_known_at is None else known_at_position(books, as_known_at)
+            known_at = known_at_position(books, as_known_at)
             return books.report(county, period, as_of, known_at)
 
     Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
@@ -428,7 +428,7 @@ def create_app(db: str) -> FastAPI:
     ) -> dict[str, Any]:
         """The postings behind one balance of /balances, which add up to it."""
         with service.reading() as books:
-            known_at = None if as_known_at is None else known_at_position(books, as_known_at)
+            known_at = known_at_position(books, as_known_at)
             return explain(books, county, account, period, as_of, known_at).as_dict()
 
     @app.get("/refusals")
@@ -453,7 +453,7 @@ def create_app(db: str) -> FastAPI:
     ) -> Response:
         """The period statement for the boards, as `ledger statement` writes it."""
         with service.reading() as books:
-            known_at = None if as_known_at is None else known_at_position(books, as_known_at)
+            known_at = known_at_position(books, as_known_at)
             found = statement(books, period, county, known_at, largest)
         return Response(
             statement_file(found, format),
@@ -482,7 +482,7 @@ def create_app(db: str) -> FastAPI:
     ) -> Response:
         """The explanation of benefit for the member, as `ledger claim explain` writes it."""
         with service.reading() as books:
-            known_at = None if as_known_at is None else known_at_position(books, as_known_at)
+            known_at = known_at_position(books, as_known_at)
             found = benefit_notice(books, claim_id, known_at)
         return Response(
             document_file(found.as_dict(), lambda: benefit_notice_document(found), format),

@@ -15,9 +15,11 @@ from uuid import UUID
 import pytest
 from eventsourcing.persistence import IntegrityError
 from rosters import import_roster, roster_line
+from varied_policies import pinghu_varied
 
 from domain.errors import DutyRefused, LedgerError, PeriodNotOpen
 from domain.member import Member, claim_uuid
+from domain.policy import Policy
 from domain.scheme import CountyResult, Scheme
 from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
@@ -197,39 +199,26 @@ def test_a_close_refused_by_the_store_leaves_the_kept_scheme_as_stored(
 
 
 def test_a_hardship_member_is_approved_up_to_the_groups_own_cap(
-    db: str, staff: Callable[[MutualAidLedger], None]
+    under: Callable[[Policy], Books],
 ) -> None:
     """Weihai raised the cap of hardship families from 5,000 to 10,000."""
-    pinghu = load_preset("pinghu").policy_for(1)
-    benefit = {
-        **pinghu.benefit.model_dump(),
-        "annual_cap": "5000.00",
-        "group_caps": {"hardship": "10000.00"},
-    }
-    policy = type(pinghu).model_validate(
-        {**pinghu.model_dump(), "version": "hardship-cap", "benefit": benefit}
+    policy = pinghu_varied(
+        "hardship-cap", annual_cap="5000.00", group_caps={"hardship": "10000.00"}
     )
-    books = Books(db)
-    try:
-        start = date(2025, 1, 1)
-        books.app.create_scheme("Weihai", None, {"C1": "Huancui"}, "admin", start)
-        staff(books.app)
-        books.app.open_period(1, start, date(2025, 12, 31), policy, "approver", start)
-        import_roster(books, roster_line("poor", group="hardship"), roster_line("other"))
-        on = date(2025, 3, 1)
-        for member in ("poor", "other"):
-            for n in (1, 2):
-                books.app.submit_claim(member, 1, "20000", "clerk", on, f"{member}-{n}")
-        benefits = {
-            member: books.app.approve_claim(f"{member}-1", "approver", on).benefit
-            for member in ("poor", "other")
-        }
-        assert benefits == {"poor": Decimal("10000.00"), "other": Decimal("5000.00")}
-        with pytest.raises(LedgerError, match=r"annual cap of 10000\.00 is used up"):
-            books.app.approve_claim("poor-2", "approver", on)
-        with pytest.raises(LedgerError, match=r"annual cap of 5000\.00 is used up"):
-            books.app.approve_claim("other-2", "approver", on)
-        stored = [e for e in books.app.events.get(Scheme.create_id()) if hasattr(e, "policy")]
-        assert stored[0].policy["benefit"]["group_caps"] == {"hardship": "10000.00"}
-    finally:
-        books.close()
+    books = under(policy)
+    import_roster(books, roster_line("poor", group="hardship"), roster_line("other"))
+    on = date(2025, 3, 1)
+    for member in ("poor", "other"):
+        for n in (1, 2):
+            books.app.submit_claim(member, 1, "20000", "clerk", on, f"{member}-{n}")
+    benefits = {
+        member: books.app.approve_claim(f"{member}-1", "approver", on).benefit
+        for member in ("poor", "other")
+    }
+    assert benefits == {"poor": Decimal("10000.00"), "other": Decimal("5000.00")}
+    with pytest.raises(LedgerError, match=r"annual cap of 10000\.00 is used up"):
+        books.app.approve_claim("poor-2", "approver", on)
+    with pytest.raises(LedgerError, match=r"annual cap of 5000\.00 is used up"):
+        books.app.approve_claim("other-2", "approver", on)
+    stored = [e for e in books.app.events.get(Scheme.create_id()) if hasattr(e, "policy")]
+    assert stored[0].policy["benefit"]["group_caps"] == {"hardship": "10000.00"}

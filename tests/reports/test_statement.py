@@ -11,10 +11,10 @@ import pytest
 from openpyxl import load_workbook
 from rosters import import_roster, roster_line
 from statement_books import MEMBERS
+from varied_policies import pinghu_varied
 
 from domain.errors import LedgerError
 from domain.policy import Policy
-from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
 from ledger.application.policies import load_preset
 from ledger.reports.disclosure import disclosure
@@ -225,30 +225,19 @@ def facts(books: Books) -> list[tuple[str, ...]]:
 
 
 def test_premiums_from_the_government_and_donations_are_income_of_their_own(
-    db: str, staff: Callable[[MutualAidLedger], None]
+    under: Callable[[Policy], Books],
 ) -> None:
     """Wenling funds its premium four ways: workers, the union, the government, donations."""
     funding = {"worker": "10.00", "union:town": "20.00", "government": "15.00", "donation": "5.00"}
-    pinghu = load_preset("pinghu").policy_for(1)
-    policy = Policy.model_validate(
-        {**pinghu.model_dump(), "version": "four-ways", "funding": funding}
-    )
-    books = Books(db)
-    try:
-        start = date(2025, 1, 1)
-        books.app.create_scheme("Wenling", None, {"C1": "Taiping"}, "admin", start)
-        staff(books.app)
-        books.app.open_period(1, start, date(2025, 12, 31), policy, "approver", start)
-        import_roster(books, roster_line("m1"), roster_line("m2"))
-        accounts = books.report()["counties"]["C1"]["accounts"]
-        assert {a: accounts[f"premium_income:{a}"] for a in funding} == {
-            source: str(D(amount) * 2) for source, amount in funding.items()
-        }
-        found = statement(books, 1)
-        assert found.as_dict()["city"]["premium_income"] == {
-            source: str(D(amount) * 2) for source, amount in sorted(funding.items())
-        }
-        page = render(statement_document(found))
-        assert all(title in page for title in ("政府补助", "社会捐助", "工会补助(乡镇)"))
-    finally:
-        books.close()
+    books = under(pinghu_varied("four-ways", funding))
+    import_roster(books, roster_line("m1"), roster_line("m2"))
+    accounts = books.report()["counties"]["C1"]["accounts"]
+    assert {a: accounts[f"premium_income:{a}"] for a in funding} == {
+        source: str(D(amount) * 2) for source, amount in funding.items()
+    }
+    found = statement(books, 1)
+    assert found.as_dict()["city"]["premium_income"] == {
+        source: str(D(amount) * 2) for source, amount in sorted(funding.items())
+    }
+    page = render(statement_document(found))
+    assert all(title in page for title in ("政府补助", "社会捐助", "工会补助(乡镇)"))

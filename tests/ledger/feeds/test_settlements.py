@@ -20,13 +20,12 @@ from ledger_feeds import (
     imported,
 )
 from rosters import import_roster, roster_line
+from varied_policies import pinghu_varied
 
 from domain.member import Member, member_uuid
 from domain.policy import Policy
-from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
 from ledger.application.feeds import ImportRefused, Reject, import_feed
-from ledger.application.policies import load_preset
 from ledger.reports.benefit_notice import benefit_notice
 
 
@@ -318,31 +317,21 @@ def test_components_that_do_not_add_up_are_rejected_naming_the_column(
 
 
 def test_costs_above_the_insurance_ceiling_are_paid_by_the_policys_own_bands(
-    db: str, staff: Callable[[MutualAidLedger], None], tmp_path: Path
+    under: Callable[[Policy], Books], tmp_path: Path
 ) -> None:
-    pinghu = load_preset("pinghu").policy_for(1)
     beyond = [
         {"lower": "0", "upper": "10000.00", "rate": "0.40"},
         {"lower": "10000.00", "rate": "0.60"},
     ]
-    benefit = {**pinghu.benefit.model_dump(), "above_ceiling": beyond}
-    policy = Policy.model_validate({**pinghu.model_dump(), "version": "beyond", "benefit": benefit})
-    books = Books(db)
-    try:
-        start = date(2025, 1, 1)
-        books.app.create_scheme("Beijing", None, {"C1": "Dongcheng"}, "admin", start)
-        staff(books.app)
-        books.app.open_period(1, start, date(2025, 12, 31), policy, APPROVER, start)
-        import_roster(books, roster_line("M1"))
-        feed = write_feed(
-            tmp_path / "beyond.csv",
-            "结算单号,会员编号,入院日期,出院日期,医疗总费用,统筹支付,个人自付,超限额费用",
-            "S1,M1,2025-03-01,2025-03-10,400000.00,375000.00,5000.00,20000.00",
-        )
-        imported(books, "claims", feed)
-        # 4,400 x 20% within the bands; 10,000 x 40% + 10,000 x 60% above the ceiling
-        assert approved(books, "M1", "S1") == Decimal("10880.00")
-        assert benefit_notice(books, "S1").settlement["above_ceiling"] == Decimal("20000.00")
-        assert books.app.member("M1").claims["S1"].above_ceiling == Decimal("20000.00")
-    finally:
-        books.close()
+    books = under(pinghu_varied("beyond", above_ceiling=beyond))
+    import_roster(books, roster_line("M1"))
+    feed = write_feed(
+        tmp_path / "beyond.csv",
+        "结算单号,会员编号,入院日期,出院日期,医疗总费用,统筹支付,个人自付,超限额费用",
+        "S1,M1,2025-03-01,2025-03-10,400000.00,375000.00,5000.00,20000.00",
+    )
+    imported(books, "claims", feed)
+    # 4,400 x 20% within the bands; 10,000 x 40% + 10,000 x 60% above the ceiling
+    assert approved(books, "M1", "S1") == Decimal("10880.00")
+    assert benefit_notice(books, "S1").settlement["above_ceiling"] == Decimal("20000.00")
+    assert books.app.member("M1").claims["S1"].above_ceiling == Decimal("20000.00")
