@@ -17,6 +17,8 @@ PREMIUM_INCOME = "premium_income"
 COUNTY_CONTRIBUTIONS = "county_contributions"
 DEFICIT_TRANSFERS_IN = "deficit_transfers_in"
 BENEFIT_EXPENSE = "benefit_expense"
+RECOVERY_RECEIVABLE = "recovery_receivable"
+RECOVERIES_WRITTEN_OFF = "recoveries_written_off"
 DEFICIT_TRANSFERS_OUT = "deficit_transfers_out"
 
 
@@ -31,6 +33,12 @@ class Account:
 
 CHART = (
     Account(BANK, "asset", "the fund's bank account", "银行存款"),
+    Account(
+        RECOVERY_RECEIVABLE,
+        "asset",
+        "benefits paid beyond what a reassessment left, to recover from members",
+        "应收追回补助",
+    ),
     Account(BENEFITS_PAYABLE, "liability", "benefits approved and not yet paid", "应付补助"),
     Account(PREMIUM_INCOME, "income", "premiums, one sub-account per funding source", "保费收入"),
     Account(COUNTY_CONTRIBUTIONS, "income", "a county's own share of its deficit", "县级分担收入"),
@@ -38,6 +46,12 @@ CHART = (
         DEFICIT_TRANSFERS_IN, "income", "the city pool's share of a county deficit", "市级统筹拨入"
     ),
     Account(BENEFIT_EXPENSE, "expense", "benefits approved", "补助支出"),
+    Account(
+        RECOVERIES_WRITTEN_OFF,
+        "expense",
+        "overpaid benefits given up as not recoverable",
+        "核销追回补助",
+    ),
     Account(
         DEFICIT_TRANSFERS_OUT,
         "expense",

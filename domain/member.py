@@ -232,7 +232,9 @@ class Claim:
     submitted_by: str
     submitted_on: date
     status: str = "submitted"
+    """submitted, approved, rejected, or reversed (approved, then reassessed to nothing)."""
     decided_on: date | None = None
+    decided_by: str | None = None
     approved: Decimal = ZERO
     payouts: Mapping[str, Decimal] = field(default_factory=dict)
     paid_on: Mapping[str, date] = field(default_factory=dict)
@@ -241,14 +243,37 @@ class Claim:
     above_ceiling: Decimal = ZERO
     """The settlement's costs above the insurance's ceiling, which the policy may pay under
     bands of their own."""
+    appeal: str | None = None
+    """The grounds of the member's appeal while it awaits reassessment; None: no appeal open."""
+    settled: Decimal = ZERO
+    """What of an overpayment was collected back or written off."""
 
     @property
     def paid(self) -> Decimal:
         return sum((a for ref, a in self.payouts.items() if ref not in self.returned), ZERO)
 
     @property
+    def balance(self) -> Decimal:
+        """What the fund owes the member on this claim (negative: what the member owes back):
+        the benefit, less what was paid, plus what of an overpayment was settled."""
+        return self.approved - self.paid + self.settled
+
+    @property
     def payable(self) -> Decimal:
-        return self.approved - self.paid
+        return max(ZERO, self.balance)
+
+    @property
+    def receivable(self) -> Decimal:
+        """An overpayment still to recover: paid beyond a benefit since reduced."""
+        return max(ZERO, -self.balance)
+
+    def split(self, change: Decimal) -> Decimal:
+        """The part of a change to the balance that the recovery receivable takes: a rise
+        settles an overpayment first, a fall takes what is payable first and the rest
+        becomes an overpayment to recover; what is left of the change is payable."""
+        if change > 0:
+            return ZERO - min(change, self.receivable)
+        return ZERO - change - min(ZERO - change, self.payable)
 
 
 # The decisions, as functions of plain values: `MemberState` calls them, for the Member
@@ -471,14 +496,67 @@ def _approvable(
     return calculation
 
 
+def stated(claim_id: str, text: str, field: str, needs: str) -> str:
+    """A reason (or grounds) an act on a claim must give, as it is recorded; `needs` says
+    so when it is missing ("a rejection needs a reason")."""
+    if not text.strip():
+        raise FieldError(f"claim {claim_id!r}", field, needs)
+    return plain_text(text.strip(), field)
+
+
 def decide_rejection(claim: Claim, reason: str, on: date) -> str:
     """The reason rejecting the claim on that day records."""
     in_status(claim, "submitted")
     not_before(f"claim {claim.claim_id!r} was submitted", claim.submitted_on, "rejected", on)
-    if not reason.strip():
-        raise ClaimError(f"claim {claim.claim_id!r}: a rejection needs a reason")
-    plain_text(reason.strip(), "reason")
-    return reason.strip()
+    return stated(claim.claim_id, reason, "reason", "a rejection needs a reason")
+
+
+def decide_appeal(claim: Claim, grounds: str, on: date) -> str:
+    """The grounds a member's appeal against the claim's decision records: one appeal open
+    at a time, against an approval (its amount), a rejection or a reversal."""
+    if claim.status == "submitted" or claim.decided_on is None:
+        raise ClaimError(
+            f"claim {claim.claim_id!r} is submitted: only a decision (an approval, a rejection "
+            "or a reversal) can be appealed"
+        )
+    if claim.appeal is not None:
+        raise Conflict(f"claim {claim.claim_id!r} is already under appeal: {claim.appeal}")
+    not_before(f"claim {claim.claim_id!r} was decided", claim.decided_on, "appealed", on)
+    return stated(claim.claim_id, grounds, "grounds", "an appeal needs its grounds")
+
+
+class Reassessment(NamedTuple):
+    """A decision that supersedes a claim's last one."""
+
+    amount: Decimal
+    eligible: Decimal
+    calculation: BenefitCalculation | None
+    """The policy's calculation on the eligible amount; None for a reversal."""
+    status: str
+    recovery: Decimal
+    """The change to the recovery receivable (`Claim.split`); the rest of the change in the
+    benefit is payable."""
+
+
+def decide_reassessment(
+    claim: Claim, enrolment: Enrolment, rule: BenefitRule, eligible: object, on: date
+) -> Reassessment:
+    """The claim decided again: reversed to nothing (`eligible` None), or given the benefit
+    the policy pays on its eligible amount (`eligible`, corrected, or the claim's own)
+    within what the cap leaves besides this claim's own benefit, which the new one
+    replaces: the member's cap is used by the corrected figure."""
+    assert claim.decided_on is not None  # only decided claims are reassessed
+    not_before(f"claim {claim.claim_id!r} was decided", claim.decided_on, "reassessed", on)
+    if eligible is None:
+        calculation, amount, base = None, ZERO, claim.eligible
+    else:
+        base = positive(eligible, "eligible self-paid amount")
+        calculation = calculate_benefit(
+            rule, base, enrolment.group, enrolment.approved - claim.approved, claim.above_ceiling
+        )
+        amount = calculation.benefit
+    status = "approved" if amount > 0 else "rejected" if claim.status == "rejected" else "reversed"
+    return Reassessment(amount, base, calculation, status, claim.split(amount - claim.approved))
 
 
 class Adjudication(NamedTuple):
@@ -840,22 +918,146 @@ class MemberState:
         """A bounced payment: the money is back in the bank and the benefit payable again."""
         claim = self.check_bank_result(claim_id, bank_reference, True, effective_date)
         bank_reference = bank_reference.strip()
-        if not reason.strip():
-            raise ClaimError(f"claim {claim_id!r}: a returned payout needs a reason")
-        plain_text(reason.strip(), "reason")
+        amount = claim.payouts[bank_reference]
         return Fact(
             Member.PayoutReturned,
             {
                 "claim_id": claim_id,
                 "period": claim.period,
                 "county": self.enrolments[claim.period].county,
-                "amount": claim.payouts[bank_reference],
+                "amount": amount,
                 "bank_reference": bank_reference,
-                "reason": reason.strip(),
+                "reason": stated(claim_id, reason, "reason", "a returned payout needs a reason"),
+                "actor": actor,
+                "effective_date": effective_date,
+                "recovered": ZERO - claim.split(amount),
+            },
+        )
+
+    def appeal_fact(self, claim_id: str, grounds: str, actor: str, effective_date: date) -> Fact:
+        """The member appeals the claim's decision: its rejection, or its amount."""
+        claim = self.claim(claim_id)
+        return Fact(
+            Member.ClaimAppealed,
+            {
+                "claim_id": claim_id,
+                "period": claim.period,
+                "grounds": decide_appeal(claim, grounds, effective_date),
                 "actor": actor,
                 "effective_date": effective_date,
             },
         )
+
+    def reassessment_fact(
+        self,
+        claim_id: str,
+        period: Period,
+        eligible: object,
+        reason: str,
+        actor: str,
+        effective_date: date,
+        on_appeal: bool,
+    ) -> Fact:
+        """A new decision on a decided claim, superseding the last: on the member's appeal
+        (`on_appeal`), or as a correction of an approval found wrong (a duplicate
+        settlement, a bill insurance settled again, fraud). `eligible` is the eligible
+        amount to decide on (the claim's own where `claim.eligible`); None reverses the
+        claim. The difference from the last decision is posted: more is payable, less is
+        no longer payable, and what was paid beyond the new benefit is to be recovered."""
+        claim = self.claim(claim_id)
+        if on_appeal and claim.appeal is None:
+            raise ClaimError(
+                f"claim {claim_id!r} has no appeal open: record the member's appeal first"
+            )
+        if not on_appeal:
+            if claim.appeal is not None:
+                raise Conflict(f"claim {claim_id!r} is under appeal: decide the appeal instead")
+            in_status(claim, "approved")
+        why = stated(claim_id, reason, "reason", "a reassessment needs a reason")
+        decision = decide_reassessment(
+            claim, self.enrolments[claim.period], period.policy.benefit, eligible, effective_date
+        )
+        if not on_appeal and (decision.amount, decision.eligible) == (
+            claim.approved,
+            claim.eligible,
+        ):
+            raise ClaimError(
+                f"claim {claim_id!r}: the correction changes nothing, the benefit stays "
+                f"{claim.approved}"
+            )
+        return Fact(
+            Member.ClaimReassessed,
+            {
+                "claim_id": claim_id,
+                "period": claim.period,
+                "county": self.enrolments[claim.period].county,
+                "amount": decision.amount,
+                "previous": claim.approved,
+                "eligible": decision.eligible,
+                "status": decision.status,
+                "policy_version": period.policy.version,
+                "breakdown": None
+                if decision.calculation is None
+                else decision.calculation.as_dict(),
+                "reason": why,
+                "on_appeal": on_appeal,
+                "recovery": decision.recovery,
+                "actor": actor,
+                "effective_date": effective_date,
+            },
+        )
+
+    def recovery_fact(
+        self, claim_id: str, amount: object, receipt: str, actor: str, effective_date: date
+    ) -> Fact:
+        """All or part of an overpayment collected back from the member, under a receipt."""
+        claim = self.claim(claim_id)
+        owed = self._to_recover(claim, "collected", effective_date)
+        value = owed if amount is None else positive(amount, "recovered amount")
+        if value > owed:
+            raise Conflict(f"claim {claim_id!r}: {value} collected, but {owed} is to be recovered")
+        receipt = receipt.strip()
+        if not receipt:
+            raise FieldError(f"claim {claim_id!r}", "receipt", "a recovery needs a receipt")
+        plain_text(receipt, "receipt")
+        if receipt in self.receipts:
+            raise Conflict(f"member {self.member_id!r}: receipt {receipt!r} already recorded")
+        return Fact(
+            Member.RecoveryCollected,
+            {
+                "claim_id": claim_id,
+                "period": claim.period,
+                "county": self.enrolments[claim.period].county,
+                "amount": value,
+                "receipt": receipt,
+                "actor": actor,
+                "effective_date": effective_date,
+            },
+        )
+
+    def write_off_fact(self, claim_id: str, reason: str, actor: str, effective_date: date) -> Fact:
+        """What is still to be recovered on the claim, given up: a loss to the fund."""
+        claim = self.claim(claim_id)
+        owed = self._to_recover(claim, "written off", effective_date)
+        return Fact(
+            Member.RecoveryWrittenOff,
+            {
+                "claim_id": claim_id,
+                "period": claim.period,
+                "county": self.enrolments[claim.period].county,
+                "amount": owed,
+                "reason": stated(claim_id, reason, "reason", "a write-off needs a reason"),
+                "actor": actor,
+                "effective_date": effective_date,
+            },
+        )
+
+    def _to_recover(self, claim: Claim, act: str, on: date) -> Decimal:
+        if claim.receivable <= 0:
+            raise ClaimError(f"claim {claim.claim_id!r}: nothing is to be recovered")
+        assert claim.decided_on is not None  # an overpayment follows a reassessment
+        not_before(f"claim {claim.claim_id!r} was reassessed", claim.decided_on, act, on)
+        return claim.receivable
 
 
 class Member(Aggregate, MemberState):
@@ -972,6 +1174,7 @@ class Member(Aggregate, MemberState):
                 member.claims[self.claim_id],
                 status="approved",
                 decided_on=self.effective_date,
+                decided_by=self.actor,
                 approved=self.amount,
             )
             member.enrolments[self.period] = member.enrolments[self.period].after_approval(
@@ -987,7 +1190,10 @@ class Member(Aggregate, MemberState):
 
         def apply(self, member: MemberState) -> None:
             member.claims[self.claim_id] = replace(
-                member.claims[self.claim_id], status="rejected", decided_on=self.effective_date
+                member.claims[self.claim_id],
+                status="rejected",
+                decided_on=self.effective_date,
+                decided_by=self.actor,
             )
 
     class PayoutMade(Aggregate.Event):
@@ -1027,6 +1233,9 @@ class Member(Aggregate, MemberState):
             )
 
     class PayoutReturned(Aggregate.Event):
+        """`recovered`: the part of the money back that settles an overpayment to recover
+        (the rest is payable again); absent from returns recorded before recoveries were."""
+
         claim_id: str
         period: int
         county: str
@@ -1035,12 +1244,90 @@ class Member(Aggregate, MemberState):
         reason: str
         actor: str
         effective_date: date
+        recovered: Decimal = ZERO
 
         def apply(self, member: MemberState) -> None:
             claim = member.claims[self.claim_id]
             member.claims[self.claim_id] = replace(
                 claim, returned=claim.returned | {self.bank_reference}
             )
+
+    class ClaimAppealed(Aggregate.Event):
+        claim_id: str
+        period: int
+        grounds: str
+        actor: str
+        effective_date: date
+
+        def apply(self, member: MemberState) -> None:
+            member.claims[self.claim_id] = replace(
+                member.claims[self.claim_id], appeal=self.grounds
+            )
+
+    class ClaimReassessed(Aggregate.Event):
+        """A decision superseding the claim's last (`previous` its benefit): `amount` is
+        the benefit now, `recovery` the change to what is to be recovered from the member;
+        `breakdown` None for a reversal."""
+
+        claim_id: str
+        period: int
+        county: str
+        amount: Decimal
+        previous: Decimal
+        eligible: Decimal
+        status: str
+        policy_version: str
+        breakdown: dict[str, Any] | None
+        reason: str
+        on_appeal: bool
+        recovery: Decimal
+        actor: str
+        effective_date: date
+
+        @property
+        def difference(self) -> Decimal:
+            return self.amount - self.previous
+
+        def apply(self, member: MemberState) -> None:
+            member.claims[self.claim_id] = replace(
+                member.claims[self.claim_id],
+                status=self.status,
+                eligible=self.eligible,
+                approved=self.amount,
+                decided_on=self.effective_date,
+                decided_by=self.actor,
+                appeal=None,
+            )
+            member.enrolments[self.period] = member.enrolments[self.period].after_approval(
+                self.difference
+            )
+
+    class RecoveryCollected(Aggregate.Event):
+        claim_id: str
+        period: int
+        county: str
+        amount: Decimal
+        receipt: str
+        actor: str
+        effective_date: date
+
+        def apply(self, member: MemberState) -> None:
+            member.receipts.add(self.receipt)
+            claim = member.claims[self.claim_id]
+            member.claims[self.claim_id] = replace(claim, settled=claim.settled + self.amount)
+
+    class RecoveryWrittenOff(Aggregate.Event):
+        claim_id: str
+        period: int
+        county: str
+        amount: Decimal
+        reason: str
+        actor: str
+        effective_date: date
+
+        def apply(self, member: MemberState) -> None:
+            claim = member.claims[self.claim_id]
+            member.claims[self.claim_id] = replace(claim, settled=claim.settled + self.amount)
 
     def _record(self, fact: Fact) -> None:
         self.trigger_event(fact.kind, **fact.fields)
@@ -1157,6 +1444,69 @@ class Member(Aggregate, MemberState):
         self, claim_id: str, bank_reference: str, reason: str, actor: str, effective_date: date
     ) -> None:
         self._record(self.return_fact(claim_id, bank_reference, reason, actor, effective_date))
+
+    def appeal_claim(self, claim_id: str, grounds: str, actor: str, effective_date: date) -> None:
+        self._record(self.appeal_fact(claim_id, grounds, actor, effective_date))
+
+    def reassess_claim(
+        self,
+        claim_id: str,
+        period: Period,
+        eligible: object,
+        reason: str,
+        actor: str,
+        effective_date: date,
+    ) -> Decimal:
+        """Decide the member's appeal: by an approver other than whoever decided the claim
+        (the policy's own decisions excepted) or submitted it. Returns the new benefit."""
+        claim = self.claim(claim_id)
+        if claim.decided_by == actor:
+            raise DutyRefused(
+                actor, "reassess_claim", f"reassess claim {claim_id}", f"{actor} decided it"
+            )
+        self._require_not_submitter(claim_id, actor, "reassess_claim", "reassess")
+        fact = self.reassessment_fact(
+            claim_id, period, eligible, reason, actor, effective_date, on_appeal=True
+        )
+        self._record(fact)
+        amount: Decimal = fact.fields["amount"]
+        return amount
+
+    def correct_claim(
+        self,
+        claim_id: str,
+        period: Period,
+        eligible: object,
+        reason: str,
+        actor: str,
+        effective_date: date,
+    ) -> Decimal:
+        """Reverse (`eligible` None) or reduce an approval found wrong. Returns the new
+        benefit."""
+        self._require_not_submitter(claim_id, actor, "correct_claim", "correct")
+        fact = self.reassessment_fact(
+            claim_id, period, eligible, reason, actor, effective_date, on_appeal=False
+        )
+        self._record(fact)
+        amount: Decimal = fact.fields["amount"]
+        return amount
+
+    def collect_recovery(
+        self, claim_id: str, amount: object, receipt: str, actor: str, effective_date: date
+    ) -> Decimal:
+        """Record an overpayment (all that is owed, for `amount` None) paid back."""
+        fact = self.recovery_fact(claim_id, amount, receipt, actor, effective_date)
+        self._record(fact)
+        collected: Decimal = fact.fields["amount"]
+        return collected
+
+    def write_off_recovery(
+        self, claim_id: str, reason: str, actor: str, effective_date: date
+    ) -> Decimal:
+        fact = self.write_off_fact(claim_id, reason, actor, effective_date)
+        self._record(fact)
+        written_off: Decimal = fact.fields["amount"]
+        return written_off
 
 
 def registration(member_id: str, actor: str, effective_date: date) -> Fact:

@@ -12,6 +12,8 @@ from domain.accounts import (
     COUNTY_CONTRIBUTIONS,
     DEFICIT_TRANSFERS_IN,
     DEFICIT_TRANSFERS_OUT,
+    RECOVERIES_WRITTEN_OFF,
+    RECOVERY_RECEIVABLE,
     Posting,
     premium_income,
 )
@@ -54,9 +56,46 @@ def _(e: Member.PayoutMade) -> list[Posting]:
     return entry(e.county, BENEFITS_PAYABLE, BANK, e.amount, e.period, e.effective_date)
 
 
+def lines_of(entity: str, amounts: dict[str, Decimal], period: int, on: date) -> list[Posting]:
+    """One entry of several lines (account -> signed amount, summing to zero), the lines of
+    nothing left out."""
+    return [Posting(entity, a, amount, period, on) for a, amount in amounts.items() if amount]
+
+
 @postings_for.register
 def _(e: Member.PayoutReturned) -> list[Posting]:
-    return entry(e.county, BANK, BENEFITS_PAYABLE, e.amount, e.period, e.effective_date)
+    """The money back settles an overpayment to recover first; the rest is payable again."""
+    lines = {
+        BANK: e.amount,
+        RECOVERY_RECEIVABLE: -e.recovered,
+        BENEFITS_PAYABLE: e.recovered - e.amount,
+    }
+    return lines_of(e.county, lines, e.period, e.effective_date)
+
+
+@postings_for.register
+def _(e: Member.ClaimReassessed) -> list[Posting]:
+    """The difference from the last decision in the benefit expense; on the other side, a
+    fall comes off what is payable first and the rest is to recover, a rise settles what
+    is to recover first and the rest is payable."""
+    lines = {
+        BENEFIT_EXPENSE: e.difference,
+        RECOVERY_RECEIVABLE: e.recovery,
+        BENEFITS_PAYABLE: -(e.difference + e.recovery),
+    }
+    return lines_of(e.county, lines, e.period, e.effective_date)
+
+
+@postings_for.register
+def _(e: Member.RecoveryCollected) -> list[Posting]:
+    return entry(e.county, BANK, RECOVERY_RECEIVABLE, e.amount, e.period, e.effective_date)
+
+
+@postings_for.register
+def _(e: Member.RecoveryWrittenOff) -> list[Posting]:
+    return entry(
+        e.county, RECOVERIES_WRITTEN_OFF, RECOVERY_RECEIVABLE, e.amount, e.period, e.effective_date
+    )
 
 
 @postings_for.register

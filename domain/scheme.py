@@ -8,7 +8,13 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.accounts import BENEFIT_EXPENSE, CITY_POOL, PREMIUM_INCOME, account_exists
+from domain.accounts import (
+    BENEFIT_EXPENSE,
+    CITY_POOL,
+    PREMIUM_INCOME,
+    RECOVERIES_WRITTEN_OFF,
+    account_exists,
+)
 from domain.duties import ADMIN, DUTIES, POLICY, ROLES
 from domain.errors import (
     Conflict,
@@ -47,10 +53,12 @@ class CountyResult:
     @classmethod
     def from_accounts(cls, accounts: dict[str, Decimal]) -> "CountyResult":
         """A county's period result from its balances on their natural side: premiums
-        (adjustments included) against benefits; deficit sharing itself is left out."""
+        (adjustments included) against benefits, overpayments written off with them;
+        deficit sharing itself is left out."""
         return cls(
             income=sum((a for n, a in accounts.items() if n.startswith(PREMIUM_INCOME)), ZERO),
-            expense=accounts.get(BENEFIT_EXPENSE, ZERO),
+            expense=accounts.get(BENEFIT_EXPENSE, ZERO)
+            + accounts.get(RECOVERIES_WRITTEN_OFF, ZERO),
         )
 
 

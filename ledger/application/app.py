@@ -434,6 +434,69 @@ class MutualAidLedger(Application[UUID]):
 
     @refusals_recorded
     @retry_on_conflict
+    def appeal_claim(self, claim_id: str, grounds: str, actor: str, on: date) -> None:
+        scheme = self._scheme_for(actor, "appeal_claim")
+        member = self.member_of_claim(claim_id)
+        period = member.claim(claim_id).period
+        scheme.open_period_for_posting(period)
+        member.appeal_claim(claim_id, grounds, actor, on)
+        self.save(member, **{POSTS_INTO: period, READ_AT: as_read(scheme)})
+
+    @refusals_recorded
+    @retry_on_conflict
+    def reassess_claim(
+        self, claim_id: str, eligible: object, reason: str, actor: str, on: date
+    ) -> Decimal:
+        """Decide an appeal on the eligible amount given (None: the claim's own)."""
+        scheme = self._scheme_for(actor, "reassess_claim")
+        member = self.member_of_claim(claim_id)
+        claim = member.claim(claim_id)
+        period = scheme.open_period_for_posting(claim.period)
+        eligible = claim.eligible if eligible is None else eligible
+        amount = member.reassess_claim(claim_id, period, eligible, reason, actor, on)
+        self.save(member, **{POSTS_INTO: claim.period, READ_AT: as_read(scheme)})
+        return amount
+
+    @refusals_recorded
+    @retry_on_conflict
+    def correct_claim(
+        self, claim_id: str, eligible: object, reason: str, actor: str, on: date
+    ) -> Decimal:
+        """Reduce an approved claim to the benefit on a corrected eligible amount, or reverse
+        it (`eligible` None)."""
+        scheme = self._scheme_for(actor, "correct_claim")
+        member = self.member_of_claim(claim_id)
+        period = member.claim(claim_id).period
+        open_period = scheme.open_period_for_posting(period)
+        amount = member.correct_claim(claim_id, open_period, eligible, reason, actor, on)
+        self.save(member, **{POSTS_INTO: period, READ_AT: as_read(scheme)})
+        return amount
+
+    @refusals_recorded
+    @retry_on_conflict
+    def collect_recovery(
+        self, claim_id: str, amount: object, receipt: str, actor: str, on: date
+    ) -> Decimal:
+        """Money paid back by the member: it settles an asset, so a closed period takes it."""
+        scheme = self._scheme_for(actor, "collect_recovery")
+        member = self.member_of_claim(claim_id)
+        collected = member.collect_recovery(claim_id, amount, receipt, actor, on)
+        self.save(member, **{READ_AT: as_read(scheme)})
+        return collected
+
+    @refusals_recorded
+    @retry_on_conflict
+    def write_off_recovery(self, claim_id: str, reason: str, actor: str, on: date) -> Decimal:
+        scheme = self._scheme_for(actor, "write_off_recovery")
+        member = self.member_of_claim(claim_id)
+        period = member.claim(claim_id).period
+        scheme.open_period_for_posting(period)
+        written_off = member.write_off_recovery(claim_id, reason, actor, on)
+        self.save(member, **{POSTS_INTO: period, READ_AT: as_read(scheme)})
+        return written_off
+
+    @refusals_recorded
+    @retry_on_conflict
     def make_payout(
         self, claim_id: str, amount: object | None, bank_reference: str, actor: str, on: date
     ) -> Decimal:

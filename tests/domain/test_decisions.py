@@ -226,7 +226,7 @@ def decide(
                 },
             )
         ]
-        claims[claim.claim_id] = replace(claim, status="rejected", decided_on=on)
+        claims[claim.claim_id] = replace(claim, status="rejected", decided_on=on, decided_by=actor)
         return enrolment
     assert recorded(member) == [
         (
@@ -244,7 +244,7 @@ def decide(
         )
     ]
     claims[claim.claim_id] = replace(
-        claim, status="approved", decided_on=on, approved=decision.benefit
+        claim, status="approved", decided_on=on, decided_by=actor, approved=decision.benefit
     )
     return enrolment.after_approval(decision.benefit)
 

@@ -432,7 +432,7 @@ def test_approving_a_claim_that_is_not_submitted_is_refused(member: Member, peri
 def test_rejecting_a_claim_needs_a_reason_and_records_it(member: Member, period: Period) -> None:
     member.submit_claim("K1", period, "1000", "alice", ON)
     member.collect_events()
-    with pytest.raises(ClaimError, match="needs a reason"):
+    with pytest.raises(FieldError, match="needs a reason"):
         member.reject_claim("K1", " ", "bob", ON)
     member.reject_claim("K1", " duplicate bill ", "bob", ON)
     [rejected] = pending(member)
@@ -599,7 +599,7 @@ def test_returning_an_unknown_payout_or_without_a_reason_is_refused(claim_of_100
     pay(claim_of_100, None, "B-1")
     with pytest.raises(ClaimError, match="has no payout 'B-9'"):
         claim_of_100.return_payout("K1", "B-9", "bounced", "carol", ON)
-    with pytest.raises(ClaimError, match="needs a reason"):
+    with pytest.raises(FieldError, match="needs a reason"):
         claim_of_100.return_payout("K1", "B-1", "", "carol", ON)
     with pytest.raises(ClaimError, match="has no claim 'K9'"):
         claim_of_100.return_payout("K9", "B-1", "bounced", "carol", ON)

@@ -21,6 +21,8 @@ from domain.accounts import (
     COUNTY_CONTRIBUTIONS,
     DEFICIT_TRANSFERS_IN,
     DEFICIT_TRANSFERS_OUT,
+    RECOVERIES_WRITTEN_OFF,
+    RECOVERY_RECEIVABLE,
     Posting,
     account_exists,
 )
@@ -248,6 +250,8 @@ class History:
         self.premiums: dict[str, Decimal] = defaultdict(Decimal)
         self.approved: dict[str, Decimal] = defaultdict(Decimal)
         self.paid: dict[str, Decimal] = defaultdict(Decimal)
+        self.collected: dict[str, Decimal] = defaultdict(Decimal)
+        self.written_off: dict[str, Decimal] = defaultdict(Decimal)
 
     def record(self, member: Member) -> None:
         self.events.extend(member.collect_events())
@@ -291,6 +295,41 @@ class History:
         member.return_payout(claim_id, reference, "bounced", "c", ON)
         self.paid[member.enrolment(1).county] -= member.claim(claim_id).payouts[reference]
 
+    def appeal(self, member: Member, claim_id: str) -> None:
+        member.appeal_claim(claim_id, "the member disagrees", "a", ON)
+
+    def reassess(self, member: Member, claim_id: str, eligible: Decimal | None) -> None:
+        """Decide the appeal (on a corrected eligible amount, or the claim's own), by an
+        approver who did not decide the claim last."""
+        claim = member.claim(claim_id)
+        before, own = claim.approved, claim.eligible
+        approver = "e" if claim.decided_by == "d" else "d"
+        after = member.reassess_claim(
+            claim_id, self.period, own if eligible is None else eligible, "again", approver, ON
+        )
+        self.approved[member.enrolment(1).county] += after - before
+
+    def correct(self, member: Member, claim_id: str, eligible: Decimal | None) -> None:
+        """Reverse the claim (eligible None) or decide it on a corrected amount."""
+        before = member.claim(claim_id)
+        try:
+            after = member.correct_claim(claim_id, self.period, eligible, "wrong bill", "d", ON)
+        except ClaimError as nothing:
+            assert "changes nothing" in str(nothing) and eligible == before.eligible
+            return
+        self.approved[member.enrolment(1).county] += after - before.approved
+
+    def collect(self, member: Member, claim_id: str, amount: Decimal | None, receipt: str) -> None:
+        owed = member.claim(claim_id).receivable
+        collected = member.collect_recovery(claim_id, amount, receipt, "c", ON)
+        assert collected == (owed if amount is None else amount)
+        self.collected[member.enrolment(1).county] += collected
+
+    def write_off(self, member: Member, claim_id: str) -> None:
+        owed = member.claim(claim_id).receivable
+        assert member.write_off_recovery(claim_id, "cannot be found", "d", ON) == owed
+        self.written_off[member.enrolment(1).county] += owed
+
 
 def cents(low: int, high: int) -> st.SearchStrategy[Decimal]:
     return st.integers(low, high).map(lambda n: D(n).scaleb(-2))
@@ -302,10 +341,18 @@ def take_a_step(history: History, member: Member, step: int, data: st.DataObject
     submitted = [c.claim_id for c in claims if c.status == "submitted"]
     payable = [c.claim_id for c in claims if c.status == "approved" and c.payable > 0]
     returnable = [(c.claim_id, r) for c in claims for r in c.payouts if r not in c.returned]
+    appealable = [c.claim_id for c in claims if c.status != "submitted" and c.appeal is None]
+    appealed = [c.claim_id for c in claims if c.appeal is not None]
+    correctable = [c.claim_id for c in claims if c.status == "approved" and c.appeal is None]
+    owing = [c.claim_id for c in claims if c.receivable > 0]
     actions = ["submit"]
     actions += ["approve", "reject"] if submitted else []
     actions += ["pay"] if payable else []
     actions += ["return"] if returnable else []
+    actions += ["appeal"] if appealable else []
+    actions += ["reassess"] if appealed else []
+    actions += ["correct"] if correctable else []
+    actions += ["collect", "write off"] if owing else []
     action = data.draw(st.sampled_from(actions), label="action")
     note_event(action)
     if action == "submit":
@@ -319,9 +366,23 @@ def take_a_step(history: History, member: Member, step: int, data: st.DataObject
         whole = int(member.claim(claim_id).payable * 100)
         amount = data.draw(st.none() | cents(1, whole), label="payout")
         history.pay(member, claim_id, amount, f"B{step}")
-    else:
+    elif action == "return":
         claim_id, reference = data.draw(st.sampled_from(returnable), label="payout")
         history.return_payout(member, claim_id, reference)
+    elif action == "appeal":
+        history.appeal(member, data.draw(st.sampled_from(appealable), label="claim"))
+    elif action in ("reassess", "correct"):
+        claim_id = data.draw(st.sampled_from(appealed if action == "reassess" else correctable))
+        eligible = data.draw(st.none() | cents(1, 300_000_00), label="eligible")
+        (history.reassess if action == "reassess" else history.correct)(member, claim_id, eligible)
+    else:
+        claim_id = data.draw(st.sampled_from(owing), label="claim")
+        if action == "write off":
+            history.write_off(member, claim_id)
+        else:
+            whole = int(member.claim(claim_id).receivable * 100)
+            amount = data.draw(st.none() | cents(1, whole), label="recovered")
+            history.collect(member, claim_id, amount, f"RC{step}")
     history.record(member)
 
 
@@ -332,7 +393,7 @@ def take_a_step(history: History, member: Member, step: int, data: st.DataObject
     instalments=st.integers(1, 3),
     data=st.data(),
 )
-def test_any_history_of_members_balances_and_leaves_payable_what_was_approved_and_not_paid(
+def test_any_history_of_members_balances_and_leaves_payable_what_is_owed_either_way(
     open_scheme: OpenScheme,
     preset: str,
     counties: list[str],
@@ -351,9 +412,18 @@ def test_any_history_of_members_balances_and_leaves_payable_what_was_approved_an
     assert sum((p.amount for p in made), D(0)) == 0
     for county in ("C1", "C2"):
         approved, paid = history.approved[county], history.paid[county]
-        assert -balance(made, county, BENEFITS_PAYABLE) == approved - paid
+        collected, written_off = history.collected[county], history.written_off[county]
+        payable = -balance(made, county, BENEFITS_PAYABLE)
+        receivable = balance(made, county, RECOVERY_RECEIVABLE)
+        assert payable - receivable == approved - paid + collected + written_off
+        mine = [c for m in members if m.enrolment(1).county == county for c in m.claims.values()]
+        assert payable == sum((c.payable for c in mine), D(0))
+        assert receivable == sum((c.receivable for c in mine), D(0))
         assert balance(made, county, BENEFIT_EXPENSE) == approved
-        assert balance(made, county, BANK) == history.premiums[county] - paid
+        assert balance(made, county, RECOVERIES_WRITTEN_OFF) == written_off
+        assert balance(made, county, BANK) == history.premiums[county] - paid + collected
+    cap = history.period.policy.benefit.annual_cap
     for member in members:
-        for claim in member.claims.values():
-            assert D(0) <= claim.paid <= claim.approved
+        used = sum((c.approved for c in member.claims.values()), D(0))
+        assert member.enrolment(1).approved == used
+        assert cap is None or used <= cap
