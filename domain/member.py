@@ -995,6 +995,7 @@ class MemberState:
                 "previous": claim.approved,
                 "eligible": decision.eligible,
                 "status": decision.status,
+                "superseded": claim.status,
                 "policy_version": period.policy.version,
                 "breakdown": None
                 if decision.calculation is None
@@ -1265,9 +1266,9 @@ class Member(Aggregate, MemberState):
             )
 
     class ClaimReassessed(Aggregate.Event):
-        """A decision superseding the claim's last (`previous` its benefit): `amount` is
-        the benefit now, `recovery` the change to what is to be recovered from the member;
-        `breakdown` None for a reversal."""
+        """A decision superseding the claim's last (`previous` its benefit, `superseded` its
+        status): `amount` is the benefit now, `recovery` the change to what is to be
+        recovered from the member; `breakdown` None for a reversal."""
 
         claim_id: str
         period: int
@@ -1276,6 +1277,7 @@ class Member(Aggregate, MemberState):
         previous: Decimal
         eligible: Decimal
         status: str
+        superseded: str
         policy_version: str
         breakdown: dict[str, Any] | None
         reason: str

@@ -27,11 +27,16 @@ APPROVED = "approved"
 REJECTED = "rejected"
 PAID = "paid"
 RETURNED = "returned"
+REASSESSED = "reassessed"
+"""A decision superseding the last: the difference in the benefit, and (as its source) the
+change of status, "rejected>approved", where the status changed."""
+RECOVERED = "recovered"
+WRITTEN_OFF = "written_off"
 DEFICIT_CITY = "deficit_city"
 DEFICIT_COUNTY = "deficit_county"
 ADJUSTMENT = "adjustment"
 CLOSED = "closed"
-CLAIM_KINDS = (SUBMITTED, APPROVED, REJECTED, PAID, RETURNED)
+CLAIM_KINDS = (SUBMITTED, APPROVED, REJECTED, REASSESSED, PAID, RETURNED, RECOVERED, WRITTEN_OFF)
 
 FACT_COLUMNS = (
     "notification_id, seq, kind, period, county, unit, member_id, claim_id, source, "
@@ -169,7 +174,7 @@ class StatementFacts(ReadModel):
             elif isinstance(e, Member.ClaimApproved | Member.ClaimRejected):
                 wanted_claims.add(e.claim_id)
                 wanted_enrolments.add((originator, e.period))
-            elif isinstance(e, Member.PremiumPaid | Member.PayoutMade | Member.PayoutReturned):
+            elif isinstance(e, MONEY_EVENTS | Member.ClaimReassessed):
                 wanted_enrolments.add((originator, e.period))
         for row in self._select(
             cursor, "statement_members", "originator_id", wanted_members - members.keys()
@@ -228,12 +233,11 @@ def _facts(
     if not isinstance(
         e,
         Member.Enrolled
-        | Member.PremiumPaid
         | Member.ClaimSubmitted
         | Member.ClaimApproved
         | Member.ClaimRejected
-        | Member.PayoutMade
-        | Member.PayoutReturned,
+        | Member.ClaimReassessed
+        | MONEY_EVENTS,
     ):
         return []
     who = enrolments[(originator, e.period)]
@@ -252,8 +256,26 @@ def _facts(
         return [(APPROVED, *where, claim, None, to_fen(e.amount), eligible[claim], day, None)]
     if isinstance(e, Member.ClaimRejected):
         return [(REJECTED, *where, claim, None, 0, eligible[claim], day, e.reason)]
+    if isinstance(e, Member.ClaimReassessed):
+        change = None if e.superseded == e.status else f"{e.superseded}>{e.status}"
+        difference, base = to_fen(e.difference), to_fen(e.eligible)
+        return [(REASSESSED, *where, claim, change, difference, base, day, e.reason)]
+    if isinstance(e, Member.RecoveryCollected):
+        return [(RECOVERED, *where, claim, e.receipt, to_fen(e.amount), None, day, None)]
+    if isinstance(e, Member.RecoveryWrittenOff):
+        return [(WRITTEN_OFF, *where, claim, None, to_fen(e.amount), None, day, e.reason)]
     kind = PAID if isinstance(e, Member.PayoutMade) else RETURNED
     return [(kind, *where, claim, e.bank_reference, to_fen(e.amount), None, day, None)]
+
+
+MONEY_EVENTS = (
+    Member.PremiumPaid
+    | Member.PayoutMade
+    | Member.PayoutReturned
+    | Member.RecoveryCollected
+    | Member.RecoveryWrittenOff
+)
+"""The member's events that move money, each a fact of its own."""
 
 
 class Statements(Projector):

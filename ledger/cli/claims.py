@@ -3,12 +3,14 @@ benefits paid one by one or in a bank batch, returned payments entered by hand, 
 texts about payouts."""
 
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from domain.money import capitals, fmt
+from domain.errors import LedgerError
+from domain.money import ZERO, capitals, fmt
 from ledger.cli.common import (
     GROUP,
     DateOption,
@@ -32,6 +34,10 @@ payout_cli = typer.Typer(
     **GROUP,
 )
 notifications_cli = typer.Typer(help="SMS texts to members about payouts.", **GROUP)
+recovery_cli = typer.Typer(
+    help="Overpayments to recover (paid beyond a benefit since reduced): collected or written off.",
+    **GROUP,
+)
 
 
 @claim_cli.command("submit")
@@ -84,6 +90,126 @@ def claim_reject(
     with open_books(ctx) as books:
         books.app.reject_claim(claim, reason, actor(ctx), parse_date(on))
     out.print(f"Rejected claim {claim}.")
+
+
+@claim_cli.command("appeal")
+def claim_appeal(
+    ctx: typer.Context,
+    claim: Annotated[str, typer.Argument(help="Claim id.")],
+    grounds: Annotated[str, typer.Option(help="What the member disputes, and why.")],
+    on: DateOption = None,
+) -> None:
+    """Record a member's appeal against a claim's decision (its rejection or its amount),
+    for an approver other than the one who decided it to reassess."""
+    with open_books(ctx) as books:
+        books.app.appeal_claim(claim, grounds, actor(ctx), parse_date(on))
+    out.print(f"Recorded the appeal on claim {claim}: it awaits reassessment.")
+
+
+@claim_cli.command("reassess")
+def claim_reassess(
+    ctx: typer.Context,
+    claim: Annotated[str, typer.Argument(help="Claim id.")],
+    reason: Annotated[str, typer.Option(help="Why the appeal is decided so.")],
+    self_paid: Annotated[
+        str | None,
+        typer.Option(help="Corrected eligible self-paid amount; default: the claim's own."),
+    ] = None,
+    on: DateOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Decide an appeal: the policy's benefit on the eligible amount supersedes the last
+    decision, and the difference is posted."""
+    with open_books(ctx) as books:
+        benefit = books.app.reassess_claim(claim, self_paid, reason, actor(ctx), parse_date(on))
+    _decided_again(claim, "Reassessed", benefit, as_json)
+
+
+@claim_cli.command("correct")
+def claim_correct(
+    ctx: typer.Context,
+    claim: Annotated[str, typer.Argument(help="Claim id.")],
+    reason: Annotated[
+        str, typer.Option(help="What was wrong: a duplicate settlement, a re-settled bill, ...")
+    ],
+    self_paid: Annotated[
+        str | None, typer.Option(help="The eligible self-paid amount as corrected.")
+    ] = None,
+    reverse: Annotated[bool, typer.Option("--reverse", help="Reverse the claim whole.")] = False,
+    on: DateOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Correct an approved claim found wrong: reduce it (--self-paid) or reverse it
+    (--reverse). What was paid beyond the new benefit is to be recovered."""
+    if reverse == (self_paid is not None):
+        raise LedgerError(f"claim {claim!r}: give either --self-paid or --reverse")
+    with open_books(ctx) as books:
+        benefit = books.app.correct_claim(claim, self_paid, reason, actor(ctx), parse_date(on))
+    _decided_again(claim, "Corrected", benefit, as_json)
+
+
+def _decided_again(claim: str, verb: str, benefit: Decimal, as_json: bool) -> None:
+    if as_json:
+        print_json({"claim": claim, "benefit": fmt(benefit)})
+    else:
+        out.print(f"{verb} claim {claim}: benefit now {fmt(benefit)}.")
+
+
+@recovery_cli.command("list")
+def recovery_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Overpayments still to recover, by member and claim."""
+    with open_books(ctx) as books:
+        books.claims.catch_up()
+        owed = books.claims.receivable()
+    if as_json:
+        print_json(
+            [
+                {"member": o.member_id, "claim": o.claim_id, "county": o.county,
+                 "to_recover": fmt(o.amount), "name": o.name}
+                for o in owed
+            ]
+        )  # fmt: skip
+        return
+    for o in owed:
+        out.print(f"{o.member_id}\t{o.claim_id}\t{o.county}\t{fmt(o.amount)}\t{o.name or ''}")
+    say(f"{len(owed)} overpayment(s) to recover, {fmt(sum((o.amount for o in owed), ZERO))} yuan.")
+
+
+@recovery_cli.command("collect")
+def recovery_collect(
+    ctx: typer.Context,
+    claim: Annotated[str, typer.Argument(help="Claim id.")],
+    receipt: Annotated[str, typer.Option(help="Receipt of the money paid back.")],
+    amount: Annotated[
+        str | None, typer.Option(help="Amount; default: all that is to be recovered.")
+    ] = None,
+    on: DateOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record money a member paid back on an overpaid claim."""
+    with open_books(ctx) as books:
+        collected = books.app.collect_recovery(claim, amount, receipt, actor(ctx), parse_date(on))
+    if as_json:
+        print_json({"claim": claim, "collected": fmt(collected), "receipt": receipt})
+        return
+    out.print(f"Collected {fmt(collected)} on claim {claim} ({receipt}).")
+
+
+@recovery_cli.command("write-off")
+def recovery_write_off(
+    ctx: typer.Context,
+    claim: Annotated[str, typer.Argument(help="Claim id.")],
+    reason: Annotated[str, typer.Option(help="Why the overpayment cannot be recovered.")],
+    on: DateOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write off what is still to be recovered on a claim, as a loss to the county."""
+    with open_books(ctx) as books:
+        written_off = books.app.write_off_recovery(claim, reason, actor(ctx), parse_date(on))
+    if as_json:
+        print_json({"claim": claim, "written_off": fmt(written_off)})
+        return
+    out.print(f"Wrote off {fmt(written_off)} on claim {claim}.")
 
 
 @payout_cli.command("make")

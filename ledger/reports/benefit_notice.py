@@ -5,7 +5,7 @@ what has been paid; from the claim's own events as the log stood at a position."
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from domain.member import Member
 from domain.money import ZERO, fmt
@@ -23,6 +23,23 @@ SETTLEMENT_PARTS = (
 )
 
 
+class Decision(NamedTuple):
+    """One decision on the claim: the first, and each that superseded it (both kept)."""
+
+    on: date
+    status: str
+    benefit: Decimal
+    reason: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "on": self.on.isoformat(),
+            "status": self.status,
+            "benefit": fmt(self.benefit),
+            "reason": self.reason,
+        }
+
+
 @dataclass(frozen=True)
 class BenefitNotice:
     scheme: str
@@ -36,19 +53,31 @@ class BenefitNotice:
     """The bill's figures as insurance settled it (SETTLEMENT_PARTS it gives)."""
     eligible: Decimal
     status: str
-    """submitted, approved or rejected."""
+    """submitted, approved, rejected or reversed: as the last decision left it."""
     reason: str | None
     policy_version: str | None
     breakdown: dict[str, Any] | None
-    """The approval's calculation as recorded: bands, uplift, cap left before it."""
+    """The last decision's calculation as recorded: bands, uplift, cap left before it."""
     cap: Decimal | None
     """The member's annual cap in the period; None: no cap."""
     paid: Decimal
+    settled: Decimal
+    """What of an overpayment the member paid back, or the fund wrote off."""
+    decisions: tuple[Decision, ...]
     provenance: Provenance
 
     @property
     def benefit(self) -> Decimal:
         return ZERO if self.breakdown is None else Decimal(self.breakdown["benefit"])
+
+    @property
+    def payable(self) -> Decimal:
+        return max(ZERO, self.benefit - self.paid + self.settled)
+
+    @property
+    def to_recover(self) -> Decimal:
+        """What the member was paid beyond the benefit and has still to pay back."""
+        return max(ZERO, self.paid - self.benefit - self.settled)
 
     @property
     def cap_left_before(self) -> Decimal | None:
@@ -83,7 +112,10 @@ class BenefitNotice:
             "cap_left_after": amount(self.cap_left_after),
             "benefit": fmt(self.benefit),
             "paid": fmt(self.paid),
-            "payable": fmt(self.benefit - self.paid),
+            "settled": fmt(self.settled),
+            "payable": fmt(self.payable),
+            "to_recover": fmt(self.to_recover),
+            "decisions": [d.as_dict() for d in self.decisions],
             **self.provenance.as_dict(),
         }
 
@@ -99,16 +131,25 @@ def benefit_notice(books: Books, claim_id: str, known_at: int | None = None) -> 
     enrolled = next(
         e for e in history if isinstance(e, Member.Enrolled) and e.period == submitted.period
     )
-    status, reason, version, breakdown, paid = "submitted", None, None, None, ZERO
+    status, reason, version, breakdown, paid, settled = "submitted", None, None, None, ZERO, ZERO
+    eligible, decisions = submitted.eligible, []
     for e in events:
         if isinstance(e, Member.ClaimApproved):
             status, version, breakdown = "approved", e.policy_version, e.breakdown
+            decisions.append(Decision(e.effective_date, status, e.amount, None))
         elif isinstance(e, Member.ClaimRejected):
             status, reason = "rejected", e.reason
+            decisions.append(Decision(e.effective_date, status, ZERO, reason))
+        elif isinstance(e, Member.ClaimReassessed):
+            status, reason, eligible = e.status, e.reason, e.eligible
+            version, breakdown = e.policy_version, e.breakdown
+            decisions.append(Decision(e.effective_date, status, e.amount, reason))
         elif isinstance(e, Member.PayoutMade):
             paid += e.amount
         elif isinstance(e, Member.PayoutReturned):
             paid -= e.amount
+        elif isinstance(e, Member.RecoveryCollected | Member.RecoveryWrittenOff):
+            settled += e.amount
     policy = books.app.scheme().period(submitted.period).policy
     return BenefitNotice(
         scheme=books.app.scheme().name,
@@ -122,12 +163,14 @@ def benefit_notice(books: Books, claim_id: str, known_at: int | None = None) -> 
             for part in SETTLEMENT_PARTS
             if submitted.settlement and submitted.settlement.get(part) is not None
         },
-        eligible=submitted.eligible,
+        eligible=eligible,
         status=status,
         reason=reason,
         policy_version=version,
         breakdown=breakdown,
         cap=policy.benefit.cap_for(enrolled.group),
         paid=paid,
+        settled=settled,
+        decisions=tuple(decisions),
         provenance=at,
     )

@@ -24,6 +24,8 @@ from projections.statements import (
     ENROLLED,
     PAID,
     PREMIUM,
+    REASSESSED,
+    RECOVERED,
     REJECTED,
     RETURNED,
     SUBMITTED,
@@ -242,6 +244,11 @@ def from_tallies(
     def fen(kind: str) -> Decimal:
         return from_fen(sum(t.fen for t in of(kind)))
 
+    def changed(into: str) -> int:
+        """Claims a reassessment moved into the status (+) or out of it (-)."""
+        moves = [(t.count, (t.source or ">").split(">")) for t in of(REASSESSED)]
+        return sum(n if to == into else -n if was == into else 0 for n, (was, to) in moves)
+
     premiums: dict[str, Decimal] = {}
     for t in of(PREMIUM):
         source = t.source or "other"
@@ -250,10 +257,10 @@ def from_tallies(
         members=sum(t.count for t in of(ENROLLED)),
         units=len({(t.county, t.unit) for t in of(ENROLLED)}),
         premiums=premiums,
-        benefits_approved=fen(APPROVED),
-        benefits_paid=fen(PAID) - fen(RETURNED),
-        claims=sum(t.count for t in of(APPROVED)),
-        claims_rejected=sum(t.count for t in of(REJECTED)),
+        benefits_approved=fen(APPROVED) + fen(REASSESSED),
+        benefits_paid=fen(PAID) - fen(RETURNED) - fen(RECOVERED),
+        claims=sum(t.count for t in of(APPROVED)) + changed(APPROVED),
+        claims_rejected=sum(t.count for t in of(REJECTED)) + changed(REJECTED),
         members_helped=sum(t.members for t in of(APPROVED)),
     )
 
@@ -302,7 +309,7 @@ class ClaimLine:
     submitted_on: date
     self_paid: Decimal
     status: str
-    """submitted, approved or rejected."""
+    """submitted, approved, rejected or reversed."""
     benefit: Decimal
     paid: Decimal
     reason: str | None = None
@@ -335,8 +342,12 @@ def claim_lines(facts: Sequence[Fact]) -> list[ClaimLine]:
                 lines[claim] = replace(line, status=APPROVED, benefit=amount)
             elif f.kind == REJECTED:
                 lines[claim] = replace(line, status=REJECTED, reason=f.note)
+            elif f.kind == REASSESSED:
+                status = (f.source or line.status).rpartition(">")[2]
+                benefit = line.benefit + amount
+                lines[claim] = replace(line, status=status, benefit=benefit, reason=f.note)
             elif f.kind == PAID:
                 lines[claim] = replace(line, paid=line.paid + amount)
-            elif f.kind == RETURNED:
+            elif f.kind in (RETURNED, RECOVERED):
                 lines[claim] = replace(line, paid=line.paid - amount)
     return list(lines.values())

@@ -18,7 +18,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.errors import LedgerError
 from domain.money import ZERO, capitals, fmt
 from ledger.application.books import Books
-from projections.claims import Payable, Payment
+from projections.claims import Owed, Payment
 
 PAYMENT_COLUMNS = (
     "batch",
@@ -150,8 +150,8 @@ def export_payouts(
     return BatchFile(batch, len(lines), total, recorded, already_recorded, _unpaid(payable))
 
 
-def _unpaid(payable: list[Payable]) -> list[Unpaid]:
-    by_member: dict[str, list[Payable]] = defaultdict(list)
+def _unpaid(payable: list[Owed]) -> list[Unpaid]:
+    by_member: dict[str, list[Owed]] = defaultdict(list)
     for p in payable:
         if p.bank_account is None:
             by_member[p.member_id].append(p)
@@ -200,7 +200,7 @@ class _NewFile:
             self.part = None
 
 
-def _record_payouts(books: Books, payable: list[Payable], prefix: str, actor: str, on: date) -> int:
+def _record_payouts(books: Books, payable: list[Owed], prefix: str, actor: str, on: date) -> int:
     """Pay what is payable to members with a bank account on record."""
     by_member: dict[str, list[str]] = defaultdict(list)
     for p in payable:

@@ -38,7 +38,7 @@ from ledger.reports.render.html import STYLE, charts, font_face, section
 from ledger.reports.statement import Statement, statement
 from ledger.reports.trails import TrailEntry, trail
 from ledger.service.downloads import DOWNLOADS, MEDIA_TYPES, attachment, statement_file
-from projections.claims import Payable
+from projections.claims import Owed
 
 if TYPE_CHECKING:
     from ledger.service.api import Service
@@ -394,7 +394,7 @@ def trail_section(subject: str, entries: Sequence[TrailEntry]) -> Section:
     )
 
 
-def payable_section(payable: Sequence[Payable]) -> Section:
+def payable_section(payable: Sequence[Owed]) -> Section:
     return Section(
         "已批准未支付 Approved, not yet paid",
         (AMOUNTS_IN,),

@@ -531,6 +531,7 @@ def _decision(status: str, reason: str | None) -> str:
     names = {
         "approved": "批准 approved",
         "rejected": "不予补助 rejected",
+        "reversed": "撤销 reversed",
         "submitted": "待定 pending",
     }
     return names.get(status, status) + (f": {reason}" if reason else "")
@@ -707,11 +708,28 @@ def benefit_notice_document(n: BenefitNotice) -> Document:
                     ("本次补助 Benefit", n.benefit),
                     ("本次后封顶余额 Cap left after it", n.cap_left_after),
                     ("已支付 Paid", n.paid),
-                    ("待支付 Still to pay", n.benefit - n.paid),
+                    ("待支付 Still to pay", n.payable),
+                    *((("应退回 To pay back", n.to_recover),) if n.to_recover else ()),
+                    *((("已退回或核销 Paid back or written off", n.settled),) if n.settled else ()),
                 ),
             ),
         )
     )
+    if len(n.decisions) > 1:
+        sections.append(
+            Section(
+                "复核记录 Decisions, each superseding the one before",
+                (),
+                Table(
+                    "Decisions",
+                    ("日期 Date", "结果 Decision", "补助 Benefit"),
+                    tuple(
+                        (d.on.isoformat(), _decision(d.status, d.reason), d.benefit)
+                        for d in n.decisions
+                    ),
+                ),
+            )
+        )
     at = n.provenance
     return Document(
         f"{TITLE} 补助说明 Explanation of benefit",
