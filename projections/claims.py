@@ -53,11 +53,12 @@ class ClaimsModel(ReadModel):
         "payees": "member_id TEXT PRIMARY KEY, name TEXT, bank_account TEXT, bank TEXT",
         "payout_payees": "claim_id TEXT NOT NULL, bank_reference TEXT NOT NULL, name TEXT, "
         "bank_account TEXT, bank TEXT, PRIMARY KEY (claim_id, bank_reference)",
-        "recoveries": "claim_id TEXT PRIMARY KEY, settled_fen BIGINT NOT NULL",
     }
-    """`payees`: each member's name and account as last given; `payout_payees`: the payee
-    each payout recorded; `recoveries`: what of each claim's overpayment was collected
-    back or written off (a claim owes back `paid - approved - settled` where positive)."""
+    """`claims`: `paid_fen` is what the member has of the claim's money: paid, less what the
+    bank returned and what of an overpayment was collected back or written off; so the
+    claim owes `approved_fen - paid_fen` (`Claim.balance`), payable where positive and to
+    recover where negative. `payees`: each member's name and account as last given;
+    `payout_payees`: the payee each payout recorded."""
     indexes = (
         "CREATE INDEX IF NOT EXISTS claims_payable ON {claims} (status, paid_fen, approved_fen)",
         "CREATE INDEX IF NOT EXISTS payouts_by_reference ON {payouts} (bank_reference)",
@@ -101,12 +102,6 @@ class ClaimsModel(ReadModel):
             for key, row in self.db.rows_by_key(cursor, "payees", "member_id", named).items()
         }
         held_payees = set(payees)
-        settling = {e.claim_id for _, _, e in entries if isinstance(e, SETTLING_EVENTS)}
-        settled = {
-            key: [key, row["settled_fen"]]
-            for key, row in self.db.rows_by_key(cursor, "recoveries", "claim_id", settling).items()
-        }
-        held_settled = set(settled)
         changed: set[str] = set()
         payouts: dict[tuple[str, str], list[object]] = {}
         payout_payees: list[tuple[object, ...]] = []
@@ -128,7 +123,7 @@ class ClaimsModel(ReadModel):
                     ]  # fmt: skip
             elif isinstance(e, CLAIM_EVENTS):
                 claim, fen = claims.get(e.claim_id), 0
-                if isinstance(e, Member.ClaimApproved | Member.PayoutMade | Member.PayoutReturned):
+                if isinstance(e, Member.ClaimApproved | MONEY_EVENTS):
                     fen = to_fen(e.amount)
                 if claim is not None:
                     changed.add(e.claim_id)
@@ -139,7 +134,7 @@ class ClaimsModel(ReadModel):
                     elif isinstance(e, Member.ClaimRejected):
                         claim[4] = "rejected"
                     else:
-                        claim[6] = claim[6] + (-fen if _returned(e) else fen)
+                        claim[6] = claim[6] + (fen if isinstance(e, Member.PayoutMade) else -fen)
                 if isinstance(e, Member.PayoutMade):
                     payout = (e.claim_id, e.bank_reference)
                     if originator in members:
@@ -152,9 +147,6 @@ class ClaimsModel(ReadModel):
                     statuses[(e.claim_id, e.bank_reference)] = "returned"
             elif isinstance(e, Member.PayoutConfirmed):
                 statuses[(e.claim_id, e.bank_reference)] = "confirmed"
-            elif isinstance(e, SETTLING_EVENTS):
-                row = settled.setdefault(e.claim_id, [e.claim_id, 0])
-                row[1] += to_fen(e.amount)
         for payout, status in list(statuses.items()):
             if payout in payouts:
                 payouts[payout][5] = status
@@ -167,10 +159,6 @@ class ClaimsModel(ReadModel):
         db.replace(cursor, "claims", "claim_id", [claims[k] for k in held_claims & changed])
         db.insert_many(cursor, "payouts", list(payouts.values()))
         db.insert_many(cursor, "payout_payees", payout_payees)
-        db.insert_many(
-            cursor, "recoveries", [r for k, r in settled.items() if k not in held_settled]
-        )
-        db.replace(cursor, "recoveries", "claim_id", [settled[k] for k in held_settled])
         if statuses:
             cursor.executemany(
                 db.sql(PAYOUT_STATUS), [(s, *payout) for payout, s in statuses.items()]
@@ -179,26 +167,15 @@ class ClaimsModel(ReadModel):
 
 PAYEE_EVENTS = Member.Enrolled | Member.DetailsChanged
 """The events that may give a member's name, account and bank."""
-CLAIM_EVENTS = (
-    Member.ClaimApproved
-    | Member.ClaimReassessed
-    | Member.ClaimRejected
-    | Member.PayoutMade
-    | Member.PayoutReturned
+MONEY_EVENTS = (
+    Member.PayoutMade | Member.PayoutReturned | Member.RecoveryCollected | Member.RecoveryWrittenOff
 )
+"""The events that change what the member has of a claim's money."""
+CLAIM_EVENTS = Member.ClaimApproved | Member.ClaimReassessed | Member.ClaimRejected | MONEY_EVENTS
 """The events that change a claim already submitted."""
-SETTLING_EVENTS = Member.RecoveryCollected | Member.RecoveryWrittenOff
-"""The events that settle an overpayment."""
 CLAIM_COLUMNS = ("claim_id", "member_id", "county", "period", "status", "approved_fen", "paid_fen")
 PAYEE_COLUMNS = ("member_id", "name", "bank_account", "bank")
 PAYOUT_STATUS = "UPDATE {payouts} SET status = ? WHERE claim_id = ? AND bank_reference = ?"
-SETTLED = "LEFT JOIN {recoveries} AS r ON r.claim_id = c.claim_id"
-BALANCE = "approved_fen - paid_fen + COALESCE(r.settled_fen, 0)"
-"""What the fund owes on a claim (negative: what the member owes back), as `Claim.balance`."""
-
-
-def _returned(e: object) -> bool:
-    return isinstance(e, Member.PayoutReturned)
 
 
 class Claims(Projector):
@@ -209,24 +186,23 @@ class Claims(Projector):
         """Approved benefits not yet paid (or paid and returned), by member and claim, with
         the member's name and account as on record."""
         return self._owed(
-            f"SELECT c.member_id, c.claim_id, county, {BALANCE} AS due, name, bank_account "
-            f"FROM {{claims}} AS c {SETTLED} LEFT JOIN {{payees}} AS p "
-            "ON p.member_id = c.member_id "
-            f"WHERE status = 'approved' AND {BALANCE} > 0 ORDER BY c.member_id, c.claim_id"
+            "approved_fen - paid_fen", "status = 'approved' AND approved_fen > paid_fen"
         )
 
     def receivable(self) -> list[Owed]:
         """Overpayments still to recover (paid beyond a benefit a reassessment reduced), by
         member and claim, with the member's name and account as on record."""
-        return self._owed(
-            f"SELECT c.member_id, c.claim_id, county, -({BALANCE}) AS due, name, bank_account "
-            f"FROM {{claims}} AS c {SETTLED} LEFT JOIN {{payees}} AS p "
-            f"ON p.member_id = c.member_id WHERE {BALANCE} < 0 ORDER BY c.member_id, c.claim_id"
-        )
+        return self._owed("paid_fen - approved_fen", "paid_fen > approved_fen")
 
-    def _owed(self, query: str) -> list[Owed]:
+    def _owed(self, due: str, where: str) -> list[Owed]:
         with self.db.transaction(commit=False) as cursor:
-            cursor.execute(self.db.sql(query))
+            cursor.execute(
+                self.db.sql(
+                    f"SELECT c.member_id, claim_id, county, {due} AS due, name, bank_account "
+                    "FROM {claims} AS c LEFT JOIN {payees} AS p ON p.member_id = c.member_id "
+                    f"WHERE {where} ORDER BY c.member_id, claim_id"
+                )
+            )
             return [
                 Owed(
                     r["member_id"],

@@ -20,7 +20,14 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment, EnvType
 
-from domain.errors import ClaimError, DutyRefused, LedgerError, UnknownClaim, UnknownMember
+from domain.errors import (
+    ClaimError,
+    DutyRefused,
+    FieldError,
+    LedgerError,
+    UnknownClaim,
+    UnknownMember,
+)
 from domain.member import NO_DETAILS, ClaimIndex, Member, MemberDetails, claim_uuid, member_uuid
 from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyResult, Scheme
@@ -460,10 +467,16 @@ class MutualAidLedger(Application[UUID]):
     @refusals_recorded
     @retry_on_conflict
     def correct_claim(
-        self, claim_id: str, eligible: object, reason: str, actor: str, on: date
+        self, claim_id: str, eligible: object, reverse: bool, reason: str, actor: str, on: date
     ) -> Decimal:
-        """Reduce an approved claim to the benefit on a corrected eligible amount, or reverse
-        it (`eligible` None)."""
+        """Decide an approved claim again on a corrected eligible amount, or reverse it:
+        one or the other."""
+        if reverse == (eligible is not None):
+            raise FieldError(
+                f"claim {claim_id!r}",
+                "eligible_self_paid",
+                "give either the corrected eligible self-paid amount or a reversal",
+            )
         scheme = self._scheme_for(actor, "correct_claim")
         member = self.member_of_claim(claim_id)
         period = member.claim(claim_id).period

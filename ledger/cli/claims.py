@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from domain.errors import LedgerError
 from domain.money import ZERO, capitals, fmt
 from ledger.cli.common import (
     GROUP,
@@ -141,10 +140,10 @@ def claim_correct(
 ) -> None:
     """Correct an approved claim found wrong: reduce it (--self-paid) or reverse it
     (--reverse). What was paid beyond the new benefit is to be recovered."""
-    if reverse == (self_paid is not None):
-        raise LedgerError(f"claim {claim!r}: give either --self-paid or --reverse")
     with open_books(ctx) as books:
-        benefit = books.app.correct_claim(claim, self_paid, reason, actor(ctx), parse_date(on))
+        benefit = books.app.correct_claim(
+            claim, self_paid, reverse, reason, actor(ctx), parse_date(on)
+        )
     _decided_again(claim, "Corrected", benefit, as_json)
 
 

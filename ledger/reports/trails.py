@@ -212,8 +212,9 @@ def _entry(recorded: Recorded, member: str | None) -> TrailEntry:
 
 
 def _amounts(event: object) -> dict[str, Decimal]:
-    """The event's money fields by name; a field holding amounts by key (premiums by
-    source, results by county) gives one name per amount, such as `amounts.worker`."""
+    """The event's money fields by name, as recorded (a field added to its kind since it
+    was recorded is not its fact); a field holding amounts by key (premiums by source,
+    results by county) gives one name per amount, such as `amounts.worker`."""
     found: dict[str, Decimal] = {}
 
     def collect(name: str, value: object) -> None:
@@ -223,9 +224,10 @@ def _amounts(event: object) -> dict[str, Decimal]:
             for key, item in value.items():
                 collect(f"{name}.{key}", item)
 
+    recorded = vars(event)
     for field in dataclasses.fields(event):  # type: ignore[arg-type]
-        if field.name not in NOT_AMOUNTS:
-            collect(field.name, getattr(event, field.name))
+        if field.name in recorded and field.name not in NOT_AMOUNTS:
+            collect(field.name, recorded[field.name])
     return found
 
 

@@ -125,8 +125,32 @@ class Decision(Write):
     pass
 
 
-class Rejection(Write):
+class Reasoned(Write):
     reason: str
+
+
+class Appeal(Write):
+    grounds: str = Field(description="What the member disputes, and why.")
+
+
+class Reassessment(Write):
+    reason: str
+    eligible_self_paid: PositiveAmount | None = Field(
+        None, description="Corrected eligible self-paid amount; none: the claim's own."
+    )
+
+
+class Correction(Write):
+    reason: str = Field(description="What was wrong: a duplicate settlement, a re-settled bill.")
+    eligible_self_paid: PositiveAmount | None = Field(
+        None, description="The eligible self-paid amount as corrected; or `reverse`."
+    )
+    reverse: bool = Field(False, description="Reverse the claim whole.")
+
+
+class Recovery(Write):
+    receipt: str
+    amount: PositiveAmount | None = Field(None, description="Yuan; none: all that is owed.")
 
 
 class Payout(Write):
@@ -285,12 +309,67 @@ def create_app(db: str) -> FastAPI:
         return service.written(who, key, request, run)
 
     @app.post("/claims/{claim_id}/reject")
-    def reject_claim(claim_id: str, r: Rejection, who: User, key: Key) -> JSONResponse:
+    def reject_claim(claim_id: str, r: Reasoned, who: User, key: Key) -> JSONResponse:
         def run(books: Books) -> dict[str, Any]:
             books.app.reject_claim(claim_id, r.reason, who, r.date)
             return {"claim_id": claim_id, "rejected": r.reason}
 
         request = {"reject": claim_id, **r.model_dump(mode="json")}
+        return service.written(who, key, request, run)
+
+    @app.post("/claims/{claim_id}/appeal")
+    def appeal_claim(claim_id: str, a: Appeal, who: User, key: Key) -> JSONResponse:
+        """The member's appeal against the claim's decision, for another approver."""
+
+        def run(books: Books) -> dict[str, Any]:
+            books.app.appeal_claim(claim_id, a.grounds, who, a.date)
+            return {"claim_id": claim_id, "appealed": a.grounds}
+
+        request = {"appeal": claim_id, **a.model_dump(mode="json")}
+        return service.written(who, key, request, run)
+
+    @app.post("/claims/{claim_id}/reassess")
+    def reassess_claim(claim_id: str, r: Reassessment, who: User, key: Key) -> JSONResponse:
+        """Decide an appeal; the difference from the last decision is posted."""
+
+        def run(books: Books) -> dict[str, Any]:
+            benefit = books.app.reassess_claim(
+                claim_id, r.eligible_self_paid, r.reason, who, r.date
+            )
+            return {"claim_id": claim_id, "benefit": fmt(benefit)}
+
+        request = {"reassess": claim_id, **r.model_dump(mode="json")}
+        return service.written(who, key, request, run)
+
+    @app.post("/claims/{claim_id}/correct")
+    def correct_claim(claim_id: str, c: Correction, who: User, key: Key) -> JSONResponse:
+        """Reduce or reverse an approval found wrong; an overpayment is to be recovered."""
+
+        def run(books: Books) -> dict[str, Any]:
+            benefit = books.app.correct_claim(
+                claim_id, c.eligible_self_paid, c.reverse, c.reason, who, c.date
+            )
+            return {"claim_id": claim_id, "benefit": fmt(benefit)}
+
+        request = {"correct": claim_id, **c.model_dump(mode="json")}
+        return service.written(who, key, request, run)
+
+    @app.post("/recoveries/{claim_id}/collect")
+    def collect_recovery(claim_id: str, r: Recovery, who: User, key: Key) -> JSONResponse:
+        def run(books: Books) -> dict[str, Any]:
+            collected = books.app.collect_recovery(claim_id, r.amount, r.receipt, who, r.date)
+            return {"claim_id": claim_id, "collected": fmt(collected), "receipt": r.receipt}
+
+        request = {"recover": claim_id, **r.model_dump(mode="json")}
+        return service.written(who, key, request, run)
+
+    @app.post("/recoveries/{claim_id}/write-off")
+    def write_off_recovery(claim_id: str, r: Reasoned, who: User, key: Key) -> JSONResponse:
+        def run(books: Books) -> dict[str, Any]:
+            written_off = books.app.write_off_recovery(claim_id, r.reason, who, r.date)
+            return {"claim_id": claim_id, "written_off": fmt(written_off)}
+
+        request = {"write_off": claim_id, **r.model_dump(mode="json")}
         return service.written(who, key, request, run)
 
     @app.post("/payouts")
@@ -407,6 +486,18 @@ def create_app(db: str) -> FastAPI:
         with service.reading() as books:
             entries = [e.as_dict() for e in trail(books, claim=claim_id)]
         return {"claim": claim_id, **page_of(entries, offset, limit)}
+
+    @app.get("/recoveries")
+    def recoveries(who: User, offset: Offset = 0, limit: Limit = PAGE) -> Any:
+        """Overpayments still to recover, by member and claim, a page at a time."""
+        with service.reading() as books:
+            books.claims.catch_up()
+            owed = [
+                {"member_id": o.member_id, "claim_id": o.claim_id, "county": o.county,
+                 "to_recover": fmt(o.amount)}
+                for o in books.claims.receivable()
+            ]  # fmt: skip
+        return page_of(owed, offset, limit)
 
     @app.get("/counties/{county}/trail")
     def county_trail(

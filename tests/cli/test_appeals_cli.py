@@ -125,12 +125,12 @@ def test_bad_corrections_appeals_and_recoveries_are_refused_whole(ledger: Ledger
     for args, message in [
         (
             (*as_approver, "claim", "correct", "S1", "--reason", "wrong"),
-            "error: claim 'S1': give either --self-paid or --reverse",
+            "error: claim 'S1': give either the corrected eligible self-paid amount or a reversal",
         ),
         (
             (*as_approver, "claim", "correct", "S1", "--reverse", "--self-paid", "1", "--reason",
              "x"),
-            "error: claim 'S1': give either --self-paid or --reverse",
+            "error: claim 'S1': give either the corrected eligible self-paid amount or a reversal",
         ),
         (
             (*as_approver, "claim", "correct", "S1", "--reverse", "--reason", " "),
