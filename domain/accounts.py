@@ -20,6 +20,19 @@ BENEFIT_EXPENSE = "benefit_expense"
 RECOVERY_RECEIVABLE = "recovery_receivable"
 RECOVERIES_WRITTEN_OFF = "recoveries_written_off"
 DEFICIT_TRANSFERS_OUT = "deficit_transfers_out"
+FUND_INCOME = "fund_income"
+RESERVE_TRANSFERS_IN = "reserve_transfers_in"
+RESERVE_TRANSFERS_OUT = "reserve_transfers_out"
+ADVANCES_TO_COUNTIES = "advances_to_counties"
+ADVANCES_FROM_CITY = "advances_from_city"
+
+FUND_INCOME_SOURCES = {
+    "appropriation": "工会拨款",
+    "backstop": "兜底补助",
+    "interest": "利息收入",
+}
+"""Money the city pool receives besides the counties' reserves: the city union's
+appropriations and backstop subsidies (兜底), and interest on its bank account."""
 
 
 @dataclass(frozen=True)
@@ -39,11 +52,36 @@ CHART = (
         "benefits paid beyond what a reassessment left, to recover from members",
         "应收追回补助",
     ),
+    Account(
+        ADVANCES_TO_COUNTIES,
+        "asset",
+        "city pool: deficit shares advanced to counties, to be repaid",
+        "借垫县级款",
+    ),
     Account(BENEFITS_PAYABLE, "liability", "benefits approved and not yet paid", "应付补助"),
+    Account(
+        ADVANCES_FROM_CITY,
+        "liability",
+        "a county's deficit shares the city pool advanced, still to repay",
+        "应还市级借垫款",
+    ),
     Account(PREMIUM_INCOME, "income", "premiums, one sub-account per funding source", "保费收入"),
     Account(COUNTY_CONTRIBUTIONS, "income", "a county's own share of its deficit", "县级分担收入"),
     Account(
         DEFICIT_TRANSFERS_IN, "income", "the city pool's share of a county deficit", "市级统筹拨入"
+    ),
+    Account(
+        FUND_INCOME,
+        "income",
+        "city pool: its own funding, one sub-account per source: appropriations, backstop "
+        "subsidies, interest",
+        "其他收入",
+    ),
+    Account(
+        RESERVE_TRANSFERS_IN,
+        "income",
+        "city pool: the risk reserve retained of the counties' premiums",
+        "县级上解风险金",
     ),
     Account(BENEFIT_EXPENSE, "expense", "benefits approved", "补助支出"),
     Account(
@@ -58,15 +96,26 @@ CHART = (
         "city pool: deficit shares paid to counties",
         "拨付县级赤字",
     ),
+    Account(
+        RESERVE_TRANSFERS_OUT,
+        "expense",
+        "a county's premiums retained by the city pool as its risk reserve",
+        "上解市级风险金",
+    ),
 )
 
 
+SPLIT_BY_SOURCE = (PREMIUM_INCOME, FUND_INCOME)
+"""The accounts kept as one sub-account per source, `premium_income:worker`; never posted
+to whole."""
+
+
 def source_title(source: str) -> str:
-    """A funding source as documents name it: union:city -> 工会补助(市级)."""
+    """A source as documents name it: union:city -> 工会补助(市级), interest -> 利息收入."""
     kind, _, level = source.partition(":")
     if kind == "union":
         return f"工会补助({UNION_LEVELS.get(level, level)})"
-    return FUNDING_SOURCES.get(source, source)
+    return FUNDING_SOURCES.get(source) or FUND_INCOME_SOURCES.get(source, source)
 
 
 def account_title(account: str) -> str:
@@ -80,15 +129,21 @@ def premium_income(source: str) -> str:
     return f"{PREMIUM_INCOME}:{source}"
 
 
+def fund_income(source: str) -> str:
+    return f"{FUND_INCOME}:{source}"
+
+
 def account_exists(account: str) -> bool:
     parent, _, source = account.partition(":")
     if parent == PREMIUM_INCOME:
         return is_funding_source(source)
-    return any(a.name == account for a in CHART if a.name != PREMIUM_INCOME)
+    if parent == FUND_INCOME:
+        return source in FUND_INCOME_SOURCES
+    return any(a.name == account for a in CHART if a.name not in SPLIT_BY_SOURCE)
 
 
 def kind_of(account: str) -> str:
-    base = PREMIUM_INCOME if account.startswith(PREMIUM_INCOME + ":") else account
+    base = account.partition(":")[0]
     return next(a.kind for a in CHART if a.name == base)
 
 

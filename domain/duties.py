@@ -49,6 +49,7 @@ DUTIES: dict[str, Duty] = {
     "open_period": Duty(APPROVER, "open periods"),
     "close_period": Duty(APPROVER, "close periods"),
     "post_adjustment": Duty(APPROVER, "post adjustments"),
+    "fund_pool": Duty(CASHIER, "record the city pool's funding"),
     "make_payout": Duty(CASHIER, "make payouts"),
     "pay_out_batch": Duty(CASHIER, "pay out batches"),
     "return_payout": Duty(CASHIER, "record returned payouts"),

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -75,6 +75,22 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class Recorded(Frozen):
+    """A part of a policy that has gained parameters since policies were first recorded
+    (`added_later`): left at their defaults, it is written as before they existed, so that
+    a policy recorded then reads back the same, byte for byte."""
+
+    added_later: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _as_recorded(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in self.added_later:
+            if getattr(self, name) == type(self).model_fields[name].default:
+                del data[name]
+        return data
+
+
 class Band(Frozen):
     """Part of the eligible self-paid amount between lower and upper, reimbursed at rate."""
 
@@ -83,11 +99,9 @@ class Band(Frozen):
     rate: Rate
 
 
-ADDED_LATER = ("above_ceiling", "eligible_from", "group_caps", "claim_deadline_from")
-"""The parameters of a benefit rule added after policies were first recorded."""
+class BenefitRule(Recorded):
+    added_later = ("above_ceiling", "eligible_from", "group_caps", "claim_deadline_from")
 
-
-class BenefitRule(Frozen):
     deductible: Amount
     bands: tuple[Band, ...]
     annual_cap: Amount | None = None
@@ -108,17 +122,6 @@ class BenefitRule(Frozen):
     claim_deadline_from: Literal["period_end", "discharge"] = "period_end"
     """What the deadline counts its days from: the period's end (claims within the period
     plus N days), or the claim's own date, its discharge (within N days of it)."""
-
-    @model_serializer(mode="wrap")
-    def _as_recorded(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """A rule that leaves the parameters added later (ADDED_LATER) at their defaults is
-        written as before they existed, so that a policy recorded then reads back the same,
-        byte for byte."""
-        data: dict[str, Any] = handler(self)
-        for name in ADDED_LATER:
-            if getattr(self, name) == type(self).model_fields[name].default:
-                del data[name]
-        return data
 
     @property
     def groups(self) -> frozenset[str]:
@@ -160,10 +163,18 @@ def _contiguous_from(bands: tuple[Band, ...], start: Decimal, name: str = "") ->
             raise ValueError(f"{of}band {band.lower}-{band.upper} is empty")
 
 
-class DeficitSharing(Frozen):
-    """Fraction of a county's period deficit the city pool bears; the county bears the rest."""
+class DeficitSharing(Recorded):
+    """How each county's period is settled with the city pool at close."""
+
+    added_later = ("reserve_rate", "city_cover")
 
     city_share: Rate
+    """Fraction of a county's period deficit the city pool bears; the county bears the rest."""
+    reserve_rate: Rate = Decimal(0)
+    """Fraction of each county's premium income the city pool retains as its risk reserve."""
+    city_cover: Literal["grant", "advance"] = "grant"
+    """How the city pool bears its share: a grant, or an advance that the county repays
+    from the surpluses of its later periods."""
 
 
 class Policy(Frozen):

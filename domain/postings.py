@@ -5,6 +5,8 @@ from decimal import Decimal
 from functools import singledispatch
 
 from domain.accounts import (
+    ADVANCES_FROM_CITY,
+    ADVANCES_TO_COUNTIES,
     BANK,
     BENEFIT_EXPENSE,
     BENEFITS_PAYABLE,
@@ -14,7 +16,10 @@ from domain.accounts import (
     DEFICIT_TRANSFERS_OUT,
     RECOVERIES_WRITTEN_OFF,
     RECOVERY_RECEIVABLE,
+    RESERVE_TRANSFERS_IN,
+    RESERVE_TRANSFERS_OUT,
     Posting,
+    fund_income,
     premium_income,
 )
 from domain.member import Member
@@ -100,12 +105,42 @@ def _(e: Member.RecoveryWrittenOff) -> list[Posting]:
 
 @postings_for.register
 def _(e: Scheme.DeficitShared) -> list[Posting]:
+    """The city's share a grant (the pool's expense, the county's income) or an advance
+    (owed by the county to the pool); the county's own share its contribution."""
     on, period = e.effective_date, e.period
+    paid, received = (
+        (ADVANCES_TO_COUNTIES, ADVANCES_FROM_CITY)
+        if e.advanced
+        else (DEFICIT_TRANSFERS_OUT, DEFICIT_TRANSFERS_IN)
+    )
     return [
-        *entry(CITY_POOL, DEFICIT_TRANSFERS_OUT, BANK, e.city_share, period, on),
-        *entry(e.county, BANK, DEFICIT_TRANSFERS_IN, e.city_share, period, on),
+        *entry(CITY_POOL, paid, BANK, e.city_share, period, on),
+        *entry(e.county, BANK, received, e.city_share, period, on),
         *entry(e.county, BANK, COUNTY_CONTRIBUTIONS, e.county_share, period, on),
     ]
+
+
+@postings_for.register
+def _(e: Scheme.ReserveRetained) -> list[Posting]:
+    on, period = e.effective_date, e.period
+    return [
+        *entry(e.county, RESERVE_TRANSFERS_OUT, BANK, e.amount, period, on),
+        *entry(CITY_POOL, BANK, RESERVE_TRANSFERS_IN, e.amount, period, on),
+    ]
+
+
+@postings_for.register
+def _(e: Scheme.AdvanceRepaid) -> list[Posting]:
+    on, period = e.effective_date, e.period
+    return [
+        *entry(e.county, ADVANCES_FROM_CITY, BANK, e.amount, period, on),
+        *entry(CITY_POOL, BANK, ADVANCES_TO_COUNTIES, e.amount, period, on),
+    ]
+
+
+@postings_for.register
+def _(e: Scheme.PoolFunded) -> list[Posting]:
+    return entry(CITY_POOL, BANK, fund_income(e.source), e.amount, e.period, e.effective_date)
 
 
 @postings_for.register

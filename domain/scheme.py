@@ -11,6 +11,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.accounts import (
     BENEFIT_EXPENSE,
     CITY_POOL,
+    FUND_INCOME_SOURCES,
     PREMIUM_INCOME,
     RECOVERIES_WRITTEN_OFF,
     account_exists,
@@ -20,6 +21,7 @@ from domain.errors import (
     Conflict,
     DeficitAlreadyShared,
     DutyRefused,
+    FieldError,
     LedgerError,
     NoPeriodCovers,
     PeriodError,
@@ -27,8 +29,8 @@ from domain.errors import (
     UnknownCounty,
     UnknownPeriod,
 )
-from domain.money import ZERO, positive, round_yuan
-from domain.policy import Policy
+from domain.money import ZERO, fmt, positive, round_yuan
+from domain.policy import DeficitSharing, Policy
 from domain.text import identifier, plain_text
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://mutual-aid-ledger/")
@@ -60,6 +62,54 @@ class CountyResult:
             expense=accounts.get(BENEFIT_EXPENSE, ZERO)
             + accounts.get(RECOVERIES_WRITTEN_OFF, ZERO),
         )
+
+
+@dataclass(frozen=True)
+class CountyClose:
+    """How a county's period is settled with the city pool at close, under the period's
+    deficit sharing: the risk reserve the pool retains of its premiums, then its deficit
+    shared (the pool's share a grant or an advance), or of its surplus, an advance it owes
+    repaid."""
+
+    result: CountyResult
+    retained: Decimal
+    deficit: Decimal
+    city_share: Decimal
+    advanced: bool
+    repaid: Decimal
+
+    @property
+    def county_share(self) -> Decimal:
+        return self.deficit - self.city_share
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "income": fmt(self.result.income),
+            "benefits": fmt(self.result.expense),
+            "retained": fmt(self.retained),
+            "deficit": fmt(self.deficit),
+            "city_share": fmt(self.city_share),
+            "city_cover": "advance" if self.advanced else "grant",
+            "repaid": fmt(self.repaid),
+        }
+
+
+def county_close(result: CountyResult, sharing: DeficitSharing, owed: Decimal) -> CountyClose:
+    """The close of a county whose period result is `result` and which owes the city pool
+    `owed` of earlier advances. The reserve is taken first, at `reserve_rate` of premium
+    income, half up to the fen; a deficit left after it is shared at `city_share`; a
+    surplus repays what is owed, as far as it goes."""
+    retained = round_yuan(max(ZERO, result.income) * sharing.reserve_rate)
+    net = result.income - retained - result.expense
+    deficit = max(ZERO, -net)
+    return CountyClose(
+        result=result,
+        retained=retained,
+        deficit=deficit,
+        city_share=round_yuan(deficit * sharing.city_share),
+        advanced=sharing.city_cover == "advance",
+        repaid=min(owed, max(ZERO, net)),
+    )
 
 
 @dataclass
@@ -134,6 +184,8 @@ class Scheme(Aggregate):
         self.counties = dict(counties)
         self.periods: dict[int, Period] = {}
         self.deficits_shared: set[tuple[int, str]] = set()
+        self.advances: dict[str, Decimal] = {}
+        """What each county owes the city pool of its deficits' advances."""
         self.roles: dict[str, set[str]] = {actor: {ADMIN}}
 
     # Guards
@@ -276,8 +328,9 @@ class Scheme(Aggregate):
         results: dict[str, CountyResult],
         actor: str,
         effective_date: date,
-    ) -> None:
-        """Close a period and share each county's deficit, once, under the period's policy."""
+    ) -> dict[str, CountyClose]:
+        """Close a period and settle each county with the city pool, once, under the
+        period's policy (`county_close`); returns each county's close."""
         period = self.open_period_for_posting(number)
         if effective_date <= period.end:
             raise PeriodError(
@@ -291,13 +344,50 @@ class Scheme(Aggregate):
             actor,
             effective_date,
         )
-        city_share_rate = period.policy.deficit_sharing.city_share
+        sharing = period.policy.deficit_sharing
+        closes = {}
         for county, result in sorted(results.items()):
-            if result.deficit > 0:
-                city_share = round_yuan(result.deficit * city_share_rate)
+            close = closes[county] = county_close(result, sharing, self.advances.get(county, ZERO))
+            if close.retained > 0:
+                self._reserve_retained(number, county, close.retained, actor, effective_date)
+            if close.deficit > 0:
                 self.share_deficit(
-                    number, county, result.deficit, city_share, actor, effective_date
-                )
+                    number, county, close.deficit, close.city_share, actor, effective_date,
+                    advanced=close.advanced,
+                )  # fmt: skip
+            if close.repaid > 0:
+                self._advance_repaid(number, county, close.repaid, actor, effective_date)
+        return closes
+
+    class ReserveRetained(Aggregate.Event):
+        """The city pool's risk reserve, retained of a county's premium income at close."""
+
+        period: int
+        county: str
+        amount: Decimal
+        actor: str
+        effective_date: date
+
+    @event(ReserveRetained)
+    def _reserve_retained(
+        self, period: int, county: str, amount: Decimal, actor: str, effective_date: date
+    ) -> None:
+        pass
+
+    class AdvanceRepaid(Aggregate.Event):
+        """A county's surplus repaying, at close, what it owes of the city pool's advances."""
+
+        period: int
+        county: str
+        amount: Decimal
+        actor: str
+        effective_date: date
+
+    @event(AdvanceRepaid)
+    def _advance_repaid(
+        self, period: int, county: str, amount: Decimal, actor: str, effective_date: date
+    ) -> None:
+        self.advances[county] -= amount
 
     class PeriodClosed(Aggregate.Event):
         period: int
@@ -323,6 +413,7 @@ class Scheme(Aggregate):
         city_share: Decimal,
         actor: str,
         effective_date: date,
+        advanced: bool = False,
     ) -> None:
         self.period(period)
         self.require_county(county)
@@ -333,11 +424,21 @@ class Scheme(Aggregate):
                 f"deficit of {county!r}: a city share of {city_share} does not fit a deficit "
                 f"of {deficit}"
             )
-        self._deficit_shared(
-            period, county, deficit, city_share, deficit - city_share, actor, effective_date
+        shared = dict(
+            period=period,
+            county=county,
+            deficit=deficit,
+            city_share=city_share,
+            county_share=deficit - city_share,
+            actor=actor,
+            effective_date=effective_date,
         )
+        self.trigger_event(self.DeficitShared, **shared, advanced=advanced)
 
     class DeficitShared(Aggregate.Event):
+        """`advanced`: the city's share is an advance the county owes (absent from shares
+        recorded before the city pool could advance)."""
+
         period: int
         county: str
         deficit: Decimal
@@ -345,19 +446,62 @@ class Scheme(Aggregate):
         county_share: Decimal
         actor: str
         effective_date: date
+        advanced: bool = False
 
-    @event(DeficitShared)
-    def _deficit_shared(
+        def apply(self, scheme: "Scheme") -> None:
+            scheme.deficits_shared.add((self.period, self.county))
+            if self.advanced:
+                scheme.advances[self.county] = (
+                    scheme.advances.get(self.county, ZERO) + self.city_share
+                )
+
+    def fund_pool(
         self,
         period: int,
-        county: str,
-        deficit: Decimal,
-        city_share: Decimal,
-        county_share: Decimal,
+        source: str,
+        amount: object,
+        reference: str,
         actor: str,
         effective_date: date,
     ) -> None:
-        self.deficits_shared.add((period, county))
+        """Money the city pool receives besides the counties' reserves: the city union's
+        appropriations and backstop subsidies (Nanyang's city union put in over 900,000 yuan
+        of 兜底 in its first season), and interest on its bank account."""
+        self.open_period_for_posting(period)
+        if source not in FUND_INCOME_SOURCES:
+            known = ", ".join(FUND_INCOME_SOURCES)
+            raise FieldError(
+                "city pool funding", "source", f"unknown source {source!r} (sources: {known})"
+            )
+        reference = reference.strip()
+        if not reference:
+            raise FieldError(
+                "city pool funding", "reference", "give the bank's reference of the receipt"
+            )
+        plain_text(reference, "reference")
+        self._pool_funded(
+            period, source, positive(amount, "amount"), reference, actor, effective_date
+        )
+
+    class PoolFunded(Aggregate.Event):
+        period: int
+        source: str
+        amount: Decimal
+        reference: str
+        actor: str
+        effective_date: date
+
+    @event(PoolFunded)
+    def _pool_funded(
+        self,
+        period: int,
+        source: str,
+        amount: Decimal,
+        reference: str,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        pass
 
     def post_adjustment(
         self,

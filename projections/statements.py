@@ -13,6 +13,7 @@ from datetime import date
 from itertools import pairwise
 from typing import Any, ClassVar
 
+from domain.accounts import CITY_POOL
 from domain.member import Member
 from domain.money import to_fen
 from domain.scheme import Scheme
@@ -35,6 +36,12 @@ WRITTEN_OFF = "written_off"
 DEFICIT_CITY = "deficit_city"
 DEFICIT_COUNTY = "deficit_county"
 ADJUSTMENT = "adjustment"
+POOL_FUNDED = "pool_funded"
+RESERVE_RETAINED = "reserve_retained"
+ADVANCE_REPAID = "advance_repaid"
+POOL_KINDS = (DEFICIT_CITY, POOL_FUNDED, RESERVE_RETAINED, ADVANCE_REPAID)
+"""The facts of the city pool's own money (a city share's source is "advance" where the
+pool advanced it)."""
 CLOSED = "closed"
 CLAIM_KINDS = (SUBMITTED, APPROVED, REJECTED, REASSESSED, PAID, RETURNED, RECOVERED, WRITTEN_OFF)
 
@@ -216,8 +223,9 @@ def _facts(
     on = getattr(e, "effective_date", None)
     day = on.isoformat() if isinstance(on, date) else ""
     if isinstance(e, Scheme.DeficitShared):
+        cover = "advance" if e.advanced else None
         return [
-            (DEFICIT_CITY, e.period, e.county, None, None, None, None, to_fen(e.city_share),
+            (DEFICIT_CITY, e.period, e.county, None, None, None, cover, to_fen(e.city_share),
              None, day, None),
             (DEFICIT_COUNTY, e.period, e.county, None, None, None, None,
              to_fen(e.county_share), None, day, None),
@@ -228,6 +236,15 @@ def _facts(
             (ADJUSTMENT, e.period, e.entity, None, None, None, accounts, to_fen(e.amount),
              None, day, e.reason),
         ]  # fmt: skip
+    if isinstance(e, Scheme.PoolFunded):
+        return [
+            (POOL_FUNDED, e.period, CITY_POOL, None, None, None, e.source, to_fen(e.amount),
+             None, day, e.reference),
+        ]  # fmt: skip
+    if isinstance(e, Scheme.ReserveRetained | Scheme.AdvanceRepaid):
+        kind = RESERVE_RETAINED if isinstance(e, Scheme.ReserveRetained) else ADVANCE_REPAID
+        amount = to_fen(e.amount)
+        return [(kind, e.period, e.county, None, None, None, None, amount, None, day, None)]
     if isinstance(e, Scheme.PeriodClosed):
         return [(CLOSED, e.period, "", None, None, None, None, 0, None, day, None)]
     if not isinstance(

@@ -30,7 +30,7 @@ from domain.errors import (
 )
 from domain.member import NO_DETAILS, ClaimIndex, Member, MemberDetails, claim_uuid, member_uuid
 from domain.policy import BenefitCalculation, Policy
-from domain.scheme import CountyResult, Scheme
+from domain.scheme import CountyClose, CountyResult, Scheme
 from ledger.application.batch import Batch
 from ledger.application.policies import load_preset
 from ledger.store.codec import OrjsonTranscoder
@@ -324,12 +324,22 @@ class MutualAidLedger(Application[UUID]):
         figures_at: int,
         actor: str,
         on: date,
-    ) -> None:
+    ) -> dict[str, CountyClose]:
         """Close on results read at log position `figures_at`; IntegrityError if anything was
         recorded since, for the caller to read the figures again."""
         scheme = self._scheme_to_change(actor, "close_period")
-        scheme.close_period(number, results, actor, on)
+        closes = scheme.close_period(number, results, actor, on)
         self.save(scheme, **{CLOSES: number, FIGURES_AT: figures_at})
+        return closes
+
+    @refusals_recorded
+    @retry_on_conflict
+    def fund_pool(
+        self, period: int, source: str, amount: object, reference: str, actor: str, on: date
+    ) -> None:
+        scheme = self._scheme_to_change(actor, "fund_pool")
+        scheme.fund_pool(period, source, amount, reference, actor, on)
+        self.save(scheme, **{POSTS_INTO: period})
 
     @refusals_recorded
     @retry_on_conflict

@@ -22,7 +22,7 @@ from domain.accounts import (
 )
 from domain.errors import LedgerError
 from domain.money import ZERO, fmt, from_fen
-from domain.scheme import CountyResult
+from domain.scheme import CountyClose, CountyResult
 from ledger.application.app import MutualAidLedger
 from ledger.store.config import taking_turns
 from ledger.store.log import EventLog
@@ -183,8 +183,9 @@ class Books:
         actor: str,
         on: date,
         on_progress: Callable[[int], None] | None = None,
-    ) -> dict[str, CountyResult]:
-        """Close a period on the figures of the whole log, and share each county's deficit.
+    ) -> dict[str, CountyClose]:
+        """Close a period on the figures of the whole log, and settle each county with the
+        city pool (`domain.scheme.county_close`).
         If anything is recorded between reading the figures and closing, read them again.
         `on_progress` is told the position the balances reach as they catch up."""
         self.app.authorise(actor, "close_period")
@@ -197,7 +198,7 @@ class Books:
                 for county in scheme.counties
             }
             try:
-                self.app.close_period(period, results, self.balances.position, actor, on)
+                closes = self.app.close_period(period, results, self.balances.position, actor, on)
             except IntegrityError:
                 if attempt == CLOSE_ATTEMPTS - 1:
                     raise LedgerError(
@@ -205,7 +206,7 @@ class Books:
                     ) from None
                 continue
             self.balances.catch_up()
-            return results
+            return closes
         raise AssertionError("unreachable")
 
     def entity_balances(self, totals: dict[tuple[str, str], int], entity: str) -> EntityBalances:

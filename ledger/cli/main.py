@@ -35,6 +35,7 @@ for commands in (scheme.commands, feeds.commands, reports.commands, service.comm
 cli.add_typer(scheme.scheme_cli, name="scheme")
 cli.add_typer(users.users_cli, name="users")
 cli.add_typer(scheme.period_cli, name="period")
+cli.add_typer(scheme.pool_cli, name="pool")
 cli.add_typer(claims.claim_cli, name="claim")
 cli.add_typer(claims.payout_cli, name="payouts")
 cli.add_typer(claims.recovery_cli, name="recoveries")

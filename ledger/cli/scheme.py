@@ -27,6 +27,7 @@ from ledger.cli.common import (
 commands = typer.Typer()
 scheme_cli = typer.Typer(help="Create and inspect the scheme.", **GROUP)
 period_cli = typer.Typer(help="Open and close coverage periods.", **GROUP)
+pool_cli = typer.Typer(help="The city pool's own money.", **GROUP)
 
 
 @scheme_cli.command("create")
@@ -120,22 +121,50 @@ def period_close(
     on: DateOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Close a period and share each county's deficit between the city pool and the county."""
+    """Close a period and settle each county with the city pool: the risk reserve retained
+    of its premiums, its deficit shared (the pool's share a grant or an advance), or an
+    advance it owes repaid from its surplus."""
     with open_books(ctx) as books, progress_bars() as progress:
-        results = books.close_period(
+        closes = books.close_period(
             period, actor(ctx), parse_date(on), catching_up(progress, books)
         )
     if as_json:
-        counties = {
-            county: {"income": fmt(r.income), "benefits": fmt(r.expense), "deficit": fmt(r.deficit)}
-            for county, r in sorted(results.items())
-        }
+        counties = {county: c.as_dict() for county, c in sorted(closes.items())}
         print_json({"period": period, "counties": counties})
         return
     out.print(f"Closed period {period}.")
-    for county, result in sorted(results.items()):
-        note = f"deficit {result.deficit} shared" if result.deficit else "no deficit"
-        out.print(f"  {county}: income {result.income}, benefits {result.expense}, {note}")
+    for county, c in sorted(closes.items()):
+        notes = [f"reserve {fmt(c.retained)} retained"] if c.retained else []
+        if c.deficit:
+            cover = "advanced" if c.advanced else "granted"
+            notes.append(
+                f"deficit {fmt(c.deficit)} shared: city {fmt(c.city_share)} {cover}, "
+                f"county {fmt(c.county_share)}"
+            )
+        if c.repaid:
+            notes.append(f"{fmt(c.repaid)} of the city's advances repaid")
+        out.print(
+            f"  {county}: income {fmt(c.result.income)}, benefits {fmt(c.result.expense)}, "
+            + ("; ".join(notes) or "no deficit")
+        )
+
+
+@pool_cli.command("fund")
+def pool_fund(
+    ctx: typer.Context,
+    period: Annotated[int, typer.Option(help="Period number.", callback=period_number)],
+    source: Annotated[
+        str, typer.Option(help="appropriation (工会拨款), backstop (兜底补助) or interest.")
+    ],
+    amount: Annotated[str, typer.Option(help="Amount in yuan.")],
+    reference: Annotated[str, typer.Option(help="The bank's reference of the receipt.")],
+    on: DateOption = None,
+) -> None:
+    """Record money the city pool received: the city union's appropriations and backstop
+    subsidies, and interest on its account."""
+    with open_books(ctx) as books:
+        books.app.fund_pool(period, source, amount, reference, actor(ctx), parse_date(on))
+    out.print(f"Recorded {source} of {amount} to the city pool for period {period}.")
 
 
 @commands.command("adjust")

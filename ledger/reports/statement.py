@@ -33,7 +33,17 @@ from ledger.reports.figures import (
     total,
 )
 from projections.balances import Filters
-from projections.statements import ADJUSTMENT, DEFICIT_CITY, DEFICIT_COUNTY, Fact, PeriodKnown
+from projections.statements import (
+    ADJUSTMENT,
+    ADVANCE_REPAID,
+    DEFICIT_CITY,
+    DEFICIT_COUNTY,
+    POOL_FUNDED,
+    POOL_KINDS,
+    RESERVE_RETAINED,
+    Fact,
+    PeriodKnown,
+)
 
 SIZE_BANDS = (Decimal(0), Decimal(1000), Decimal(5000), Decimal(10000), Decimal(50000))
 """Lower bounds of the claim size bands, in yuan of benefit; the last band is open above."""
@@ -76,6 +86,8 @@ class DeficitShare:
     city_share: Decimal
     county_share: Decimal
     shared_on: date
+    advanced: bool
+    """The city's share an advance the county owes, not a grant."""
 
     @property
     def deficit(self) -> Decimal:
@@ -87,7 +99,31 @@ class DeficitShare:
             "deficit": fmt(self.deficit),
             "city_share": fmt(self.city_share),
             "county_share": fmt(self.county_share),
+            "city_cover": "advance" if self.advanced else "grant",
             "shared_on": self.shared_on.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class PoolMoney:
+    """The city pool's own money in the period: its funding by source, the risk reserve
+    it retained of each county's premiums, the advances each county repaid, and what each
+    still owes of the pool's advances at the end of the period."""
+
+    funding: dict[str, Decimal]
+    retained: dict[str, Decimal]
+    repaid: dict[str, Decimal]
+    owed: dict[str, Decimal]
+
+    def as_dict(self) -> dict[str, Any]:
+        def amounts(by: dict[str, Decimal]) -> dict[str, str]:
+            return {k: fmt(v) for k, v in sorted(by.items())}
+
+        return {
+            "funding": amounts(self.funding),
+            "reserve_retained": amounts(self.retained),
+            "advances_repaid": amounts(self.repaid),
+            "advances_owed": amounts(self.owed),
         }
 
 
@@ -158,6 +194,7 @@ class Statement:
     current: PeriodFigures
     previous: PeriodFigures | None
     deficits: list[DeficitShare]
+    pool: PoolMoney
     adjustments: list[Adjustment]
     largest: list[LargeClaim]
     bands: list[Band]
@@ -173,6 +210,7 @@ class Statement:
             **self.current.as_dict(),
             "previous": None if self.previous is None else self.previous.as_dict(),
             "deficits": [d.as_dict() for d in self.deficits],
+            "city_pool_money": self.pool.as_dict(),
             "adjustments": [a.as_dict() for a in self.adjustments],
             "largest_claims": [c.as_dict() for c in self.largest],
             "claims_by_size": [b.as_dict() for b in self.bands],
@@ -226,6 +264,7 @@ def statement(
         current=figures,
         previous=previous,
         deficits=_deficits(facts),
+        pool=_pool_money(books, known, county, at.position),
         adjustments=[_adjustment(f) for f in facts if f.kind == ADJUSTMENT],
         largest=[
             LargeClaim(
@@ -333,9 +372,39 @@ def _deficits(facts: Sequence[Fact]) -> list[DeficitShare]:
             from_fen(s[DEFICIT_CITY].amount_fen if DEFICIT_CITY in s else 0),
             from_fen(s[DEFICIT_COUNTY].amount_fen if DEFICIT_COUNTY in s else 0),
             next(iter(s.values())).effective_date,
+            DEFICIT_CITY in s and s[DEFICIT_CITY].source == "advance",
         )
         for county, s in sorted(shares.items())
     ]
+
+
+def _pool_money(
+    books: Books, periods: Sequence[PeriodKnown], county: str | None, at: int
+) -> PoolMoney:
+    """The pool's money in the last of `periods`, and the advances owed at its end, of one
+    county or (None) all."""
+    owed: dict[str, Decimal] = {}
+    current: list[Fact] = []
+    for p in periods:
+        current = books.statements.facts(p.number, at, POOL_KINDS)
+        for f in current:
+            if county in (None, f.county) and f.kind in (DEFICIT_CITY, ADVANCE_REPAID):
+                sign = -1 if f.kind == ADVANCE_REPAID else int(f.source == "advance")
+                owed[f.county] = owed.get(f.county, ZERO) + sign * from_fen(f.amount_fen)
+
+    def summed(kind: str, key: Callable[[Fact], str]) -> dict[str, Decimal]:
+        found: dict[str, Decimal] = {}
+        for f in current:
+            if f.kind == kind and (county is None or f.county == county):
+                found[key(f)] = found.get(key(f), ZERO) + from_fen(f.amount_fen)
+        return found
+
+    return PoolMoney(
+        funding=summed(POOL_FUNDED, lambda f: f.source or ""),
+        retained=summed(RESERVE_RETAINED, lambda f: f.county),
+        repaid=summed(ADVANCE_REPAID, lambda f: f.county),
+        owed={c: amount for c, amount in owed.items() if amount},
+    )
 
 
 def _bands(books: Books, period: int, at: int, county: str | None) -> list[Band]:

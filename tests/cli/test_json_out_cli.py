@@ -136,8 +136,24 @@ def test_exports_closing_and_rebuilding_summarise_in_json(
     assert closed == {
         "period": 1,
         "counties": {
-            "C1": {"income": "100.00", "benefits": benefit, "deficit": deficit},
-            "C2": {"income": "0.00", "benefits": "0.00", "deficit": "0.00"},
+            "C1": {
+                "income": "100.00",
+                "benefits": benefit,
+                "retained": "0.00",
+                "deficit": deficit,
+                "city_share": f"{Decimal(deficit) / 2:.2f}",
+                "city_cover": "grant",
+                "repaid": "0.00",
+            },
+            "C2": {
+                "income": "0.00",
+                "benefits": "0.00",
+                "retained": "0.00",
+                "deficit": "0.00",
+                "city_share": "0.00",
+                "city_cover": "grant",
+                "repaid": "0.00",
+            },
         },
     }
     assert ledger.ok(db, "balances", "--json") != paid  # the deficit was shared

@@ -156,6 +156,7 @@ def statement_document(s: Statement) -> Document:
     sections += [
         _sources(s),
         _deficits(s),
+        *_pool_money(s),
         _reserves(s),
         Section(
             "补助金额分布 Claims by size of benefit (yuan)",
@@ -366,6 +367,36 @@ def _sources(s: Statement) -> Section:
     )
 
 
+def _pool_money(s: Statement) -> tuple[Section, ...]:
+    """The city pool's own money, where it has any: its funding, the reserves it retained,
+    the advances repaid and still owed."""
+    pool = s.pool
+    rows = (
+        *((f"拨入 Funding: {source_title(k)}", v) for k, v in sorted(pool.funding.items())),
+        *(
+            (f"风险金 Reserve retained: {county_label(s.county_names, k)}", v)
+            for k, v in sorted(pool.retained.items())
+        ),
+        *(
+            (f"归还借垫 Advance repaid: {county_label(s.county_names, k)}", v)
+            for k, v in sorted(pool.repaid.items())
+        ),
+        *(
+            (f"尚欠借垫 Advance still owed: {county_label(s.county_names, k)}", v)
+            for k, v in sorted(pool.owed.items())
+        ),
+    )
+    if not rows:
+        return ()
+    return (
+        Section(
+            "市级统筹资金 The city pool's own money",
+            (),
+            Table("City pool money", ("项目 Item", "金额 Amount"), rows),
+        ),
+    )
+
+
 def _deficits(s: Statement) -> Section:
     lines = []
     for d in s.deficits:
@@ -373,6 +404,12 @@ def _deficits(s: Statement) -> Section:
             lines.append(
                 f"{county_label(s.county_names, d.county)}: 赤字全部由市级统筹承担 "
                 "the city pool covered the whole deficit."
+            )
+        if d.advanced:
+            lines.append(
+                f"{county_label(s.county_names, d.county)}: 市级统筹承担部分为借垫款，由县级以后"
+                "各期结余归还 the city pool's share is an advance, repaid from the county's "
+                "later surpluses."
             )
     return Section(
         "赤字分担 Deficit sharing between the city pool and the counties",
