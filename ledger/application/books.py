@@ -16,9 +16,9 @@ from domain.accounts import (
     CHART,
     CITY_POOL,
     PREMIUM_INCOME,
+    SPLIT_BY_SOURCE,
     kind_of,
     natural_balance,
-    premium_income,
 )
 from domain.errors import LedgerError
 from domain.money import ZERO, fmt, from_fen
@@ -217,14 +217,18 @@ class Books:
         return EntityBalances(accounts)
 
     def _account_names(self, totals: dict[tuple[str, str], int]) -> list[str]:
-        """Every account of the chart, with the premium income split by funding source."""
+        """Every account of the chart, with the premium income split by the funding sources
+        of the periods' policies and the pool's funding by those it received."""
         scheme = self.app.scheme()
-        sources = {s for p in scheme.periods.values() for s in p.policy.funding}
-        sources |= {a.split(":", 1)[1] for _, a in totals if a.startswith(PREMIUM_INCOME + ":")}
+        sources = {PREMIUM_INCOME: {s for p in scheme.periods.values() for s in p.policy.funding}}
+        for _, posted in totals:
+            parent, _, source = posted.partition(":")
+            if parent in SPLIT_BY_SOURCE:
+                sources.setdefault(parent, set()).add(source)
         names: list[str] = []
         for account in CHART:
-            if account.name == PREMIUM_INCOME:
-                names.extend(premium_income(s) for s in sorted(sources))
+            if account.name in SPLIT_BY_SOURCE:
+                names.extend(f"{account.name}:{s}" for s in sorted(sources.get(account.name, ())))
             else:
                 names.append(account.name)
         return names

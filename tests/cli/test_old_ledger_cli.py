@@ -1,8 +1,9 @@
 """A ledger written before the code was last reorganised (tests/data/ledger-f2dab29, made by
 commit f2dab29 with its make.py) still opens, verifies and reads exactly as it did: the
 same outputs, byte for byte, for writers and for read-only users. (expected.json was last
-written again when the chart gained the recovery accounts: the balances list them, at
-0.00, and nothing else changed.)"""
+written again when the chart gained the recovery and city pool accounts: the balances
+list them at 0.00, the JSON statement names the pool's money (none) and each deficit's
+cover (a grant); nothing else changed.)"""
 
 import json
 import os
