@@ -13,7 +13,7 @@ from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -1235,7 +1235,9 @@ class Member(Aggregate, MemberState):
 
     class PayoutReturned(Aggregate.Event):
         """`recovered`: the part of the money back that settles an overpayment to recover
-        (the rest is payable again); absent from returns recorded before recoveries were."""
+        (the rest is payable again); absent from returns that settle none."""
+
+        added_later: ClassVar[tuple[str, ...]] = ("recovered",)
 
         claim_id: str
         period: int

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -436,8 +436,10 @@ class Scheme(Aggregate):
         self.trigger_event(self.DeficitShared, **shared, advanced=advanced)
 
     class DeficitShared(Aggregate.Event):
-        """`advanced`: the city's share is an advance the county owes (absent from shares
-        recorded before the city pool could advance)."""
+        """`advanced`: the city's share is an advance the county owes (absent from the
+        shares that are grants)."""
+
+        added_later: ClassVar[tuple[str, ...]] = ("advanced",)
 
         period: int
         county: str

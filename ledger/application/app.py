@@ -12,6 +12,7 @@ from eventsourcing.domain import Aggregate, DomainEventProtocol, MutableOrImmuta
 from eventsourcing.persistence import (
     IntegrityError,
     JSONTranscoder,
+    Mapper,
     PersistenceError,
     Recording,
     StoredEvent,
@@ -33,7 +34,7 @@ from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyClose, CountyResult, Scheme
 from ledger.application.batch import Batch
 from ledger.application.policies import load_preset
-from ledger.store.codec import OrjsonTranscoder
+from ledger.store.codec import OrjsonTranscoder, StoredAsBefore
 from ledger.store.config import (
     NoLedger,
     ReadOnly,
@@ -146,6 +147,11 @@ class MutualAidLedger(Application[UUID]):
         """Only --db decides the store: the library would otherwise let any variable of the
         shell (SQLITE_DBNAME, POSTGRES_ENABLE_DB_FUNCTIONS, ...) override it."""
         return Environment(name, env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """The library's mapper, storing the events that leave their later fields at their
+        defaults as they were stored before those fields existed (ledger/store/codec.py)."""
+        return self.factory.mapper(self.construct_transcoder(), StoredAsBefore)
 
     def construct_transcoder(self) -> Transcoder:
         """The library's JSON, written and read by orjson (ledger/store/codec.py)."""

@@ -27,10 +27,13 @@ drops, so the library refuses such a document where a dropped value is a `_type_
 transcoding reads (or reads with an error); the codec never looks at them.
 """
 
+import dataclasses
 from typing import Any
+from uuid import UUID
 
 import orjson
-from eventsourcing.persistence import JSONTranscoder
+from eventsourcing.domain import DomainEventProtocol
+from eventsourcing.persistence import JSONTranscoder, Mapper, StoredEvent
 
 _PASSTHROUGH = (
     orjson.OPT_PASSTHROUGH_DATETIME
@@ -107,3 +110,22 @@ class OrjsonTranscoder(JSONTranscoder):
             elif kind is float:
                 raise _FloatRead
         return value
+
+
+class StoredAsBefore(Mapper[UUID]):
+    """The library's mapper, but for the fields an event kind gained after events of it were
+    first recorded (its `added_later`): while such a field holds its default it is left out
+    of the stored state, so that an event that does not use it is stored byte for byte as
+    before the field existed, and reads back the same (the default being the class's)."""
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        later: tuple[str, ...] = getattr(type(domain_event), "added_later", ())
+        defaults = {f.name: f.default for f in dataclasses.fields(domain_event) if f.name in later}  # type: ignore[arg-type]
+        state = vars(domain_event)
+        if any(state.get(name) == default for name, default in defaults.items()):
+            plain = object.__new__(type(domain_event))
+            plain.__dict__.update(
+                {k: v for k, v in state.items() if k not in defaults or v != defaults[k]}
+            )
+            domain_event = plain
+        return super().to_stored_event(domain_event)

@@ -39,7 +39,7 @@ from domain.scheme import Scheme
 from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
 from ledger.application.feeds import import_feed
-from ledger.store.codec import OrjsonTranscoder
+from ledger.store.codec import OrjsonTranscoder, StoredAsBefore
 
 OLD_LEDGER = Path(__file__).parents[1] / "data" / "ledger-f2dab29" / "ledger.db"
 
@@ -435,3 +435,39 @@ def test_ctrl_c_while_an_event_is_encoded_is_not_swallowed() -> None:
     codec.register(Interrupted())
     with pytest.raises(KeyboardInterrupt):
         codec.encode({"amount": 1j})
+
+
+# Fields added to an event kind since events of it were first recorded
+
+
+def returned(recovered: str) -> member.Member.PayoutReturned:
+    return member.Member.PayoutReturned(
+        originator_id=member_uuid("M1"),
+        originator_version=9,
+        timestamp=datetime(2025, 6, 1, tzinfo=UTC),
+        claim_id="K1",
+        period=1,
+        county="C1",
+        amount=Decimal("300.00"),
+        bank_reference="B-1",
+        reason="account closed",
+        actor="carol",
+        effective_date=date(2025, 6, 1),
+        recovered=Decimal(recovered),
+    )
+
+
+def test_a_field_added_later_is_stored_only_where_it_holds_more_than_its_default(
+    transcoders: tuple[JSONTranscoder, Transcoder],
+) -> None:
+    mapper = StoredAsBefore(transcoder=transcoders[1])
+    plain, settling = returned("0.00"), returned("200.00")
+    stored_plain, stored_settling = mapper.to_stored_event(plain), mapper.to_stored_event(settling)
+    assert b"recovered" not in stored_plain.state  # as a return was stored before recoveries
+    assert json.loads(stored_settling.state)["recovered"] == {
+        "_type_": "decimal_str",
+        "_data_": "200.00",
+    }
+    for event, stored in ((plain, stored_plain), (settling, stored_settling)):
+        assert mapper.to_domain_event(stored) == event
+    assert vars(plain)["recovered"] == 0  # the event itself is left whole
