@@ -36,6 +36,7 @@ from domain.errors import (
 )
 from domain.money import ZERO, non_negative, positive
 from domain.policy import (
+    ELIGIBILITY,
     BenefitCalculation,
     BenefitRule,
     calculate_benefit,
@@ -82,6 +83,33 @@ class MemberDetails:
 
 
 NO_DETAILS = MemberDetails()
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """What a roster attests of a member at enrolment (None: it does not say), recorded
+    with the enrolment; a period's policy may require some of it (`Policy.eligibility`)."""
+
+    insured: bool | None = None
+    union_member: bool | None = None
+    unit_registered: bool | None = None
+
+    def check(self, member_id: str, period: Period) -> "Eligibility":
+        """The attestations, once they give all the period's policy requires."""
+        for name in period.policy.eligibility:
+            attested = getattr(self, name)
+            if attested is not True:
+                says = "does not say" if attested is None else "says no"
+                raise FieldError(
+                    f"member {member_id!r}",
+                    name,
+                    f"period {period.number} enrols only members {ELIGIBILITY[name]}: the "
+                    f"roster {says}",
+                )
+        return self
+
+
+NOT_ATTESTED = Eligibility()
 
 
 @dataclass(frozen=True)
@@ -302,6 +330,7 @@ def decide_enrolment(
     group: str | None,
     effective_date: date,
     details: MemberDetails,
+    eligibility: Eligibility,
     enrolled_in: Container[int],
 ) -> Enrolment:
     """The enrolment to record, given the periods the member is already enrolled in."""
@@ -325,6 +354,7 @@ def decide_enrolment(
             "group",
             f"group {group!r} is no member group of period {period.number} (groups: {known})",
         )
+    eligibility.check(member_id, period)
     return Enrolment(county, unit.strip(), group, dict(period.policy.funding), effective_date)
 
 
@@ -664,11 +694,21 @@ class MemberState:
         effective_date: date,
         details: MemberDetails = NO_DETAILS,
         roster_line: str | None = None,
+        eligibility: Eligibility = NOT_ATTESTED,
     ) -> Fact:
-        """Enrolment for a period, with the details the roster gives (recorded with the
-        enrolment, as given) and the roster line it came from."""
+        """Enrolment for a period, with the details the roster gives and what it attests of
+        the member's eligibility (recorded with the enrolment, as given) and the roster
+        line it came from."""
         enrolment = decide_enrolment(
-            self.member_id, period, county, unit, group, effective_date, details, self.enrolments
+            self.member_id,
+            period,
+            county,
+            unit,
+            group,
+            effective_date,
+            details,
+            eligibility,
+            self.enrolments,
         )
         return Fact(
             Member.Enrolled,
@@ -682,6 +722,7 @@ class MemberState:
                 "effective_date": effective_date,
                 **details.given(),
                 "roster_line": roster_line,
+                **{k: v for k, v in vars(eligibility).items() if v is not None},
             },
         )
 
@@ -1084,7 +1125,10 @@ class Member(Aggregate, MemberState):
 
     class Enrolled(Aggregate.Event):
         """The details (name to phone) are absent from enrolments recorded before the
-        roster carried them."""
+        roster carried them; what the roster attests of eligibility (insured to
+        unit_registered), where it attests nothing."""
+
+        added_later: ClassVar[tuple[str, ...]] = ("insured", "union_member", "unit_registered")
 
         period: int
         county: str
@@ -1098,6 +1142,9 @@ class Member(Aggregate, MemberState):
         bank: str | None = None
         phone: str | None = None
         roster_line: str | None = None
+        insured: bool | None = None
+        union_member: bool | None = None
+        unit_registered: bool | None = None
 
         def apply(self, member: MemberState) -> None:
             member.enrolments[self.period] = Enrolment(
@@ -1348,12 +1395,12 @@ class Member(Aggregate, MemberState):
         effective_date: date,
         details: MemberDetails = NO_DETAILS,
         roster_line: str | None = None,
+        eligibility: Eligibility = NOT_ATTESTED,
     ) -> None:
-        self._record(
-            self.enrolment_fact(
-                period, county, unit, group, actor, effective_date, details, roster_line
-            )
+        fact = self.enrolment_fact(
+            period, county, unit, group, actor, effective_date, details, roster_line, eligibility
         )
+        self._record(fact)
 
     def change_details(
         self,

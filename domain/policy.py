@@ -18,6 +18,7 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationError,
+    field_validator,
     model_serializer,
     model_validator,
 )
@@ -177,13 +178,33 @@ class DeficitSharing(Recorded):
     from the surpluses of its later periods."""
 
 
-class Policy(Frozen):
+ELIGIBILITY = {
+    "insured": "insured under the employees' basic medical insurance (参加职工医保)",
+    "union_member": "union members (工会会员)",
+    "unit_registered": "of a unit registered with the scheme (单位已登记)",
+}
+"""What a roster may attest of a member at enrolment, and a policy require of them."""
+
+
+class Policy(Recorded):
+    added_later = ("eligibility",)
+
     version: str
     premium: Amount
     funding: dict[str, Amount]
     """Premium per member by funding source (FUNDING_SOURCES, or union:<level>)."""
     benefit: BenefitRule
     deficit_sharing: DeficitSharing
+    eligibility: tuple[str, ...] = ()
+    """What the roster must attest of a member to enrol them (ELIGIBILITY); none: nothing."""
+
+    @field_validator("eligibility")
+    @classmethod
+    def _known_requirements(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        for name in names:
+            if name not in ELIGIBILITY:
+                raise ValueError(f"unknown eligibility {name!r}: use {', '.join(ELIGIBILITY)}")
+        return names
 
     @model_validator(mode="after")
     def _funding_adds_up(self) -> "Policy":

@@ -29,7 +29,16 @@ from domain.errors import (
     UnknownClaim,
     UnknownMember,
 )
-from domain.member import NO_DETAILS, ClaimIndex, Member, MemberDetails, claim_uuid, member_uuid
+from domain.member import (
+    NO_DETAILS,
+    NOT_ATTESTED,
+    ClaimIndex,
+    Eligibility,
+    Member,
+    MemberDetails,
+    claim_uuid,
+    member_uuid,
+)
 from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyClose, CountyResult, Scheme
 from ledger.application.batch import Batch
@@ -378,13 +387,13 @@ class MutualAidLedger(Application[UUID]):
         actor: str,
         on: date,
         details: MemberDetails = NO_DETAILS,
+        eligibility: Eligibility = NOT_ATTESTED,
     ) -> None:
         scheme = self._scheme_for(actor, "enrol")
         scheme.require_county(county)
         member = self._member_or_new(member_id, actor, on)
-        member.enrol(
-            scheme.open_period_for_posting(period), county, unit, group, actor, on, details
-        )
+        open_period = scheme.open_period_for_posting(period)
+        member.enrol(open_period, county, unit, group, actor, on, details, eligibility=eligibility)
         self.save(member, **{POSTS_INTO: period, READ_AT: as_read(scheme)})
 
     @refusals_recorded

@@ -232,6 +232,7 @@ def enrol(record: EnrolmentRecord, work: FeedRun) -> bool:
         record.enrolled_on,
         record.details,
         record.roster_line,
+        record.eligibility,
     )
     if new:
         work.batch.register(member, registered)

@@ -21,7 +21,7 @@ from pydantic import (
     ValidationInfo,
 )
 
-from domain.member import MemberDetails
+from domain.member import Eligibility, MemberDetails
 from domain.money import non_negative, positive
 from domain.text import plain_text
 
@@ -84,6 +84,25 @@ def _shown(value: object) -> str:
 
 def _optional(value: object) -> object:
     return None if blank(value) else _text(value)
+
+
+YES_NO = {
+    "是": True, "否": False, "yes": True, "no": False, "y": True, "n": False,
+    "true": True, "false": False, "1": True, "0": False,
+}  # fmt: skip
+
+
+def _yes_no(value: object) -> bool | None:
+    """A yes or a no as rosters write it (是/否, yes/no, 1/0, a spreadsheet's TRUE); blank:
+    the roster does not say."""
+    if blank(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    answer = YES_NO.get(str(value).strip().lower())
+    if answer is None:
+        raise ValueError(f"{_shown(value)} is not a yes or a no: give 是 or 否 (yes or no)")
+    return answer
 
 
 def _day(value: object) -> date:
@@ -193,6 +212,7 @@ def optional_column(*names: str) -> Any:
 
 Text = Annotated[str, BeforeValidator(_text), Field(min_length=1), AfterValidator(_plain)]
 OptionalText = Annotated[str | None, BeforeValidator(_optional), AfterValidator(_plain)]
+OptionalYesNo = Annotated[bool | None, BeforeValidator(_yes_no)]
 Day = Annotated[date, BeforeValidator(_day)]
 PeriodNumber = Annotated[int, BeforeValidator(_period)]
 OptionalPeriod = Annotated[int | None, BeforeValidator(_optional_period)]
@@ -232,10 +252,19 @@ class EnrolmentRecord(Record):
     bank_account: OptionalText = optional_column("bank_account", "银行账号", "银行卡号", "账号")
     bank: OptionalText = optional_column("bank", "开户银行", "开户行")
     phone: OptionalText = optional_column("phone", "手机号码", "手机号", "联系电话")
+    insured: OptionalYesNo = optional_column("insured", "是否参加职工医保", "参加职工医保")
+    union_member: OptionalYesNo = optional_column("union_member", "是否工会会员", "工会会员")
+    unit_registered: OptionalYesNo = optional_column(
+        "unit_registered", "单位是否登记", "单位已登记"
+    )
 
     @property
     def details(self) -> MemberDetails:
         return MemberDetails(self.name, self.bank_account, self.bank, self.phone)
+
+    @property
+    def eligibility(self) -> Eligibility:
+        return Eligibility(self.insured, self.union_member, self.unit_registered)
 
 
 class PremiumRecord(Record):

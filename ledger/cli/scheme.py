@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from domain.errors import LedgerError
-from domain.member import MemberDetails
+from domain.member import Eligibility, MemberDetails
 from domain.money import fmt
 from ledger.application.policies import load_policy_file, load_preset
 from ledger.cli.common import (
@@ -204,12 +204,34 @@ def enrol(
     ] = None,
     bank: Annotated[str | None, typer.Option(help="The account's bank (开户银行).")] = None,
     phone: Annotated[str | None, typer.Option(help="Mobile number for SMS (手机号码).")] = None,
+    insured: Annotated[
+        bool | None,
+        typer.Option(
+            "--insured/--not-insured",
+            help="Insured under the employees' basic medical insurance (参加职工医保).",
+        ),
+    ] = None,
+    union_member: Annotated[
+        bool | None,
+        typer.Option("--union-member/--not-union-member", help="A union member (工会会员)."),
+    ] = None,
+    unit_registered: Annotated[
+        bool | None,
+        typer.Option(
+            "--unit-registered/--unit-not-registered",
+            help="The unit is registered with the scheme (单位已登记).",
+        ),
+    ] = None,
     on: DateOption = None,
 ) -> None:
-    """Enrol a member for a period."""
+    """Enrol a member for a period; where the period's policy requires it, with what the
+    roster attests of the member's eligibility."""
     details = MemberDetails(name, bank_account, bank, phone)
+    eligibility = Eligibility(insured, union_member, unit_registered)
     with open_books(ctx) as books:
-        books.app.enrol(member, period, county, unit, group, actor(ctx), parse_date(on), details)
+        books.app.enrol(
+            member, period, county, unit, group, actor(ctx), parse_date(on), details, eligibility
+        )
     out.print(f"Enrolled {member} in period {period} ({county}, {unit}).")
 
 
