@@ -277,7 +277,7 @@ def test_the_last_period_number_and_year_are_kept_by_either_database(books: Book
         "10380.00"
     )
     results = books.close_period(9999, "approver", date(9001, 4, 1))
-    assert results["C1"].expense == Decimal("10380.00")
+    assert results["C1"].result.expense == Decimal("10380.00")
 
 
 def test_a_period_number_too_large_for_the_database_records_nothing(books: Books) -> None:

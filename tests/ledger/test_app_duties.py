@@ -40,14 +40,21 @@ def feed(path: Path, *lines: str) -> Path:
 @pytest.fixture
 def ready(books: Books, enrol: Callable[..., None]) -> Books:
     """Something for every command to act on: m1 paid up with claims S-1 and S-2 submitted,
-    S-3 approved and S-4 approved and paid under B-4; m2 enrolled, nothing paid."""
+    S-3 approved and S-4 approved and paid under B-4, S-5 approved by a second approver (li)
+    and appealed, S-6 paid and then reversed by li, its payment to recover; m2 enrolled,
+    nothing paid."""
     enrol("m1")
     books.app.enrol("m2", 1, "C1", "U1", None, "clerk", ON)
-    for claim in ("S-1", "S-2", "S-3", "S-4"):
+    books.app.grant_role("li", "approver", "admin", ON)
+    for claim in ("S-1", "S-2", "S-3", "S-4", "S-5", "S-6"):
         books.app.submit_claim("m1", 1, "2000.00", "clerk", ON, claim_id=claim)
-    for claim in ("S-3", "S-4"):
+    for claim in ("S-3", "S-4", "S-6"):
         books.app.approve_claim(claim, "approver", ON)
     books.app.make_payout("S-4", None, "B-4", "cashier", ON)
+    books.app.approve_claim("S-5", "li", ON)
+    books.app.appeal_claim("S-5", "the member disputes the amount", "clerk", ON)
+    books.app.make_payout("S-6", None, "B-6", "cashier", ON)
+    books.app.correct_claim("S-6", None, True, "duplicate settlement", "li", ON)
     return books
 
 
@@ -67,6 +74,27 @@ COMMANDS: dict[str, tuple[str, Command]] = {
     "submit_claim": ("approver", lambda b, user, _: b.app.submit_claim("m1", 1, "900", user, ON)),
     "approve_claim": ("clerk", lambda b, user, _: b.app.approve_claim("S-1", user, ON)),
     "reject_claim": ("cashier", lambda b, user, _: b.app.reject_claim("S-2", "no", user, ON)),
+    "appeal_claim": ("cashier", lambda b, user, _: b.app.appeal_claim("S-3", "why", user, ON)),
+    "reassess_claim": (
+        "clerk",
+        lambda b, user, _: b.app.reassess_claim("S-5", None, "looked again", user, ON),
+    ),
+    "correct_claim": (
+        "cashier",
+        lambda b, user, _: b.app.correct_claim("S-3", "1000.00", False, "re-settled", user, ON),
+    ),
+    "collect_recovery": (
+        "approver",
+        lambda b, user, _: b.app.collect_recovery("S-6", None, "RC-1", user, ON),
+    ),
+    "write_off_recovery": (
+        "cashier",
+        lambda b, user, _: b.app.write_off_recovery("S-6", "cannot be found", user, ON),
+    ),
+    "fund_pool": (
+        "clerk",
+        lambda b, user, _: b.app.fund_pool(1, "interest", "10.00", "BK-1", user, ON),
+    ),
     "open_period": (
         "clerk",
         lambda b, user, _: b.app.open_period(

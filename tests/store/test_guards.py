@@ -49,7 +49,7 @@ def test_a_close_on_figures_older_than_the_log_is_refused(
         books.app.close_period(1, dict.fromkeys(["C1", "C2"], nothing), stale, "approver", ON2)
     assert books.app.recorder.max_notification_id() == before
     results = books.close_period(1, "approver", ON2)
-    assert results["C1"].expense == Decimal("10380.00")  # the late approval is counted
+    assert results["C1"].result.expense == Decimal("10380.00")  # the late approval is counted
 
 
 def test_a_lost_race_is_detected_by_the_store(
