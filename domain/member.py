@@ -273,8 +273,10 @@ class Claim:
     bands of their own."""
     appeal: str | None = None
     """The grounds of the member's appeal while it awaits reassessment; None: no appeal open."""
-    settled: Decimal = ZERO
-    """What of an overpayment was collected back or written off."""
+    collected: Decimal = ZERO
+    """What of an overpayment the member paid back."""
+    written_off: Decimal = ZERO
+    """What of an overpayment was given up, less what a later rise or return took back."""
 
     @property
     def paid(self) -> Decimal:
@@ -283,8 +285,9 @@ class Claim:
     @property
     def balance(self) -> Decimal:
         """What the fund owes the member on this claim (negative: what the member owes back):
-        the benefit, less what was paid, plus what of an overpayment was settled."""
-        return self.approved - self.paid + self.settled
+        the benefit, less what was paid, plus what of an overpayment was paid back or
+        written off."""
+        return self.approved - self.paid + self.collected + self.written_off
 
     @property
     def payable(self) -> Decimal:
@@ -295,13 +298,23 @@ class Claim:
         """An overpayment still to recover: paid beyond a benefit since reduced."""
         return max(ZERO, -self.balance)
 
-    def split(self, change: Decimal) -> Decimal:
-        """The part of a change to the balance that the recovery receivable takes: a rise
-        settles an overpayment first, a fall takes what is payable first and the rest
-        becomes an overpayment to recover; what is left of the change is payable."""
+    def split(self, change: Decimal) -> "Split":
+        """How a change to what the claim is worth to the member (a benefit decided again,
+        money the bank returned) is posted besides what is payable: a rise first takes
+        back an overpayment written off (the member keeps no more than the claim is
+        worth), then settles one still to recover; a fall takes what is payable first, and
+        the rest becomes an overpayment to recover; what is left of the change is payable."""
         if change > 0:
-            return ZERO - min(change, self.receivable)
-        return ZERO - change - min(ZERO - change, self.payable)
+            reinstated = min(change, self.written_off)
+            return Split(reinstated, ZERO - min(change - reinstated, self.receivable))
+        return Split(ZERO, ZERO - change - min(ZERO - change, self.payable))
+
+
+class Split(NamedTuple):
+    reinstated: Decimal
+    """What of an overpayment written off the change takes back (a credit to the loss)."""
+    recovery: Decimal
+    """The change to the recovery receivable."""
 
 
 # The decisions, as functions of plain values: `MemberState` calls them, for the Member
@@ -563,9 +576,8 @@ class Reassessment(NamedTuple):
     calculation: BenefitCalculation | None
     """The policy's calculation on the eligible amount; None for a reversal."""
     status: str
-    recovery: Decimal
-    """The change to the recovery receivable (`Claim.split`); the rest of the change in the
-    benefit is payable."""
+    split: Split
+    """How the change in the benefit is posted besides what is payable (`Claim.split`)."""
 
 
 def decide_reassessment(
@@ -722,7 +734,7 @@ class MemberState:
                 "effective_date": effective_date,
                 **details.given(),
                 "roster_line": roster_line,
-                **{k: v for k, v in vars(eligibility).items() if v is not None},
+                **vars(eligibility),
             },
         )
 
@@ -906,13 +918,16 @@ class MemberState:
         actor: str,
         effective_date: date,
     ) -> Fact:
-        """All or part of what is approved and unpaid, paid to the payee on record."""
-        claim = in_status(self.claim(claim_id), "approved")
-        reference = bank_reference.strip()
-        assert claim.decided_on is not None  # every approval records its date
-        not_before(f"claim {claim_id!r} was approved", claim.decided_on, "paid", effective_date)
+        """All or part of what is approved and unpaid, paid to the payee on record; or, of
+        a claim reversed, what the fund owes back (collected, and then the bank returned
+        the payment it was collected for)."""
+        claim = self.claim(claim_id)
         if claim.payable <= 0:
+            in_status(claim, "approved")
             raise ClaimError(f"claim {claim_id!r}: nothing is payable, all is paid")
+        reference = bank_reference.strip()
+        assert claim.decided_on is not None  # what is payable was decided on a day
+        not_before(f"claim {claim_id!r} was approved", claim.decided_on, "paid", effective_date)
         value = claim.payable if amount is None else positive(amount, "payout amount")
         if value > claim.payable:
             raise PayoutExceedsPayable(claim_id, value, claim.payable)
@@ -960,6 +975,7 @@ class MemberState:
         claim = self.check_bank_result(claim_id, bank_reference, True, effective_date)
         bank_reference = bank_reference.strip()
         amount = claim.payouts[bank_reference]
+        split = claim.split(amount)
         return Fact(
             Member.PayoutReturned,
             {
@@ -971,7 +987,8 @@ class MemberState:
                 "reason": stated(claim_id, reason, "reason", "a returned payout needs a reason"),
                 "actor": actor,
                 "effective_date": effective_date,
-                "recovered": ZERO - claim.split(amount),
+                "recovered": ZERO - split.recovery,
+                "reinstated": split.reinstated,
             },
         )
 
@@ -1018,6 +1035,12 @@ class MemberState:
         decision = decide_reassessment(
             claim, self.enrolments[claim.period], period.policy.benefit, eligible, effective_date
         )
+        if not on_appeal and decision.amount > claim.approved:
+            raise ClaimError(
+                f"claim {claim_id!r}: a correction reduces or reverses a benefit, and this "
+                f"one would raise it from {claim.approved} to {decision.amount}: that is "
+                "for an appeal, decided by another approver"
+            )
         if not on_appeal and (decision.amount, decision.eligible) == (
             claim.approved,
             claim.eligible,
@@ -1043,7 +1066,8 @@ class MemberState:
                 else decision.calculation.as_dict(),
                 "reason": why,
                 "on_appeal": on_appeal,
-                "recovery": decision.recovery,
+                "recovery": decision.split.recovery,
+                "reinstated": decision.split.reinstated,
                 "actor": actor,
                 "effective_date": effective_date,
             },
@@ -1281,10 +1305,11 @@ class Member(Aggregate, MemberState):
             )
 
     class PayoutReturned(Aggregate.Event):
-        """`recovered`: the part of the money back that settles an overpayment to recover
-        (the rest is payable again); absent from returns that settle none."""
+        """`reinstated`: the part of the money back that takes back an overpayment
+        written off, `recovered`: the part that settles one still to recover (the rest is
+        payable again); absent from returns that do neither."""
 
-        added_later: ClassVar[tuple[str, ...]] = ("recovered",)
+        added_later: ClassVar[tuple[str, ...]] = ("recovered", "reinstated")
 
         claim_id: str
         period: int
@@ -1295,11 +1320,14 @@ class Member(Aggregate, MemberState):
         actor: str
         effective_date: date
         recovered: Decimal = ZERO
+        reinstated: Decimal = ZERO
 
         def apply(self, member: MemberState) -> None:
             claim = member.claims[self.claim_id]
             member.claims[self.claim_id] = replace(
-                claim, returned=claim.returned | {self.bank_reference}
+                claim,
+                returned=claim.returned | {self.bank_reference},
+                written_off=claim.written_off - self.reinstated,
             )
 
     class ClaimAppealed(Aggregate.Event):
@@ -1317,7 +1345,8 @@ class Member(Aggregate, MemberState):
     class ClaimReassessed(Aggregate.Event):
         """A decision superseding the claim's last (`previous` its benefit, `superseded` its
         status): `amount` is the benefit now, `recovery` the change to what is to be
-        recovered from the member; `breakdown` None for a reversal."""
+        recovered from the member, `reinstated` what of an overpayment written off the
+        rise takes back; `breakdown` None for a reversal."""
 
         claim_id: str
         period: int
@@ -1332,6 +1361,7 @@ class Member(Aggregate, MemberState):
         reason: str
         on_appeal: bool
         recovery: Decimal
+        reinstated: Decimal
         actor: str
         effective_date: date
 
@@ -1348,6 +1378,7 @@ class Member(Aggregate, MemberState):
                 decided_on=self.effective_date,
                 decided_by=self.actor,
                 appeal=None,
+                written_off=member.claims[self.claim_id].written_off - self.reinstated,
             )
             member.enrolments[self.period] = member.enrolments[self.period].after_approval(
                 self.difference
@@ -1365,7 +1396,7 @@ class Member(Aggregate, MemberState):
         def apply(self, member: MemberState) -> None:
             member.receipts.add(self.receipt)
             claim = member.claims[self.claim_id]
-            member.claims[self.claim_id] = replace(claim, settled=claim.settled + self.amount)
+            member.claims[self.claim_id] = replace(claim, collected=claim.collected + self.amount)
 
     class RecoveryWrittenOff(Aggregate.Event):
         claim_id: str
@@ -1378,7 +1409,9 @@ class Member(Aggregate, MemberState):
 
         def apply(self, member: MemberState) -> None:
             claim = member.claims[self.claim_id]
-            member.claims[self.claim_id] = replace(claim, settled=claim.settled + self.amount)
+            member.claims[self.claim_id] = replace(
+                claim, written_off=claim.written_off + self.amount
+            )
 
     def _record(self, fact: Fact) -> None:
         self.trigger_event(fact.kind, **fact.fields)

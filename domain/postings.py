@@ -69,11 +69,13 @@ def lines_of(entity: str, amounts: dict[str, Decimal], period: int, on: date) ->
 
 @postings_for.register
 def _(e: Member.PayoutReturned) -> list[Posting]:
-    """The money back settles an overpayment to recover first; the rest is payable again."""
+    """The money back takes back an overpayment written off first, then settles one to
+    recover; the rest is payable again."""
     lines = {
         BANK: e.amount,
+        RECOVERIES_WRITTEN_OFF: -e.reinstated,
         RECOVERY_RECEIVABLE: -e.recovered,
-        BENEFITS_PAYABLE: e.recovered - e.amount,
+        BENEFITS_PAYABLE: e.reinstated + e.recovered - e.amount,
     }
     return lines_of(e.county, lines, e.period, e.effective_date)
 
@@ -81,12 +83,13 @@ def _(e: Member.PayoutReturned) -> list[Posting]:
 @postings_for.register
 def _(e: Member.ClaimReassessed) -> list[Posting]:
     """The difference from the last decision in the benefit expense; on the other side, a
-    fall comes off what is payable first and the rest is to recover, a rise settles what
-    is to recover first and the rest is payable."""
+    fall comes off what is payable first and the rest is to recover, a rise takes back an
+    overpayment written off first, then settles one to recover, and the rest is payable."""
     lines = {
         BENEFIT_EXPENSE: e.difference,
+        RECOVERIES_WRITTEN_OFF: -e.reinstated,
         RECOVERY_RECEIVABLE: e.recovery,
-        BENEFITS_PAYABLE: -(e.difference + e.recovery),
+        BENEFITS_PAYABLE: e.reinstated - e.difference - e.recovery,
     }
     return lines_of(e.county, lines, e.period, e.effective_date)
 

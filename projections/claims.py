@@ -55,7 +55,8 @@ class ClaimsModel(ReadModel):
         "bank_account TEXT, bank TEXT, PRIMARY KEY (claim_id, bank_reference)",
     }
     """`claims`: `paid_fen` is what the member has of the claim's money: paid, less what the
-    bank returned and what of an overpayment was collected back or written off; so the
+    bank returned and what of an overpayment was collected back or written off (and not
+    taken back since, `reinstated`); so the
     claim owes `approved_fen - paid_fen` (`Claim.balance`), payable where positive and to
     recover where negative. `payees`: each member's name and account as last given;
     `payout_payees`: the payee each payout recorded."""
@@ -130,11 +131,15 @@ class ClaimsModel(ReadModel):
                     if isinstance(e, Member.ClaimApproved):
                         claim[4:6] = ["approved", fen]
                     elif isinstance(e, Member.ClaimReassessed):
-                        claim[4:6] = [e.status, to_fen(e.amount)]
+                        claim[4:7] = [e.status, to_fen(e.amount), claim[6] + to_fen(e.reinstated)]
                     elif isinstance(e, Member.ClaimRejected):
                         claim[4] = "rejected"
+                    elif isinstance(e, Member.PayoutMade):
+                        claim[6] = claim[6] + fen
+                    elif isinstance(e, Member.PayoutReturned):
+                        claim[6] = claim[6] - fen + to_fen(e.reinstated)
                     else:
-                        claim[6] = claim[6] + (fen if isinstance(e, Member.PayoutMade) else -fen)
+                        claim[6] = claim[6] - fen
                 if isinstance(e, Member.PayoutMade):
                     payout = (e.claim_id, e.bank_reference)
                     if originator in members:
@@ -183,11 +188,10 @@ class Claims(Projector):
         super().__init__(log, ClaimsModel, db)
 
     def payable(self) -> list[Owed]:
-        """Approved benefits not yet paid (or paid and returned), by member and claim, with
-        the member's name and account as on record."""
-        return self._owed(
-            "approved_fen - paid_fen", "status = 'approved' AND approved_fen > paid_fen"
-        )
+        """Benefits not yet paid (or paid and returned), by member and claim, with the
+        member's name and account as on record: approved ones, and what the fund owes back
+        on a claim reversed."""
+        return self._owed("approved_fen - paid_fen", "approved_fen > paid_fen")
 
     def receivable(self) -> list[Owed]:
         """Overpayments still to recover (paid beyond a benefit a reassessment reduced), by

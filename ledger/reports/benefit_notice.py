@@ -62,7 +62,8 @@ class BenefitNotice:
     """The member's annual cap in the period; None: no cap."""
     paid: Decimal
     settled: Decimal
-    """What of an overpayment the member paid back, or the fund wrote off."""
+    """What of an overpayment the member paid back, or the fund wrote off (and did not take
+    back since)."""
     decisions: tuple[Decision, ...]
     provenance: Provenance
 
@@ -143,11 +144,13 @@ def benefit_notice(books: Books, claim_id: str, known_at: int | None = None) -> 
         elif isinstance(e, Member.ClaimReassessed):
             status, reason, eligible = e.status, e.reason, e.eligible
             version, breakdown = e.policy_version, e.breakdown
+            settled -= e.reinstated
             decisions.append(Decision(e.effective_date, status, e.amount, reason))
         elif isinstance(e, Member.PayoutMade):
             paid += e.amount
         elif isinstance(e, Member.PayoutReturned):
             paid -= e.amount
+            settled -= e.reinstated
         elif isinstance(e, Member.RecoveryCollected | Member.RecoveryWrittenOff):
             settled += e.amount
     policy = books.app.scheme().period(submitted.period).policy

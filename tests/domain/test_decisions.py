@@ -19,6 +19,7 @@ from strategies import benefit_rules, cents
 from domain.duties import POLICY
 from domain.errors import LedgerError
 from domain.member import (
+    NOT_ATTESTED,
     Adjudication,
     Claim,
     Enrolment,
@@ -385,7 +386,8 @@ def test_enrolments_are_decided_alike_by_the_pure_function_and_the_aggregate(
         period = scheme.period(number)
         on = period.end + timedelta(days=days)
         details = MemberDetails(phone=phone)
-        pure = outcome(decide_enrolment, "M1", period, "C1", unit, group, on, details, enrolled_in)
+        args = (period, "C1", unit, group, on, details, NOT_ATTESTED)
+        pure = outcome(decide_enrolment, "M1", *args, enrolled_in)
         command = member.enrol
         if refused_alike(pure, member, command, period, "C1", unit, group, CLERK, on, details):
             continue
@@ -402,6 +404,7 @@ def test_enrolments_are_decided_alike_by_the_pure_function_and_the_aggregate(
                     "effective_date": on,
                     **vars(details),
                     "roster_line": None,
+                    **vars(NOT_ATTESTED),
                 },
             )
         ]

@@ -17,7 +17,14 @@ from domain.accounts import (
     RECOVERIES_WRITTEN_OFF,
     RECOVERY_RECEIVABLE,
 )
-from domain.errors import ClaimError, Conflict, DateOutOfOrder, DutyRefused, FieldError
+from domain.errors import (
+    ClaimError,
+    Conflict,
+    DateOutOfOrder,
+    DutyRefused,
+    FieldError,
+    PayoutExceedsPayable,
+)
 from domain.member import Member, MemberState
 from domain.postings import postings_for
 from domain.scheme import Period, Scheme
@@ -313,3 +320,59 @@ def test_a_reversal_can_be_appealed_and_the_state_folded_from_the_events_agrees(
     )
     folded = MemberState.folded(member.collect_events())
     assert (folded.claims, folded.enrolments) == (member.claims, member.enrolments)
+
+
+def test_money_back_after_a_write_off_takes_the_write_off_back_before_anything_is_payable(
+    approved_1000: Member, nanyang: Period
+) -> None:
+    member = approved_1000
+    member.make_payout("K1", None, "B-1", "dan", ON)
+    member.correct_claim("K1", nanyang, "1800", "insurance re-settled", "carol", ON)  # 400
+    member.write_off_recovery("K1", "the member cannot pay", "carol", ON)
+    member.collect_events()
+    member.return_payout("K1", "B-1", "account closed", "dan", LATER)
+    assert entries(member) == [
+        ("PayoutReturned", BANK, D(1000)),
+        ("PayoutReturned", RECOVERIES_WRITTEN_OFF, D(-600)),
+        ("PayoutReturned", BENEFITS_PAYABLE, D(-400)),
+    ]
+    claim = member.claim("K1")
+    assert (claim.payable, claim.written_off) == (D(400), 0)  # the benefit, not 1,000
+    with pytest.raises(PayoutExceedsPayable):
+        member.make_payout("K1", "1000", "B-2", "dan", LATER)
+
+
+def test_a_rise_after_a_write_off_takes_the_write_off_back_first(
+    approved_1000: Member, nanyang: Period
+) -> None:
+    member = approved_1000
+    member.make_payout("K1", None, "B-1", "dan", ON)
+    member.correct_claim("K1", nanyang, "1800", "insurance re-settled", "carol", ON)
+    member.write_off_recovery("K1", "the member cannot pay", "carol", ON)
+    member.appeal_claim("K1", "the first bill was right", "alice", ON)
+    member.collect_events()
+    member.reassess_claim("K1", nanyang, "3000", "the first bill holds", "bob", ON)
+    assert entries(member) == [
+        ("ClaimReassessed", BENEFIT_EXPENSE, D(600)),
+        ("ClaimReassessed", RECOVERIES_WRITTEN_OFF, D(-600)),
+    ]
+    assert (member.claim("K1").payable, member.claim("K1").written_off) == (0, 0)
+
+
+def test_what_the_fund_owes_back_on_a_reversed_claim_can_be_paid(
+    approved_1000: Member, nanyang: Period
+) -> None:
+    member = approved_1000
+    member.make_payout("K1", None, "B-1", "dan", ON)
+    member.confirm_payout("K1", "B-1", "dan", ON)
+    member.correct_claim("K1", nanyang, None, "fraud suspected", "carol", ON)
+    member.collect_recovery("K1", None, "RC-1", "dan", ON)
+    member.return_payout("K1", "B-1", "the bank reversed the credit", "dan", LATER)
+    assert member.claim("K1").payable == D(1000)  # the money collected, owed back
+    assert member.make_payout("K1", None, "B-2", "dan", LATER) == D(1000)
+
+
+def test_a_correction_never_raises_a_benefit(approved_1000: Member, nanyang: Period) -> None:
+    with pytest.raises(ClaimError, match=r"would raise it from 1000\.00 to 24500\.00"):
+        approved_1000.correct_claim("K1", nanyang, "50000", "a bigger bill", "carol", ON)
+    assert approved_1000.collect_events() == []
