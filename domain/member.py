@@ -924,10 +924,11 @@ class MemberState:
         claim = self.claim(claim_id)
         if claim.payable <= 0:
             in_status(claim, "approved")
-            raise ClaimError(f"claim {claim_id!r}: nothing is payable, all is paid")
-        reference = bank_reference.strip()
         assert claim.decided_on is not None  # what is payable was decided on a day
         not_before(f"claim {claim_id!r} was approved", claim.decided_on, "paid", effective_date)
+        if claim.payable <= 0:
+            raise ClaimError(f"claim {claim_id!r}: nothing is payable, all is paid")
+        reference = bank_reference.strip()
         value = claim.payable if amount is None else positive(amount, "payout amount")
         if value > claim.payable:
             raise PayoutExceedsPayable(claim_id, value, claim.payable)
