@@ -43,6 +43,8 @@ POOL_KINDS = (DEFICIT_CITY, POOL_FUNDED, RESERVE_RETAINED, ADVANCE_REPAID)
 """The facts of the city pool's own money (a city share's source is "advance" where the
 pool advanced it)."""
 CLOSED = "closed"
+DECISIONS = f"('{APPROVED}', '{REASSESSED}')"
+"""The facts that decide a claim's benefit, for an SQL `IN`."""
 CLAIM_KINDS = (SUBMITTED, APPROVED, REJECTED, REASSESSED, PAID, RETURNED, RECOVERED, WRITTEN_OFF)
 
 FACT_COLUMNS = (
@@ -350,48 +352,62 @@ class Statements(Projector):
             return [_fact(r) for r in cursor.fetchall()]
 
     def largest(self, period: int, known_at: int, county: str | None, limit: int) -> list[Fact]:
-        """The approved claims with the largest benefits; ties in log order."""
-        where, params = "", [period, known_at]
-        if county is not None:
-            where = " AND county = ?"
+        """The claims with the largest benefits as their last decisions leave them, each as
+        its last decision's fact with that benefit; ties in log order."""
+        benefits, params = self._benefits(period, known_at, county)
+        columns = ", ".join(
+            "b.benefit AS amount_fen" if c == "amount_fen" else f"f.{c}"
+            for c in FACT_COLUMNS.split(", ")
+        )
         statement = self.db.sql(
-            f"SELECT {FACT_COLUMNS} FROM {{facts}} WHERE period = ? AND notification_id <= ? "
-            f"AND kind = '{APPROVED}'{where} ORDER BY amount_fen DESC, notification_id "
-            f"LIMIT {int(limit)}"
+            f"SELECT {columns} FROM {{facts}} AS f JOIN ({benefits}) AS b "
+            "ON f.claim_id = b.claim_id AND f.notification_id = b.last "
+            f"WHERE f.kind IN {DECISIONS} "
+            f"ORDER BY b.benefit DESC, f.notification_id LIMIT {int(limit)}"
         )
         with self.db.transaction(commit=False) as cursor:
-            cursor.execute(statement, params if county is None else [*params, county])
+            cursor.execute(statement, params)
             return [_fact(r) for r in cursor.fetchall()]
 
     def benefits_by_band(
         self, period: int, known_at: int, county: str | None, bounds_fen: Sequence[int]
     ) -> list[tuple[int, int]]:
-        """(claims, benefit fen) of approved claims in each band [bounds[i], bounds[i+1]),
-        the last band open above."""
-        county_where = "" if county is None else " AND county = ?"
+        """(claims, benefit fen) of the claims with a benefit, as their last decisions leave
+        it, in each band [bounds[i], bounds[i+1]), the last band open above."""
+        benefits, params = self._benefits(period, known_at, county)
         edges: list[int | None] = [*bounds_fen, None]
         found = []
         with self.db.transaction(commit=False) as cursor:
             for lower, upper in pairwise(edges):
-                where = f"period = ? AND notification_id <= ? AND kind = '{APPROVED}'"
-                params: list[object] = [period, known_at]
-                where += " AND amount_fen >= ?"
-                params.append(lower)
+                where, bounds = "benefit >= ?", [lower]
                 if upper is not None:
-                    where += " AND amount_fen < ?"
-                    params.append(upper)
-                if county is not None:
-                    params.append(county)
+                    where, bounds = where + " AND benefit < ?", [lower, upper]
                 cursor.execute(
                     self.db.sql(
-                        "SELECT COUNT(*) AS n, COALESCE(SUM(amount_fen), 0) AS fen "
-                        f"FROM {{facts}} WHERE {where}{county_where}"
+                        "SELECT COUNT(*) AS n, COALESCE(SUM(benefit), 0) AS fen "
+                        f"FROM ({benefits}) AS b WHERE {where}"
                     ),
-                    params,
+                    [*params, *bounds],
                 )
                 row = cursor.fetchone()
                 found.append((int(row["n"]), int(row["fen"])))
         return found
+
+    def _benefits(self, period: int, known_at: int, county: str | None) -> tuple[str, list[object]]:
+        """A query of each claim's benefit (`benefit`: its approval and the differences of
+        its reassessments) and the position of its last decision (`last`), for the claims
+        that have one, and its parameters."""
+        params: list[object] = [period, known_at]
+        where = ""
+        if county is not None:
+            where = " AND county = ?"
+            params.append(county)
+        return (
+            "SELECT claim_id, SUM(amount_fen) AS benefit, MAX(notification_id) AS last "
+            "FROM {facts} WHERE period = ? AND notification_id <= ? "
+            f"AND kind IN {DECISIONS}{where} GROUP BY claim_id HAVING SUM(amount_fen) > 0",
+            params,
+        )
 
     def names(self, member_ids: Iterable[str], known_at: int) -> dict[str, str]:
         """Each member's name as last given by the position; members never named are left

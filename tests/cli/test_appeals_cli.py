@@ -90,6 +90,11 @@ def test_a_paid_claim_reduced_appealed_recovered_and_written_off(ledger: Ledger,
         "1080.00",
         1,
     )
+    [largest] = statement["largest_claims"]  # as the last decision left it
+    assert (largest["self_paid"], largest["benefit"]) == ("4000.00", "680.00")
+    assert [(b["claims"], b["benefits"]) for b in statement["claims_by_size"] if b["claims"]] == [
+        (1, "680.00")
+    ]
 
     ledger.ok(db, "period", "close", "1", "--date", "2026-01-31")
     closed = json.loads(ledger.ok(db, "balances", "--json", "--county", "C1"))
@@ -112,6 +117,8 @@ def test_a_reversal_leaves_the_claim_out_of_the_statement_and_the_payable(
     )  # fmt: skip
     statement = json.loads(ledger.ok(db, "statement", "--period", "1", "--format", "json"))
     assert (statement["city"]["claims"], statement["city"]["benefits_approved"]) == (0, "0.00")
+    assert statement["largest_claims"] == []
+    assert [b["claims"] for b in statement["claims_by_size"]] == [0, 0, 0, 0, 0]
     assert c1(ledger, db)["benefits_payable"] == "0.00"
     assert ledger.refused(db, "payouts", "make", "S1", "--bank-ref", "B1", *ON) == (
         "error: claim 'S1' is reversed, not approved"
