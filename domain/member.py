@@ -371,6 +371,20 @@ def decide_enrolment(
     return Enrolment(county, unit.strip(), group, dict(period.policy.funding), effective_date)
 
 
+def new_receipt(
+    member_id: str, receipt: str, receipts: Container[str], record: str, needs: str
+) -> str:
+    """A receipt of money the member paid (a premium, an overpayment back), as recorded:
+    given (else `needs`, of `record`), and the member's once."""
+    receipt = receipt.strip()
+    if not receipt:
+        raise FieldError(record, "receipt", needs)
+    plain_text(receipt, "receipt")
+    if receipt in receipts:
+        raise Conflict(f"member {member_id!r}: receipt {receipt!r} already recorded")
+    return receipt
+
+
 class PremiumPayment(NamedTuple):
     receipt: str
     amounts: dict[str, Decimal]
@@ -387,12 +401,9 @@ def decide_premium(
 ) -> PremiumPayment:
     """The payment to record, given the receipts the member already has on record."""
     enrolment = enrolled(member_id, period, enrolment)
-    receipt = receipt.strip()
-    if not receipt:
-        raise LedgerError(f"member {member_id!r}: a premium payment needs a receipt")
-    plain_text(receipt, "receipt")
-    if receipt in receipts:
-        raise Conflict(f"member {member_id!r}: receipt {receipt!r} already recorded")
+    receipt = new_receipt(
+        member_id, receipt, receipts, f"member {member_id!r}", "a premium payment needs a receipt"
+    )
     if enrolment.paid_up:
         raise LedgerError(
             f"member {member_id!r}: nothing is due for period {period}, the premium is paid in full"
@@ -1020,7 +1031,7 @@ class MemberState:
         """A new decision on a decided claim, superseding the last: on the member's appeal
         (`on_appeal`), or as a correction of an approval found wrong (a duplicate
         settlement, a bill insurance settled again, fraud). `eligible` is the eligible
-        amount to decide on (the claim's own where `claim.eligible`); None reverses the
+        amount to decide on (the claim's own, or a corrected one); None reverses the
         claim. The difference from the last decision is posted: more is payable, less is
         no longer payable, and what was paid beyond the new benefit is to be recovered."""
         claim = self.claim(claim_id)
@@ -1083,12 +1094,8 @@ class MemberState:
         value = owed if amount is None else positive(amount, "recovered amount")
         if value > owed:
             raise Conflict(f"claim {claim_id!r}: {value} collected, but {owed} is to be recovered")
-        receipt = receipt.strip()
-        if not receipt:
-            raise FieldError(f"claim {claim_id!r}", "receipt", "a recovery needs a receipt")
-        plain_text(receipt, "receipt")
-        if receipt in self.receipts:
-            raise Conflict(f"member {self.member_id!r}: receipt {receipt!r} already recorded")
+        needs = "a recovery needs a receipt"
+        receipt = new_receipt(self.member_id, receipt, self.receipts, f"claim {claim_id!r}", needs)
         return Fact(
             Member.RecoveryCollected,
             {

@@ -183,7 +183,7 @@ class StatementFacts(ReadModel):
             elif isinstance(e, Member.ClaimApproved | Member.ClaimRejected):
                 wanted_claims.add(e.claim_id)
                 wanted_enrolments.add((originator, e.period))
-            elif isinstance(e, MONEY_EVENTS | Member.ClaimReassessed):
+            elif isinstance(e, MONEY_FACTS | Member.ClaimReassessed):
                 wanted_enrolments.add((originator, e.period))
         for row in self._select(
             cursor, "statement_members", "originator_id", wanted_members - members.keys()
@@ -256,7 +256,7 @@ def _facts(
         | Member.ClaimApproved
         | Member.ClaimRejected
         | Member.ClaimReassessed
-        | MONEY_EVENTS,
+        | MONEY_FACTS,
     ):
         return []
     who = enrolments[(originator, e.period)]
@@ -287,7 +287,7 @@ def _facts(
     return [(kind, *where, claim, e.bank_reference, to_fen(e.amount), None, day, None)]
 
 
-MONEY_EVENTS = (
+MONEY_FACTS = (
     Member.PremiumPaid
     | Member.PayoutMade
     | Member.PayoutReturned

@@ -28,6 +28,7 @@ transcoding reads (or reads with an error); the codec never looks at them.
 """
 
 import dataclasses
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -119,13 +120,20 @@ class StoredAsBefore(Mapper[UUID]):
     before the field existed, and reads back the same (the default being the class's)."""
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
-        later: tuple[str, ...] = getattr(type(domain_event), "added_later", ())
-        defaults = {f.name: f.default for f in dataclasses.fields(domain_event) if f.name in later}  # type: ignore[arg-type]
+        defaults = _later_defaults(type(domain_event))
         state = vars(domain_event)
-        if any(state.get(name) == default for name, default in defaults.items()):
+        unused = [name for name, default in defaults if state.get(name, default) == default]
+        if unused:
             plain = object.__new__(type(domain_event))
-            plain.__dict__.update(
-                {k: v for k, v in state.items() if k not in defaults or v != defaults[k]}
-            )
+            plain.__dict__.update(state)
+            for name in unused:
+                plain.__dict__.pop(name, None)
             domain_event = plain
         return super().to_stored_event(domain_event)
+
+
+@cache
+def _later_defaults(kind: type) -> tuple[tuple[str, object], ...]:
+    """An event kind's fields added later, each with its default: read once per kind."""
+    later = getattr(kind, "added_later", ())
+    return tuple((f.name, f.default) for f in dataclasses.fields(kind) if f.name in later)
