@@ -92,6 +92,8 @@ class Tally:
     members: int
     """Distinct members among the facts."""
     fen: int
+    group: str | None = None
+    """The member group of the facts' members (by group tallies only)."""
 
 
 @dataclass(frozen=True)
@@ -326,6 +328,37 @@ class Statements(Projector):
                 for r in cursor.fetchall()
             ]
 
+    def group_tallies(self, period: int, known_at: int, county: str | None) -> list[Tally]:
+        """The members' facts of the period summed by the group each member was enrolled in
+        for it, by county and source (unit None)."""
+        where = ""
+        params: list[object] = [known_at, period, known_at]
+        if county is not None:
+            where, params = " AND f.county = ?", [*params, county]
+        statement = self.db.sql(
+            "SELECT f.kind, f.county, e.source AS grp, f.source, COUNT(*) AS n, "
+            "COUNT(DISTINCT f.member_id) AS members, SUM(f.amount_fen) AS fen "
+            f"FROM {{facts}} AS f JOIN {{facts}} AS e ON e.kind = '{ENROLLED}' "
+            "AND e.period = f.period AND e.member_id = f.member_id AND e.notification_id <= ? "
+            f"WHERE f.period = ? AND f.notification_id <= ?{where} "
+            "GROUP BY f.kind, f.county, e.source, f.source ORDER BY f.kind, f.county, grp, f.source"
+        )
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(statement, params)
+            return [
+                Tally(
+                    r["kind"],
+                    r["county"],
+                    None,
+                    r["source"],
+                    int(r["n"]),
+                    int(r["members"]),
+                    int(r["fen"]),
+                    r["grp"],
+                )
+                for r in cursor.fetchall()
+            ]
+
     def facts(
         self,
         period: int,
@@ -350,6 +383,20 @@ class Statements(Projector):
         with self.db.transaction(commit=False) as cursor:
             cursor.execute(statement, params)
             return [_fact(r) for r in cursor.fetchall()]
+
+    def paid_between(self, start: date, end: date, known_at: int) -> dict[str, int]:
+        """By county, what was paid out from `start` to `end` (payouts made, less those
+        returned and the overpayments paid back, by the days they were made) on the claims
+        of any period: the calendar claims ratio's claims."""
+        statement = self.db.sql(
+            f"SELECT county, SUM(CASE WHEN kind = '{PAID}' THEN amount_fen "
+            "ELSE -amount_fen END) AS fen FROM {facts} WHERE notification_id <= ? "
+            f"AND kind IN ('{PAID}', '{RETURNED}', '{RECOVERED}') "
+            "AND effective_date >= ? AND effective_date <= ? GROUP BY county ORDER BY county"
+        )
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(statement, (known_at, start.isoformat(), end.isoformat()))
+            return {r["county"]: int(r["fen"]) for r in cursor.fetchall()}
 
     def largest(self, period: int, known_at: int, county: str | None, limit: int) -> list[Fact]:
         """The claims with the largest benefits as their last decisions leave them, each as

@@ -153,6 +153,12 @@ class Figures:
     period_result: Decimal = ZERO
     """All income less all expense in the period, deficit sharing included (the balances'
     surplus)."""
+    paid_in_dates: Decimal = ZERO
+    """Payouts made within the period's dates, less those returned and paid back, on the
+    claims of any period: the calendar ratio's claims."""
+    received_in_dates: Decimal = ZERO
+    """Premium income dated within the period's dates, of any period: the calendar ratio's
+    premiums."""
 
     @property
     def premium_income(self) -> Decimal:
@@ -173,8 +179,14 @@ class Figures:
 
     @property
     def claims_ratio(self) -> Decimal | None:
-        """Benefits approved as a percentage of premium income."""
+        """By cohort: the period's benefits approved as a percentage of its premium income."""
         return percent(self.benefits_approved, self.premium_income)
+
+    @property
+    def calendar_claims_ratio(self) -> Decimal | None:
+        """By calendar: what was paid out within the period's dates as a percentage of the
+        premiums received within them, whichever period either belongs to."""
+        return percent(self.paid_in_dates, self.received_in_dates)
 
     def plus(self, other: "Figures") -> "Figures":
         sources = sorted(self.premiums.keys() | other.premiums.keys())
@@ -191,6 +203,8 @@ class Figures:
             self.deficit_city_share + other.deficit_city_share,
             self.deficit_county_share + other.deficit_county_share,
             self.period_result + other.period_result,
+            self.paid_in_dates + other.paid_in_dates,
+            self.received_in_dates + other.received_in_dates,
         )
 
     def activity(self) -> dict[str, Any]:
@@ -218,6 +232,11 @@ class Figures:
             "deficit_county_share": fmt(self.deficit_county_share),
             "period_result": fmt(self.period_result),
             "closing_reserve": fmt(self.closing_reserve),
+            "claims_ratio_calendar": {
+                "paid": fmt(self.paid_in_dates),
+                "premiums_received": fmt(self.received_in_dates),
+                "percent": _ratio(self.calendar_claims_ratio),
+            },
         }
 
 
@@ -265,6 +284,15 @@ def from_tallies(
     )
 
 
+def by_group(tallies: Sequence[Tally]) -> dict[str | None, Figures]:
+    """Each member group's figures (None: members of no group) from tallies by group."""
+    groups: dict[str | None, list[Tally]] = {}
+    for t in tallies:
+        groups.setdefault(t.group, []).append(t)
+    ordered = sorted(groups, key=lambda g: (g is not None, g or ""))
+    return {g: from_tallies(groups[g]) for g in ordered}
+
+
 # Units and their members' claims
 
 
@@ -274,6 +302,18 @@ class Unit(NamedTuple):
 
     county: str
     name: str
+
+
+def by_unit(tallies: Sequence[Tally]) -> dict[Unit, Figures]:
+    """Every unit with members enrolled, by county and name, with its figures."""
+    units: dict[Unit, list[Tally]] = {}
+    for t in tallies:
+        units.setdefault(Unit(t.county, t.unit or ""), []).append(t)
+    return {
+        unit: from_tallies(units[unit])
+        for unit in sorted(units)
+        if any(t.kind == ENROLLED for t in units[unit])
+    }
 
 
 def resolve_unit(

@@ -5,7 +5,7 @@ the largest claims, claims by size and the reserve at the end of each period.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +25,9 @@ from ledger.application.books import Books
 from ledger.reports.figures import (
     Figures,
     Provenance,
+    Unit,
+    by_group,
+    by_unit,
     from_tallies,
     mask,
     period_dict,
@@ -58,6 +61,8 @@ class PeriodFigures:
     city_pool: Figures | None
     city: Figures | None
     """The whole city (counties and pool); None in a county's statement."""
+    units: dict[Unit, Figures]
+    """Every unit with members enrolled (in the county, for a county's statement)."""
 
     @property
     def subject(self) -> Figures:
@@ -200,6 +205,8 @@ class Statement:
     bands: list[Band]
     reserves: list[tuple[int, Decimal]]
     """The subject's closing reserve at the end of each period up to this one."""
+    groups: dict[str | None, Figures]
+    """The subject's figures by member group (None: members of no group)."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -216,6 +223,14 @@ class Statement:
             "claims_by_size": [b.as_dict() for b in self.bands],
             "reserve_by_period": [
                 {"period": p, "closing_reserve": fmt(r)} for p, r in self.reserves
+            ],
+            "by_group": [
+                {"group": g, **{k: v for k, v in f.activity().items() if k != "units"}}
+                for g, f in self.groups.items()
+            ],
+            "units": [
+                {"county": u.county, "unit": u.name, **f.activity()}
+                for u, f in self.current.units.items()
             ],
         }
 
@@ -279,6 +294,7 @@ def statement(
         ],
         bands=_bands(books, period, at.position, county),
         reserves=reserves,
+        groups=by_group(books.statements.group_tallies(period, at.position, county)),
     )
 
 
@@ -306,6 +322,8 @@ def period_figures(
     tallies = books.statements.tallies(period.number, at)
     totals = books.balances.totals(Filters(period=period.number, known_at=at))
     sources = sorted({a.split(":", 1)[1] for _, a in totals if a.startswith(PREMIUM_INCOME + ":")})
+    received = _received_between(books, period.start, period.end, at)
+    paid = books.statements.paid_between(period.start, period.end, at)
 
     def figures(entity: str, facts: Figures) -> Figures:
         accounts = _natural(totals, entity)
@@ -318,12 +336,15 @@ def period_figures(
             + accounts.get(DEFICIT_TRANSFERS_OUT, ZERO),
             deficit_county_share=accounts.get(COUNTY_CONTRIBUTIONS, ZERO),
             period_result=_result(accounts),
+            paid_in_dates=from_fen(paid.get(entity, 0)),
+            received_in_dates=received.get(entity, ZERO),
         )
 
     by_county = {c: figures(c, from_tallies(tallies, county=c)) for c in counties}
     pool = figures(CITY_POOL, Figures())
+    units = by_unit([t for t in tallies if county in (None, t.county)])
     if county is not None:
-        return PeriodFigures(period, {county: by_county[county]}, None, None)
+        return PeriodFigures(period, {county: by_county[county]}, None, None, units)
     city = total(by_county.values())
     # The city is the counties and the pool: the pool's own postings (adjustments to CITY)
     # count in its income, benefits and result alike, so the ratio and the result before
@@ -335,8 +356,21 @@ def period_figures(
         benefits_approved=city.benefits_approved + pool.benefits_approved,
         opening_reserve=city.opening_reserve + pool.opening_reserve,
         period_result=city.period_result + pool.period_result,
+        received_in_dates=city.received_in_dates + pool.received_in_dates,
     )
-    return PeriodFigures(period, by_county, pool, city)
+    return PeriodFigures(period, by_county, pool, city, units)
+
+
+def _received_between(books: Books, start: date, end: date, at: int) -> dict[str, Decimal]:
+    """By entity, the premium income dated from `start` to `end`, of any period."""
+    until = books.balances.totals(Filters(as_of=end, known_at=at))
+    before = books.balances.totals(Filters(as_of=start - timedelta(days=1), known_at=at))
+    found: dict[str, Decimal] = {}
+    for (entity, account), fen in until.items():
+        if account.startswith(PREMIUM_INCOME + ":"):
+            within = natural_balance(account, fen - before.get((entity, account), 0))
+            found[entity] = found.get(entity, ZERO) + from_fen(within)
+    return found
 
 
 def _natural(totals: dict[tuple[str, str], int], entity: str) -> dict[str, Decimal]:

@@ -3,7 +3,9 @@ commit f2dab29 with its make.py) still opens, verifies and reads exactly as it d
 same outputs, byte for byte, for writers and for read-only users. (expected.json was last
 written again when the chart gained the recovery and city pool accounts: the balances
 list them at 0.00, the JSON statement names the pool's money (none) and each deficit's
-cover (a grant); nothing else changed.)"""
+cover (a grant); and again when the statement gained its calendar claims ratio, its figures
+by member group and its table of all units: additions, and the ratio's label saying which it
+is.)"""
 
 import json
 import os

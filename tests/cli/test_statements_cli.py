@@ -103,16 +103,20 @@ def test_a_statement_in_every_format_shows_the_same_figures(
     ):
         assert isinstance(summary[label], int | float)
         assert Decimal(str(summary[label])) == Decimal(city[key])
-    ratio = summary["赔付率 Claims ratio"]
-    assert isinstance(ratio, float) and round(ratio * 100, 1) == float(city["claims_ratio_percent"])
+    for label, ratio in (
+        ("赔付率（按期）Claims ratio by cohort", city["claims_ratio_percent"]),
+        ("赔付率（按年）Claims ratio by calendar", city["claims_ratio_calendar"]["percent"]),
+    ):
+        shown_ratio = summary[label]
+        assert isinstance(shown_ratio, float) and round(shown_ratio * 100, 1) == float(ratio)
     by_county = [row for row in book["By county"].iter_rows(values_only=True) if row[1] is not None]
     for row in by_county[1:]:
         assert all(isinstance(v, int | float) for v in row[1:])
     rows = {row[0]: row for row in by_county}
     c1 = figures["counties"]["C1"]
     assert rows["Danghu (C1)"][1:5] == (
-        c1["members"],
         c1["units"],
+        c1["members"],
         float(c1["premium_income_total"]),
         float(c1["benefits_approved"]),
     )

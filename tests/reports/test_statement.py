@@ -172,6 +172,47 @@ def test_the_next_period_opens_on_the_last_closing_reserve_and_compares_with_it(
     assert second["period"]["closed_on"] is None
 
 
+def test_the_claims_ratio_by_calendar_sets_what_was_paid_in_the_dates_against_what_came_in(
+    books: Books,
+) -> None:
+    """Nanyang's way: a season's payouts, mostly on the season before's claims, against the
+    premiums received in the season, some of them for the next one."""
+    app = books.app
+    import_roster(
+        books, roster_line("M1", on=date(2025, 1, 2)), roster_line("M2", on=date(2025, 1, 2))
+    )
+    claim = app.submit_claim("M1", 1, "2000.00", "clerk", date(2025, 12, 1))  # 280.00
+    app.approve_claim(claim, "approver", date(2025, 12, 5))
+    app.open_period(
+        2, date(2026, 1, 1), date(2026, 12, 31), pinghu(2), "approver", date(2025, 12, 1)
+    )
+    for member, on in (("M1", date(2025, 12, 20)), ("M2", date(2026, 1, 5))):
+        import_roster(books, roster_line(member, period=2, on=on), paid=False)
+        app.pay_premium(member, 2, None, f"R2-{member}", "clerk", on)
+    app.make_payout(claim, None, "B-1", "cashier", date(2026, 1, 15))
+
+    first, second = statement(books, 1).as_dict(), statement(books, 2).as_dict()
+    assert (first["city"]["benefits_approved"], first["city"]["claims_ratio_percent"]) == (
+        "280.00",
+        "280.0",  # 280.00 of the period's 100.00
+    )
+    assert first["city"]["claims_ratio_calendar"] == {
+        "paid": "0.00",  # paid in 2026
+        "premiums_received": "150.00",  # period 1's 100.00 and M1's 50.00 for period 2
+        "percent": "0.0",
+    }
+    assert second["city"]["claims_ratio_percent"] == "0.0"
+    assert second["counties"]["C1"]["claims_ratio_calendar"] == {
+        "paid": "280.00",
+        "premiums_received": "50.00",
+        "percent": "560.0",
+    }
+    assert (
+        second["city"]["claims_ratio_calendar"] == second["counties"]["C1"]["claims_ratio_calendar"]
+    )
+    assert second["counties"]["C2"]["claims_ratio_calendar"]["percent"] is None
+
+
 def test_a_statement_needs_a_period_and_a_position_in_the_log(closed: Books) -> None:
     with pytest.raises(LedgerError, match="period 3 had not been opened"):
         statement(closed, 3)
@@ -241,3 +282,62 @@ def test_premiums_from_the_government_and_donations_are_income_of_their_own(
     }
     page = render(statement_document(found))
     assert all(title in page for title in ("政府补助", "社会捐助", "工会补助(乡镇)"))
+
+
+# Figures by member group and by unit
+
+
+def test_the_figures_by_group_count_each_member_in_the_group_enrolled_with(
+    under: Callable[[Policy], Books],
+) -> None:
+    """Beijing's way of telling hardship and model workers apart: each group's members,
+    premiums and benefits, adding up to the city's."""
+    books = under(pinghu_varied("groups", uplifts={"hardship": "0.05", "model_worker": "0.05"}))
+    import_roster(
+        books,
+        roster_line("M1", group="hardship"),
+        roster_line("M2", group="hardship"),
+        roster_line("M3", group="model_worker"),
+        roster_line("M4"),
+    )
+    app = books.app
+    for member in ("M1", "M4"):
+        claim = app.submit_claim(member, 1, "2000.00", "clerk", date(2025, 3, 1))
+        app.approve_claim(claim, "approver", date(2025, 3, 2))
+    below = app.submit_claim("M2", 1, "500.00", "clerk", date(2025, 3, 1))
+    app.reject_claim(below, "below the deductible", "approver", date(2025, 3, 2))
+    data = statement(books, 1).as_dict()
+    groups = {g["group"]: g for g in data["by_group"]}
+    assert list(groups) == [None, "hardship", "model_worker"]
+    assert [(g["members"], g["claims"], g["claims_rejected"]) for g in groups.values()] == [
+        (1, 1, 0),
+        (2, 1, 1),  # 500.00 is below the deductible
+        (1, 0, 0),
+    ]
+    assert groups["hardship"]["benefits_approved"] == "350.00"  # 20% + 5 points of 1,400.00
+    assert groups[None]["benefits_approved"] == "280.00"  # 20%
+    for figure in ("premium_income_total", "benefits_approved", "members"):
+        assert sum(D(str(g[figure])) for g in groups.values()) == D(str(data["city"][figure]))
+    page = render(statement_document(statement(books, 1)))
+    assert "按人群 By member group" in page and "model_worker" in page
+
+
+def test_the_units_table_has_every_unit_as_its_disclosure_shows_it(closed: Books) -> None:
+    data = statement(closed, 1).as_dict()
+    units = {(u["county"], u["unit"]): u for u in data["units"]}
+    assert list(units) == [("C1", "Dye House"), ("C1", "Glass Works"), ("C2", "Harbour Union")]
+    for (county, name), row in units.items():
+        shown = disclosure(closed, 1, name, county=county).as_dict()["unit_figures"]
+        assert {k: v for k, v in row.items() if k not in ("county", "unit")} == shown
+    for figure in ("premium_income_total", "benefits_approved", "members"):
+        assert sum(D(str(u[figure])) for u in units.values()) == D(str(data["city"][figure]))
+    c2 = statement(closed, 1, county="C2").as_dict()
+    assert [(u["county"], u["unit"]) for u in c2["units"]] == [("C2", "Harbour Union")]
+    assert sum(g["members"] for g in c2["by_group"]) == c2["counties"]["C2"]["members"]
+    page = render(statement_document(statement(closed, 1)))
+    assert "各单位情况 All units (3)" in page and "Dye House" in page
+
+
+def test_units_of_one_name_in_two_counties_are_two_rows(twins: Books) -> None:
+    rows = [(u["county"], u["unit"], u["members"]) for u in statement(twins, 1).as_dict()["units"]]
+    assert rows == [("C1", "Glass Works", 2), ("C2", "Glass Works", 1), ("C2", "Harbour Union", 1)]

@@ -141,7 +141,9 @@ def check_figures(found: dict[str, list[list[str]]], s: dict[str, Any]) -> None:
     summary = by_label(found["概况 Summary: 全市 City"][1:])
     assert summary["保费收入合计 Premium income"] == [city["premium_income_total"]]
     assert summary["批准补助 Benefits approved"] == [city["benefits_approved"]]
-    assert summary["赔付率 Claims ratio"] == [city["claims_ratio_percent"]]
+    assert summary["赔付率（按期）Claims ratio by cohort"] == [city["claims_ratio_percent"]]
+    calendar = city["claims_ratio_calendar"]["percent"]
+    assert summary["赔付率（按年）Claims ratio by calendar"] == [calendar]
     assert summary["期末储备 Closing reserve"] == [city["closing_reserve"]]
     sources = by_label(found["保费收入来源 Premium income by funding source"][1:])
     for source, amount in city["premium_income"].items():
@@ -163,9 +165,10 @@ def check_figures(found: dict[str, list[list[str]]], s: dict[str, Any]) -> None:
     by_county = by_label(found["分县情况 By county"][1:])
     for code, figures in s["counties"].items():
         row = by_county[county_label(s["county_names"], code)]
-        assert (row[2], row[8]) == (
+        assert (row[2], row[8], row[9]) == (
             figures["premium_income_total"],
             figures["claims_ratio_percent"],
+            figures["claims_ratio_calendar"]["percent"],
         )
 
 

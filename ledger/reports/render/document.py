@@ -29,6 +29,8 @@ SIGNATURES = ("编制 Prepared by", "审核 Reviewed by", "负责人 Head of the
 RATIO = "赔付率 Claims ratio"
 """Benefits approved over premium income (赔付率, not 申领率: a ratio of money, not of
 claims)."""
+RATIO_COHORT = "赔付率（按期）Claims ratio by cohort"
+RATIO_CALENDAR = "赔付率（按年）Claims ratio by calendar"
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,7 @@ def statement_document(s: Statement) -> Document:
         _deficits(s),
         *_pool_money(s),
         _reserves(s),
+        _by_group(s),
         Section(
             "补助金额分布 Claims by size of benefit (yuan)",
             table=Table(
@@ -231,6 +234,7 @@ def statement_document(s: Statement) -> Document:
                 tuple((p, r) for p, r in s.reserves),
             ),
         ),
+        _units(s),
         Section("签章 Signatures", signatures=SIGNATURES),
     ]
     return Document(
@@ -263,7 +267,10 @@ def _figure_rows(
         row("不予补助件数 Claims rejected", *(f.claims_rejected for f in figures)),
         row("受助人数 Members helped", *(f.members_helped for f in figures)),
         row("件均补助 Average benefit per claim", *(f.average_benefit for f in figures)),
-        row(RATIO, *(_percent(f.claims_ratio) for f in figures)),
+        row(RATIO_COHORT, *(_percent(f.claims_ratio) for f in figures)),
+        row("按年支付 Paid out within the period's dates", *(f.paid_in_dates for f in figures)),
+        row("按年保费 Premiums received within them", *(f.received_in_dates for f in figures)),
+        row(RATIO_CALENDAR, *(_percent(f.calendar_claims_ratio) for f in figures)),
         row("期初储备 Opening reserve", *(f.opening_reserve for f in figures)),
         row(
             "分担前结余 Surplus (deficit) before sharing",
@@ -278,6 +285,16 @@ def _figure_rows(
     )
 
 
+RATIO_BASES = (
+    "按期：本期申请的批准补助 ÷ 本期保费收入。By cohort: benefits approved on the period's "
+    "claims over the period's premium income.",
+    "按年：本期起止日内支付的补助 ÷ 同期收到的保费，不论所属期。By calendar: paid out within "
+    "the period's dates over the premiums received within them, whichever period either "
+    "belongs to.",
+)
+"""What each claims ratio sets against what: a statement says which it shows."""
+
+
 def _summary(subject: str, current: PeriodFigures, previous: PeriodFigures | None) -> Section:
     periods = [current] if previous is None else [current, previous]
     sources = sorted({s for p in periods for s in p.subject.premiums})
@@ -285,6 +302,7 @@ def _summary(subject: str, current: PeriodFigures, previous: PeriodFigures | Non
     lines = (
         in_words("保费收入合计 Premium income", current.subject.premium_income),
         in_words("批准补助合计 Benefits approved", current.subject.benefits_approved),
+        *RATIO_BASES,
         *(() if previous is not None else ("无上期可比 No earlier period to compare with.",)),
     )
     return Section(
@@ -294,29 +312,43 @@ def _summary(subject: str, current: PeriodFigures, previous: PeriodFigures | Non
     )
 
 
+ACTIVITY = (
+    "人数 Members",
+    "保费 Premiums",
+    "批准 Approved",
+    "支付 Paid",
+    "件数 Claims",
+    "受助 Helped",
+    "件均 Per claim",
+    "赔付率 Ratio",
+)
+
+
+def _activity(f: Figures) -> tuple[Cell, ...]:
+    """What a group's or a unit's members did, under ACTIVITY."""
+    return (
+        f.members,
+        f.premium_income,
+        f.benefits_approved,
+        f.benefits_paid,
+        f.claims,
+        f.members_helped,
+        f.average_benefit,
+        _percent(f.claims_ratio),
+    )
+
+
 def _by_county(s: Statement) -> Section:
     current = s.current
 
     def row(name: str, f: Figures) -> tuple[Cell, ...]:
-        return (
-            name,
-            f.members,
-            f.units,
-            f.premium_income,
-            f.benefits_approved,
-            f.benefits_paid,
-            f.claims,
-            f.members_helped,
-            f.average_benefit,
-            _percent(f.claims_ratio),
-            f.closing_reserve,
-        )
+        return (name, f.units, *_activity(f), _percent(f.calendar_claims_ratio), f.closing_reserve)
 
     rows = [row(county_label(s.county_names, c), f) for c, f in current.counties.items()]
     if current.city_pool is not None and current.city is not None:
         pool = current.city_pool
         rows.append(
-            ("市级统筹 City pool", *([None] * 9), pool.closing_reserve)  # only a reserve
+            ("市级统筹 City pool", *([None] * 10), pool.closing_reserve)  # only a reserve
         )
         rows.append(row("全市 City", current.city))
     return Section(
@@ -325,15 +357,10 @@ def _by_county(s: Statement) -> Section:
             "By county",
             (
                 "县 County",
-                "人数 Members",
                 "单位 Units",
-                "保费 Premiums",
-                "批准 Approved",
-                "支付 Paid",
-                "件数 Claims",
-                "受助 Helped",
-                "件均 Per claim",
-                "赔付率 Ratio",
+                *ACTIVITY[:-1],
+                "按期赔付率 Cohort",
+                "按年赔付率 Calendar",
                 "期末储备 Reserve",
             ),
             tuple(rows),
@@ -459,6 +486,36 @@ def _reserves(s: Statement) -> Section:
                 for name, f in entities
             ),
         ),
+    )
+
+
+def _by_group(s: Statement) -> Section:
+    return Section(
+        "按人群 By member group",
+        ("人群为会员本期参保时所属类别 A member's group is the one enrolled with for the period.",),
+        Table(
+            "By group",
+            ("人群 Group", *ACTIVITY),
+            tuple(
+                ("一般 No group" if g is None else g, *_activity(f)) for g, f in s.groups.items()
+            ),
+        ),
+    )
+
+
+def _units(s: Statement) -> Section:
+    units = s.current.units
+    return Section(
+        f"各单位情况 All units ({len(units):,})",
+        table=Table(
+            "Units",
+            ("县 County", "单位 Unit", *ACTIVITY),
+            tuple(
+                (county_label(s.county_names, u.county), u.name, *_activity(f))
+                for u, f in units.items()
+            ),
+        ),
+        new_page=True,
     )
 
 
