@@ -44,9 +44,11 @@ from ledger.reports.render.document import (
     disclosure_document,
     screening_document,
     statement_document,
+    summary_document,
 )
 from ledger.reports.screening import screening
 from ledger.reports.statement import statement
+from ledger.reports.summary import summary
 from ledger.reports.trails import Explanation, explain, known_at_position
 
 commands = typer.Typer()
@@ -271,6 +273,59 @@ def statement_(
         return
     _write(found.as_dict(), lambda: statement_document(found), format, path)
     _written(f"the period {period} statement", found.provenance, path, as_json)
+
+
+PERIODS = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
+
+
+def _periods(value: str) -> tuple[int, int]:
+    """FIRST-LAST, or one period, as period numbers."""
+    found = PERIODS.fullmatch(value)
+    if found is None:
+        raise LedgerError(f"--periods: {value!r} is not FIRST-LAST (say 1-14) or one period")
+    first = int(found.group(1))
+    last = first if found.group(2) is None else int(found.group(2))
+    period_number(first)
+    period_number(last)
+    return first, last
+
+
+@commands.command("summary")
+def summary_(
+    ctx: typer.Context,
+    periods: Annotated[str, typer.Option(help="FIRST-LAST, say 1-14.")],
+    format: Annotated[str, typer.Option(help="html, pdf, xlsx or json.")],
+    out: DocumentOutOption = None,
+    county: Annotated[
+        str | None, typer.Option(help="Only this county; default: the whole city.")
+    ] = None,
+    per_head_sources: Annotated[
+        str | None,
+        typer.Option(
+            help="Funding sources the premium per member counts, comma-separated "
+            "(say worker,union:city); default: all."
+        ),
+    ] = None,
+    as_known_at: KnownAtOption = None,
+    as_json: WrittenJsonOption = False,
+) -> None:
+    """A summary over several periods for the boards: each period's figures in a row of its
+    own, the totals, and per member figures, as the log stood at a position."""
+    _format(format, (*FORMATS, "json"))
+    first, last = _periods(periods)
+    sources = (
+        None
+        if per_head_sources is None
+        else [x.strip() for x in per_head_sources.split(",") if x.strip()]
+    )
+    path = _document_out(out, format, as_json)
+    with open_books(ctx) as books:
+        found = summary(books, first, last, county, known_at_position(books, as_known_at), sources)
+    if path is None:
+        print_json(found.as_dict())
+        return
+    _write(found.as_dict(), lambda: summary_document(found), format, path)
+    _written(f"the summary of periods {first} to {last}", found.provenance, path, as_json)
 
 
 @claim_cli.command("explain")

@@ -253,14 +253,7 @@ def statement(
         scheme.require_county(county)
     current, known = period_known(books, period, at.position)
     counties = sorted(scheme.counties)
-    entities = [county] if county else [*counties, CITY_POOL]
-    results = period_results(books, known, entities, at.position)
-    opening: dict[int, dict[str, Decimal]] = {}
-    reserves, running = [], dict.fromkeys(entities, ZERO)
-    for p in known:
-        opening[p.number] = dict(running)
-        running = {e: running[e] + results[p.number][e] for e in entities}
-        reserves.append((p.number, sum(running.values(), ZERO)))
+    opening, reserves = opening_reserves(books, known, county, counties, at.position)
     figures = period_figures(books, current, opening[period], county, counties, at.position)
     previous = None
     if len(known) > 1:
@@ -296,6 +289,26 @@ def statement(
         reserves=reserves,
         groups=by_group(books.statements.group_tallies(period, at.position, county)),
     )
+
+
+def opening_reserves(
+    books: Books,
+    periods: Sequence[PeriodKnown],
+    county: str | None,
+    counties: Sequence[str],
+    at: int,
+) -> tuple[dict[int, dict[str, Decimal]], list[tuple[int, Decimal]]]:
+    """Each entity's reserve at the start of each period (the county's, or every county's
+    and the pool's), and the subject's closing reserve at the end of each."""
+    entities = [county] if county else [*counties, CITY_POOL]
+    results = period_results(books, periods, entities, at)
+    opening: dict[int, dict[str, Decimal]] = {}
+    reserves, running = [], dict.fromkeys(entities, ZERO)
+    for p in periods:
+        opening[p.number] = dict(running)
+        running = {e: running[e] + results[p.number][e] for e in entities}
+        reserves.append((p.number, sum(running.values(), ZERO)))
+    return opening, reserves
 
 
 def period_results(

@@ -143,6 +143,31 @@ def test_a_statement_in_every_format_shows_the_same_figures(
     assert not [m for m in MEMBERS if m in text or m in html or m in xlsx]
 
 
+def test_a_summary_in_every_format_shows_each_period_and_the_total(
+    ledger: Ledger, db: str, closed: Books, tmp_path: Path
+) -> None:
+    figures = json.loads(ledger.ok(db, "summary", "--periods", "1-1", "--format", "json"))
+    assert figures["periods"][0]["closing_reserve"] == figures["total"]["closing_reserve"]
+    for format in ("json", "html", "pdf", "xlsx"):
+        path = tmp_path / f"summary.{format}"
+        said = ledger.ok(db, "summary", "--periods", "1", "--format", format, "-o", str(path))
+        assert figures["known_at"]["digest"] in said and "periods 1 to 1" in said
+    assert json.loads((tmp_path / "summary.json").read_text(encoding="utf-8")) == figures
+    rows = list(load_workbook(tmp_path / "summary.xlsx")["By period"].iter_rows(values_only=True))
+    by_name = {row[0]: row for row in rows if row[0] in ("第1期 Period 1", "合计 Total")}
+    for name, column in (
+        ("第1期 Period 1", figures["periods"][0]),
+        ("合计 Total", figures["total"]),
+    ):
+        assert by_name[name][1:4] == (
+            column["members"],
+            float(column["premium_income_total"]),
+            float(column["benefits_approved"]),
+        )
+    for text in (pdf_text(tmp_path / "summary.pdf"), html_text(tmp_path / "summary.html")):
+        assert "多期汇总" in text and shown(figures["total"]["benefits_approved"]) in text
+
+
 def test_a_statement_produced_again_at_its_position_is_the_same_file(
     ledger: Ledger, db: str, closed: Books, tmp_path: Path
 ) -> None:
@@ -354,6 +379,13 @@ def test_a_unit_file_name_has_the_county_and_the_unit_made_safe() -> None:
                 "/dev/null/x",
             ),
             "/dev/null/x: Not a directory",
+        ),
+        (("summary", "--periods", "1-x", "--format", "json"), "--periods: '1-x' is not"),
+        (("summary", "--periods", "1-2", "--format", "json"), "period 2 had not been opened"),
+        (("summary", "--periods", "0-1", "--format", "json"), "period 0: period numbers"),
+        (
+            ("summary", "--periods", "1", "--format", "json", "--per-head-sources", "wages"),
+            "--per-head-sources: 'wages' is not a funding source",
         ),
     ],
 )

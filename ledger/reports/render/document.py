@@ -18,6 +18,7 @@ from ledger.reports.disclosure import Disclosure
 from ledger.reports.figures import Figures, Provenance, Unit, average
 from ledger.reports.screening import Screening, Slip
 from ledger.reports.statement import PeriodFigures, Statement
+from ledger.reports.summary import Summary
 from projections.statements import PeriodKnown
 
 TITLE = "职工医疗互助保障"
@@ -120,6 +121,12 @@ def _provenance(at: Provenance, period: PeriodKnown) -> tuple[str, ...]:
         if period.closed_on
         else "期间尚未结算，数字为暂定 The period is still open: figures are provisional."
     )
+    return _known_at(at, state)
+
+
+def _known_at(at: Provenance, state: str) -> tuple[str, ...]:
+    """Where in the log a document was produced and how to check it, then the state of
+    its periods."""
     return (
         f"数据截至日志位置 {at.position}（记录于 {at.recorded_at}）"
         f" As known at log position {at.position} (recorded {at.recorded_at}).",
@@ -542,6 +549,98 @@ def _statement_charts(s: Statement) -> tuple[Chart, ...]:
             tuple(f"第{p}期" for p, _ in s.reserves),
             (("期末储备 Closing reserve", tuple(r for _, r in s.reserves)),),
             "元",
+        ),
+    )
+
+
+# Summary over several periods
+
+
+def summary_document(s: Summary) -> Document:
+    subject = "全市 City" if s.county is None else county_label(s.county_names, s.county)
+    first, last = s.periods[0][0], s.periods[-1][0]
+    still_open = [p.number for p, _ in s.periods if p.closed_on is None]
+    state = (
+        "各期均已结算 Every period shown is closed."
+        if not still_open
+        else f"尚未结算、数字为暂定的期 Periods still open, figures provisional: "
+        f"{', '.join(map(str, still_open))}."
+    )
+    counted = (
+        "全部来源 all funding sources"
+        if s.per_head.sources is None
+        else ", ".join(source_title(x) for x in s.per_head.sources)
+    )
+    rows: list[tuple[str, Figures]] = [
+        (f"第{p.number}期 Period {p.number}", f) for p, f in s.periods
+    ]
+    rows.append(("合计 Total", s.total))
+    sources = sorted({x for _, f in rows for x in f.premiums})
+    return Document(
+        f"{TITLE} 多期汇总 Summary over periods",
+        f"{s.scheme} · {subject} · 第{first.number}至{last.number}期 Periods {first.number} to "
+        f"{last.number} ({first.start} ~ {last.end})",
+        _known_at(s.provenance, state),
+        (
+            Section(
+                "各期情况 By period",
+                (
+                    *RATIO_BASES,
+                    f"人均保费计入 Premium per member counts: {counted}.",
+                    "合计的人数为各期参保人次；期初储备为首期期初，期末储备为末期期末 The total's "
+                    "members are enrolments over the periods; its reserve runs from the first "
+                    "period's opening to the last period's closing.",
+                ),
+                Table(
+                    "By period",
+                    (
+                        "期 Period",
+                        *ACTIVITY[:-1],
+                        "按期赔付率 Cohort",
+                        "按年赔付率 Calendar",
+                        "人均保费 Premium per member",
+                        "人均补助 Benefit per member",
+                        "当期结果 Result",
+                        "期末储备 Reserve",
+                    ),
+                    tuple(
+                        (
+                            name,
+                            *_activity(f),
+                            _percent(f.calendar_claims_ratio),
+                            s.per_head.premium(f),
+                            s.per_head.benefit(f),
+                            f.period_result,
+                            f.closing_reserve,
+                        )
+                        for name, f in rows
+                    ),
+                ),
+            ),
+            Section(
+                "保费收入来源 Premium income by funding source",
+                table=Table(
+                    "Premium sources",
+                    ("期 Period", *(source_title(x) for x in sources), "合计 Total"),
+                    tuple(
+                        (name, *(f.premiums.get(x, ZERO) for x in sources), f.premium_income)
+                        for name, f in rows
+                    ),
+                ),
+            ),
+            Section("签章 Signatures", signatures=SIGNATURES),
+        ),
+        s.provenance.recorded_at,
+        (
+            Chart(
+                "保费收入与批准补助 Premium income and benefits by period",
+                tuple(f"第{p.number}期" for p, _ in s.periods),
+                (
+                    ("保费收入 Premium income", tuple(f.premium_income for _, f in s.periods)),
+                    ("批准补助 Benefits", tuple(f.benefits_approved for _, f in s.periods)),
+                ),
+                "元",
+            ),
         ),
     )
 
