@@ -2,6 +2,7 @@
 the same accounts; a posting names the entity, the account and a signed amount
 (debit positive, credit negative), so the postings of any event sum to zero."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -25,6 +26,8 @@ RESERVE_TRANSFERS_IN = "reserve_transfers_in"
 RESERVE_TRANSFERS_OUT = "reserve_transfers_out"
 ADVANCES_TO_COUNTIES = "advances_to_counties"
 ADVANCES_FROM_CITY = "advances_from_city"
+FUND_TRANSFERS_IN = "fund_transfers_in"
+FUND_TRANSFERS_OUT = "fund_transfers_out"
 
 FUND_INCOME_SOURCES = {
     "appropriation": "工会拨款",
@@ -83,6 +86,12 @@ CHART = (
         "city pool: the risk reserve retained of the counties' premiums",
         "县级上解风险金",
     ),
+    Account(
+        FUND_TRANSFERS_IN,
+        "income",
+        "a county's own fund's balance, brought in when it joined the city pool",
+        "并入基金转入",
+    ),
     Account(BENEFIT_EXPENSE, "expense", "benefits approved", "补助支出"),
     Account(
         RECOVERIES_WRITTEN_OFF,
@@ -101,6 +110,12 @@ CHART = (
         "expense",
         "a county's premiums retained by the city pool as its risk reserve",
         "上解市级风险金",
+    ),
+    Account(
+        FUND_TRANSFERS_OUT,
+        "expense",
+        "a county's reserve, settled to it when it left the city pool",
+        "退出基金转出",
     ),
 )
 
@@ -149,6 +164,14 @@ def kind_of(account: str) -> str:
 
 CREDIT_NATURED = frozenset({"liability", "income"})
 """Kinds of account whose balance grows by credits (negative postings)."""
+
+
+def surplus(accounts: Mapping[str, Decimal]) -> Decimal:
+    """All income less all expense, of balances on their natural side: a period's result, or
+    an entity's reserve over the periods summed."""
+    income = sum((a for n, a in accounts.items() if kind_of(n) == "income"), Decimal(0))
+    expense = sum((a for n, a in accounts.items() if kind_of(n) == "expense"), Decimal(0))
+    return income - expense
 
 
 def natural_balance(account: str, fen: int) -> int:

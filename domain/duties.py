@@ -47,6 +47,8 @@ DUTIES: dict[str, Duty] = {
     "write_off_recovery": Duty(APPROVER, "write off overpayments"),
     "collect_recovery": Duty(CASHIER, "record overpayments recovered"),
     "open_period": Duty(APPROVER, "open periods"),
+    "join_county": Duty(ADMIN, "bring counties into the city pool"),
+    "leave_county": Duty(ADMIN, "settle counties leaving the city pool"),
     "close_period": Duty(APPROVER, "close periods"),
     "post_adjustment": Duty(APPROVER, "post adjustments"),
     "fund_pool": Duty(CASHIER, "record the city pool's funding"),

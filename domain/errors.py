@@ -34,6 +34,15 @@ class UnknownCounty(LedgerError):
         )
 
 
+class CountyNotInPeriod(Conflict):
+    """The county is in the scheme, but not in the city pool in that period: it joined
+    later, or had left."""
+
+    def __init__(self, county: str, period: int, why: str) -> None:
+        self.county, self.period = county, period
+        super().__init__(f"county {county!r} is not in the city pool in period {period}: {why}")
+
+
 class PeriodError(Conflict):
     """A period is unknown, already opened, or already closed."""
 

@@ -14,6 +14,8 @@ from domain.accounts import (
     COUNTY_CONTRIBUTIONS,
     DEFICIT_TRANSFERS_IN,
     DEFICIT_TRANSFERS_OUT,
+    FUND_TRANSFERS_IN,
+    FUND_TRANSFERS_OUT,
     RECOVERIES_WRITTEN_OFF,
     RECOVERY_RECEIVABLE,
     RESERVE_TRANSFERS_IN,
@@ -144,6 +146,17 @@ def _(e: Scheme.AdvanceRepaid) -> list[Posting]:
 @postings_for.register
 def _(e: Scheme.PoolFunded) -> list[Posting]:
     return entry(CITY_POOL, BANK, fund_income(e.source), e.amount, e.period, e.effective_date)
+
+
+@postings_for.register
+def _(e: Scheme.CountyJoined) -> list[Posting]:
+    return entry(e.county, BANK, FUND_TRANSFERS_IN, e.opening_balance, e.period, e.effective_date)
+
+
+@postings_for.register
+def _(e: Scheme.CountyLeft) -> list[Posting]:
+    on, period = e.effective_date, e.after_period
+    return entry(e.county, FUND_TRANSFERS_OUT, BANK, e.transferred, period, on)
 
 
 @postings_for.register

@@ -1,5 +1,6 @@
 """The scheme: one city's pooled fund, its counties, periods, policies and deficit sharing."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,6 +20,7 @@ from domain.accounts import (
 from domain.duties import ADMIN, DUTIES, POLICY, ROLES
 from domain.errors import (
     Conflict,
+    CountyNotInPeriod,
     DeficitAlreadyShared,
     DutyRefused,
     FieldError,
@@ -29,7 +31,7 @@ from domain.errors import (
     UnknownCounty,
     UnknownPeriod,
 )
-from domain.money import ZERO, fmt, positive, round_yuan
+from domain.money import ZERO, fmt, non_negative, positive, round_yuan
 from domain.policy import DeficitSharing, Policy
 from domain.text import identifier, plain_text
 
@@ -112,6 +114,12 @@ def county_close(result: CountyResult, sharing: DeficitSharing, owed: Decimal) -
     )
 
 
+def in_pool(county: str, period: int, joined: Mapping[str, int], left: Mapping[str, int]) -> bool:
+    """Whether a county is in the city pool in a period: from the period it joined (the
+    first, for a county not in `joined`) to the last before it left (`left`)."""
+    return joined.get(county, period) <= period <= left.get(county, period)
+
+
 @dataclass
 class Period:
     number: int
@@ -186,6 +194,10 @@ class Scheme(Aggregate):
         self.deficits_shared: set[tuple[int, str]] = set()
         self.advances: dict[str, Decimal] = {}
         """What each county owes the city pool of its deficits' advances."""
+        self.joined: dict[str, int] = {}
+        """The period each county that joined later is in from; the others, from the first."""
+        self.left: dict[str, int] = {}
+        """The last period of each county that left."""
         self.roles: dict[str, set[str]] = {actor: {ADMIN}}
 
     # Guards
@@ -203,6 +215,19 @@ class Scheme(Aggregate):
     def require_county(self, county: str) -> None:
         if county not in self.counties:
             raise UnknownCounty(county, sorted(self.counties))
+
+    def require_county_in(self, county: str, period: int) -> None:
+        """Refuse a county that is not in the city pool in the period."""
+        self.require_county(county)
+        if period < self.joined.get(county, period):
+            why = f"it joins in period {self.joined[county]}"
+            raise CountyNotInPeriod(county, period, why)
+        if period > self.left.get(county, period):
+            raise CountyNotInPeriod(county, period, f"it left after period {self.left[county]}")
+
+    def counties_in(self, period: int) -> list[str]:
+        """The counties in the city pool in the period."""
+        return sorted(c for c in self.counties if in_pool(c, period, self.joined, self.left))
 
     def period(self, number: int) -> Period:
         try:
@@ -336,8 +361,8 @@ class Scheme(Aggregate):
             raise PeriodError(
                 f"period {number} ends {period.end}: it can be closed from the day after"
             )
-        if sorted(results) != sorted(self.counties):
-            raise LedgerError("closing needs the results of every county of the scheme")
+        if sorted(results) != self.counties_in(number):
+            raise LedgerError("closing needs the results of every county in the period")
         self._period_closed(
             number,
             {c: {"income": r.income, "expense": r.expense} for c, r in sorted(results.items())},
@@ -505,6 +530,139 @@ class Scheme(Aggregate):
     ) -> None:
         pass
 
+    def join_county(
+        self,
+        county: str,
+        name: str,
+        period: int,
+        opening_balance: object,
+        reference: str,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        """A county joins the city pool from an open period (Lishui's Yunhe joined years
+        after the others), bringing its own fund's balance as an opening transfer."""
+        record = f"county {county!r} joining"
+        if not county.strip() or not name.strip():
+            raise FieldError(record, "county", "code and name are required")
+        identifier(county, "county")
+        plain_text(name, "county_name")
+        if county.strip().upper() == CITY_POOL:
+            raise FieldError(record, "county", "the code is reserved for the city pool")
+        if county in self.left:
+            raise Conflict(f"county {county!r} left the city pool after period {self.left[county]}")
+        if county in self.counties:
+            raise Conflict(f"county {county!r} is already in the scheme")
+        self.open_period_for_posting(period)
+        balance = non_negative(opening_balance, "opening_balance")
+        reference = reference.strip()
+        if balance > 0 and not reference:
+            raise FieldError(record, "reference", "give the bank's reference of the transfer")
+        plain_text(reference, "reference")
+        self._county_joined(county, name.strip(), period, balance, reference, actor, effective_date)
+
+    class CountyJoined(Aggregate.Event):
+        county: str
+        name: str
+        period: int
+        opening_balance: Decimal
+        reference: str
+        actor: str
+        effective_date: date
+
+    @event(CountyJoined)
+    def _county_joined(
+        self,
+        county: str,
+        name: str,
+        period: int,
+        opening_balance: Decimal,
+        reference: str,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        self.counties[county] = name
+        self.joined[county] = period
+
+    def leave_county(
+        self,
+        county: str,
+        after_period: int,
+        reserve: Decimal,
+        later_periods: list[int],
+        reference: str,
+        actor: str,
+        effective_date: date,
+    ) -> Decimal:
+        """A county leaves the city pool after a period, every period of its up to then
+        closed, its balance settled: what it owes of the pool's advances repaid (its bank
+        holds them: an advance is a liability, not income), and its whole reserve
+        (`reserve`, all its income less all its expense, as read) transferred to it.
+        `later_periods`: the periods after that one with facts of the county, as read; it
+        must have none. Returns what is transferred."""
+        if county in self.left:
+            raise Conflict(f"county {county!r} left the city pool after period {self.left[county]}")
+        self.require_county_in(county, after_period)
+        self.period(after_period)
+        still_open = sorted(
+            p.number
+            for p in self.periods.values()
+            if p.number <= after_period
+            and in_pool(county, p.number, self.joined, self.left)
+            and not p.closed
+        )
+        if still_open:
+            raise PeriodError(
+                f"period {still_open[0]} is open: close it before county {county!r} leaves "
+                f"after period {after_period}"
+            )
+        if later_periods:
+            raise Conflict(
+                f"county {county!r} has postings in period {later_periods[0]}, after period "
+                f"{after_period}: it cannot leave before them"
+            )
+        if reserve < 0:
+            raise Conflict(
+                f"county {county!r} holds a reserve of {fmt(reserve)}: settle it by an "
+                "adjustment before it leaves"
+            )
+        owed = self.advances.get(county, ZERO)
+        transferred = reserve
+        reference = reference.strip()
+        if transferred > 0 and not reference:
+            raise FieldError(
+                f"county {county!r} leaving",
+                "reference",
+                "give the bank's reference of the transfer",
+            )
+        plain_text(reference, "reference")
+        if owed > 0:
+            self._advance_repaid(after_period, county, owed, actor, effective_date)
+        self._county_left(county, after_period, transferred, reference, actor, effective_date)
+        return transferred
+
+    class CountyLeft(Aggregate.Event):
+        """`transferred`: the county's reserve, paid to it."""
+
+        county: str
+        after_period: int
+        transferred: Decimal
+        reference: str
+        actor: str
+        effective_date: date
+
+    @event(CountyLeft)
+    def _county_left(
+        self,
+        county: str,
+        after_period: int,
+        transferred: Decimal,
+        reference: str,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        self.left[county] = after_period
+
     def post_adjustment(
         self,
         period: int,
@@ -518,8 +676,13 @@ class Scheme(Aggregate):
     ) -> None:
         """The one way to change a period's figures after it closed: a new, explained entry."""
         self.period(period)
+        if entity in self.left:
+            raise Conflict(
+                f"county {entity!r} left the city pool after period {self.left[entity]}: its "
+                "books were settled"
+            )
         if entity != CITY_POOL:
-            self.require_county(entity)
+            self.require_county_in(entity, period)
         for account in (debit, credit):
             if not account_exists(account):
                 raise LedgerError(f"adjustment: unknown account {account!r}")

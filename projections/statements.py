@@ -43,8 +43,15 @@ POOL_KINDS = (DEFICIT_CITY, POOL_FUNDED, RESERVE_RETAINED, ADVANCE_REPAID)
 """The facts of the city pool's own money (a city share's source is "advance" where the
 pool advanced it)."""
 CLOSED = "closed"
+JOINED = "joined"
+"""A county joined the city pool from the period: its opening transfer, and its name."""
+LEFT = "left"
+"""A county left the city pool after the period: what was transferred to it."""
 DECISIONS = f"('{APPROVED}', '{REASSESSED}')"
 """The facts that decide a claim's benefit, for an SQL `IN`."""
+PAID_OUT = {PAID: 1, RETURNED: -1, RECOVERED: -1}
+"""What was paid out to members, net: payouts made, less those the bank returned and the
+overpayments members paid back."""
 CLAIM_KINDS = (SUBMITTED, APPROVED, REJECTED, REASSESSED, PAID, RETURNED, RECOVERED, WRITTEN_OFF)
 
 FACT_COLUMNS = (
@@ -251,6 +258,12 @@ def _facts(
         return [(kind, e.period, e.county, None, None, None, None, amount, None, day, None)]
     if isinstance(e, Scheme.PeriodClosed):
         return [(CLOSED, e.period, "", None, None, None, None, 0, None, day, None)]
+    if isinstance(e, Scheme.CountyJoined):
+        amount = to_fen(e.opening_balance)
+        return [(JOINED, e.period, e.county, None, None, None, None, amount, None, day, e.name)]
+    if isinstance(e, Scheme.CountyLeft):
+        amount = to_fen(e.transferred)
+        return [(LEFT, e.after_period, e.county, None, None, None, None, amount, None, day, None)]
     if not isinstance(
         e,
         Member.Enrolled
@@ -330,34 +343,39 @@ class Statements(Projector):
 
     def group_tallies(self, period: int, known_at: int, county: str | None) -> list[Tally]:
         """The members' facts of the period summed by the group each member was enrolled in
-        for it, by county and source (unit None)."""
-        where = ""
-        params: list[object] = [known_at, period, known_at]
+        for it, by county and source (unit None). Two scans of the period's facts, summed
+        here: a join of the facts on themselves has no index to go by in SQLite."""
+        where = "period = ? AND notification_id <= ?"
+        params: list[object] = [period, known_at]
         if county is not None:
-            where, params = " AND f.county = ?", [*params, county]
-        statement = self.db.sql(
-            "SELECT f.kind, f.county, e.source AS grp, f.source, COUNT(*) AS n, "
-            "COUNT(DISTINCT f.member_id) AS members, SUM(f.amount_fen) AS fen "
-            f"FROM {{facts}} AS f JOIN {{facts}} AS e ON e.kind = '{ENROLLED}' "
-            "AND e.period = f.period AND e.member_id = f.member_id AND e.notification_id <= ? "
-            f"WHERE f.period = ? AND f.notification_id <= ?{where} "
-            "GROUP BY f.kind, f.county, e.source, f.source ORDER BY f.kind, f.county, grp, f.source"
-        )
+            where, params = where + " AND county = ?", [*params, county]
+        sums: dict[tuple[str, str, str | None, str | None], list[int]] = {}
         with self.db.transaction(commit=False) as cursor:
-            cursor.execute(statement, params)
-            return [
-                Tally(
-                    r["kind"],
-                    r["county"],
-                    None,
-                    r["source"],
-                    int(r["n"]),
-                    int(r["members"]),
-                    int(r["fen"]),
-                    r["grp"],
-                )
-                for r in cursor.fetchall()
-            ]
+            cursor.execute(
+                self.db.sql(f"SELECT member_id, source FROM {{facts}} WHERE {where} AND kind = ?"),
+                [*params, ENROLLED],
+            )
+            groups = {r["member_id"]: r["source"] for r in cursor.fetchall()}
+            cursor.execute(
+                self.db.sql(
+                    "SELECT member_id, kind, county, source, COUNT(*) AS n, SUM(amount_fen) AS fen "
+                    f"FROM {{facts}} WHERE {where} AND member_id IS NOT NULL "
+                    "GROUP BY member_id, kind, county, source"
+                ),
+                params,
+            )
+            for r in cursor.fetchall():
+                key = (r["kind"], r["county"], groups.get(r["member_id"]), r["source"])
+                found = sums.setdefault(key, [0, 0, 0])
+                found[0] += int(r["n"])
+                found[1] += 1
+                found[2] += int(r["fen"])
+        return [
+            Tally(kind, county_, None, source, n, members, fen, group)
+            for (kind, county_, group, source), (n, members, fen) in sorted(
+                sums.items(), key=lambda item: tuple(str(k) for k in item[0])
+            )
+        ]
 
     def facts(
         self,
@@ -384,19 +402,42 @@ class Statements(Projector):
             cursor.execute(statement, params)
             return [_fact(r) for r in cursor.fetchall()]
 
-    def paid_between(self, start: date, end: date, known_at: int) -> dict[str, int]:
-        """By county, what was paid out from `start` to `end` (payouts made, less those
-        returned and the overpayments paid back, by the days they were made) on the claims
-        of any period: the calendar claims ratio's claims."""
+    def paid_between(
+        self, start: date, end: date, periods: Sequence[int], known_at: int
+    ) -> dict[tuple[str, str], int]:
+        """By county and kind of PAID_OUT, what was paid out from `start` to `end`, by the days
+        it was, on the claims of the periods given: the calendar claims ratio's claims."""
+        marks, kinds = ", ".join("?" * len(periods)), ", ".join("?" * len(PAID_OUT))
         statement = self.db.sql(
-            f"SELECT county, SUM(CASE WHEN kind = '{PAID}' THEN amount_fen "
-            "ELSE -amount_fen END) AS fen FROM {facts} WHERE notification_id <= ? "
-            f"AND kind IN ('{PAID}', '{RETURNED}', '{RECOVERED}') "
-            "AND effective_date >= ? AND effective_date <= ? GROUP BY county ORDER BY county"
+            "SELECT county, kind, SUM(amount_fen) AS fen FROM {facts} "
+            f"WHERE period IN ({marks}) AND kind IN ({kinds}) AND notification_id <= ? "
+            "AND effective_date >= ? AND effective_date <= ? GROUP BY county, kind"
+        )
+        params = [*periods, *PAID_OUT, known_at, start.isoformat(), end.isoformat()]
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(statement, params)
+            return {(r["county"], r["kind"]): int(r["fen"]) for r in cursor.fetchall()}
+
+    def periods_of(self, county: str, known_at: int) -> list[int]:
+        """The periods with facts of the county (members enrolled, money moved), in order."""
+        statement = self.db.sql(
+            "SELECT DISTINCT period FROM {facts} WHERE county = ? AND notification_id <= ? "
+            "ORDER BY period"
         )
         with self.db.transaction(commit=False) as cursor:
-            cursor.execute(statement, (known_at, start.isoformat(), end.isoformat()))
-            return {r["county"]: int(r["fen"]) for r in cursor.fetchall()}
+            cursor.execute(statement, (county, known_at))
+            return [int(r["period"]) for r in cursor.fetchall()]
+
+    def county_changes(self, periods: Sequence[int], known_at: int) -> list[Fact]:
+        """Counties joining and leaving the city pool in the periods given, in log order."""
+        statement = self.db.sql(
+            f"SELECT {FACT_COLUMNS} FROM {{facts}} WHERE period IN "
+            f"({', '.join('?' * len(periods))}) AND kind IN ('{JOINED}', '{LEFT}') "
+            "AND notification_id <= ? ORDER BY notification_id, seq"
+        )
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(statement, [*periods, known_at])
+            return [_fact(r) for r in cursor.fetchall()]
 
     def largest(self, period: int, known_at: int, county: str | None, limit: int) -> list[Fact]:
         """The claims with the largest benefits as their last decisions leave them, each as

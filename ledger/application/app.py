@@ -358,6 +358,43 @@ class MutualAidLedger(Application[UUID]):
 
     @refusals_recorded
     @retry_on_conflict
+    def join_county(
+        self,
+        county: str,
+        name: str,
+        period: int,
+        opening_balance: object,
+        reference: str,
+        actor: str,
+        on: date,
+    ) -> None:
+        scheme = self._scheme_to_change(actor, "join_county")
+        scheme.join_county(county, name, period, opening_balance, reference, actor, on)
+        self.save(scheme, **{POSTS_INTO: period})
+
+    @refusals_recorded
+    def leave_county(
+        self,
+        county: str,
+        after_period: int,
+        reserve: Decimal,
+        later_periods: list[int],
+        figures_at: int,
+        reference: str,
+        actor: str,
+        on: date,
+    ) -> Decimal:
+        """Settle a county leaving on its reserve read at log position `figures_at`;
+        IntegrityError if anything was recorded since, for the caller to read it again."""
+        scheme = self._scheme_to_change(actor, "leave_county")
+        transferred = scheme.leave_county(
+            county, after_period, reserve, later_periods, reference, actor, on
+        )
+        self.save(scheme, **{FIGURES_AT: figures_at})
+        return transferred
+
+    @refusals_recorded
+    @retry_on_conflict
     def post_adjustment(
         self,
         period: int,
@@ -390,7 +427,7 @@ class MutualAidLedger(Application[UUID]):
         eligibility: Eligibility = NOT_ATTESTED,
     ) -> None:
         scheme = self._scheme_for(actor, "enrol")
-        scheme.require_county(county)
+        scheme.require_county_in(county, period)
         member = self._member_or_new(member_id, actor, on)
         open_period = scheme.open_period_for_posting(period)
         member.enrol(open_period, county, unit, group, actor, on, details, eligibility=eligibility)

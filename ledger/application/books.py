@@ -17,11 +17,11 @@ from domain.accounts import (
     CITY_POOL,
     PREMIUM_INCOME,
     SPLIT_BY_SOURCE,
-    kind_of,
     natural_balance,
+    surplus,
 )
 from domain.errors import LedgerError
-from domain.money import ZERO, fmt, from_fen
+from domain.money import fmt, from_fen
 from domain.scheme import CountyClose, CountyResult
 from ledger.application.app import MutualAidLedger
 from ledger.store.config import taking_turns
@@ -51,18 +51,10 @@ class EntityBalances:
 
     accounts: dict[str, Decimal]
 
-    @property
-    def income(self) -> Decimal:
-        return sum((a for n, a in self.accounts.items() if kind_of(n) == "income"), ZERO)
-
-    @property
-    def expense(self) -> Decimal:
-        return sum((a for n, a in self.accounts.items() if kind_of(n) == "expense"), ZERO)
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "accounts": {name: fmt(amount) for name, amount in self.accounts.items()},
-            "surplus": fmt(self.income - self.expense),
+            "surplus": fmt(surplus(self.accounts)),
         }
 
 
@@ -195,7 +187,7 @@ class Books:
             totals = self.balances.totals(Filters(period=period))
             results = {
                 county: CountyResult.from_accounts(self.entity_balances(totals, county).accounts)
-                for county in scheme.counties
+                for county in scheme.counties_in(period)
             }
             try:
                 closes = self.app.close_period(period, results, self.balances.position, actor, on)
@@ -207,6 +199,36 @@ class Books:
                 continue
             self.balances.catch_up()
             return closes
+        raise AssertionError("unreachable")
+
+    def leave_county(
+        self, county: str, after_period: int, reference: str, actor: str, on: date
+    ) -> Decimal:
+        """Settle a county leaving the city pool after a closed period on its reserve (all its
+        income less all its expense) as the whole log has it; returns what is transferred to
+        it. If anything is recorded between reading the reserve and settling, read again."""
+        self.app.authorise(actor, "leave_county")
+        for attempt in range(CLOSE_ATTEMPTS):
+            self.catch_up(models=(self.balances, self.statements))
+            position = self.balances.position
+            upto: dict[tuple[str, str], int] = {}
+            for (entity, account, period), fen in self.balances.totals_by_period(position).items():
+                if entity == county and period <= after_period:
+                    upto[(entity, account)] = upto.get((entity, account), 0) + fen
+            reserve = surplus(self.entity_balances(upto, county).accounts)
+            later = [p for p in self.statements.periods_of(county, position) if p > after_period]
+            try:
+                transferred = self.app.leave_county(
+                    county, after_period, reserve, later, position, reference, actor, on
+                )
+            except IntegrityError:
+                if attempt == CLOSE_ATTEMPTS - 1:
+                    raise LedgerError(
+                        f"county {county!r} could not be settled: the ledger kept changing"
+                    ) from None
+                continue
+            self.balances.catch_up()
+            return transferred
         raise AssertionError("unreachable")
 
     def entity_balances(self, totals: dict[tuple[str, str], int], entity: str) -> EntityBalances:

@@ -29,6 +29,7 @@ from pydantic_core import ErrorDetails
 from domain.errors import (
     AlreadyEnrolled,
     ClaimDeadlinePassed,
+    CountyNotInPeriod,
     DateOutOfOrder,
     FieldError,
     InvalidAmount,
@@ -161,6 +162,7 @@ class ImportRefused(LedgerError):
 
 ERROR_FIELDS: dict[type[LedgerError], str] = {
     UnknownCounty: "county",
+    CountyNotInPeriod: "county",
     NotEnrolled: "period",
     AlreadyEnrolled: "period",
     PeriodError: "period",
@@ -208,7 +210,7 @@ class FeedRun:
 
 
 def enrol(record: EnrolmentRecord, work: FeedRun) -> bool:
-    work.batch.scheme.require_county(record.county)
+    work.batch.scheme.require_county_in(record.county, record.period)
     period = work.batch.posting_into(record.period)
     member = work.batch.member(record.member_id)
     new = member is None

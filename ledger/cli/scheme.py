@@ -8,7 +8,7 @@ import typer
 
 from domain.errors import LedgerError
 from domain.member import Eligibility, MemberDetails
-from domain.money import fmt
+from domain.money import fmt, money
 from ledger.application.policies import load_policy_file, load_preset
 from ledger.cli.common import (
     GROUP,
@@ -28,6 +28,7 @@ commands = typer.Typer()
 scheme_cli = typer.Typer(help="Create and inspect the scheme.", **GROUP)
 period_cli = typer.Typer(help="Open and close coverage periods.", **GROUP)
 pool_cli = typer.Typer(help="The city pool's own money.", **GROUP)
+county_cli = typer.Typer(help="Counties joining and leaving the city pool.", **GROUP)
 
 
 @scheme_cli.command("create")
@@ -77,6 +78,8 @@ def scheme_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
         "name": scheme.name,
         "preset": scheme.preset,
         "counties": scheme.counties,
+        "joined": scheme.joined,
+        "left": scheme.left,
         "periods": periods,
     }
     if as_json:
@@ -84,7 +87,9 @@ def scheme_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
         return
     out.print(f"[bold]{scheme.name}[/bold] (preset: {scheme.preset or 'none'})")
     for code, label in scheme.counties.items():
-        out.print(f"  county {code}: {label}")
+        joined = f", from period {scheme.joined[code]}" if code in scheme.joined else ""
+        left = f", left after period {scheme.left[code]}" if code in scheme.left else ""
+        out.print(f"  county {code}: {label}{joined}{left}")
     for number, p in periods.items():
         state = "closed" if p["closed"] else "open"
         out.print(f"  period {number}: {p['start']} to {p['end']}, {p['policy_version']}, {state}")
@@ -165,6 +170,53 @@ def pool_fund(
     with open_books(ctx) as books:
         books.app.fund_pool(period, source, amount, reference, actor(ctx), parse_date(on))
     out.print(f"Recorded {source} of {amount} to the city pool for period {period}.")
+
+
+@county_cli.command("join")
+def county_join(
+    ctx: typer.Context,
+    county: Annotated[str, typer.Argument(help="The county's code.")],
+    name: Annotated[str, typer.Option(help="The county's name.")],
+    period: Annotated[
+        int, typer.Option(help="The open period it is in from.", callback=period_number)
+    ],
+    opening_balance: Annotated[
+        str, typer.Option(help="Its own fund's balance, transferred in (yuan).")
+    ] = "0",
+    reference: Annotated[str, typer.Option(help="The bank's reference of the transfer.")] = "",
+    on: DateOption = None,
+) -> None:
+    """Bring a county into the city pool from a period, with its own fund's balance."""
+    with open_books(ctx) as books:
+        books.app.join_county(
+            county, name, period, opening_balance, reference, actor(ctx), parse_date(on)
+        )
+    out.print(
+        f"County {county} joined the city pool from period {period}, "
+        f"bringing {fmt(money(opening_balance))}."
+    )
+
+
+@county_cli.command("leave")
+def county_leave(
+    ctx: typer.Context,
+    county: Annotated[str, typer.Argument(help="The county's code.")],
+    after_period: Annotated[
+        int, typer.Option(help="Its last period, closed.", callback=period_number)
+    ],
+    reference: Annotated[str, typer.Option(help="The bank's reference of the transfer.")] = "",
+    on: DateOption = None,
+) -> None:
+    """Settle a county leaving the city pool after a closed period: what it owes of the pool's
+    advances repaid, the rest of its reserve transferred to it."""
+    with open_books(ctx) as books:
+        transferred = books.leave_county(
+            county, after_period, reference, actor(ctx), parse_date(on)
+        )
+    out.print(
+        f"County {county} left the city pool after period {after_period}; "
+        f"{fmt(transferred)} transferred to it."
+    )
 
 
 @commands.command("adjust")

@@ -15,19 +15,19 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NamedTuple
 
-from domain.errors import LedgerError, UnknownPeriod
+from domain.errors import CountyNotInPeriod, LedgerError, UnknownPeriod
 from domain.money import ZERO, fmt, from_fen, round_yuan
-from domain.scheme import Scheme
+from domain.scheme import PERIOD_NUMBERS, Scheme, in_pool
 from ledger.application.books import Books
 from projections.statements import (
     APPROVED,
     ENROLLED,
-    PAID,
+    JOINED,
+    LEFT,
+    PAID_OUT,
     PREMIUM,
     REASSESSED,
-    RECOVERED,
     REJECTED,
-    RETURNED,
     SUBMITTED,
     Fact,
     PeriodKnown,
@@ -35,6 +35,8 @@ from projections.statements import (
 )
 
 PERCENT_PLACES = Decimal("0.1")
+NEVER = PERIOD_NUMBERS.stop
+"""The period a county that joined after a document's position joins, as the document has it."""
 
 
 # The log position a document is produced at
@@ -95,6 +97,67 @@ def period_dict(period: PeriodKnown) -> dict[str, Any]:
         "policy_version": period.policy_version,
         "closed_on": None if period.closed_on is None else period.closed_on.isoformat(),
     }
+
+
+# The counties in the city pool
+
+
+@dataclass(frozen=True)
+class CountyChange:
+    """A county joining the city pool from a period, with the balance it brought, or leaving
+    it after one, with the balance settled to it."""
+
+    county: str
+    change: str
+    """JOINED or LEFT."""
+    period: int
+    amount: Decimal
+    effective_date: date
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "county": self.county,
+            "change": self.change,
+            "period": self.period,
+            "amount": fmt(self.amount),
+            "effective_date": self.effective_date.isoformat(),
+        }
+
+
+def county_changes(books: Books, periods: Sequence[PeriodKnown], at: int) -> list[CountyChange]:
+    """The counties that joined or left in the periods, as known at `at` (the periods opened
+    by then: an index finds their facts)."""
+    return [
+        CountyChange(f.county, f.kind, f.period, from_fen(f.amount_fen), f.effective_date)
+        for f in books.statements.county_changes([p.number for p in periods], at)
+    ]
+
+
+def counties_in(scheme: Scheme, changes: Sequence[CountyChange], period: int) -> list[str]:
+    """The counties in the city pool in the period as known at the changes' position: those
+    in it from the start, those that had joined by then from a period up to this one, less
+    those that had left before it."""
+    joined = dict.fromkeys(scheme.joined, NEVER) | {
+        c.county: c.period for c in changes if c.change == JOINED
+    }
+    left = {c.county: c.period for c in changes if c.change == LEFT}
+    return sorted(c for c in scheme.counties if in_pool(c, period, joined, left))
+
+
+def require_county_in(
+    scheme: Scheme, changes: Sequence[CountyChange], county: str, period: int
+) -> None:
+    """Refuse a document of a county not in the city pool in the period."""
+    scheme.require_county(county)
+    if county not in counties_in(scheme, changes, period):
+        said = [c for c in changes if c.county == county]
+        why = "; ".join(
+            f"it joined in period {c.period}"
+            if c.change == JOINED
+            else f"it left after period {c.period}"
+            for c in said
+        )
+        raise CountyNotInPeriod(county, period, why or "it had not joined by then")
 
 
 # Figures
@@ -277,7 +340,9 @@ def from_tallies(
         units=len({(t.county, t.unit) for t in of(ENROLLED)}),
         premiums=premiums,
         benefits_approved=fen(APPROVED) + fen(REASSESSED),
-        benefits_paid=fen(PAID) - fen(RETURNED) - fen(RECOVERED),
+        benefits_paid=from_fen(
+            sum(sign * sum(t.fen for t in of(k)) for k, sign in PAID_OUT.items())
+        ),
         claims=sum(t.count for t in of(APPROVED)) + changed(APPROVED),
         claims_rejected=sum(t.count for t in of(REJECTED)) + changed(REJECTED),
         members_helped=sum(t.members for t in of(APPROVED)),
@@ -386,8 +451,6 @@ def claim_lines(facts: Sequence[Fact]) -> list[ClaimLine]:
                 status = (f.source or line.status).rpartition(">")[2]
                 benefit = line.benefit + amount
                 lines[claim] = replace(line, status=status, benefit=benefit, reason=f.note)
-            elif f.kind == PAID:
-                lines[claim] = replace(line, paid=line.paid + amount)
-            elif f.kind in (RETURNED, RECOVERED):
-                lines[claim] = replace(line, paid=line.paid - amount)
+            elif f.kind in PAID_OUT:
+                lines[claim] = replace(line, paid=line.paid + PAID_OUT[f.kind] * amount)
     return list(lines.values())

@@ -16,23 +16,27 @@ from domain.accounts import (
     DEFICIT_TRANSFERS_IN,
     DEFICIT_TRANSFERS_OUT,
     PREMIUM_INCOME,
-    kind_of,
     natural_balance,
+    surplus,
 )
 from domain.errors import LedgerError
 from domain.money import ZERO, fmt, from_fen, to_fen
 from ledger.application.books import Books
 from ledger.reports.figures import (
+    CountyChange,
     Figures,
     Provenance,
     Unit,
     by_group,
     by_unit,
+    counties_in,
+    county_changes,
     from_tallies,
     mask,
     period_dict,
     period_known,
     provenance,
+    require_county_in,
     total,
 )
 from projections.balances import Filters
@@ -41,6 +45,7 @@ from projections.statements import (
     ADVANCE_REPAID,
     DEFICIT_CITY,
     DEFICIT_COUNTY,
+    PAID_OUT,
     POOL_FUNDED,
     POOL_KINDS,
     RESERVE_RETAINED,
@@ -207,6 +212,8 @@ class Statement:
     """The subject's closing reserve at the end of each period up to this one."""
     groups: dict[str | None, Figures]
     """The subject's figures by member group (None: members of no group)."""
+    changes: list[CountyChange]
+    """Counties that joined the city pool or left it, in this period or before."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -232,6 +239,7 @@ class Statement:
                 {"county": u.county, "unit": u.name, **f.activity()}
                 for u, f in self.current.units.items()
             ],
+            "county_changes": [c.as_dict() for c in self.changes],
         }
 
 
@@ -249,18 +257,21 @@ def statement(
         raise LedgerError(f"--largest: {largest} is not a number of claims")
     at = provenance(books, known_at, on_progress)
     scheme = books.app.scheme()
-    if county is not None:
-        scheme.require_county(county)
     current, known = period_known(books, period, at.position)
-    counties = sorted(scheme.counties)
-    opening, reserves = opening_reserves(books, known, county, counties, at.position)
+    changes = county_changes(books, books.statements.periods(at.position), at.position)
+    if county is not None:
+        require_county_in(scheme, changes, county, period)
+    counties = counties_in(scheme, changes, period)
+    opening, reserves = opening_reserves(books, known, county, sorted(scheme.counties), at.position)
     figures = period_figures(books, current, opening[period], county, counties, at.position)
     previous = None
     if len(known) > 1:
         before = known[-2]
-        previous = period_figures(
-            books, before, opening[before.number], county, counties, at.position
-        )
+        earlier = counties_in(scheme, changes, before.number)
+        if county is None or county in earlier:
+            previous = period_figures(
+                books, before, opening[before.number], county, earlier, at.position
+            )
     facts = books.statements.facts(
         period, at.position, (DEFICIT_CITY, DEFICIT_COUNTY, ADJUSTMENT), county=county
     )
@@ -288,6 +299,7 @@ def statement(
         bands=_bands(books, period, at.position, county),
         reserves=reserves,
         groups=by_group(books.statements.group_tallies(period, at.position, county)),
+        changes=[c for c in changes if c.period <= period and county in (None, c.county)],
     )
 
 
@@ -319,7 +331,7 @@ def period_results(
     results = {}
     for p in periods:
         totals = books.balances.totals(Filters(period=p.number, known_at=at))
-        results[p.number] = {e: _result(_natural(totals, e)) for e in entities}
+        results[p.number] = {e: surplus(_natural(totals, e)) for e in entities}
     return results
 
 
@@ -336,7 +348,12 @@ def period_figures(
     totals = books.balances.totals(Filters(period=period.number, known_at=at))
     sources = sorted({a.split(":", 1)[1] for _, a in totals if a.startswith(PREMIUM_INCOME + ":")})
     received = _received_between(books, period.start, period.end, at)
-    paid = books.statements.paid_between(period.start, period.end, at)
+    numbers = [p.number for p in books.statements.periods(at)]
+    paid: dict[str, int] = {}
+    for (entity, kind), fen in books.statements.paid_between(
+        period.start, period.end, numbers, at
+    ).items():
+        paid[entity] = paid.get(entity, 0) + PAID_OUT[kind] * fen
 
     def figures(entity: str, facts: Figures) -> Figures:
         accounts = _natural(totals, entity)
@@ -348,7 +365,7 @@ def period_figures(
             deficit_city_share=accounts.get(DEFICIT_TRANSFERS_IN, ZERO)
             + accounts.get(DEFICIT_TRANSFERS_OUT, ZERO),
             deficit_county_share=accounts.get(COUNTY_CONTRIBUTIONS, ZERO),
-            period_result=_result(accounts),
+            period_result=surplus(accounts),
             paid_in_dates=from_fen(paid.get(entity, 0)),
             received_in_dates=received.get(entity, ZERO),
         )
@@ -393,12 +410,6 @@ def _natural(totals: dict[tuple[str, str], int], entity: str) -> dict[str, Decim
         for (e, account), fen in totals.items()
         if e == entity
     }
-
-
-def _result(accounts: dict[str, Decimal]) -> Decimal:
-    income = sum((a for n, a in accounts.items() if kind_of(n) == "income"), ZERO)
-    expense = sum((a for n, a in accounts.items() if kind_of(n) == "expense"), ZERO)
-    return income - expense
 
 
 def _adjustment(f: Fact) -> Adjustment:

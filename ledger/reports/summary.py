@@ -12,7 +12,17 @@ from domain.errors import LedgerError, UnknownPeriod
 from domain.money import ZERO, fmt
 from domain.policy import is_funding_source
 from ledger.application.books import Books
-from ledger.reports.figures import Figures, Provenance, average, period_dict, provenance, total
+from ledger.reports.figures import (
+    Figures,
+    Provenance,
+    average,
+    counties_in,
+    county_changes,
+    period_dict,
+    provenance,
+    require_county_in,
+    total,
+)
 from ledger.reports.statement import opening_reserves, period_figures
 from projections.statements import PeriodKnown
 
@@ -95,24 +105,26 @@ def summary(
             raise LedgerError(f"--per-head-sources: {source!r} is not a funding source")
     at = provenance(books, known_at)
     scheme = books.app.scheme()
-    if county is not None:
-        scheme.require_county(county)
     known = [p for p in books.statements.periods(at.position) if p.number <= last]
     numbers = {p.number for p in known}
     for number in range(first, last + 1):
         if number not in numbers:
             raise UnknownPeriod(number, at.position)
-    counties = sorted(scheme.counties)
-    opening, _ = opening_reserves(books, known, county, counties, at.position)
-    periods = [
-        (p, period_figures(books, p, opening[p.number], county, counties, at.position).subject)
-        for p in known
-        if p.number >= first
-    ]
+    changes = county_changes(books, books.statements.periods(at.position), at.position)
+    if county is not None:
+        for number in range(first, last + 1):
+            require_county_in(scheme, changes, county, number)
+    opening, _ = opening_reserves(books, known, county, sorted(scheme.counties), at.position)
+    periods = []
+    for p in (p for p in known if p.number >= first):
+        counties = counties_in(scheme, changes, p.number)
+        figures = period_figures(books, p, opening[p.number], county, counties, at.position)
+        periods.append((p, figures.subject))
+    shown = sorted({c for n in range(first, last + 1) for c in counties_in(scheme, changes, n)})
     return Summary(
         scheme=scheme.name,
         county=county,
-        county_names={c: scheme.counties[c] for c in ([county] if county else counties)},
+        county_names={c: scheme.counties[c] for c in ([county] if county else shown)},
         provenance=at,
         periods=periods,
         per_head=PerHead(None if per_head_sources is None else tuple(per_head_sources)),

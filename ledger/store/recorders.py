@@ -36,17 +36,13 @@ post into."""
 CLOSES = "closes"
 """Keyword of Application.save(): the period the saved events close."""
 FIGURES_AT = "figures_at"
-"""Keyword of Application.save() with CLOSES: the log position the closing figures were
-read at; the close is refused (IntegrityError, to be recomputed) if anything came after."""
+"""Keyword of Application.save(): the log position the figures the saved events were decided
+on (a close's, a leaving county's reserve) were read at; the save is refused (IntegrityError,
+to be recomputed) if anything came after."""
 READ_AT = "read_at"
 """Keyword of Application.save(): {aggregate id: version} of aggregates the saved events were
 decided on without changing them (the scheme, for a member's command); the save is refused
 (IntegrityError, for the command to decide again) if any has moved past that version."""
-
-
-def _guarded(kwargs: dict[str, Any]) -> bool:
-    """Whether a save has a guard to check (see the module's docstring)."""
-    return any(kwargs.get(k) is not None for k in (CLOSES, POSTS_INTO, READ_AT))
 
 
 def _periods(value: int | Iterable[int] | None) -> list[int]:
@@ -176,12 +172,13 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder, _Statements):
         last = c.fetchone()
         links = _links(last["hash"] if last else GENESIS, ids, stored_events)
         c.executemany(self.sql(ADD_LINK), links)
-        if kwargs.get(CLOSES) is not None:
+        if kwargs.get(FIGURES_AT) is not None:
             c.execute(
                 self.sql("SELECT COUNT(*) FROM {events} WHERE rowid > ?"), (kwargs[FIGURES_AT],)
             )
             if c.fetchone()[0] != len(stored_events):
-                raise IntegrityError("events were recorded after the closing figures were read")
+                raise IntegrityError("events were recorded after the figures were read")
+        if kwargs.get(CLOSES) is not None:
             c.execute(self.sql(CLOSE), (kwargs[CLOSES],))
         for period in _periods(kwargs.get(POSTS_INTO)):
             c.execute(self.sql(IS_CLOSED), (period,))
@@ -415,8 +412,8 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
         )
         row = curs.fetchone()
         assert row is not None
-        if kwargs.get(CLOSES) is not None and row["last"] != kwargs[FIGURES_AT]:
-            raise IntegrityError("events were recorded after the closing figures were read")
+        if kwargs.get(FIGURES_AT) is not None and row["last"] != kwargs[FIGURES_AT]:
+            raise IntegrityError("events were recorded after the figures were read")
         if row["closed"]:
             raise PeriodNotOpen(row["closed"][0])
         if row["moved"]:

@@ -5,7 +5,8 @@ written again when the chart gained the recovery and city pool accounts: the bal
 list them at 0.00, the JSON statement names the pool's money (none) and each deficit's
 cover (a grant); and again when the statement gained its calendar claims ratio, its figures
 by member group and its table of all units: additions, and the ratio's label saying which it
-is.)"""
+is; and when the chart gained the accounts of counties joining and leaving the pool, listed
+at 0.00, with `scheme show` naming none joined or left.)"""
 
 import json
 import os

@@ -19,7 +19,7 @@ from ledger.reports.figures import Figures, Provenance, Unit, average
 from ledger.reports.screening import Screening, Slip
 from ledger.reports.statement import PeriodFigures, Statement
 from ledger.reports.summary import Summary
-from projections.statements import PeriodKnown
+from projections.statements import JOINED, PeriodKnown
 
 TITLE = "职工医疗互助保障"
 NOTHING = "—"
@@ -166,6 +166,7 @@ def statement_document(s: Statement) -> Document:
         _sources(s),
         _deficits(s),
         *_pool_money(s),
+        *_county_changes(s),
         _reserves(s),
         _by_group(s),
         Section(
@@ -427,6 +428,35 @@ def _pool_money(s: Statement) -> tuple[Section, ...]:
             "市级统筹资金 The city pool's own money",
             (),
             Table("City pool money", ("项目 Item", "金额 Amount"), rows),
+        ),
+    )
+
+
+def _county_changes(s: Statement) -> tuple[Section, ...]:
+    """Counties that joined the city pool (and the balance each brought) or left it (and
+    what was settled to each), where any did by this period."""
+    if not s.changes:
+        return ()
+    return (
+        Section(
+            "统筹范围 Counties joining and leaving the city pool",
+            (),
+            Table(
+                "Joining and leaving",
+                ("县 County", "变动 Change", "期 Period", "日期 Date", "金额 Amount"),
+                tuple(
+                    (
+                        county_label(s.county_names, c.county),
+                        "加入，转入基金 Joined, its fund brought in"
+                        if c.change == JOINED
+                        else "退出，余额转出 Left after it, its balance settled",
+                        c.period,
+                        c.effective_date,
+                        c.amount,
+                    )
+                    for c in s.changes
+                ),
+            ),
         ),
     )
 
