@@ -49,6 +49,7 @@ DUTIES: dict[str, Duty] = {
     "open_period": Duty(APPROVER, "open periods"),
     "join_county": Duty(ADMIN, "bring counties into the city pool"),
     "leave_county": Duty(ADMIN, "settle counties leaving the city pool"),
+    "change_notice_template": Duty(ADMIN, "change the SMS text sent for payouts"),
     "close_period": Duty(APPROVER, "close periods"),
     "post_adjustment": Duty(APPROVER, "post adjustments"),
     "fund_pool": Duty(CASHIER, "record the city pool's funding"),

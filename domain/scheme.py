@@ -33,7 +33,7 @@ from domain.errors import (
 )
 from domain.money import ZERO, fmt, non_negative, positive, round_yuan
 from domain.policy import DeficitSharing, Policy
-from domain.text import identifier, plain_text
+from domain.text import FIRST_NOTICE, identifier, notice_template, plain_text
 
 NAMESPACE = uuid5(NAMESPACE_URL, "https://mutual-aid-ledger/")
 PERIOD_NUMBERS = range(1, 10_000)
@@ -198,6 +198,8 @@ class Scheme(Aggregate):
         """The period each county that joined later is in from; the others, from the first."""
         self.left: dict[str, int] = {}
         """The last period of each county that left."""
+        self.notice_template = FIRST_NOTICE
+        """The SMS text each payout sends (domain.text.NOTICE_FIELDS)."""
         self.roles: dict[str, set[str]] = {actor: {ADMIN}}
 
     # Guards
@@ -662,6 +664,23 @@ class Scheme(Aggregate):
         effective_date: date,
     ) -> None:
         self.left[county] = after_period
+
+    def change_notice_template(self, template: str, actor: str, effective_date: date) -> None:
+        """The SMS text payouts send from now on: `{claim_id}` in it refers the member to
+        the claim's explanation of benefit. Messages already in the outbox keep theirs."""
+        text = notice_template(template)
+        if text == self.notice_template:
+            raise Conflict("the SMS template is already that text")
+        self._notice_template_changed(text, actor, effective_date)
+
+    class NoticeTemplateChanged(Aggregate.Event):
+        template: str
+        actor: str
+        effective_date: date
+
+    @event(NoticeTemplateChanged)
+    def _notice_template_changed(self, template: str, actor: str, effective_date: date) -> None:
+        self.notice_template = template
 
     def post_adjustment(
         self,

@@ -6,9 +6,10 @@ writer for ever, and an id with spaces around it would name a second member.
 """
 
 import re
+import string
 import unicodedata
 
-from domain.errors import InvalidText
+from domain.errors import FieldError, InvalidText
 
 REFUSED_CATEGORIES = {"Cc": "a control character", "Cs": "an unpaired surrogate"}
 """Unicode categories no record may hold: C0 and C1 controls (tab and newline included),
@@ -65,3 +66,45 @@ def mobile_phone(value: str, field: str) -> str:
     if not MOBILE.fullmatch(value):
         raise InvalidText(field, value, "must be a mobile number of 11 digits, such as 13812345678")
     return value
+
+
+NOTICE_FIELDS = {
+    "scheme": "the scheme's name",
+    "member_id": "the member's id",
+    "amount": "the amount paid, in yuan",
+    "day": "the day paid, as 2025年6月1日",
+    "claim_id": "the claim's id, under which its explanation of benefit is produced",
+}
+"""What a payout's SMS text may say, each filled in from the payout."""
+FIRST_NOTICE = (
+    "【{scheme}】{member_id}您好：您的职工医疗互助保障金{amount}元已于{day}支付到您的银行账户，"
+    "请注意查收。"
+)
+"""The SMS text of every payout until a scheme records another."""
+NOTICE_LENGTH = 300
+
+
+def notice_template(text: str) -> str:
+    """An SMS template as it may be recorded: plain text of at most NOTICE_LENGTH signs, its
+    fields those of NOTICE_FIELDS, bare (no format or conversion), the amount among them."""
+    record = "SMS template"
+    text = plain_text(text.strip(), "template")
+    if not text:
+        raise FieldError(record, "template", "give the text")
+    if len(text) > NOTICE_LENGTH:
+        raise FieldError(record, "template", f"{len(text)} signs is over {NOTICE_LENGTH}")
+    try:
+        parts = list(string.Formatter().parse(text))
+    except ValueError as e:
+        raise FieldError(record, "template", f"{e}: write a brace itself as {{{{ or }}}}") from None
+    fields = set()
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in NOTICE_FIELDS or spec or conversion:
+            known = ", ".join(f"{{{f}}}" for f in NOTICE_FIELDS)
+            raise FieldError(record, "template", f"unknown field {{{name}}} (fields: {known})")
+        fields.add(name)
+    if "amount" not in fields:
+        raise FieldError(record, "template", "it must say the amount paid: {amount}")
+    return text

@@ -18,13 +18,9 @@ from typing import ClassVar
 from domain.member import Member
 from domain.money import fmt
 from domain.scheme import Scheme
+from domain.text import FIRST_NOTICE
 from ledger.store.log import Entry, EventLog
 from projections.projector import Cursor, Database, Projector, ReadModel
-
-TEMPLATE = (
-    "【{scheme}】{member_id}您好：您的职工医疗互助保障金{amount}元已于{day}支付到您的银行账户，"
-    "请注意查收。"
-)
 
 
 @dataclass(frozen=True)
@@ -34,6 +30,9 @@ class Message:
     text: str
     phone: str | None
     """The member's mobile number as on record when the message is read; None if none."""
+
+
+TEXT_KEY = "text/"
 
 
 class OutboxModel(ReadModel):
@@ -46,8 +45,11 @@ class OutboxModel(ReadModel):
         "outbox_returns": "message_id TEXT PRIMARY KEY, notification_id BIGINT NOT NULL",
         "outbox_phones": "member_id TEXT PRIMARY KEY, phone TEXT NOT NULL",
     }
-    """`outbox_returns`: the messages whose payout was returned, with the position of the
-    return; `outbox_phones`: each member's mobile number as last given."""
+    """`outbox_schemes`: what the scheme gives the texts: its name, under its id, and each
+    SMS text it recorded, under TEXT_KEY and the position it holds from (FIRST_NOTICE
+    before any; kept in this table, which ledgers kept before texts were recorded have
+    already); `outbox_returns`: the messages whose payout was returned, with the position
+    of the return; `outbox_phones`: each member's mobile number as last given."""
     not_replayed = frozenset({"handed_over_at"})
 
     def apply(self, cursor: Cursor, entries: Sequence[Entry]) -> None:
@@ -64,6 +66,8 @@ class OutboxModel(ReadModel):
                 returns.append((message_id(e.claim_id, e.bank_reference), n))
             elif isinstance(e, Scheme.Created):
                 schemes.append((originator, e.name))
+            elif isinstance(e, Scheme.NoticeTemplateChanged):
+                schemes.append((f"{TEXT_KEY}{n:020d}", e.template))
         for table, key, rows in (
             ("outbox_schemes", "originator_id", schemes),
             ("outbox_members", "originator_id", members),
@@ -99,8 +103,14 @@ class OutboxModel(ReadModel):
         self, cursor: Cursor, payouts: Sequence[tuple[int, str, Member.PayoutMade]]
     ) -> None:
         sql = self.db.sql
-        cursor.execute(sql("SELECT name FROM {outbox_schemes}"))
-        scheme = cursor.fetchone()["name"]
+        cursor.execute(sql("SELECT originator_id, name FROM {outbox_schemes}"))
+        given = {r["originator_id"]: r["name"] for r in cursor.fetchall()}
+        [scheme] = [name for key, name in given.items() if not key.startswith(TEXT_KEY)]
+        templates = sorted(
+            (int(key.removeprefix(TEXT_KEY)), text)
+            for key, text in given.items()
+            if key.startswith(TEXT_KEY)
+        )
         paid = sorted({originator for _, originator, _ in payouts})
         cursor.execute(
             sql(
@@ -114,11 +124,16 @@ class OutboxModel(ReadModel):
         for notification_id, originator, e in payouts:
             member_id = member_ids[originator]
             day = e.effective_date
-            text = TEMPLATE.format(
+            template = FIRST_NOTICE
+            for since, text in templates:
+                if since < notification_id:
+                    template = text
+            text = template.format(
                 scheme=scheme,
                 member_id=member_id,
                 amount=fmt(e.amount),
                 day=f"{day.year}年{day.month}月{day.day}日",
+                claim_id=e.claim_id,
             )
             messages.append(
                 (message_id(e.claim_id, e.bank_reference), notification_id, member_id, text, None)

@@ -395,6 +395,13 @@ class MutualAidLedger(Application[UUID]):
 
     @refusals_recorded
     @retry_on_conflict
+    def change_notice_template(self, template: str, actor: str, on: date) -> None:
+        scheme = self._scheme_to_change(actor, "change_notice_template")
+        scheme.change_notice_template(template, actor, on)
+        self.save(scheme)
+
+    @refusals_recorded
+    @retry_on_conflict
     def post_adjustment(
         self,
         period: int,

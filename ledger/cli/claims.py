@@ -292,6 +292,31 @@ def payouts_export(
     )
 
 
+@notifications_cli.command("template")
+def notifications_template(
+    ctx: typer.Context,
+    text: Annotated[
+        str | None,
+        typer.Option(
+            help="The SMS text for payouts from now on, with {scheme}, {member_id}, {amount}, "
+            "{day} and {claim_id} (the claim's explanation of benefit)."
+        ),
+    ] = None,
+    on: DateOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the SMS text payouts send, or record another (an admin)."""
+    with open_books(ctx) as books:
+        if text is not None:
+            books.app.change_notice_template(text, actor(ctx), parse_date(on))
+        template = books.app.scheme().notice_template
+    if as_json:
+        print_json({"template": template})
+        return
+    said = "The SMS text for payouts" + (" from now on" if text is not None else "")
+    out.print(f"{said}:\n{template}", markup=False, soft_wrap=True)
+
+
 @notifications_cli.command("export")
 def notifications_export(
     ctx: typer.Context,
