@@ -48,7 +48,7 @@ from ledger.reports.render.document import (
 )
 from ledger.reports.screening import screening
 from ledger.reports.statement import statement
-from ledger.reports.summary import summary
+from ledger.reports.summary import parse_periods, parse_sources, summary
 from ledger.reports.trails import Explanation, explain, known_at_position
 
 commands = typer.Typer()
@@ -275,21 +275,6 @@ def statement_(
     _written(f"the period {period} statement", found.provenance, path, as_json)
 
 
-PERIODS = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
-
-
-def _periods(value: str) -> tuple[int, int]:
-    """FIRST-LAST, or one period, as period numbers."""
-    found = PERIODS.fullmatch(value)
-    if found is None:
-        raise LedgerError(f"--periods: {value!r} is not FIRST-LAST (say 1-14) or one period")
-    first = int(found.group(1))
-    last = first if found.group(2) is None else int(found.group(2))
-    period_number(first)
-    period_number(last)
-    return first, last
-
-
 @commands.command("summary")
 def summary_(
     ctx: typer.Context,
@@ -312,12 +297,8 @@ def summary_(
     """A summary over several periods for the boards: each period's figures in a row of its
     own, the totals, and per member figures, as the log stood at a position."""
     _format(format, (*FORMATS, "json"))
-    first, last = _periods(periods)
-    sources = (
-        None
-        if per_head_sources is None
-        else [x.strip() for x in per_head_sources.split(",") if x.strip()]
-    )
+    first, last = parse_periods(periods)
+    sources = parse_sources(per_head_sources)
     path = _document_out(out, format, as_json)
     with open_books(ctx) as books:
         found = summary(books, first, last, county, known_at_position(books, as_known_at), sources)

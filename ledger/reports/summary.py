@@ -3,6 +3,7 @@ the city, or of one county, in a column of its own, the totals over them, and pe
 figures that say which funding sources they count.
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -11,6 +12,7 @@ from typing import Any
 from domain.errors import LedgerError, UnknownPeriod
 from domain.money import ZERO, fmt
 from domain.policy import is_funding_source
+from domain.scheme import PERIOD_NUMBERS
 from ledger.application.books import Books
 from ledger.reports.figures import (
     Figures,
@@ -25,6 +27,29 @@ from ledger.reports.figures import (
 )
 from ledger.reports.statement import opening_reserves, period_figures
 from projections.statements import PeriodKnown
+
+PERIODS = re.compile(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?")
+
+
+def parse_periods(text: str) -> tuple[int, int]:
+    """FIRST-LAST (say 1-14), or one period, as the first and last period numbers."""
+    found = PERIODS.fullmatch(text)
+    if found is None:
+        raise LedgerError(f"--periods: {text!r} is not FIRST-LAST (say 1-14) or one period")
+    first = int(found.group(1))
+    last = first if found.group(2) is None else int(found.group(2))
+    for number in (first, last):
+        if number not in PERIOD_NUMBERS:
+            raise LedgerError(
+                f"period {number}: period numbers run from {PERIOD_NUMBERS[0]} to "
+                f"{PERIOD_NUMBERS[-1]}"
+            )
+    return first, last
+
+
+def parse_sources(text: str | None) -> list[str] | None:
+    """Funding sources, comma-separated; None (all of them) for none given."""
+    return None if text is None else [s.strip() for s in text.split(",") if s.strip()]
 
 
 @dataclass(frozen=True)

@@ -36,8 +36,9 @@ from ledger.application.feeds import ImportRefused, import_feed
 from ledger.application.records import PositiveAmount
 from ledger.reports.audit import Digest, head, verification, verify
 from ledger.reports.benefit_notice import benefit_notice
-from ledger.reports.render.document import benefit_notice_document
+from ledger.reports.render.document import benefit_notice_document, summary_document
 from ledger.reports.statement import statement
+from ledger.reports.summary import parse_periods, parse_sources, summary
 from ledger.reports.trails import explain, known_at_position, trail
 from ledger.service import pages
 from ledger.service.downloads import MEDIA_TYPES, attachment, document_file, statement_file
@@ -550,6 +551,32 @@ def create_app(db: str) -> FastAPI:
             statement_file(found, format),
             media_type=MEDIA_TYPES[format],
             headers={"Content-Disposition": attachment(f"statement-{period}.{format}")},
+        )
+
+    @app.get(
+        "/summary",
+        response_class=Response,
+        responses={200: {"content": {t: {} for t in MEDIA_TYPES.values()}}},
+    )
+    def periods_summary(
+        who: User,
+        periods: Annotated[str, Query(description="FIRST-LAST, say 1-14.")],
+        format: Annotated[str, Query(pattern="^(json|html|pdf|xlsx)$")] = "json",
+        county: str | None = None,
+        per_head_sources: Annotated[
+            str | None, Query(description="Funding sources, comma-separated; default: all.")
+        ] = None,
+        as_known_at: KnownAt = None,
+    ) -> Response:
+        """A summary over several periods, as `ledger summary` writes it."""
+        first, last = parse_periods(periods)
+        with service.reading() as books:
+            known_at = known_at_position(books, as_known_at)
+            found = summary(books, first, last, county, known_at, parse_sources(per_head_sources))
+        return Response(
+            document_file(found.as_dict(), lambda: summary_document(found), format),
+            media_type=MEDIA_TYPES[format],
+            headers={"Content-Disposition": attachment(f"summary-{first}-{last}.{format}")},
         )
 
     @app.get("/audit/digest")

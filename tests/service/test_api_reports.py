@@ -9,6 +9,7 @@ from ledger.application.books import Books
 from ledger.reports.audit import head
 from ledger.reports.benefit_notice import benefit_notice
 from ledger.reports.statement import statement
+from ledger.reports.summary import summary
 
 
 @pytest.fixture
@@ -95,3 +96,24 @@ def test_the_explanation_of_benefit_is_the_claims_own_figures(
     pdf = client.get(f"/claims/{paid}/explanation?format=pdf", headers=headers)
     assert pdf.content.startswith(b"%PDF-")
     assert client.get("/claims/NOPE/explanation", headers=headers).status_code == 404
+
+
+def test_the_summary_over_periods_is_the_books_own(
+    client: TestClient, tokens: dict[str, str], books: Books, paid: str
+) -> None:
+    headers = as_(tokens, "approver")
+    found = client.get("/summary?periods=1-1&per_head_sources=worker", headers=headers)
+    assert found.status_code == 200, found.json()
+    assert found.json() == summary(books, 1, 1, per_head_sources=["worker"]).as_dict()
+    assert found.json()["total"]["premium_per_member"] == "1.00"
+    xlsx = client.get("/summary?periods=1&format=xlsx", headers=headers)
+    assert xlsx.content.startswith(b"PK\x03\x04")
+    assert "filename*=UTF-8''summary-1-1.xlsx" in xlsx.headers["content-disposition"]
+    for query, status, reason in (
+        ("periods=1-x", 400, "--periods: '1-x' is not FIRST-LAST"),
+        ("periods=1-2", 404, "period 2 had not been opened"),
+        ("periods=1&per_head_sources=wages", 400, "'wages' is not a funding source"),
+    ):
+        answer = client.get(f"/summary?{query}", headers=headers)
+        assert answer.status_code == status, query
+        assert reason in answer.json()["error"]["reason"], query
