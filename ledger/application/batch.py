@@ -25,7 +25,7 @@ from domain.member import (
     member_uuid,
 )
 from domain.scheme import Period, Scheme
-from ledger.store.recorders import POSTS_INTO
+from ledger.store.recorders import POSTS_INTO, READ_AT
 
 if TYPE_CHECKING:
     from ledger.application.app import MutualAidLedger
@@ -123,11 +123,14 @@ class Batch:
         return period
 
     def save(self, progress: Callable[[int], None]) -> None:
-        """Save the events recorded in chunks, telling `progress` how many members' are saved."""
+        """Save the events recorded in chunks, telling `progress` how many members' are saved;
+        each chunk only while the scheme stands as the batch decided on it (a county that
+        left since, a role revoked: the feed is to be imported again)."""
         saved = 0
         for members, events in self._chunks():
             try:
-                self.app.record(events, **{POSTS_INTO: self.periods})
+                read_at = {self.scheme.id: self.scheme.version}
+                self.app.record(events, **{POSTS_INTO: self.periods, READ_AT: read_at})
             except IntegrityError:
                 raise LedgerError(
                     "the ledger changed while this feed was imported; import it again: the "

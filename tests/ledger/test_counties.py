@@ -10,8 +10,9 @@ from decimal import Decimal
 import pytest
 from rosters import import_roster, roster_line
 
-from domain.errors import Conflict, CountyNotInPeriod, DutyRefused
+from domain.errors import Conflict, CountyNotInPeriod, DutyRefused, LedgerError
 from domain.policy import Policy
+from ledger.application.batch import Batch
 from ledger.application.books import Books
 from ledger.application.feeds import ImportRefused
 from ledger.application.policies import load_preset
@@ -146,3 +147,30 @@ def test_an_adjustment_is_refused_for_a_period_before_the_county_joined(books: B
         books.app.post_adjustment(
             1, "YH", "bank", "county_contributions", "1.00", "early", "approver", JOINED_ON
         )
+
+
+def test_a_feed_decided_before_its_county_left_saves_nothing(
+    books: Books, db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An enrolment feed for C2's next period, decided while C2 was in the pool, meets C2
+    leaving (in another process's connection) before it saves: it is refused whole."""
+    import_roster(books, roster_line("M1", "C2"))
+    open_period_two(books)
+    books.close_period(1, "approver", date(2026, 1, 31))
+    save = Batch.save
+
+    def leaving_first(batch: Batch, progress: Callable[[int], None]) -> None:
+        other = Books(db)
+        try:
+            other.leave_county("C2", 1, "T-C2", "admin", date(2026, 2, 1))
+        finally:
+            other.close()
+        save(batch, progress)
+
+    monkeypatch.setattr(Batch, "save", leaving_first)
+    with pytest.raises(LedgerError, match="the ledger changed while this feed was imported"):
+        import_roster(books, roster_line("M2", "C2", period=2, on=JOINED_ON), paid=False)
+    monkeypatch.undo()
+    books.catch_up()
+    assert books.statements.periods_of("C2", books.log.last_position()) == [1]
+    assert books.app.scheme().left == {"C2": 1}
