@@ -60,6 +60,15 @@ def ready(books: Books, enrol: Callable[..., None]) -> Books:
 
 Command = Callable[[Books, str, Path], object]
 
+
+def leave_c2(books: Books, user: str, _: Path) -> object:
+    """C2 leaves after period 1, closed first where the user may settle it (C2 has nothing
+    of its own, so nothing is transferred)."""
+    if user == USER_OF_ROLE["admin"]:
+        books.close_period(1, "approver", date(2026, 1, 31))
+    return books.leave_county("C2", 1, "", user, date(2026, 2, 1))
+
+
 COMMANDS: dict[str, tuple[str, Command]] = {
     # the command: (a user without its role, the command run by a user)
     "grant_role": ("clerk", lambda b, user, _: b.app.grant_role("wang", "clerk", user, ON)),
@@ -90,6 +99,17 @@ COMMANDS: dict[str, tuple[str, Command]] = {
     "write_off_recovery": (
         "cashier",
         lambda b, user, _: b.app.write_off_recovery("S-6", "cannot be found", user, ON),
+    ),
+    "join_county": (
+        "approver",
+        lambda b, user, _: b.app.join_county("YH", "Yunhe", 1, "100.00", "T-1", user, ON),
+    ),
+    "leave_county": ("approver", leave_c2),
+    "change_notice_template": (
+        "cashier",
+        lambda b, user, _: b.app.change_notice_template(
+            "{amount} yuan paid ({claim_id})", user, ON
+        ),
     ),
     "fund_pool": (
         "clerk",
