@@ -259,6 +259,9 @@ def statement_(
     ] = None,
     as_known_at: KnownAtOption = None,
     largest: Annotated[int, typer.Option(help="How many of the largest claims to list.")] = 10,
+    units: Annotated[
+        bool, typer.Option("--units", help="Add the table of all units (JSON always has it).")
+    ] = False,
     as_json: WrittenJsonOption = False,
 ) -> None:
     """The period statement for the boards: figures per county and for the city, as the log
@@ -271,7 +274,7 @@ def statement_(
     if path is None:
         print_json(found.as_dict())
         return
-    _write(found.as_dict(), lambda: statement_document(found), format, path)
+    _write(found.as_dict(), lambda: statement_document(found, units), format, path)
     _written(f"the period {period} statement", found.provenance, path, as_json)
 
 

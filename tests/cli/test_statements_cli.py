@@ -529,3 +529,17 @@ def test_a_units_slips_begin_on_the_first_page_one_signed_slip_a_page(
     ledger.ok(db, "screening", *args, "--format", "html", "--out", str(html))
     assert html_text(html).count("负责人") == 2
     assert english_only(html_text(html)) == []
+
+
+def test_the_table_of_all_units_is_drawn_when_asked_for(
+    ledger: Ledger, db: str, closed: Books, tmp_path: Path
+) -> None:
+    plain, with_units = tmp_path / "plain.html", tmp_path / "units.html"
+    ledger.ok(db, "statement", "--period", "1", "--format", "html", "-o", str(plain))
+    ledger.ok(
+        db, "statement", "--period", "1", "--format", "html", "--units", "-o", str(with_units)
+    )
+    assert "各单位情况" not in html_text(plain)
+    assert "各单位情况 All units (3)" in html_text(with_units) and "Dye House" in html_text(
+        with_units
+    )

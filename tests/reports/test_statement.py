@@ -334,8 +334,9 @@ def test_the_units_table_has_every_unit_as_its_disclosure_shows_it(closed: Books
     c2 = statement(closed, 1, county="C2").as_dict()
     assert [(u["county"], u["unit"]) for u in c2["units"]] == [("C2", "Harbour Union")]
     assert sum(g["members"] for g in c2["by_group"]) == c2["counties"]["C2"]["members"]
-    page = render(statement_document(statement(closed, 1)))
+    page = render(statement_document(statement(closed, 1), units=True))
     assert "各单位情况 All units (3)" in page and "Dye House" in page
+    assert "各单位情况" not in render(statement_document(statement(closed, 1)))
 
 
 def test_units_of_one_name_in_two_counties_are_two_rows(twins: Books) -> None:

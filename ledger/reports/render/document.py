@@ -156,7 +156,9 @@ def county_label(names: Mapping[str, str], code: str) -> str:
 # Period statement
 
 
-def statement_document(s: Statement) -> Document:
+def statement_document(s: Statement, units: bool = False) -> Document:
+    """The statement as a document; `units`: with the table of all units (a row per unit,
+    pages of them in a big city; the JSON always has them)."""
     subject = "全市 City" if s.county is None else county_label(s.county_names, s.county)
     current, previous = s.current, s.previous
     sections = [_summary(subject, current, previous)]
@@ -242,7 +244,7 @@ def statement_document(s: Statement) -> Document:
                 tuple((p, r) for p, r in s.reserves),
             ),
         ),
-        _units(s),
+        *((_units(s),) if units else ()),
         Section("签章 Signatures", signatures=SIGNATURES),
     ]
     return Document(
