@@ -23,6 +23,8 @@ class Filters:
     """Postings effective on or before this business date."""
     known_at: int | None = None
     """Postings of events recorded at or before this log position."""
+    since: date | None = None
+    """Postings effective on or after this business date."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ def _where(filters: Filters) -> tuple[str, list[object]]:
     if filters.known_at is not None:
         where.append("notification_id <= ?")
         params.append(filters.known_at)
+    if filters.since is not None:
+        where.append("effective_date >= ?")
+        params.append(filters.since.isoformat())
     return " AND ".join(where), params
 
 

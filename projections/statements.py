@@ -54,6 +54,9 @@ PAID_OUT = {PAID: 1, RETURNED: -1, RECOVERED: -1}
 overpayments members paid back."""
 CLAIM_KINDS = (SUBMITTED, APPROVED, REJECTED, REASSESSED, PAID, RETURNED, RECOVERED, WRITTEN_OFF)
 
+OPENED = "SELECT period FROM {statement_periods} WHERE notification_id <= ?"
+"""The periods opened by a position: named in a query of facts of any period, so that the
+facts' index (period, kind, ...) finds them."""
 FACT_COLUMNS = (
     "notification_id, seq, kind, period, county, unit, member_id, claim_id, source, "
     "amount_fen, eligible_fen, effective_date, note"
@@ -402,18 +405,17 @@ class Statements(Projector):
             cursor.execute(statement, params)
             return [_fact(r) for r in cursor.fetchall()]
 
-    def paid_between(
-        self, start: date, end: date, periods: Sequence[int], known_at: int
-    ) -> dict[tuple[str, str], int]:
+    def paid_between(self, start: date, end: date, known_at: int) -> dict[tuple[str, str], int]:
         """By county and kind of PAID_OUT, what was paid out from `start` to `end`, by the days
-        it was, on the claims of the periods given: the calendar claims ratio's claims."""
-        marks, kinds = ", ".join("?" * len(periods)), ", ".join("?" * len(PAID_OUT))
+        it was, on the claims of any period opened by the position (the periods named, for
+        the facts' index): the calendar claims ratio's claims."""
+        kinds = ", ".join("?" * len(PAID_OUT))
         statement = self.db.sql(
-            "SELECT county, kind, SUM(amount_fen) AS fen FROM {facts} "
-            f"WHERE period IN ({marks}) AND kind IN ({kinds}) AND notification_id <= ? "
+            f"SELECT county, kind, SUM(amount_fen) AS fen FROM {{facts}} WHERE period IN "
+            f"({OPENED}) AND kind IN ({kinds}) AND notification_id <= ? "
             "AND effective_date >= ? AND effective_date <= ? GROUP BY county, kind"
         )
-        params = [*periods, *PAID_OUT, known_at, start.isoformat(), end.isoformat()]
+        params = [known_at, *PAID_OUT, known_at, start.isoformat(), end.isoformat()]
         with self.db.transaction(commit=False) as cursor:
             cursor.execute(statement, params)
             return {(r["county"], r["kind"]): int(r["fen"]) for r in cursor.fetchall()}
@@ -428,15 +430,15 @@ class Statements(Projector):
             cursor.execute(statement, (county, known_at))
             return [int(r["period"]) for r in cursor.fetchall()]
 
-    def county_changes(self, periods: Sequence[int], known_at: int) -> list[Fact]:
-        """Counties joining and leaving the city pool in the periods given, in log order."""
+    def county_changes(self, known_at: int) -> list[Fact]:
+        """Counties joining and leaving the city pool by the position, in log order."""
         statement = self.db.sql(
-            f"SELECT {FACT_COLUMNS} FROM {{facts}} WHERE period IN "
-            f"({', '.join('?' * len(periods))}) AND kind IN ('{JOINED}', '{LEFT}') "
-            "AND notification_id <= ? ORDER BY notification_id, seq"
+            f"SELECT {FACT_COLUMNS} FROM {{facts}} WHERE period IN ({OPENED}) "
+            f"AND kind IN ('{JOINED}', '{LEFT}') AND notification_id <= ? "
+            "ORDER BY notification_id, seq"
         )
         with self.db.transaction(commit=False) as cursor:
-            cursor.execute(statement, [*periods, known_at])
+            cursor.execute(statement, (known_at, known_at))
             return [_fact(r) for r in cursor.fetchall()]
 
     def largest(self, period: int, known_at: int, county: str | None, limit: int) -> list[Fact]:

@@ -124,12 +124,11 @@ class CountyChange:
         }
 
 
-def county_changes(books: Books, periods: Sequence[PeriodKnown], at: int) -> list[CountyChange]:
-    """The counties that joined or left in the periods, as known at `at` (the periods opened
-    by then: an index finds their facts)."""
+def county_changes(books: Books, at: int) -> list[CountyChange]:
+    """The counties that joined or left the city pool, as known at `at`."""
     return [
         CountyChange(f.county, f.kind, f.period, from_fen(f.amount_fen), f.effective_date)
-        for f in books.statements.county_changes([p.number for p in periods], at)
+        for f in books.statements.county_changes(at)
     ]
 
 

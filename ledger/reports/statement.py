@@ -5,7 +5,7 @@ the largest claims, claims by size and the reserve at the end of each period.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -258,7 +258,7 @@ def statement(
     at = provenance(books, known_at, on_progress)
     scheme = books.app.scheme()
     current, known = period_known(books, period, at.position)
-    changes = county_changes(books, books.statements.periods(at.position), at.position)
+    changes = county_changes(books, at.position)
     if county is not None:
         require_county_in(scheme, changes, county, period)
     counties = counties_in(scheme, changes, period)
@@ -348,11 +348,8 @@ def period_figures(
     totals = books.balances.totals(Filters(period=period.number, known_at=at))
     sources = sorted({a.split(":", 1)[1] for _, a in totals if a.startswith(PREMIUM_INCOME + ":")})
     received = _received_between(books, period.start, period.end, at)
-    numbers = [p.number for p in books.statements.periods(at)]
     paid: dict[str, int] = {}
-    for (entity, kind), fen in books.statements.paid_between(
-        period.start, period.end, numbers, at
-    ).items():
+    for (entity, kind), fen in books.statements.paid_between(period.start, period.end, at).items():
         paid[entity] = paid.get(entity, 0) + PAID_OUT[kind] * fen
 
     def figures(entity: str, facts: Figures) -> Figures:
@@ -393,13 +390,11 @@ def period_figures(
 
 def _received_between(books: Books, start: date, end: date, at: int) -> dict[str, Decimal]:
     """By entity, the premium income dated from `start` to `end`, of any period."""
-    until = books.balances.totals(Filters(as_of=end, known_at=at))
-    before = books.balances.totals(Filters(as_of=start - timedelta(days=1), known_at=at))
+    within = books.balances.totals(Filters(as_of=end, known_at=at, since=start))
     found: dict[str, Decimal] = {}
-    for (entity, account), fen in until.items():
+    for (entity, account), fen in within.items():
         if account.startswith(PREMIUM_INCOME + ":"):
-            within = natural_balance(account, fen - before.get((entity, account), 0))
-            found[entity] = found.get(entity, ZERO) + from_fen(within)
+            found[entity] = found.get(entity, ZERO) + from_fen(natural_balance(account, fen))
     return found
 
 

@@ -135,7 +135,7 @@ def summary(
     for number in range(first, last + 1):
         if number not in numbers:
             raise UnknownPeriod(number, at.position)
-    changes = county_changes(books, books.statements.periods(at.position), at.position)
+    changes = county_changes(books, at.position)
     if county is not None:
         for number in range(first, last + 1):
             require_county_in(scheme, changes, county, number)

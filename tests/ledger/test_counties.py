@@ -16,6 +16,8 @@ from ledger.application.batch import Batch
 from ledger.application.books import Books
 from ledger.application.feeds import ImportRefused
 from ledger.application.policies import load_preset
+from ledger.reports.render.document import statement_document
+from ledger.reports.render.html import render
 from ledger.reports.statement import statement
 from ledger.reports.summary import summary
 
@@ -58,6 +60,10 @@ def test_a_county_joining_later_is_in_the_pool_from_its_period(books: Books) -> 
             "effective_date": "2026-01-05",
         }
     ]
+    page = render(statement_document(statement(books, 2)))
+    assert "统筹范围 Counties joining and leaving the city pool" in page
+    assert "Yunhe (YH)" in page and "8,000.00" in page
+    assert "统筹范围" not in render(statement_document(statement(books, 1)))
     first = statement(books, 1).as_dict()
     assert sorted(first["counties"]) == ["C1", "C2"] and first["county_changes"] == []
     assert statement(books, 2, county="YH").as_dict()["previous"] is None
