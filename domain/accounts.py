@@ -14,6 +14,8 @@ CITY_POOL = "CITY"
 
 BANK = "bank"
 BENEFITS_PAYABLE = "benefits_payable"
+BENEFITS_CARRIED = "benefits_carried"
+BENEFITS_DEFERRED = "benefits_deferred"
 PREMIUM_INCOME = "premium_income"
 COUNTY_CONTRIBUTIONS = "county_contributions"
 DEFICIT_TRANSFERS_IN = "deficit_transfers_in"
@@ -61,7 +63,19 @@ CHART = (
         "city pool: deficit shares advanced to counties, to be repaid",
         "借垫县级款",
     ),
+    Account(
+        BENEFITS_DEFERRED,
+        "asset",
+        "benefits a pro-rating carried, charged to the later period that releases them",
+        "待转补助支出",
+    ),
     Account(BENEFITS_PAYABLE, "liability", "benefits approved and not yet paid", "应付补助"),
+    Account(
+        BENEFITS_CARRIED,
+        "liability",
+        "the part of benefits a pro-rating held back, owed once a later period releases it",
+        "结转应付补助",
+    ),
     Account(
         ADVANCES_FROM_CITY,
         "liability",

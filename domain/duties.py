@@ -51,6 +51,8 @@ DUTIES: dict[str, Duty] = {
     "leave_county": Duty(ADMIN, "settle counties leaving the city pool"),
     "change_notice_template": Duty(ADMIN, "change the SMS text sent for payouts"),
     "close_period": Duty(APPROVER, "close periods"),
+    "pro_rate": Duty(APPROVER, "pro-rate a period's benefits"),
+    "release_carried": Duty(APPROVER, "release benefits a pro-rating carried"),
     "post_adjustment": Duty(APPROVER, "post adjustments"),
     "fund_pool": Duty(CASHIER, "record the city pool's funding"),
     "make_payout": Duty(CASHIER, "make payouts"),

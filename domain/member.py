@@ -34,7 +34,7 @@ from domain.errors import (
     PremiumNotPaid,
     PremiumOverpaid,
 )
-from domain.money import ZERO, non_negative, positive
+from domain.money import ZERO, non_negative, positive, round_yuan
 from domain.policy import (
     ELIGIBILITY,
     BenefitCalculation,
@@ -277,6 +277,10 @@ class Claim:
     """What of an overpayment the member paid back."""
     written_off: Decimal = ZERO
     """What of an overpayment was given up, less what a later rise or return took back."""
+    forfeited: Decimal = ZERO
+    """What a pro-rating of the period held back for good."""
+    carried: Decimal = ZERO
+    """What a pro-rating held back to be paid later, until a later period releases it."""
 
     @property
     def paid(self) -> Decimal:
@@ -285,13 +289,14 @@ class Claim:
     @property
     def balance(self) -> Decimal:
         """What the fund owes the member on this claim (negative: what the member owes back):
-        the benefit, less what was paid, plus what of an overpayment was paid back or
-        written off."""
-        return self.approved - self.paid + self.collected + self.written_off
+        the benefit less what a pro-rating forfeited, less what was paid, plus what of an
+        overpayment was paid back or written off."""
+        return self.approved - self.forfeited - self.paid + self.collected + self.written_off
 
     @property
     def payable(self) -> Decimal:
-        return max(ZERO, self.balance)
+        """What may be paid now: the balance, less what a pro-rating carried."""
+        return max(ZERO, self.balance - self.carried)
 
     @property
     def receivable(self) -> Decimal:
@@ -514,6 +519,12 @@ def eligible_amount(
             "settlement's components",
         )
     return amount
+
+
+def held_back(payable: Decimal, rate: Decimal) -> Decimal:
+    """What pro-rating at `rate` holds back of a benefit still payable: the benefit is paid
+    at the rate, half up to the fen, claim by claim, and the rest is held back."""
+    return payable - round_yuan(payable * rate)
 
 
 def in_status(claim: Claim, status: str) -> Claim:
@@ -1126,6 +1137,58 @@ class MemberState:
             },
         )
 
+    def pro_rating_fact(
+        self, claim_id: str, period: Period, rate: Decimal, reference: str, actor: str, on: date
+    ) -> Fact:
+        """The benefit still payable on a claim of a period pro-rated at `rate`, paid at that
+        rate: the rest held back (`held_back`), forfeited or carried as the period's
+        policy says."""
+        claim = self.claim(claim_id)
+        if claim.payable <= 0:
+            raise ClaimError(f"claim {claim_id!r}: nothing is payable to pro-rate")
+        return Fact(
+            Member.ClaimProRated,
+            {
+                "claim_id": claim_id,
+                "period": claim.period,
+                "county": self.enrolments[claim.period].county,
+                "rate": rate,
+                "payable": claim.payable,
+                "held_back": held_back(claim.payable, rate),
+                "carried": period.policy.deficit_sharing.shortfall == "carry",
+                "reference": reference,
+                "actor": actor,
+                "effective_date": on,
+            },
+        )
+
+    def release_fact(
+        self, claim_id: str, into_period: int, reference: str, actor: str, on: date
+    ) -> Fact:
+        """What a pro-rating carried on a claim, made payable again and charged to a later
+        period's benefit expense."""
+        claim = self.claim(claim_id)
+        if claim.carried <= 0:
+            raise ClaimError(f"claim {claim_id!r}: nothing was carried to release")
+        if into_period <= claim.period:
+            raise ClaimError(
+                f"claim {claim_id!r} of period {claim.period}: what was carried is released "
+                f"into a later period, not period {into_period}"
+            )
+        return Fact(
+            Member.CarriedReleased,
+            {
+                "claim_id": claim_id,
+                "period": claim.period,
+                "county": self.enrolments[claim.period].county,
+                "amount": claim.carried,
+                "into_period": into_period,
+                "reference": reference,
+                "actor": actor,
+                "effective_date": on,
+            },
+        )
+
     def _to_recover(self, claim: Claim, act: str, on: date) -> Decimal:
         if claim.receivable <= 0:
             raise ClaimError(f"claim {claim.claim_id!r}: nothing is to be recovered")
@@ -1420,6 +1483,46 @@ class Member(Aggregate, MemberState):
             member.claims[self.claim_id] = replace(
                 claim, written_off=claim.written_off + self.amount
             )
+
+    class ClaimProRated(Aggregate.Event):
+        """The period's benefits pro-rated at `rate` (the city pool could not cover them):
+        of what was `payable` on the claim, `held_back` is not paid now, forfeited or
+        (`carried`) owed until a later period releases it."""
+
+        claim_id: str
+        period: int
+        county: str
+        rate: Decimal
+        payable: Decimal
+        held_back: Decimal
+        carried: bool
+        reference: str
+        actor: str
+        effective_date: date
+
+        def apply(self, member: MemberState) -> None:
+            claim = member.claims[self.claim_id]
+            if self.carried:
+                claim = replace(claim, carried=claim.carried + self.held_back)
+            else:
+                claim = replace(claim, forfeited=claim.forfeited + self.held_back)
+            member.claims[self.claim_id] = claim
+
+    class CarriedReleased(Aggregate.Event):
+        """What a pro-rating carried on the claim, payable again, charged to `into_period`."""
+
+        claim_id: str
+        period: int
+        county: str
+        amount: Decimal
+        into_period: int
+        reference: str
+        actor: str
+        effective_date: date
+
+        def apply(self, member: MemberState) -> None:
+            claim = member.claims[self.claim_id]
+            member.claims[self.claim_id] = replace(claim, carried=claim.carried - self.amount)
 
     def _record(self, fact: Fact) -> None:
         self.trigger_event(fact.kind, **fact.fields)

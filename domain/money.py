@@ -73,6 +73,11 @@ def fmt(amount: Decimal) -> str:
     return f"{rounded if rounded else ZERO:.2f}"
 
 
+def percent(rate: Decimal) -> str:
+    """A rate as a percentage, exactly: 0.8 -> 80%, 0.125 -> 12.5%."""
+    return f"{(rate * 100).normalize():f}%"
+
+
 DIGITS = "零壹贰叁肆伍陆柒捌玖"
 PLACES = ("仟", "佰", "拾", "")
 GROUPS = ("亿", "万", "")

@@ -167,7 +167,7 @@ def _contiguous_from(bands: tuple[Band, ...], start: Decimal, name: str = "") ->
 class DeficitSharing(Recorded):
     """How each county's period is settled with the city pool at close."""
 
-    added_later = ("reserve_rate", "city_cover")
+    added_later = ("reserve_rate", "city_cover", "shortfall")
 
     city_share: Rate
     """Fraction of a county's period deficit the city pool bears; the county bears the rest."""
@@ -176,6 +176,9 @@ class DeficitSharing(Recorded):
     city_cover: Literal["grant", "advance"] = "grant"
     """How the city pool bears its share: a grant, or an advance that the county repays
     from the surpluses of its later periods."""
+    shortfall: Literal["forfeit", "carry"] = "forfeit"
+    """When a period's benefits are pro-rated (the city pool cannot cover them), what
+    becomes of the part not paid: forfeited, or carried, to be paid out of a later period."""
 
 
 ELIGIBILITY = {

@@ -9,6 +9,8 @@ from domain.accounts import (
     ADVANCES_TO_COUNTIES,
     BANK,
     BENEFIT_EXPENSE,
+    BENEFITS_CARRIED,
+    BENEFITS_DEFERRED,
     BENEFITS_PAYABLE,
     CITY_POOL,
     COUNTY_CONTRIBUTIONS,
@@ -94,6 +96,30 @@ def _(e: Member.ClaimReassessed) -> list[Posting]:
         BENEFITS_PAYABLE: e.reinstated - e.difference - e.recovery,
     }
     return lines_of(e.county, lines, e.period, e.effective_date)
+
+
+@postings_for.register
+def _(e: Member.ClaimProRated) -> list[Posting]:
+    """What is held back leaves the period's benefit expense, so its deficit is reckoned on
+    what is paid; carried, it stays owed (held apart from what is payable now), and its
+    expense waits for the later period that releases it."""
+    held = e.held_back
+    if not e.carried:
+        return entry(e.county, BENEFITS_PAYABLE, BENEFIT_EXPENSE, held, e.period, e.effective_date)
+    lines = {BENEFITS_PAYABLE: held, BENEFITS_CARRIED: -held, BENEFITS_DEFERRED: held}
+    return lines_of(e.county, {**lines, BENEFIT_EXPENSE: -held}, e.period, e.effective_date)
+
+
+@postings_for.register
+def _(e: Member.CarriedReleased) -> list[Posting]:
+    """What was carried, payable again, and the later period's benefit expense."""
+    lines = {
+        BENEFIT_EXPENSE: e.amount,
+        BENEFITS_DEFERRED: -e.amount,
+        BENEFITS_CARRIED: e.amount,
+        BENEFITS_PAYABLE: -e.amount,
+    }
+    return lines_of(e.county, lines, e.into_period, e.effective_date)
 
 
 @postings_for.register

@@ -31,7 +31,7 @@ from domain.errors import (
     UnknownCounty,
     UnknownPeriod,
 )
-from domain.money import ZERO, fmt, non_negative, positive, round_yuan
+from domain.money import ZERO, fmt, non_negative, percent, positive, round_yuan
 from domain.policy import DeficitSharing, Policy
 from domain.text import FIRST_NOTICE, identifier, notice_template, plain_text
 
@@ -127,6 +127,8 @@ class Period:
     end: date
     policy: Policy
     closed: bool = False
+    pro_rated: Decimal | None = None
+    """The rate the period's benefits still payable were paid at, once pro-rated."""
 
     def claim_deadline(self, dated: date) -> date:
         """The last day a claim dated `dated` (its discharge) is accepted, counted as the
@@ -249,6 +251,17 @@ class Scheme(Aggregate):
         period = self.period(number)
         if period.closed:
             raise PeriodNotOpen(number)
+        return period
+
+    def open_period_for_claims(self, number: int) -> Period:
+        """A period whose claims may still be submitted and decided: open, and not
+        pro-rated (a benefit decided after pro-rating would be paid in full)."""
+        period = self.open_period_for_posting(number)
+        if period.pro_rated is not None:
+            raise PeriodError(
+                f"period {number}'s benefits were pro-rated at {percent(period.pro_rated)}: "
+                "its claims can no longer be submitted or decided"
+            )
         return period
 
     # Commands
@@ -385,6 +398,70 @@ class Scheme(Aggregate):
             if close.repaid > 0:
                 self._advance_repaid(number, county, close.repaid, actor, effective_date)
         return closes
+
+    def pro_rate(
+        self,
+        number: int,
+        rate: Decimal,
+        payable: Decimal,
+        held_back: Decimal,
+        reference: str,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        """Declare that the period's benefits still payable are paid at `rate`, the city pool
+        being unable to cover them: once, after the period's end, before it is closed.
+        `payable` and `held_back` are the totals of its claims' pro-ratings."""
+        period = self.open_period_for_claims(number)
+        if effective_date <= period.end:
+            raise PeriodError(
+                f"period {number} ends {period.end}: its benefits can be pro-rated from the "
+                "day after"
+            )
+        if not ZERO <= rate < 1:
+            raise FieldError(
+                f"pro-rating of period {number}",
+                "percent",
+                f"percent {percent(rate)} is not below 100%: benefits paid in full need no "
+                "pro-rating",
+            )
+        self._benefits_pro_rated(
+            number,
+            rate,
+            period.policy.deficit_sharing.shortfall,
+            payable,
+            held_back,
+            identifier(reference, "reference"),
+            actor,
+            effective_date,
+        )
+
+    class BenefitsProRated(Aggregate.Event):
+        """The period's benefits still payable paid at `rate`: of `payable`, `held_back`
+        forfeited or carried (`shortfall`), claim by claim (`Member.ClaimProRated`)."""
+
+        period: int
+        rate: Decimal
+        shortfall: str
+        payable: Decimal
+        held_back: Decimal
+        reference: str
+        actor: str
+        effective_date: date
+
+    @event(BenefitsProRated)
+    def _benefits_pro_rated(
+        self,
+        period: int,
+        rate: Decimal,
+        shortfall: str,
+        payable: Decimal,
+        held_back: Decimal,
+        reference: str,
+        actor: str,
+        effective_date: date,
+    ) -> None:
+        self.periods[period].pro_rated = rate
 
     class ReserveRetained(Aggregate.Event):
         """The city pool's risk reserve, retained of a county's premium income at close."""

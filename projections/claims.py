@@ -56,9 +56,10 @@ class ClaimsModel(ReadModel):
     }
     """`claims`: `paid_fen` is what the member has of the claim's money: paid, less what the
     bank returned and what of an overpayment was collected back or written off (and not
-    taken back since, `reinstated`); so the
-    claim owes `approved_fen - paid_fen` (`Claim.balance`), payable where positive and to
-    recover where negative. `payees`: each member's name and account as last given;
+    taken back since, `reinstated`); `approved_fen` is the benefit less what a pro-rating
+    held back (forfeited, or carried and not released yet); so the claim owes
+    `approved_fen - paid_fen` (`Claim.payable`), payable where positive and to recover
+    where negative. `payees`: each member's name and account as last given;
     `payout_payees`: the payee each payout recorded."""
     indexes = (
         "CREATE INDEX IF NOT EXISTS claims_payable ON {claims} (status, paid_fen, approved_fen)",
@@ -134,6 +135,10 @@ class ClaimsModel(ReadModel):
                         claim[4:7] = [e.status, to_fen(e.amount), claim[6] + to_fen(e.reinstated)]
                     elif isinstance(e, Member.ClaimRejected):
                         claim[4] = "rejected"
+                    elif isinstance(e, Member.ClaimProRated):
+                        claim[5] = claim[5] - to_fen(e.held_back)
+                    elif isinstance(e, Member.CarriedReleased):
+                        claim[5] = claim[5] + to_fen(e.amount)
                     elif isinstance(e, Member.PayoutMade):
                         claim[6] = claim[6] + fen
                     elif isinstance(e, Member.PayoutReturned):
@@ -176,7 +181,14 @@ MONEY_EVENTS = (
     Member.PayoutMade | Member.PayoutReturned | Member.RecoveryCollected | Member.RecoveryWrittenOff
 )
 """The events that change what the member has of a claim's money."""
-CLAIM_EVENTS = Member.ClaimApproved | Member.ClaimReassessed | Member.ClaimRejected | MONEY_EVENTS
+CLAIM_EVENTS = (
+    Member.ClaimApproved
+    | Member.ClaimReassessed
+    | Member.ClaimRejected
+    | Member.ClaimProRated
+    | Member.CarriedReleased
+    | MONEY_EVENTS
+)
 """The events that change a claim already submitted."""
 CLAIM_COLUMNS = ("claim_id", "member_id", "county", "period", "status", "approved_fen", "paid_fen")
 PAYEE_COLUMNS = ("member_id", "name", "bank_account", "bank")
@@ -187,25 +199,39 @@ class Claims(Projector):
     def __init__(self, log: EventLog, db: Database) -> None:
         super().__init__(log, ClaimsModel, db)
 
-    def payable(self) -> list[Owed]:
+    def payable(self, period: int | None = None) -> list[Owed]:
         """Benefits not yet paid (or paid and returned), by member and claim, with the
         member's name and account as on record: approved ones, and what the fund owes back
-        on a claim reversed."""
-        return self._owed("approved_fen - paid_fen", "approved_fen > paid_fen")
+        on a claim reversed; of one period, or of all."""
+        return self._owed("approved_fen - paid_fen", "approved_fen > paid_fen", period)
 
     def receivable(self) -> list[Owed]:
         """Overpayments still to recover (paid beyond a benefit a reassessment reduced), by
         member and claim, with the member's name and account as on record."""
         return self._owed("paid_fen - approved_fen", "paid_fen > approved_fen")
 
-    def _owed(self, due: str, where: str) -> list[Owed]:
+    def undecided(self, period: int) -> list[str]:
+        """The claims of a period submitted and neither approved nor rejected yet."""
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(
+                self.db.sql(
+                    "SELECT claim_id FROM {claims} WHERE status = 'submitted' AND period = ? "
+                    "ORDER BY claim_id"
+                ),
+                (period,),
+            )
+            return [r["claim_id"] for r in cursor.fetchall()]
+
+    def _owed(self, due: str, where: str, period: int | None = None) -> list[Owed]:
+        of_period = "" if period is None else " AND period = ?"
         with self.db.transaction(commit=False) as cursor:
             cursor.execute(
                 self.db.sql(
                     f"SELECT c.member_id, claim_id, county, {due} AS due, name, bank_account "
                     "FROM {claims} AS c LEFT JOIN {payees} AS p ON p.member_id = c.member_id "
-                    f"WHERE {where} ORDER BY c.member_id, claim_id"
-                )
+                    f"WHERE {where}{of_period} ORDER BY c.member_id, claim_id"
+                ),
+                () if period is None else (period,),
             )
             return [
                 Owed(

@@ -33,6 +33,15 @@ REASSESSED = "reassessed"
 change of status, "rejected>approved", where the status changed."""
 RECOVERED = "recovered"
 WRITTEN_OFF = "written_off"
+PRO_RATED = "pro_rated"
+"""What a pro-rating held back of a claim (amount) of what was payable on it (as the
+eligible amount), its source "forfeit" or "carry"."""
+RELEASED = "released"
+"""What a pro-rating carried, released into the fact's period, its source the period it
+was carried from."""
+PRO_RATING = "pro_rating"
+"""A period's benefits pro-rated: what was held back (amount) of what was payable (as the
+eligible amount), its source the shortfall ("forfeit" or "carry"), its note the rate."""
 DEFICIT_CITY = "deficit_city"
 DEFICIT_COUNTY = "deficit_county"
 ADJUSTMENT = "adjustment"
@@ -52,7 +61,10 @@ DECISIONS = f"('{APPROVED}', '{REASSESSED}')"
 PAID_OUT = {PAID: 1, RETURNED: -1, RECOVERED: -1}
 """What was paid out to members, net: payouts made, less those the bank returned and the
 overpayments members paid back."""
-CLAIM_KINDS = (SUBMITTED, APPROVED, REJECTED, REASSESSED, PAID, RETURNED, RECOVERED, WRITTEN_OFF)
+CLAIM_KINDS = (
+    SUBMITTED, APPROVED, REJECTED, REASSESSED, PAID, RETURNED, RECOVERED, WRITTEN_OFF,
+    PRO_RATED, RELEASED,
+)  # fmt: skip
 
 OPENED = "SELECT period FROM {statement_periods} WHERE notification_id <= ?"
 """The periods opened by a position: named in a query of facts of any period, so that the
@@ -195,7 +207,7 @@ class StatementFacts(ReadModel):
             elif isinstance(e, Member.ClaimApproved | Member.ClaimRejected):
                 wanted_claims.add(e.claim_id)
                 wanted_enrolments.add((originator, e.period))
-            elif isinstance(e, MONEY_FACTS | Member.ClaimReassessed):
+            elif isinstance(e, MONEY_FACTS | PRO_RATING_FACTS | Member.ClaimReassessed):
                 wanted_enrolments.add((originator, e.period))
         for row in self._select(
             cursor, "statement_members", "originator_id", wanted_members - members.keys()
@@ -259,6 +271,10 @@ def _facts(
         kind = RESERVE_RETAINED if isinstance(e, Scheme.ReserveRetained) else ADVANCE_REPAID
         amount = to_fen(e.amount)
         return [(kind, e.period, e.county, None, None, None, None, amount, None, day, None)]
+    if isinstance(e, Scheme.BenefitsProRated):
+        held, payable = to_fen(e.held_back), to_fen(e.payable)
+        return [(PRO_RATING, e.period, "", None, None, None, e.shortfall, held, payable, day,
+                 str(e.rate))]  # fmt: skip
     if isinstance(e, Scheme.PeriodClosed):
         return [(CLOSED, e.period, "", None, None, None, None, 0, None, day, None)]
     if isinstance(e, Scheme.CountyJoined):
@@ -274,7 +290,8 @@ def _facts(
         | Member.ClaimApproved
         | Member.ClaimRejected
         | Member.ClaimReassessed
-        | MONEY_FACTS,
+        | MONEY_FACTS
+        | PRO_RATING_FACTS,
     ):
         return []
     who = enrolments[(originator, e.period)]
@@ -297,6 +314,13 @@ def _facts(
         change = None if e.superseded == e.status else f"{e.superseded}>{e.status}"
         difference, base = to_fen(e.difference), to_fen(e.eligible)
         return [(REASSESSED, *where, claim, change, difference, base, day, e.reason)]
+    if isinstance(e, Member.ClaimProRated):
+        shortfall = "carry" if e.carried else "forfeit"
+        held, payable = to_fen(e.held_back), to_fen(e.payable)
+        return [(PRO_RATED, *where, claim, shortfall, held, payable, day, e.reference)]
+    if isinstance(e, Member.CarriedReleased):
+        moved = (e.into_period, *where[1:])
+        return [(RELEASED, *moved, claim, str(e.period), to_fen(e.amount), None, day, e.reference)]
     if isinstance(e, Member.RecoveryCollected):
         return [(RECOVERED, *where, claim, e.receipt, to_fen(e.amount), None, day, None)]
     if isinstance(e, Member.RecoveryWrittenOff):
@@ -313,6 +337,7 @@ MONEY_FACTS = (
     | Member.RecoveryWrittenOff
 )
 """The member's events that move money, each a fact of its own."""
+PRO_RATING_FACTS = Member.ClaimProRated | Member.CarriedReleased
 
 
 class Statements(Projector):
@@ -429,6 +454,19 @@ class Statements(Projector):
         with self.db.transaction(commit=False) as cursor:
             cursor.execute(statement, (county, known_at))
             return [int(r["period"]) for r in cursor.fetchall()]
+
+    def carried(self, period: int, known_at: int) -> list[tuple[str, str]]:
+        """The claims (member id, claim id) on which a pro-rating of the period carried what
+        it held back, and which no later period has released yet."""
+        statement = self.db.sql(
+            f"SELECT member_id, claim_id FROM {{facts}} WHERE kind = '{PRO_RATED}' "
+            "AND period = ? AND source = 'carry' AND notification_id <= ? AND claim_id NOT IN "
+            f"(SELECT claim_id FROM {{facts}} WHERE kind = '{RELEASED}' AND source = ? "
+            "AND notification_id <= ?) ORDER BY member_id, claim_id"
+        )
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(statement, (period, known_at, str(period), known_at))
+            return [(r["member_id"], r["claim_id"]) for r in cursor.fetchall()]
 
     def county_changes(self, known_at: int) -> list[Fact]:
         """Counties joining and leaving the city pool by the position, in log order."""

@@ -4,7 +4,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from functools import wraps
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, project_aggregate
@@ -26,6 +26,7 @@ from domain.errors import (
     DutyRefused,
     FieldError,
     LedgerError,
+    PeriodError,
     UnknownClaim,
     UnknownMember,
 )
@@ -39,8 +40,10 @@ from domain.member import (
     claim_uuid,
     member_uuid,
 )
+from domain.money import ZERO
 from domain.policy import BenefitCalculation, Policy
 from domain.scheme import CountyClose, CountyResult, Scheme
+from domain.text import identifier
 from ledger.application.batch import Batch
 from ledger.application.policies import load_preset
 from ledger.store.codec import OrjsonTranscoder, StoredAsBefore
@@ -63,6 +66,19 @@ from ledger.store.recorders import (
 )
 from ledger.store.refusals import Refusals
 from ledger.store.service import ServiceStore
+
+
+class ProRating(NamedTuple):
+    """A period's benefits pro-rated: of what was `payable` on its `claims`, `held_back` is
+    forfeited or carried (`shortfall`)."""
+
+    period: int
+    rate: Decimal
+    shortfall: str
+    claims: int
+    payable: Decimal
+    held_back: Decimal
+
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -348,6 +364,76 @@ class MutualAidLedger(Application[UUID]):
         return closes
 
     @refusals_recorded
+    def pro_rate(
+        self,
+        number: int,
+        rate: Decimal,
+        claims: Sequence[tuple[str, str]],
+        figures_at: int,
+        reference: str,
+        actor: str,
+        on: date,
+    ) -> ProRating:
+        """Pay the benefits still payable on `claims` (member id, claim id: every claim of the
+        period with any, as read at log position `figures_at`) at `rate`, and declare the
+        period pro-rated: all in one transaction, or nothing; IntegrityError if anything
+        was recorded since, for the caller to read the claims again."""
+        scheme = self._scheme_to_change(actor, "pro_rate")
+        period = scheme.open_period_for_claims(number)
+        reference = identifier(reference, "reference")
+        batch = self.batch()
+        batch.load(member for member, _ in claims)
+        payable = held = ZERO
+        for member_id, claim_id in claims:
+            member = batch.member(member_id)
+            assert member is not None  # the claims model names members of the log
+            fact = member.pro_rating_fact(claim_id, period, rate, reference, actor, on)
+            payable += fact.fields["payable"]
+            held += fact.fields["held_back"]
+            batch.record(member, fact)
+        scheme.pro_rate(number, rate, payable, held, reference, actor, on)
+        declared = [self.mapper.to_stored_event(e) for e in scheme.collect_events()]
+        self.record(declared + batch.whole(), **{POSTS_INTO: number, FIGURES_AT: figures_at})
+        shortfall = period.policy.deficit_sharing.shortfall
+        return ProRating(number, rate, shortfall, len(claims), payable, held)
+
+    @refusals_recorded
+    def release_carried(
+        self,
+        number: int,
+        into_period: int,
+        claims: Sequence[tuple[str, str]],
+        figures_at: int,
+        reference: str,
+        actor: str,
+        on: date,
+    ) -> Decimal:
+        """Make what a pro-rating of period `number` carried on `claims` payable again,
+        charged to the open period `into_period`, in one transaction; returns the total.
+        IntegrityError if anything was recorded since `figures_at`."""
+        scheme = self._scheme_for(actor, "release_carried")
+        if scheme.period(number).pro_rated is None:
+            raise PeriodError(f"period {number}'s benefits were not pro-rated: nothing is carried")
+        scheme.open_period_for_posting(into_period)
+        if not claims:
+            raise PeriodError(f"nothing carried of period {number} is left to release")
+        reference = identifier(reference, "reference")
+        batch = self.batch()
+        batch.load(member for member, _ in claims)
+        total = ZERO
+        for member_id, claim_id in claims:
+            member = batch.member(member_id)
+            assert member is not None
+            fact = member.release_fact(claim_id, into_period, reference, actor, on)
+            total += fact.fields["amount"]
+            batch.record(member, fact)
+        self.record(
+            batch.whole(),
+            **{POSTS_INTO: into_period, FIGURES_AT: figures_at, READ_AT: as_read(scheme)},
+        )
+        return total
+
+    @refusals_recorded
     @retry_on_conflict
     def fund_pool(
         self, period: int, source: str, amount: object, reference: str, actor: str, on: date
@@ -473,7 +559,7 @@ class MutualAidLedger(Application[UUID]):
         claim_id: str | None = None,
     ) -> str:
         scheme = self._scheme_for(actor, "submit_claim")
-        open_period = scheme.open_period_for_posting(period)
+        open_period = scheme.open_period_for_claims(period)
         member = self.member(member_id)
         if claim_id is None:
             claim_id = self._next_claim_id(member, period)
@@ -493,7 +579,7 @@ class MutualAidLedger(Application[UUID]):
         scheme = self._scheme_for(actor, "approve_claim")
         member = self.member_of_claim(claim_id)
         claim = member.claim(claim_id)
-        open_period = scheme.open_period_for_posting(claim.period)
+        open_period = scheme.open_period_for_claims(claim.period)
         calculation = member.approve_claim(claim_id, open_period, actor, on)
         self.save(member, **{POSTS_INTO: claim.period, READ_AT: as_read(scheme)})
         return calculation
@@ -504,7 +590,7 @@ class MutualAidLedger(Application[UUID]):
         scheme = self._scheme_for(actor, "reject_claim")
         member = self.member_of_claim(claim_id)
         period = member.claim(claim_id).period
-        scheme.open_period_for_posting(period)
+        scheme.open_period_for_claims(period)
         member.reject_claim(claim_id, reason, actor, on)
         self.save(member, **{POSTS_INTO: period, READ_AT: as_read(scheme)})
 
@@ -514,7 +600,7 @@ class MutualAidLedger(Application[UUID]):
         scheme = self._scheme_for(actor, "appeal_claim")
         member = self.member_of_claim(claim_id)
         period = member.claim(claim_id).period
-        scheme.open_period_for_posting(period)
+        scheme.open_period_for_claims(period)
         member.appeal_claim(claim_id, grounds, actor, on)
         self.save(member, **{POSTS_INTO: period, READ_AT: as_read(scheme)})
 
@@ -527,7 +613,7 @@ class MutualAidLedger(Application[UUID]):
         scheme = self._scheme_for(actor, "reassess_claim")
         member = self.member_of_claim(claim_id)
         claim = member.claim(claim_id)
-        period = scheme.open_period_for_posting(claim.period)
+        period = scheme.open_period_for_claims(claim.period)
         eligible = claim.eligible if eligible is None else eligible
         amount = member.reassess_claim(claim_id, period, eligible, reason, actor, on)
         self.save(member, **{POSTS_INTO: claim.period, READ_AT: as_read(scheme)})
@@ -549,7 +635,7 @@ class MutualAidLedger(Application[UUID]):
         scheme = self._scheme_for(actor, "correct_claim")
         member = self.member_of_claim(claim_id)
         period = member.claim(claim_id).period
-        open_period = scheme.open_period_for_posting(period)
+        open_period = scheme.open_period_for_claims(period)
         amount = member.correct_claim(claim_id, open_period, eligible, reason, actor, on)
         self.save(member, **{POSTS_INTO: period, READ_AT: as_read(scheme)})
         return amount

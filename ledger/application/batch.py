@@ -116,9 +116,13 @@ class Batch:
     def _stored(self, event: Aggregate.Event) -> StoredEvent:
         return self.app.mapper.to_stored_event(event)
 
-    def posting_into(self, number: int) -> Period:
-        """Period `number`, open for posting; the batch is saved only while it stays open."""
-        period = self.scheme.open_period_for_posting(number)
+    def posting_into(self, number: int, claims: bool = False) -> Period:
+        """Period `number`, open for posting (and, for `claims`, for its claims); the batch
+        is saved only while it stays open."""
+        scheme = self.scheme
+        period = (scheme.open_period_for_claims if claims else scheme.open_period_for_posting)(
+            number
+        )
         self.periods.add(number)
         return period
 
@@ -143,6 +147,10 @@ class Batch:
                 ) from None
             saved += members
             progress(saved)
+
+    def whole(self) -> list[StoredEvent]:
+        """Every event recorded, for a save all in one transaction."""
+        return [event for events in self.recorded.values() for event in events]
 
     def _chunks(self) -> Iterator[tuple[int, list[StoredEvent]]]:
         members, chunk = 0, []

@@ -23,7 +23,7 @@ from domain.accounts import (
 from domain.errors import LedgerError
 from domain.money import fmt, from_fen
 from domain.scheme import CountyClose, CountyResult
-from ledger.application.app import MutualAidLedger
+from ledger.application.app import MutualAidLedger, ProRating
 from ledger.store.config import taking_turns
 from ledger.store.log import EventLog
 from projections import projector
@@ -200,6 +200,53 @@ class Books:
             self.balances.catch_up()
             return closes
         raise AssertionError("unreachable")
+
+    def pro_rate(
+        self, period: int, rate: Decimal, reference: str, actor: str, on: date
+    ) -> ProRating:
+        """Pay the period's benefits still payable at `rate` (`domain.member.held_back`), on
+        the claims as the whole log has them, every claim of the period decided. If anything
+        is recorded between reading the claims and saving, read them again."""
+        self.app.authorise(actor, "pro_rate")
+        for _ in range(CLOSE_ATTEMPTS):
+            self.catch_up(models=(self.claims,))
+            position = self.claims.position
+            undecided = self.claims.undecided(period)
+            if undecided:
+                shown = ", ".join(undecided[:5]) + (", ..." if len(undecided) > 5 else "")
+                raise LedgerError(
+                    f"period {period} has {len(undecided)} claim(s) not decided yet ({shown}): "
+                    "approve or reject them before pro-rating"
+                )
+            owed = [(o.member_id, o.claim_id) for o in self.claims.payable(period)]
+            try:
+                pro_rating = self.app.pro_rate(period, rate, owed, position, reference, actor, on)
+            except IntegrityError:
+                continue
+            self.catch_up()
+            return pro_rating
+        raise LedgerError(f"period {period} could not be pro-rated: the ledger kept changing")
+
+    def release_carried(
+        self, period: int, into_period: int, reference: str, actor: str, on: date
+    ) -> Decimal:
+        """Make what a pro-rating of the period carried payable again, charged to the open
+        period `into_period`; returns the total. If anything is recorded meanwhile, read
+        again."""
+        self.app.authorise(actor, "release_carried")
+        for _ in range(CLOSE_ATTEMPTS):
+            self.catch_up(models=(self.statements,))
+            position = self.statements.position
+            carried = self.statements.carried(period, position)
+            try:
+                total = self.app.release_carried(
+                    period, into_period, carried, position, reference, actor, on
+                )
+            except IntegrityError:
+                continue
+            self.catch_up()
+            return total
+        raise LedgerError(f"period {period}'s carried benefits could not be released: try again")
 
     def leave_county(
         self, county: str, after_period: int, reference: str, actor: str, on: date

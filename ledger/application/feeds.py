@@ -281,7 +281,7 @@ def settle_claim(record: SettlementRecord, work: FeedRun) -> bool:
         number = record.period or work.batch.scheme.period_covering(record.discharged_on).number
     except NoPeriodCovers as e:
         raise Rejected("discharged_on", str(e)) from None
-    period = work.batch.posting_into(number)
+    period = work.batch.posting_into(number, claims=True)
     settlement = Settlement(
         record.settlement_no,
         record.admitted_on,

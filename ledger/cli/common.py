@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -146,6 +147,17 @@ def parse_date(value: str | None, field: str = "--date") -> date:
         return date.fromisoformat(value)
     except ValueError:
         raise LedgerError(f"{field}: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def parse_percent(value: str, field: str = "--percent") -> Decimal:
+    """A percentage as written, exactly ("80", "62.5"), as a rate (0.80, 0.625)."""
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        raise LedgerError(f"{field}: {value!r} is not a percentage (such as 80 or 62.5)") from None
+    if not number.is_finite() or not 0 <= number <= 100:
+        raise LedgerError(f"{field}: {value!r} is not a percentage from 0 to 100")
+    return number / 100
 
 
 def require_file(out: Path) -> None:

@@ -9,6 +9,7 @@ import typer
 from domain.errors import LedgerError
 from domain.member import Eligibility, MemberDetails
 from domain.money import fmt, money
+from domain.money import percent as percent_text
 from ledger.application.policies import load_policy_file, load_preset
 from ledger.cli.common import (
     GROUP,
@@ -19,6 +20,7 @@ from ledger.cli.common import (
     open_books,
     out,
     parse_date,
+    parse_percent,
     period_number,
     print_json,
     progress_bars,
@@ -152,6 +154,60 @@ def period_close(
             f"  {county}: income {fmt(c.result.income)}, benefits {fmt(c.result.expense)}, "
             + ("; ".join(notes) or "no deficit")
         )
+
+
+@period_cli.command("pro-rate")
+def period_pro_rate(
+    ctx: typer.Context,
+    period: Annotated[int, typer.Argument(help="Period number.", callback=period_number)],
+    percent: Annotated[str, typer.Option(help="The rate benefits are paid at, as declared: 80.")],
+    reference: Annotated[str, typer.Option(help="The board's decision that declared it.")],
+    on: DateOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Pay the period's benefits still payable at a declared percentage, when even the city
+    pool cannot cover them: before the period is closed, every claim of it decided. The
+    rest is forfeited, or carried to a later period, as the period's policy says."""
+    with open_books(ctx) as books:
+        done = books.pro_rate(period, parse_percent(percent), reference, actor(ctx), parse_date(on))
+    held = "carried" if done.shortfall == "carry" else "forfeited"
+    if as_json:
+        print_json(
+            {
+                "period": period,
+                "rate": str(done.rate),
+                "shortfall": done.shortfall,
+                "claims": done.claims,
+                "payable": fmt(done.payable),
+                "paid_at_rate": fmt(done.payable - done.held_back),
+                held: fmt(done.held_back),
+            }
+        )
+        return
+    out.print(
+        f"Pro-rated period {period} at {percent_text(done.rate)}: {done.claims} claim(s), "
+        f"{fmt(done.payable)} payable, {fmt(done.payable - done.held_back)} to be paid, "
+        f"{fmt(done.held_back)} {held}."
+    )
+
+
+@period_cli.command("release-carried")
+def period_release_carried(
+    ctx: typer.Context,
+    period: Annotated[int, typer.Argument(help="The pro-rated period.", callback=period_number)],
+    into: Annotated[
+        int, typer.Option(help="The open period that bears it.", callback=period_number)
+    ],
+    reference: Annotated[str, typer.Option(help="The board's decision to release it.")],
+    on: DateOption = None,
+) -> None:
+    """Make what a pro-rating of the period carried payable again, charged to the benefit
+    expense of a later open period."""
+    with open_books(ctx) as books:
+        total = books.release_carried(period, into, reference, actor(ctx), parse_date(on))
+    out.print(
+        f"Released {fmt(total)} carried of period {period}, payable now, charged to period {into}."
+    )
 
 
 @pool_cli.command("fund")

@@ -26,8 +26,10 @@ from projections.statements import (
     LEFT,
     PAID_OUT,
     PREMIUM,
+    PRO_RATED,
     REASSESSED,
     REJECTED,
+    RELEASED,
     SUBMITTED,
     Fact,
     PeriodKnown,
@@ -202,6 +204,8 @@ class Figures:
     premiums: dict[str, Decimal] = field(default_factory=dict)
     """Premium income by funding source (FUNDING_SOURCES, or union:<level>)."""
     benefits_approved: Decimal = ZERO
+    """As decided, less what a pro-rating held back, plus what one released into the
+    period: the period's benefit expense."""
     benefits_paid: Decimal = ZERO
     """Payouts made less payouts returned, on the period's claims."""
     claims: int = 0
@@ -338,7 +342,7 @@ def from_tallies(
         members=sum(t.count for t in of(ENROLLED)),
         units=len({(t.county, t.unit) for t in of(ENROLLED)}),
         premiums=premiums,
-        benefits_approved=fen(APPROVED) + fen(REASSESSED),
+        benefits_approved=fen(APPROVED) + fen(REASSESSED) - fen(PRO_RATED) + fen(RELEASED),
         benefits_paid=from_fen(
             sum(sign * sum(t.fen for t in of(k)) for k, sign in PAID_OUT.items())
         ),

@@ -48,6 +48,8 @@ from projections.statements import (
     PAID_OUT,
     POOL_FUNDED,
     POOL_KINDS,
+    PRO_RATED,
+    PRO_RATING,
     RESERVE_RETAINED,
     Fact,
     PeriodKnown,
@@ -196,6 +198,32 @@ class Band:
 
 
 @dataclass(frozen=True)
+class ProRating:
+    """The period's benefits pro-rated, the city pool unable to cover them: the rate they
+    were paid at, what was payable on how many claims, and what was held back of it,
+    forfeited or carried (of the city, or of one county)."""
+
+    rate: Decimal
+    shortfall: str
+    claims: int
+    payable: Decimal
+    held_back: Decimal
+    declared_on: date
+
+    def as_dict(self) -> dict[str, Any]:
+        carried = self.held_back if self.shortfall == "carry" else ZERO
+        return {
+            "rate": str(self.rate),
+            "shortfall": self.shortfall,
+            "payable": fmt(self.payable),
+            "paid_at_rate": fmt(self.payable - self.held_back),
+            "forfeited": fmt(self.held_back - carried),
+            "carried": fmt(carried),
+            "claims": self.claims,
+        }
+
+
+@dataclass(frozen=True)
 class Statement:
     scheme: str
     county: str | None
@@ -214,6 +242,8 @@ class Statement:
     """The subject's figures by member group (None: members of no group)."""
     changes: list[CountyChange]
     """Counties that joined the city pool or left it, in this period or before."""
+    pro_rating: ProRating | None
+    """None: the period's benefits were not pro-rated."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -240,6 +270,7 @@ class Statement:
                 for u, f in self.current.units.items()
             ],
             "county_changes": [c.as_dict() for c in self.changes],
+            "pro_rating": None if self.pro_rating is None else self.pro_rating.as_dict(),
         }
 
 
@@ -300,6 +331,7 @@ def statement(
         reserves=reserves,
         groups=by_group(books.statements.group_tallies(period, at.position, county)),
         changes=[c for c in changes if c.period <= period and county in (None, c.county)],
+        pro_rating=_pro_rating(books, period, at.position, county),
     )
 
 
@@ -457,6 +489,21 @@ def _pool_money(
         retained=summed(RESERVE_RETAINED, lambda f: f.county),
         repaid=summed(ADVANCE_REPAID, lambda f: f.county),
         owed={c: amount for c, amount in owed.items() if amount},
+    )
+
+
+def _pro_rating(books: Books, period: int, at: int, county: str | None) -> ProRating | None:
+    declared = books.statements.facts(period, at, (PRO_RATING,))
+    if not declared:
+        return None
+    claims = books.statements.facts(period, at, (PRO_RATED,), county=county)
+    return ProRating(
+        rate=Decimal(declared[0].note or "0"),
+        shortfall=declared[0].source or "",
+        claims=len(claims),
+        payable=from_fen(sum(f.eligible_fen or 0 for f in claims)),
+        held_back=from_fen(sum(f.amount_fen for f in claims)),
+        declared_on=declared[0].effective_date,
     )
 
 

@@ -6,7 +6,9 @@ list them at 0.00, the JSON statement names the pool's money (none) and each def
 cover (a grant); and again when the statement gained its calendar claims ratio, its figures
 by member group and its table of all units: additions, and the ratio's label saying which it
 is; and when the chart gained the accounts of counties joining and leaving the pool, listed
-at 0.00, with `scheme show` naming none joined or left.)"""
+at 0.00, with `scheme show` naming none joined or left; and when it gained the accounts of
+pro-rating, listed at 0.00, the JSON statement saying none (`pro_rating`), and the HTML
+statement's embedded font subset taking in the new accounts' names.)"""
 
 import json
 import os

@@ -3,12 +3,13 @@ refusal records no event, only a row in `refused_commands`."""
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from domain.duties import DUTIES, POLICY
-from domain.errors import ClaimError, DutyRefused
+from domain.errors import ClaimError, DutyRefused, PeriodError
 from domain.member import Member, member_uuid
 from ledger.application.books import Books
 from ledger.application.feeds import import_feed
@@ -69,6 +70,24 @@ def leave_c2(books: Books, user: str, _: Path) -> object:
     return books.leave_county("C2", 1, "", user, date(2026, 2, 1))
 
 
+def pro_rate(books: Books, user: str, _: Path) -> object:
+    """Period 1 pro-rated, its undecided claims rejected first where the user may."""
+    if user == USER_OF_ROLE["approver"]:
+        for claim in ("S-1", "S-2"):
+            books.app.reject_claim(claim, "no receipt", "approver", ON)
+    return books.pro_rate(1, Decimal("0.5"), "BOARD-1", user, date(2026, 1, 10))
+
+
+def release_carried(books: Books, user: str, _: Path) -> object:
+    """Past the role, refused on substance: Pinghu's period 1, never pro-rated, has nothing
+    carried (a release itself is tested in tests/ledger/test_pro_rating.py)."""
+    if user != USER_OF_ROLE["approver"]:
+        return books.release_carried(1, 2, "BOARD-2", user, date(2026, 2, 1))
+    with pytest.raises(PeriodError, match="not pro-rated: nothing is carried"):
+        books.release_carried(1, 2, "BOARD-2", user, date(2026, 2, 1))
+    return None
+
+
 COMMANDS: dict[str, tuple[str, Command]] = {
     # the command: (a user without its role, the command run by a user)
     "grant_role": ("clerk", lambda b, user, _: b.app.grant_role("wang", "clerk", user, ON)),
@@ -122,6 +141,8 @@ COMMANDS: dict[str, tuple[str, Command]] = {
         ),
     ),
     "close_period": ("cashier", lambda b, user, _: b.close_period(1, user, date(2026, 1, 31))),
+    "pro_rate": ("clerk", pro_rate),
+    "release_carried": ("cashier", release_carried),
     "post_adjustment": (
         "clerk",
         lambda b, user, _: b.app.post_adjustment(

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from domain.accounts import CITY_POOL, account_title, source_title
-from domain.money import ZERO, capitals
+from domain.money import ZERO, capitals, percent
 from ledger.reports.benefit_notice import BenefitNotice
 from ledger.reports.disclosure import Disclosure
 from ledger.reports.figures import Figures, Provenance, Unit, average
@@ -168,6 +168,7 @@ def statement_document(s: Statement, units: bool = False) -> Document:
         _sources(s),
         _deficits(s),
         *_pool_money(s),
+        *_pro_rating(s),
         *_county_changes(s),
         _reserves(s),
         _by_group(s),
@@ -430,6 +431,38 @@ def _pool_money(s: Statement) -> tuple[Section, ...]:
             "市级统筹资金 The city pool's own money",
             (),
             Table("City pool money", ("项目 Item", "金额 Amount"), rows),
+        ),
+    )
+
+
+def _pro_rating(s: Statement) -> tuple[Section, ...]:
+    """The period's benefits pro-rated, where they were: at what rate, and what of them was
+    held back, forfeited or carried to a later period."""
+    p = s.pro_rating
+    if p is None:
+        return ()
+    held = (
+        "结转以后期间 Carried, to be paid out of a later period"
+        if p.shortfall == "carry"
+        else "不再支付 Forfeited"
+    )
+    return (
+        Section(
+            "按比例支付 Benefits pro-rated",
+            (
+                f"市级统筹不足以弥补本期赤字，经 {p.declared_on} 决定，本期尚未支付的补助按 "
+                f"{percent(p.rate)} 支付 The city pool could not cover the period: as declared "
+                f"on {p.declared_on}, the benefits still payable were paid at {percent(p.rate)}.",
+            ),
+            Table(
+                "Pro-rating",
+                ("项目 Item", "金额 Amount"),
+                (
+                    (f"尚未支付的补助 Benefits still payable ({p.claims} 件 claims)", p.payable),
+                    ("按比例支付 Paid at the rate", p.payable - p.held_back),
+                    (held, p.held_back),
+                ),
+            ),
         ),
     )
 
