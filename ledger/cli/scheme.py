@@ -24,6 +24,7 @@ from ledger.cli.common import (
     period_number,
     print_json,
     progress_bars,
+    say,
 )
 
 commands = typer.Typer()
@@ -184,7 +185,7 @@ def period_pro_rate(
             }
         )
         return
-    out.print(
+    say(
         f"Pro-rated period {period} at {percent_text(done.rate)}: {done.claims} claim(s), "
         f"{fmt(done.payable)} payable, {fmt(done.payable - done.held_back)} to be paid, "
         f"{fmt(done.held_back)} {held}."

@@ -16,6 +16,8 @@ from sample_policies import PINGHU
 from domain.accounts import (
     BANK,
     BENEFIT_EXPENSE,
+    BENEFITS_CARRIED,
+    BENEFITS_DEFERRED,
     BENEFITS_PAYABLE,
     CITY_POOL,
     COUNTY_CONTRIBUTIONS,
@@ -28,6 +30,7 @@ from domain.accounts import (
 )
 from domain.errors import ClaimError
 from domain.member import ClaimIndex, Member
+from domain.money import round_yuan
 from domain.policy import Policy
 from domain.postings import postings_for
 from domain.scheme import CountyResult, Period, Scheme
@@ -434,3 +437,64 @@ def test_any_history_of_members_balances_and_leaves_payable_what_is_owed_either_
         used = sum((c.approved for c in member.claims.values()), D(0))
         assert member.enrolment(1).approved == used
         assert cap is None or used <= cap
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    counties=st.lists(st.sampled_from(["C1", "C2"]), min_size=1, max_size=3),
+    shortfall=st.sampled_from(["forfeit", "carry"]),
+    rate=st.integers(0, 99).map(lambda n: D(n) / 100),
+    release=st.booleans(),
+    data=st.data(),
+)
+def test_a_pro_rating_pays_each_claim_at_the_rate_and_keeps_the_books_square(
+    open_scheme: OpenScheme,
+    counties: list[str],
+    shortfall: str,
+    rate: Decimal,
+    release: bool,
+    data: st.DataObject,
+) -> None:
+    """After any history, every claim still payable is paid at the rate, half up to the fen:
+    what is held back leaves the period's benefit expense and is no longer payable; carried,
+    it stays owed apart, until a later period releases it and bears its expense."""
+    period = open_scheme("pinghu").period(1)
+    sharing = period.policy.deficit_sharing.model_copy(update={"shortfall": shortfall})
+    period.policy = period.policy.model_copy(update={"deficit_sharing": sharing})
+    history = History(period)
+    members = [history.enrol_and_pay(f"M{n}", c, 1) for n, c in enumerate(counties)]
+    for step in range(data.draw(st.integers(1, 25), label="steps")):
+        which = data.draw(st.integers(0, len(members) - 1), label="member")
+        take_a_step(history, members[which], step, data)
+    before = {(m.member_id, c.claim_id): c.payable for m in members for c in m.claims.values()}
+
+    for member in members:
+        for claim in [c for c in member.claims.values() if c.payable > 0]:
+            member._record(member.pro_rating_fact(claim.claim_id, period, rate, "B", "d", ON))
+            after = member.claim(claim.claim_id)
+            paid_now = before[(member.member_id, claim.claim_id)] * rate
+            assert abs(after.payable - paid_now) <= D("0.005")
+            assert after.payable == round_yuan(paid_now)
+        if release and shortfall == "carry":
+            for claim in [c for c in member.claims.values() if c.carried > 0]:
+                member._record(member.release_fact(claim.claim_id, 2, "B2", "d", ON))
+        history.record(member)
+
+    made = postings(history.events)
+    assert sum((p.amount for p in made), D(0)) == 0
+    for county in ("C1", "C2"):
+        mine = [c for m in members if m.enrolment(1).county == county for c in m.claims.values()]
+        held = sum((c.forfeited + c.carried for c in mine), D(0))
+        released = sum(
+            (e.amount for e in history.events if isinstance(e, Member.CarriedReleased)
+             and e.county == county),
+            D(0),
+        )  # fmt: skip
+        assert -balance(made, county, BENEFITS_PAYABLE) == sum((c.payable for c in mine), D(0))
+        assert -balance(made, county, BENEFITS_CARRIED) == sum((c.carried for c in mine), D(0))
+        assert balance(made, county, BENEFITS_DEFERRED) == sum((c.carried for c in mine), D(0))
+        in_period_1 = [p for p in made if p.period == 1]
+        assert balance(in_period_1, county, BENEFIT_EXPENSE) == history.approved[county] - (
+            held + released
+        )
+        assert balance([p for p in made if p.period == 2], county, BENEFIT_EXPENSE) == released
