@@ -1,6 +1,7 @@
 """The scheme and its members, for the fund's staff: the scheme and its periods, adjustments,
 enrolments and premiums."""
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -74,6 +75,7 @@ def scheme_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
             "end": p.end.isoformat(),
             "policy_version": p.policy.version,
             "closed": p.closed,
+            "pro_rated": None if p.pro_rated is None else str(p.pro_rated),
         }
         for p in scheme.periods.values()
     }
@@ -95,6 +97,8 @@ def scheme_show(ctx: typer.Context, as_json: JsonOption = False) -> None:
         out.print(f"  county {code}: {label}{joined}{left}")
     for number, p in periods.items():
         state = "closed" if p["closed"] else "open"
+        if p["pro_rated"] is not None:
+            state += f", benefits pro-rated at {percent_text(Decimal(p['pro_rated']))}"
         out.print(f"  period {number}: {p['start']} to {p['end']}, {p['policy_version']}, {state}")
 
 

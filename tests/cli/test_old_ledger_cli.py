@@ -8,7 +8,8 @@ by member group and its table of all units: additions, and the ratio's label say
 is; and when the chart gained the accounts of counties joining and leaving the pool, listed
 at 0.00, with `scheme show` naming none joined or left; and when it gained the accounts of
 pro-rating, listed at 0.00, the JSON statement saying none (`pro_rating`), and the HTML
-statement's embedded font subset taking in the new accounts' names.)"""
+statement's embedded font subset taking in the new accounts' names, and `scheme show`
+saying of each period that it was not pro-rated.)"""
 
 import json
 import os

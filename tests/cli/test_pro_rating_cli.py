@@ -33,6 +33,9 @@ def test_a_period_pro_rated_pays_its_claims_at_the_rate_and_the_statement_says_s
     )
     c1 = json.loads(ledger.ok(db, "balances", "--json"))["counties"]["C1"]["accounts"]
     assert (c1["benefits_payable"], c1["benefit_expense"]) == ("475.00", "475.00")
+    assert "open, benefits pro-rated at 62.5%" in " ".join(ledger.ok(db, "scheme", "show").split())
+    periods = ledger.json(db, "scheme", "show")["periods"]
+    assert periods["1"]["pro_rated"] == "0.625"  # type: ignore[index]
     closed = ledger.json(db, "period", "close", "1", "--date", "2026-01-31")
     assert closed["counties"]["C1"]["benefits"] == "475.00"  # type: ignore[index]
 
