@@ -39,6 +39,7 @@ from domain.policy import (
     ELIGIBILITY,
     BenefitCalculation,
     BenefitRule,
+    Policy,
     calculate_benefit,
     rejection_reason,
     why_no_benefit,
@@ -127,6 +128,9 @@ class Enrolment:
     """The enrolment's date: a claim dated before it is not covered."""
     premium_paid: Mapping[str, Decimal] = field(default_factory=dict)
     approved: Decimal = ZERO
+    """What the main benefit has had approved (its cap's use)."""
+    approved_items: Mapping[str, Decimal] = field(default_factory=dict)
+    """What each other benefit item has had approved (each item's cap's use)."""
 
     def outstanding(self) -> dict[str, object]:
         """What is still due, by funding source."""
@@ -143,8 +147,16 @@ class Enrolment:
             paid[source] = paid.get(source, ZERO) + amount
         return replace(self, premium_paid=paid)
 
-    def after_approval(self, amount: Decimal) -> "Enrolment":
-        return replace(self, approved=self.approved + amount)
+    def used(self, item: str | None) -> Decimal:
+        """What the item's cap (None: the main benefit's) has used."""
+        return self.approved if item is None else self.approved_items.get(item, ZERO)
+
+    def after_approval(self, amount: Decimal, item: str | None = None) -> "Enrolment":
+        if item is None:
+            return replace(self, approved=self.approved + amount)
+        items = dict(self.approved_items)
+        items[item] = items.get(item, ZERO) + amount
+        return replace(self, approved_items=items)
 
 
 SELF_PAID_PARTS = ("policy_self_paid", "out_of_catalogue", "above_ceiling")
@@ -277,6 +289,10 @@ class Claim:
     """What of an overpayment the member paid back."""
     written_off: Decimal = ZERO
     """What of an overpayment was given up, less what a later rise or return took back."""
+    item: str | None = None
+    """The benefit item claimed (Policy.items); None: the main benefit."""
+    days: int | None = None
+    """The days in hospital a per-day item's claim is for."""
     forfeited: Decimal = ZERO
     """What a pro-rating of the period held back for good."""
     carried: Decimal = ZERO
@@ -471,9 +487,12 @@ def decide_submission(
     settlement: Settlement | None,
     received_on: date | None,
     submitted: Container[str],
+    item: str | None = None,
+    days: int | None = None,
 ) -> Claim:
     """The claim to record, given the member's enrolment in the period (None where they have
-    none) and the claim ids they have already submitted."""
+    none) and the claim ids they have already submitted; of the main benefit, or of another
+    benefit `item` of the policy's."""
     identifier(claim_id, "claim_id")
     if claim_id in submitted:
         raise ClaimError(f"claim {claim_id!r} was already submitted")
@@ -486,12 +505,64 @@ def decide_submission(
             effective_date,
             covered.covered_from,
         )
-    amount = eligible_amount(claim_id, eligible, settlement, period.policy.benefit)
+    if item is None:
+        amount = eligible_amount(claim_id, eligible, settlement, period.policy.benefit)
+    else:
+        amount, days = item_base(claim_id, period.policy, item, eligible, days, settlement)
+    claim = Claim(claim_id, period.number, amount, actor, effective_date, item=item, days=days)
     if settlement is None:
-        return Claim(claim_id, period.number, amount, actor, effective_date)
+        return claim
+    if item is not None:
+        banded = period.policy.items[item].pays == "bands"
+        settlement.check(claim_id, amount if banded else ZERO)
+        return claim
     settlement.check(claim_id, amount)
-    beyond = settlement.above_ceiling or ZERO
-    return Claim(claim_id, period.number, amount, actor, effective_date, above_ceiling=beyond)
+    return replace(claim, above_ceiling=settlement.above_ceiling or ZERO)
+
+
+def item_base(
+    claim_id: str,
+    policy: Policy,
+    item: str,
+    eligible: object,
+    days: int | None,
+    settlement: Settlement | None,
+) -> tuple[Decimal, int | None]:
+    """What a claim of a benefit item besides the main one is decided on, and its days: the
+    eligible amount given (an item paying by bands); the days in hospital given, else
+    counted from the stay (discharge less admission, a day at least), at the item's rate
+    (per day); or the item's lump sum."""
+    what = f"claim {claim_id!r}"
+    if item not in policy.items:
+        known = ", ".join(sorted(policy.items)) or "none"
+        raise FieldError(what, "item", f"{item!r} is no benefit item of the policy ({known})")
+    rule = policy.items[item]
+    if rule.pays == "bands":
+        if eligible is None:
+            raise FieldError(
+                what, "eligible_self_paid", f"a claim of {item!r} needs its eligible amount"
+            )
+        return positive(eligible, "eligible self-paid amount"), None
+    how = "a lump sum" if rule.pays == "lump_sum" else "by the day in hospital"
+    if eligible is not None:
+        raise FieldError(
+            what, "eligible_self_paid", f"{item!r} pays {how}, on no eligible amount: give none"
+        )
+    if rule.pays == "lump_sum":
+        if days is not None:
+            raise FieldError(what, "days", f"{item!r} pays {how}: give no days")
+        return rule.base(None), None
+    if days is None and settlement is not None:
+        days = max(1, (settlement.discharged_on - settlement.admitted_on).days)
+    if days is None or isinstance(days, bool) or not 1 <= days <= MAX_STAY:
+        raise FieldError(
+            what, "days", f"a claim of {item!r} needs the days in hospital, from 1 to {MAX_STAY}"
+        )
+    return rule.base(days), days
+
+
+MAX_STAY = 366
+"""The most days in hospital a claim is for: a period's."""
 
 
 def eligible_amount(
@@ -538,7 +609,7 @@ def assess(claim: Claim, enrolment: Enrolment, rule: BenefitRule) -> BenefitCalc
     what is left of the annual cap after what the enrolment has had approved."""
     in_status(claim, "submitted")
     return calculate_benefit(
-        rule, claim.eligible, enrolment.group, enrolment.approved, claim.above_ceiling
+        rule, claim.eligible, enrolment.group, enrolment.used(claim.item), claim.above_ceiling
     )
 
 
@@ -615,9 +686,8 @@ def decide_reassessment(
         calculation, amount, base = None, ZERO, claim.eligible
     else:
         base = positive(eligible, "eligible self-paid amount")
-        calculation = calculate_benefit(
-            rule, base, enrolment.group, enrolment.approved - claim.approved, claim.above_ceiling
-        )
+        used = enrolment.used(claim.item) - claim.approved
+        calculation = calculate_benefit(rule, base, enrolment.group, used, claim.above_ceiling)
         amount = calculation.benefit
     status = "approved" if amount > 0 else "rejected" if claim.status == "rejected" else "reversed"
     return Reassessment(amount, base, calculation, status, claim.split(amount - claim.approved))
@@ -816,13 +886,16 @@ class MemberState:
         effective_date: date,
         settlement: Settlement | None = None,
         received_on: date | None = None,
+        item: str | None = None,
+        days: int | None = None,
     ) -> Fact:
-        """A claim for eligible self-paid costs; from the insurance settlement system it comes
+        """A claim for eligible self-paid costs (or of another benefit `item`, by its days or
+        as its lump sum: `item_base()`); from the insurance settlement system it comes
         with the settlement, whose figures must account for the eligible amount, and with the
         day it was received (`received_on`): the deadline counts to that day, while the claim
         keeps its discharge as its effective date."""
         return self._submission(
-            claim_id, period, eligible, actor, effective_date, settlement, received_on
+            claim_id, period, eligible, actor, effective_date, settlement, received_on, item, days
         )[1]
 
     def settlement_facts(
@@ -834,12 +907,13 @@ class MemberState:
         effective_date: date,
         settlement: Settlement,
         received_on: date,
+        item: str | None = None,
     ) -> tuple[Fact, Fact, BenefitCalculation]:
-        """A settlement's claim submitted and decided by the period's rule, both decided
-        before either is recorded, so that a feed records a settlement whole or not at all;
-        with the decision's calculation."""
+        """A settlement's claim (of the main benefit, or of another `item`) submitted and
+        decided by the period's rule, both decided before either is recorded, so that a
+        feed records a settlement whole or not at all; with the decision's calculation."""
         claim, submitted = self._submission(
-            claim_id, period, eligible, actor, effective_date, settlement, received_on
+            claim_id, period, eligible, actor, effective_date, settlement, received_on, item
         )
         decided, calculation = self._adjudicated(claim, period, effective_date)
         return submitted, decided, calculation
@@ -853,6 +927,8 @@ class MemberState:
         effective_date: date,
         settlement: Settlement | None,
         received_on: date | None,
+        item: str | None = None,
+        days: int | None = None,
     ) -> tuple[Claim, Fact]:
         claim = decide_submission(
             claim_id,
@@ -865,6 +941,8 @@ class MemberState:
             settlement,
             received_on,
             self.claims,
+            item,
+            days,
         )
         return claim, Fact(
             Member.ClaimSubmitted,
@@ -877,6 +955,8 @@ class MemberState:
                 "effective_date": effective_date,
                 "settlement": None if settlement is None else settlement.as_dict(),
                 "received_on": received_on,
+                "item": claim.item,
+                "days": claim.days,
             },
         )
 
@@ -891,7 +971,7 @@ class MemberState:
         self, claim: Claim, period: Period, effective_date: date
     ) -> tuple[Fact, BenefitCalculation]:
         enrolment = self.enrolments[claim.period]
-        decision = adjudicate(claim, enrolment, period.policy.benefit, effective_date)
+        decision = adjudicate(claim, enrolment, period.policy.rule_for(claim.item), effective_date)
         if decision.rejected_for is None:
             fact = self.approval_fact(claim, period, decision.calculation, POLICY, effective_date)
         else:
@@ -1056,7 +1136,11 @@ class MemberState:
             in_status(claim, "approved")
         why = stated(claim_id, reason, "reason", "a reassessment needs a reason")
         decision = decide_reassessment(
-            claim, self.enrolments[claim.period], period.policy.benefit, eligible, effective_date
+            claim,
+            self.enrolments[claim.period],
+            period.policy.rule_for(claim.item),
+            eligible,
+            effective_date,
         )
         if not on_appeal and decision.amount > claim.approved:
             raise ClaimError(
@@ -1146,6 +1230,8 @@ class MemberState:
         claim = self.claim(claim_id)
         if claim.payable <= 0:
             raise ClaimError(f"claim {claim_id!r}: nothing is payable to pro-rate")
+        assert claim.decided_on is not None  # a claim with anything payable was decided
+        not_before(f"claim {claim_id!r} was decided", claim.decided_on, "pro-rated", on)
         return Fact(
             Member.ClaimProRated,
             {
@@ -1170,11 +1256,6 @@ class MemberState:
         claim = self.claim(claim_id)
         if claim.carried <= 0:
             raise ClaimError(f"claim {claim_id!r}: nothing was carried to release")
-        if into_period <= claim.period:
-            raise ClaimError(
-                f"claim {claim_id!r} of period {claim.period}: what was carried is released "
-                f"into a later period, not period {into_period}"
-            )
         return Fact(
             Member.CarriedReleased,
             {
@@ -1282,6 +1363,11 @@ class Member(Aggregate, MemberState):
             )
 
     class ClaimSubmitted(Aggregate.Event):
+        """`item`: the benefit item claimed, None for the main one; `days`, a per-day item's;
+        `eligible`, what the claim is decided on (a per-day or lump-sum item's base)."""
+
+        added_later: ClassVar[tuple[str, ...]] = ("item", "days")
+
         claim_id: str
         period: int
         county: str
@@ -1290,6 +1376,8 @@ class Member(Aggregate, MemberState):
         effective_date: date
         settlement: dict[str, Any] | None = None
         received_on: date | None = None
+        item: str | None = None
+        days: int | None = None
 
         def apply(self, member: MemberState) -> None:
             beyond = (self.settlement or {}).get("above_ceiling")
@@ -1299,7 +1387,9 @@ class Member(Aggregate, MemberState):
                 self.eligible,
                 self.actor,
                 self.effective_date,
-                above_ceiling=ZERO if beyond is None else Decimal(beyond),
+                above_ceiling=ZERO if beyond is None or self.item else Decimal(beyond),
+                item=self.item,
+                days=self.days,
             )
 
     class ClaimApproved(Aggregate.Event):
@@ -1321,7 +1411,7 @@ class Member(Aggregate, MemberState):
                 approved=self.amount,
             )
             member.enrolments[self.period] = member.enrolments[self.period].after_approval(
-                self.amount
+                self.amount, member.claims[self.claim_id].item
             )
 
     class ClaimRejected(Aggregate.Event):
@@ -1452,7 +1542,7 @@ class Member(Aggregate, MemberState):
                 written_off=member.claims[self.claim_id].written_off - self.reinstated,
             )
             member.enrolments[self.period] = member.enrolments[self.period].after_approval(
-                self.difference
+                self.difference, member.claims[self.claim_id].item
             )
 
     class RecoveryCollected(Aggregate.Event):
@@ -1581,12 +1671,13 @@ class Member(Aggregate, MemberState):
         effective_date: date,
         settlement: Settlement | None = None,
         received_on: date | None = None,
+        item: str | None = None,
+        days: int | None = None,
     ) -> None:
-        self._record(
-            self.submission_fact(
-                claim_id, period, eligible, actor, effective_date, settlement, received_on
-            )
+        fact = self.submission_fact(
+            claim_id, period, eligible, actor, effective_date, settlement, received_on, item, days
         )
+        self._record(fact)
 
     def adjudicate_claim(
         self, claim_id: str, period: Period, effective_date: date
@@ -1606,7 +1697,8 @@ class Member(Aggregate, MemberState):
         self._require_not_submitter(claim_id, actor, "approve_claim", "approve")
         claim = self.claims[claim_id]
         enrolment = self.enrolments[claim.period]
-        calculation = decide_approval(claim, enrolment, period.policy.benefit, effective_date)
+        rule = period.policy.rule_for(claim.item)
+        calculation = decide_approval(claim, enrolment, rule, effective_date)
         self._record(self.approval_fact(claim, period, calculation, actor, effective_date))
         return calculation
 

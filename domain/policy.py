@@ -164,6 +164,75 @@ def _contiguous_from(bands: tuple[Band, ...], start: Decimal, name: str = "") ->
             raise ValueError(f"{of}band {band.lower}-{band.upper} is empty")
 
 
+MAIN_ITEM = "inpatient"
+"""The benefit item of a policy's main rule (`Policy.benefit`): the second reimbursement
+of a hospital stay's self-paid costs."""
+_ITEM_CODE = re.compile(r"[a-z][a-z_]*")
+
+
+class BenefitItem(Frozen):
+    """A benefit of the scheme besides its main one, with its own rule and annual cap: by
+    bands of an eligible amount (outpatient care of chronic and special diseases), by the
+    day in hospital (Weihai pays 40 yuan a day), or a lump sum (Lishui's condolence money,
+    慰问金). Its claims keep the period's deadline; its cap is the item's alone."""
+
+    title: str
+    """The item as documents name it: 住院津贴 Hospital allowance."""
+    pays: Literal["bands", "per_day", "lump_sum"]
+    deductible: Amount = ZERO
+    bands: tuple[Band, ...] = ()
+    """For `bands`: contiguous from the deductible, as the main rule's."""
+    per_day: Amount | None = None
+    """For `per_day`: yuan a day in hospital."""
+    max_days: Annotated[int, Field(strict=True, ge=1, le=366)] | None = None
+    """For `per_day`: the days a claim is paid for at most; none: all of them."""
+    lump_sum: Amount | None = None
+    """For `lump_sum`: what each claim is paid."""
+    annual_cap: Amount | None = None
+    """What a member is paid of the item in a period at most; none: no cap."""
+
+    @model_validator(mode="after")
+    def _pays_one_way(self) -> "BenefitItem":
+        given = {
+            "bands": bool(self.bands),
+            "per_day": self.per_day is not None,
+            "lump_sum": self.lump_sum is not None,
+        }
+        if not given[self.pays]:
+            raise ValueError(f"an item that pays {self.pays} needs its {self.pays}")
+        if extra := [name for name, present in given.items() if present and name != self.pays]:
+            raise ValueError(f"an item that pays {self.pays} has no {extra[0]}")
+        if self.bands:
+            _contiguous_from(self.bands, self.deductible, "bands")
+        return self
+
+    def base(self, days: int | None) -> Decimal:
+        """What a per-day or lump-sum claim is worth before the cap: the days (as many as
+        the item pays for) at the day's rate, or the lump sum."""
+        if self.pays == "per_day":
+            assert self.per_day is not None and days is not None
+            counted = days if self.max_days is None else min(days, self.max_days)
+            return self.per_day * counted
+        assert self.lump_sum is not None
+        return self.lump_sum
+
+    def rule(self, main: "BenefitRule") -> "BenefitRule":
+        """The item as the rule the calculation takes: its bands (a per-day or lump-sum item
+        pays its base whole) and its cap, under the main rule's claim deadline."""
+        bands = self.bands or (Band.model_construct(lower=ZERO, upper=None, rate=ONE),)
+        return BenefitRule.model_construct(
+            deductible=self.deductible if self.bands else ZERO,
+            bands=bands,
+            annual_cap=self.annual_cap,
+            uplifts={},
+            above_ceiling=(),
+            eligible_from={},
+            group_caps={},
+            claim_deadline_days=main.claim_deadline_days,
+            claim_deadline_from=main.claim_deadline_from,
+        )
+
+
 class DeficitSharing(Recorded):
     """How each county's period is settled with the city pool at close."""
 
@@ -190,7 +259,7 @@ ELIGIBILITY = {
 
 
 class Policy(Recorded):
-    added_later = ("eligibility",)
+    added_later = ("eligibility", "items")
 
     version: str
     premium: Amount
@@ -200,6 +269,23 @@ class Policy(Recorded):
     deficit_sharing: DeficitSharing
     eligibility: tuple[str, ...] = ()
     """What the roster must attest of a member to enrol them (ELIGIBILITY); none: nothing."""
+    items: dict[str, BenefitItem] = {}
+    """The benefit items besides the main one (MAIN_ITEM, `benefit`), by code."""
+
+    @field_validator("items")
+    @classmethod
+    def _item_codes(cls, items: dict[str, BenefitItem]) -> dict[str, BenefitItem]:
+        for code in items:
+            if code == MAIN_ITEM or not _ITEM_CODE.fullmatch(code):
+                raise ValueError(
+                    f"item code {code!r}: lower-case letters and _, and not {MAIN_ITEM!r} "
+                    "(the main rule's)"
+                )
+        return items
+
+    def rule_for(self, item: str | None) -> BenefitRule:
+        """The rule a claim of the item (None: the main one) is decided by."""
+        return self.benefit if item is None else self.items[item].rule(self.benefit)
 
     @field_validator("eligibility")
     @classmethod

@@ -112,14 +112,13 @@ def _(e: Member.ClaimProRated) -> list[Posting]:
 
 @postings_for.register
 def _(e: Member.CarriedReleased) -> list[Posting]:
-    """What was carried, payable again, and the later period's benefit expense."""
-    lines = {
-        BENEFIT_EXPENSE: e.amount,
-        BENEFITS_DEFERRED: -e.amount,
-        BENEFITS_CARRIED: e.amount,
-        BENEFITS_PAYABLE: -e.amount,
-    }
-    return lines_of(e.county, lines, e.into_period, e.effective_date)
+    """What was carried, payable again on the claim (of its own period), and the later
+    period's benefit expense."""
+    on, amount = e.effective_date, e.amount
+    return [
+        *entry(e.county, BENEFITS_CARRIED, BENEFITS_PAYABLE, amount, e.period, on),
+        *entry(e.county, BENEFIT_EXPENSE, BENEFITS_DEFERRED, amount, e.into_period, on),
+    ]
 
 
 @postings_for.register

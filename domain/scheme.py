@@ -21,6 +21,7 @@ from domain.duties import ADMIN, DUTIES, POLICY, ROLES
 from domain.errors import (
     Conflict,
     CountyNotInPeriod,
+    DateOutOfOrder,
     DeficitAlreadyShared,
     DutyRefused,
     FieldError,
@@ -129,6 +130,7 @@ class Period:
     closed: bool = False
     pro_rated: Decimal | None = None
     """The rate the period's benefits still payable were paid at, once pro-rated."""
+    pro_rated_on: date | None = None
 
     def claim_deadline(self, dated: date) -> date:
         """The last day a claim dated `dated` (its discharge) is accepted, counted as the
@@ -419,22 +421,42 @@ class Scheme(Aggregate):
                 "day after"
             )
         if not ZERO <= rate < 1:
+            why = "need no pro-rating" if rate >= 1 else "cannot be paid at less than nothing"
             raise FieldError(
                 f"pro-rating of period {number}",
                 "percent",
-                f"percent {percent(rate)} is not below 100%: benefits paid in full need no "
-                "pro-rating",
+                f"percent {percent(rate)} is not from 0% to below 100%: benefits {why}",
             )
-        self._benefits_pro_rated(
-            number,
-            rate,
-            period.policy.deficit_sharing.shortfall,
-            payable,
-            held_back,
-            identifier(reference, "reference"),
-            actor,
-            effective_date,
+        self.trigger_event(
+            self.BenefitsProRated,
+            period=number,
+            rate=rate,
+            shortfall=period.policy.deficit_sharing.shortfall,
+            payable=payable,
+            held_back=held_back,
+            reference=identifier(reference, "reference"),
+            actor=actor,
+            effective_date=effective_date,
         )
+
+    def check_release(self, number: int, into_period: int, on: date) -> None:
+        """A release of what a pro-rating of period `number` carried: into a later period
+        whose claims are still decided (not pro-rated itself), on or after the pro-rating
+        and that period's start."""
+        pro_rated_on = self.period(number).pro_rated_on
+        if pro_rated_on is None:
+            raise PeriodError(f"period {number}'s benefits were not pro-rated: nothing is carried")
+        if into_period <= number:
+            raise FieldError(
+                f"release of period {number}", "into", f"period {into_period} is not a later one"
+            )
+        into = self.open_period_for_claims(into_period)
+        for fact, day in (
+            (f"period {number} was pro-rated on {pro_rated_on}", pro_rated_on),
+            (f"period {into_period} starts on {into.start}", into.start),
+        ):
+            if on < day:
+                raise DateOutOfOrder(f"{fact}: a release cannot be dated {on}", on, day)
 
     class BenefitsProRated(Aggregate.Event):
         """The period's benefits still payable paid at `rate`: of `payable`, `held_back`
@@ -449,19 +471,9 @@ class Scheme(Aggregate):
         actor: str
         effective_date: date
 
-    @event(BenefitsProRated)
-    def _benefits_pro_rated(
-        self,
-        period: int,
-        rate: Decimal,
-        shortfall: str,
-        payable: Decimal,
-        held_back: Decimal,
-        reference: str,
-        actor: str,
-        effective_date: date,
-    ) -> None:
-        self.periods[period].pro_rated = rate
+        def apply(self, scheme: "Scheme") -> None:
+            period = scheme.periods[self.period]
+            period.pro_rated, period.pro_rated_on = self.rate, self.effective_date
 
     class ReserveRetained(Aggregate.Event):
         """The city pool's risk reserve, retained of a county's premium income at close."""

@@ -222,6 +222,19 @@ class Claims(Projector):
             )
             return [r["claim_id"] for r in cursor.fetchall()]
 
+    def awaiting_bank(self, period: int) -> list[str]:
+        """The claims of a period with a payout the bank has neither confirmed nor returned."""
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(
+                self.db.sql(
+                    "SELECT DISTINCT o.claim_id FROM {payouts} AS o JOIN {claims} AS c "
+                    "ON c.claim_id = o.claim_id WHERE c.period = ? AND o.status = 'made' "
+                    "ORDER BY o.claim_id"
+                ),
+                (period,),
+            )
+            return [r["claim_id"] for r in cursor.fetchall()]
+
     def _owed(self, due: str, where: str, period: int | None = None) -> list[Owed]:
         of_period = "" if period is None else " AND period = ?"
         with self.db.transaction(commit=False) as cursor:

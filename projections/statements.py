@@ -31,6 +31,9 @@ RETURNED = "returned"
 REASSESSED = "reassessed"
 """A decision superseding the last: the difference in the benefit, and (as its source) the
 change of status, "rejected>approved", where the status changed."""
+APPEALED = "appealed"
+"""A member's appeal of a claim's decision, open until a reassessment decides it; its note
+the grounds."""
 RECOVERED = "recovered"
 WRITTEN_OFF = "written_off"
 PRO_RATED = "pro_rated"
@@ -39,6 +42,9 @@ eligible amount), its source "forfeit" or "carry"."""
 RELEASED = "released"
 """What a pro-rating carried, released into the fact's period, its source the period it
 was carried from."""
+ITEM = "item"
+"""The benefit item a claim is of, as its source, where it is not the main benefit (its days
+in hospital, for a per-day item, as the eligible amount in fen of days: days x 100)."""
 PRO_RATING = "pro_rating"
 """A period's benefits pro-rated: what was held back (amount) of what was payable (as the
 eligible amount), its source the shortfall ("forfeit" or "carry"), its note the rate."""
@@ -63,7 +69,7 @@ PAID_OUT = {PAID: 1, RETURNED: -1, RECOVERED: -1}
 overpayments members paid back."""
 CLAIM_KINDS = (
     SUBMITTED, APPROVED, REJECTED, REASSESSED, PAID, RETURNED, RECOVERED, WRITTEN_OFF,
-    PRO_RATED, RELEASED,
+    PRO_RATED, RELEASED, APPEALED,
 )  # fmt: skip
 
 OPENED = "SELECT period FROM {statement_periods} WHERE notification_id <= ?"
@@ -115,7 +121,8 @@ class Tally:
     """Distinct members among the facts."""
     fen: int
     group: str | None = None
-    """The member group of the facts' members (by group tallies only)."""
+    """What the tallies are split by, where they are: the member group of the facts'
+    members (`group_tallies`), or the benefit item of their claims (`item_tallies`)."""
 
 
 @dataclass(frozen=True)
@@ -207,7 +214,9 @@ class StatementFacts(ReadModel):
             elif isinstance(e, Member.ClaimApproved | Member.ClaimRejected):
                 wanted_claims.add(e.claim_id)
                 wanted_enrolments.add((originator, e.period))
-            elif isinstance(e, MONEY_FACTS | PRO_RATING_FACTS | Member.ClaimReassessed):
+            elif isinstance(
+                e, MONEY_FACTS | PRO_RATING_FACTS | Member.ClaimReassessed | Member.ClaimAppealed
+            ):
                 wanted_enrolments.add((originator, e.period))
         for row in self._select(
             cursor, "statement_members", "originator_id", wanted_members - members.keys()
@@ -290,6 +299,7 @@ def _facts(
         | Member.ClaimApproved
         | Member.ClaimRejected
         | Member.ClaimReassessed
+        | Member.ClaimAppealed
         | MONEY_FACTS
         | PRO_RATING_FACTS,
     ):
@@ -305,7 +315,11 @@ def _facts(
         ]
     claim = e.claim_id
     if isinstance(e, Member.ClaimSubmitted):
-        return [(SUBMITTED, *where, claim, None, 0, eligible[claim], day, None)]
+        submitted = (SUBMITTED, *where, claim, None, 0, eligible[claim], day, None)
+        if e.item is None:
+            return [submitted]
+        days = None if e.days is None else e.days * 100
+        return [submitted, (ITEM, *where, claim, e.item, 0, days, day, None)]
     if isinstance(e, Member.ClaimApproved):
         return [(APPROVED, *where, claim, None, to_fen(e.amount), eligible[claim], day, None)]
     if isinstance(e, Member.ClaimRejected):
@@ -314,6 +328,8 @@ def _facts(
         change = None if e.superseded == e.status else f"{e.superseded}>{e.status}"
         difference, base = to_fen(e.difference), to_fen(e.eligible)
         return [(REASSESSED, *where, claim, change, difference, base, day, e.reason)]
+    if isinstance(e, Member.ClaimAppealed):
+        return [(APPEALED, *where, claim, None, 0, None, day, e.grounds)]
     if isinstance(e, Member.ClaimProRated):
         shortfall = "carry" if e.carried else "forfeit"
         held, payable = to_fen(e.held_back), to_fen(e.payable)
@@ -371,37 +387,51 @@ class Statements(Projector):
 
     def group_tallies(self, period: int, known_at: int, county: str | None) -> list[Tally]:
         """The members' facts of the period summed by the group each member was enrolled in
-        for it, by county and source (unit None). Two scans of the period's facts, summed
-        here: a join of the facts on themselves has no index to go by in SQLite."""
+        for it, by county and source (unit None)."""
+        return self._tallies_split(period, known_at, county, ENROLLED, "member_id")
+
+    def item_tallies(self, period: int, known_at: int, county: str | None) -> list[Tally]:
+        """The claims' facts of the period summed by the benefit item each claim is of (None:
+        the main benefit), by county and source (unit None)."""
+        return self._tallies_split(period, known_at, county, ITEM, "claim_id")
+
+    def _tallies_split(
+        self, period: int, known_at: int, county: str | None, by_kind: str, key: str
+    ) -> list[Tally]:
+        """The facts of the period with a `key` (a member, a claim) summed by what the fact of
+        kind `by_kind` says of that key as its source, by county and source. Two scans of the
+        period's facts, summed here: a join of the facts on themselves has no index to go by
+        in SQLite."""
         where = "period = ? AND notification_id <= ?"
         params: list[object] = [period, known_at]
         if county is not None:
             where, params = where + " AND county = ?", [*params, county]
-        sums: dict[tuple[str, str, str | None, str | None], list[int]] = {}
+        keys = ", ".join(dict.fromkeys(("member_id", key)))
+        sums: dict[tuple[str, str, str | None, str | None], tuple[list[int], set[str]]] = {}
         with self.db.transaction(commit=False) as cursor:
             cursor.execute(
-                self.db.sql(f"SELECT member_id, source FROM {{facts}} WHERE {where} AND kind = ?"),
-                [*params, ENROLLED],
+                self.db.sql(f"SELECT {key}, source FROM {{facts}} WHERE {where} AND kind = ?"),
+                [*params, by_kind],
             )
-            groups = {r["member_id"]: r["source"] for r in cursor.fetchall()}
+            split = {r[key]: r["source"] for r in cursor.fetchall()}
             cursor.execute(
                 self.db.sql(
-                    "SELECT member_id, kind, county, source, COUNT(*) AS n, SUM(amount_fen) AS fen "
-                    f"FROM {{facts}} WHERE {where} AND member_id IS NOT NULL "
-                    "GROUP BY member_id, kind, county, source"
+                    f"SELECT {keys}, kind, county, source, COUNT(*) AS n, SUM(amount_fen) AS fen "
+                    f"FROM {{facts}} WHERE {where} AND {key} IS NOT NULL "
+                    f"GROUP BY {keys}, kind, county, source"
                 ),
                 params,
             )
             for r in cursor.fetchall():
-                key = (r["kind"], r["county"], groups.get(r["member_id"]), r["source"])
-                found = sums.setdefault(key, [0, 0, 0])
-                found[0] += int(r["n"])
-                found[1] += 1
-                found[2] += int(r["fen"])
+                found = (r["kind"], r["county"], split.get(r[key]), r["source"])
+                counts, members = sums.setdefault(found, ([0, 0], set()))
+                counts[0] += int(r["n"])
+                counts[1] += int(r["fen"])
+                members.add(r["member_id"])
         return [
-            Tally(kind, county_, None, source, n, members, fen, group)
-            for (kind, county_, group, source), (n, members, fen) in sorted(
-                sums.items(), key=lambda item: tuple(str(k) for k in item[0])
+            Tally(kind, county_, None, source, n, len(members), fen, split_by)
+            for (kind, county_, split_by, source), ([n, fen], members) in sorted(
+                sums.items(), key=lambda entry: tuple(str(k) for k in entry[0])
             )
         ]
 
@@ -454,6 +484,19 @@ class Statements(Projector):
         with self.db.transaction(commit=False) as cursor:
             cursor.execute(statement, (county, known_at))
             return [int(r["period"]) for r in cursor.fetchall()]
+
+    def open_appeals(self, period: int, known_at: int) -> list[str]:
+        """The claims of the period whose last appeal no reassessment has decided yet."""
+        statement = self.db.sql(
+            f"SELECT claim_id, kind FROM {{facts}} WHERE period = ? AND kind IN "
+            f"('{APPEALED}', '{REASSESSED}') AND notification_id <= ? ORDER BY notification_id"
+        )
+        last: dict[str, str] = {}
+        with self.db.transaction(commit=False) as cursor:
+            cursor.execute(statement, (period, known_at))
+            for r in cursor.fetchall():
+                last[r["claim_id"]] = r["kind"]
+        return sorted(claim for claim, kind in last.items() if kind == APPEALED)
 
     def carried(self, period: int, known_at: int) -> list[tuple[str, str]]:
         """The claims (member id, claim id) on which a pro-rating of the period carried what

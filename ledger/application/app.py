@@ -380,6 +380,8 @@ class MutualAidLedger(Application[UUID]):
         was recorded since, for the caller to read the claims again."""
         scheme = self._scheme_to_change(actor, "pro_rate")
         period = scheme.open_period_for_claims(number)
+        if not claims:
+            raise PeriodError(f"nothing of period {number} is payable: nothing to pro-rate")
         reference = identifier(reference, "reference")
         batch = self.batch()
         batch.load(member for member, _ in claims)
@@ -412,9 +414,7 @@ class MutualAidLedger(Application[UUID]):
         charged to the open period `into_period`, in one transaction; returns the total.
         IntegrityError if anything was recorded since `figures_at`."""
         scheme = self._scheme_for(actor, "release_carried")
-        if scheme.period(number).pro_rated is None:
-            raise PeriodError(f"period {number}'s benefits were not pro-rated: nothing is carried")
-        scheme.open_period_for_posting(into_period)
+        scheme.check_release(number, into_period, on)
         if not claims:
             raise PeriodError(f"nothing carried of period {number} is left to release")
         reference = identifier(reference, "reference")
@@ -557,13 +557,17 @@ class MutualAidLedger(Application[UUID]):
         actor: str,
         on: date,
         claim_id: str | None = None,
+        item: str | None = None,
+        days: int | None = None,
     ) -> str:
+        """A claim of the main benefit on its eligible amount, or of another benefit `item`
+        of the period's policy (on its eligible amount, its `days`, or as its lump sum)."""
         scheme = self._scheme_for(actor, "submit_claim")
         open_period = scheme.open_period_for_claims(period)
         member = self.member(member_id)
         if claim_id is None:
             claim_id = self._next_claim_id(member, period)
-        member.submit_claim(claim_id, open_period, eligible, actor, on)
+        member.submit_claim(claim_id, open_period, eligible, actor, on, item=item, days=days)
         index = ClaimIndex(claim_id, member_id, actor, on)
         try:
             self.save(member, index, **{POSTS_INTO: period, READ_AT: as_read(scheme)})

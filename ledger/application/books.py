@@ -209,15 +209,23 @@ class Books:
         is recorded between reading the claims and saving, read them again."""
         self.app.authorise(actor, "pro_rate")
         for _ in range(CLOSE_ATTEMPTS):
-            self.catch_up(models=(self.claims,))
+            self.catch_up(models=(self.claims, self.statements))
             position = self.claims.position
-            undecided = self.claims.undecided(period)
-            if undecided:
-                shown = ", ".join(undecided[:5]) + (", ..." if len(undecided) > 5 else "")
-                raise LedgerError(
-                    f"period {period} has {len(undecided)} claim(s) not decided yet ({shown}): "
-                    "approve or reject them before pro-rating"
-                )
+            for claims, what, then in (
+                (self.claims.undecided(period), "not decided yet", "approve or reject them"),
+                (self.statements.open_appeals(period, position), "under appeal", "decide them"),
+                (
+                    self.claims.awaiting_bank(period),
+                    "paid, awaiting the bank's result",
+                    "import the bank's results",
+                ),
+            ):
+                if claims:
+                    shown = ", ".join(claims[:5]) + (", ..." if len(claims) > 5 else "")
+                    raise LedgerError(
+                        f"period {period} has {len(claims)} claim(s) {what} ({shown}): {then} "
+                        "before pro-rating"
+                    )
             owed = [(o.member_id, o.claim_id) for o in self.claims.payable(period)]
             try:
                 pro_rating = self.app.pro_rate(period, rate, owed, position, reference, actor, on)

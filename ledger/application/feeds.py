@@ -302,12 +302,15 @@ def settle_claim(record: SettlementRecord, work: FeedRun) -> bool:
         on,
         settlement,
         work.received_on,
+        record.item,
     )
     work.batch.record(member, submission)
     work.batch.record(member, decision)
     work.batch.index(claim_indexed(record.settlement_no, record.member_id, work.actor, on))
-    work.summary.add("eligible_self_paid", member.claims[record.settlement_no].eligible)
-    work.summary.add("benefits_approved", member.claims[record.settlement_no].approved)
+    claim = member.claims[record.settlement_no]
+    if claim.item is None:
+        work.summary.add("eligible_self_paid", claim.eligible)
+    work.summary.add("benefits_approved", claim.approved)
     outcome = "approved" if calculation.benefit > 0 else "rejected_by_policy"
     work.summary.counts[outcome] = work.summary.counts.get(outcome, 0) + 1
     return True

@@ -304,6 +304,9 @@ class SettlementRecord(Record):
         "above_ceiling", "超限额费用", "超封顶线费用", "超最高支付限额"
     )
     period: OptionalPeriod = optional_column("period", "期次", "期")
+    item: OptionalText = optional_column("item", "补助项目", "项目")
+    """A benefit item of the period's policy besides the main one (a per-day item counts
+    the stay's days); none: the main benefit."""
 
 
 class PayoutResultRecord(Record):

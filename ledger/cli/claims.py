@@ -44,17 +44,26 @@ def claim_submit(
     ctx: typer.Context,
     member: Annotated[str, typer.Argument(help="Member id.")],
     period: Annotated[int, typer.Option(help="Period number.", callback=period_number)],
-    self_paid: Annotated[str, typer.Option(help="Eligible self-paid amount after insurance.")],
+    self_paid: Annotated[
+        str | None,
+        typer.Option(help="Eligible self-paid amount after insurance (not for --item by day)."),
+    ] = None,
     claim_id: Annotated[
         str | None, typer.Option(help="Claim id, e.g. the settlement number.")
     ] = None,
+    item: Annotated[
+        str | None,
+        typer.Option(help="A benefit item of the period's policy besides the main one."),
+    ] = None,
+    days: Annotated[int | None, typer.Option(help="Days in hospital, for an item by day.")] = None,
     on: DateOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Submit a claim for a member's eligible self-paid costs."""
+    """Submit a claim for a member's eligible self-paid costs, or of another benefit item of
+    the period's policy: by its days in hospital, or its lump sum."""
     with open_books(ctx) as books:
         claim = books.app.submit_claim(
-            member, period, self_paid, actor(ctx), parse_date(on), claim_id
+            member, period, self_paid, actor(ctx), parse_date(on), claim_id, item, days
         )
     if as_json:
         print_json({"claim": claim, "member": member, "period": period})

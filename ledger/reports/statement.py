@@ -21,6 +21,7 @@ from domain.accounts import (
 )
 from domain.errors import LedgerError
 from domain.money import ZERO, fmt, from_fen, to_fen
+from domain.policy import MAIN_ITEM
 from ledger.application.books import Books
 from ledger.reports.figures import (
     CountyChange,
@@ -55,6 +56,16 @@ from projections.statements import (
     PeriodKnown,
 )
 
+MAIN_TITLE = "住院补助 Inpatient (the main benefit)"
+ITEM_FIGURES = (
+    "claims",
+    "claims_rejected",
+    "benefits_approved",
+    "benefits_paid",
+    "members_helped",
+    "average_benefit_per_claim",
+)
+"""The figures a benefit item has: its claims', not its members'."""
 SIZE_BANDS = (Decimal(0), Decimal(1000), Decimal(5000), Decimal(10000), Decimal(50000))
 """Lower bounds of the claim size bands, in yuan of benefit; the last band is open above."""
 LARGEST = 10
@@ -244,6 +255,10 @@ class Statement:
     """Counties that joined the city pool or left it, in this period or before."""
     pro_rating: ProRating | None
     """None: the period's benefits were not pro-rated."""
+    items: dict[str | None, Figures]
+    """The claims' figures by benefit item (None: the main benefit), where the period's
+    policy has items besides the main one."""
+    item_titles: dict[str | None, str]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -271,6 +286,14 @@ class Statement:
             ],
             "county_changes": [c.as_dict() for c in self.changes],
             "pro_rating": None if self.pro_rating is None else self.pro_rating.as_dict(),
+            "by_item": [
+                {
+                    "item": item or MAIN_ITEM,
+                    "title": self.item_titles[item],
+                    **{k: v for k, v in f.activity().items() if k in ITEM_FIGURES},
+                }
+                for item, f in self.items.items()
+            ],
         }
 
 
@@ -289,6 +312,7 @@ def statement(
     at = provenance(books, known_at, on_progress)
     scheme = books.app.scheme()
     current, known = period_known(books, period, at.position)
+    policy = scheme.period(period).policy
     changes = county_changes(books, at.position)
     if county is not None:
         require_county_in(scheme, changes, county, period)
@@ -332,6 +356,10 @@ def statement(
         groups=by_group(books.statements.group_tallies(period, at.position, county)),
         changes=[c for c in changes if c.period <= period and county in (None, c.county)],
         pro_rating=_pro_rating(books, period, at.position, county),
+        items=by_group(books.statements.item_tallies(period, at.position, county))
+        if policy.items
+        else {},
+        item_titles={None: MAIN_TITLE} | {code: i.title for code, i in policy.items.items()},
     )
 
 

@@ -9,7 +9,8 @@ is; and when the chart gained the accounts of counties joining and leaving the p
 at 0.00, with `scheme show` naming none joined or left; and when it gained the accounts of
 pro-rating, listed at 0.00, the JSON statement saying none (`pro_rating`), and the HTML
 statement's embedded font subset taking in the new accounts' names, and `scheme show`
-saying of each period that it was not pro-rated.)"""
+saying of each period that it was not pro-rated; and when the statement gained its figures
+by benefit item, `by_item`, empty for a policy without items.)"""
 
 import json
 import os

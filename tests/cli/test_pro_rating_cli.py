@@ -63,7 +63,7 @@ def test_bad_rates_and_a_second_pro_rating_are_refused_in_one_line(ledger: Ledge
         "error: --percent: '150' is not a percentage from 0 to 100"
     )
     assert ledger.refused(db, "period", "pro-rate", "1", "--percent", "100", *late) == (
-        "error: pro-rating of period 1: percent 100% is not below 100%: benefits paid in full "
+        "error: pro-rating of period 1: percent 100% is not from 0% to below 100%: benefits "
         "need no pro-rating"
     )
     early = ("--reference", "B-1", "--date", "2025-12-31")

@@ -59,6 +59,18 @@ def test_weihai_claims_within_180_days_of_discharge_and_from_period_15_of_the_pe
     assert (late.claim_deadline_from, late.claim_deadline_days) == ("period_end", 180)
 
 
+@pytest.mark.parametrize("period", [1, 15])
+def test_weihai_pays_a_hospital_allowance_of_40_yuan_a_day_beside_its_hospital_item(
+    period: int,
+) -> None:
+    policy = load_preset("weihai").policy_for(period)
+    allowance = policy.items["hospital_allowance"]
+    assert (allowance.pays, allowance.base(12)) == ("per_day", D("480.00"))
+    assert calculate_benefit(policy.rule_for("hospital_allowance"), allowance.base(12)).benefit == (
+        D("480.00")
+    )
+
+
 def test_nanyang_reimburses_half_above_1000_up_to_100000_a_year() -> None:
     benefit = load_preset("nanyang").policy_for(1).benefit
     assert calculate_benefit(benefit, "161000").benefit == D("80000.00")

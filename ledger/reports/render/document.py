@@ -172,6 +172,7 @@ def statement_document(s: Statement, units: bool = False) -> Document:
         *_county_changes(s),
         _reserves(s),
         _by_group(s),
+        *_by_item(s),
         Section(
             "补助金额分布 Claims by size of benefit (yuan)",
             table=Table(
@@ -570,6 +571,42 @@ def _by_group(s: Statement) -> Section:
             ("人群 Group", *ACTIVITY),
             tuple(
                 ("一般 No group" if g is None else g, *_activity(f)) for g, f in s.groups.items()
+            ),
+        ),
+    )
+
+
+def _by_item(s: Statement) -> tuple[Section, ...]:
+    """Each benefit item's claims, where the period's policy has items besides the main one."""
+    if not s.items:
+        return ()
+    return (
+        Section(
+            "按补助项目 By benefit item",
+            (),
+            Table(
+                "By item",
+                (
+                    "项目 Item",
+                    "件数 Claims",
+                    "拒付 Rejected",
+                    "补助金额 Benefits",
+                    "已支付 Paid",
+                    "受助人数 Members helped",
+                    "件均 Per claim",
+                ),
+                tuple(
+                    (
+                        s.item_titles[item],
+                        f.claims,
+                        f.claims_rejected,
+                        f.benefits_approved,
+                        f.benefits_paid,
+                        f.members_helped,
+                        f.average_benefit,
+                    )
+                    for item, f in s.items.items()
+                ),
             ),
         ),
     )
