@@ -52,6 +52,10 @@ class BenefitNotice:
     settlement: dict[str, Decimal]
     """The bill's figures as insurance settled it (SETTLEMENT_PARTS it gives)."""
     eligible: Decimal
+    """What the claim is decided on: the eligible self-paid amount, or an item's base."""
+    item: str | None
+    """The benefit item claimed (None: the main benefit), as the policy titles it."""
+    days: int | None
     status: str
     """submitted, approved, rejected or reversed: as the last decision left it."""
     reason: str | None
@@ -104,6 +108,8 @@ class BenefitNotice:
             "dated": self.dated.isoformat(),
             "settlement": {part: fmt(a) for part, a in self.settlement.items()},
             "eligible": fmt(self.eligible),
+            "item": self.item,
+            "days": self.days,
             "status": self.status,
             "reason": self.reason,
             "policy_version": self.policy_version,
@@ -167,11 +173,13 @@ def benefit_notice(books: Books, claim_id: str, known_at: int | None = None) -> 
             if submitted.settlement and submitted.settlement.get(part) is not None
         },
         eligible=eligible,
+        item=None if submitted.item is None else policy.items[submitted.item].title,
+        days=submitted.days,
         status=status,
         reason=reason,
         policy_version=version,
         breakdown=breakdown,
-        cap=policy.benefit.cap_for(enrolled.group),
+        cap=policy.rule_for(submitted.item).cap_for(enrolled.group),
         paid=paid,
         settled=settled,
         decisions=tuple(decisions),

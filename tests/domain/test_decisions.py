@@ -180,6 +180,8 @@ def submit(
                 "effective_date": on,
                 "settlement": None if settlement is None else settlement.as_dict(),
                 "received_on": received_on,
+                "item": None,
+                "days": None,
             },
         )
     ]

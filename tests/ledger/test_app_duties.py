@@ -12,8 +12,9 @@ from domain.duties import DUTIES, POLICY
 from domain.errors import ClaimError, DutyRefused, PeriodError
 from domain.member import Member, member_uuid
 from ledger.application.books import Books
-from ledger.application.feeds import import_feed
+from ledger.application.feeds import import_feed, import_records
 from ledger.application.policies import load_preset
+from ledger.application.records import PayoutResultRecord
 from ledger.reports.payments import export_notifications, export_payouts
 from ledger.store.refusals import Refusal
 
@@ -71,10 +72,17 @@ def leave_c2(books: Books, user: str, _: Path) -> object:
 
 
 def pro_rate(books: Books, user: str, _: Path) -> object:
-    """Period 1 pro-rated, its undecided claims rejected first where the user may."""
+    """Period 1 pro-rated, where the user may, once all of it is settled: the undecided
+    claims rejected, the appeal decided, the bank's results in."""
     if user == USER_OF_ROLE["approver"]:
         for claim in ("S-1", "S-2"):
             books.app.reject_claim(claim, "no receipt", "approver", ON)
+        books.app.reassess_claim("S-5", None, "looked again", "approver", ON)
+        results = [
+            PayoutResultRecord(bank_reference=ref, status="paid", reason=None, reported_on=ON)
+            for ref in ("B-4", "B-6")
+        ]
+        import_records(books, "payout-results", results, "cashier")
     return books.pro_rate(1, Decimal("0.5"), "BOARD-1", user, date(2026, 1, 10))
 
 

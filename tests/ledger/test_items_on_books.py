@@ -15,6 +15,7 @@ from domain.policy import Policy
 from ledger.application.books import Books
 from ledger.application.feeds import ImportRefused, import_feed
 from ledger.application.policies import load_preset
+from ledger.reports.benefit_notice import benefit_notice
 from ledger.reports.render.document import statement_document
 from ledger.reports.render.html import render
 from ledger.reports.statement import statement
@@ -65,6 +66,18 @@ def test_claims_of_each_item_are_decided_and_shown_by_item(with_items: Books) ->
     assert figures["city"]["benefits_approved"] == "1780.00"  # the items add up to the city
     page = render(statement_document(statement(books, 1)))
     assert "按补助项目 By benefit item" in page and "住院津贴 Hospital allowance" in page
+
+    explained = benefit_notice(books, more).as_dict()  # the item's cap, not the main rule's
+    assert (explained["item"], explained["days"], explained["eligible"]) == (
+        "住院津贴 Hospital allowance",
+        10,
+        "400.00",
+    )
+    assert (explained["cap"], explained["cap_left_before"], explained["benefit"]) == (
+        "1000.00",
+        "200.00",
+        "200.00",
+    )
 
 
 def test_a_statement_of_a_policy_without_items_has_no_item_table(books: Books) -> None:

@@ -946,6 +946,9 @@ def benefit_notice_document(n: BenefitNotice) -> Document:
         f"出院日期 Discharged: {n.dated.isoformat()} · 第{n.period}期 Period {n.period}",
         f"结果 Decision: {_decision(n.status, n.reason)}",
     ]
+    if n.item is not None:
+        days = "" if n.days is None else f" · {n.days} 天 days in hospital"
+        lines.append(f"补助项目 Benefit item: {n.item}{days}")
     if n.policy_version is not None:
         lines.append(f"政策版本 Policy version: {n.policy_version}")
     bill = Section(
@@ -956,7 +959,7 @@ def benefit_notice_document(n: BenefitNotice) -> Document:
             ("项目 Item", "金额 Amount"),
             (
                 *((SETTLEMENT_LABELS[p], a) for p, a in n.settlement.items()),
-                ("合规自付 Eligible self-paid", n.eligible),
+                ("合规自付 Eligible self-paid" if n.item is None else "补助基数 Base", n.eligible),
             ),
         ),
     )
