@@ -37,6 +37,7 @@ from domain.errors import (
 from domain.money import ZERO, non_negative, positive, round_yuan
 from domain.policy import (
     ELIGIBILITY,
+    MAIN_ITEM,
     BenefitCalculation,
     BenefitRule,
     Policy,
@@ -494,6 +495,10 @@ def decide_submission(
     none) and the claim ids they have already submitted; of the main benefit, or of another
     benefit `item` of the policy's."""
     identifier(claim_id, "claim_id")
+    item = None if item == MAIN_ITEM else item
+    items = period.policy.items
+    if days is not None and (item is None or (item in items and items[item].pays != "per_day")):
+        raise FieldError(f"claim {claim_id!r}", "days", "only a per-day item's claim gives days")
     if claim_id in submitted:
         raise ClaimError(f"claim {claim_id!r} was already submitted")
     covered = eligible_enrolment(member_id, period, enrolment)
@@ -538,19 +543,13 @@ def item_base(
         raise FieldError(what, "item", f"{item!r} is no benefit item of the policy ({known})")
     rule = policy.items[item]
     if rule.pays == "bands":
-        if eligible is None:
-            raise FieldError(
-                what, "eligible_self_paid", f"a claim of {item!r} needs its eligible amount"
-            )
-        return positive(eligible, "eligible self-paid amount"), None
+        return eligible_amount(claim_id, eligible, settlement, rule.rule(policy.benefit)), None
     how = "a lump sum" if rule.pays == "lump_sum" else "by the day in hospital"
     if eligible is not None:
         raise FieldError(
             what, "eligible_self_paid", f"{item!r} pays {how}, on no eligible amount: give none"
         )
     if rule.pays == "lump_sum":
-        if days is not None:
-            raise FieldError(what, "days", f"{item!r} pays {how}: give no days")
         return rule.base(None), None
     if days is None and settlement is not None:
         days = max(1, (settlement.discharged_on - settlement.admitted_on).days)
@@ -1135,6 +1134,14 @@ class MemberState:
                 raise Conflict(f"claim {claim_id!r} is under appeal: decide the appeal instead")
             in_status(claim, "approved")
         why = stated(claim_id, reason, "reason", "a reassessment needs a reason")
+        item = None if claim.item is None else period.policy.items[claim.item]
+        if item is not None and item.pays != "bands" and eligible not in (None, claim.eligible):
+            raise FieldError(
+                f"claim {claim_id!r}",
+                "eligible_self_paid",
+                f"{claim.item!r} pays {'a lump sum' if item.pays == 'lump_sum' else 'by the day'}:"
+                " it is decided again on its own base, or reversed",
+            )
         decision = decide_reassessment(
             claim,
             self.enrolments[claim.period],

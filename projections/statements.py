@@ -209,14 +209,14 @@ class StatementFacts(ReadModel):
             elif isinstance(e, Member.Enrolled | Member.DetailsChanged):
                 wanted_members.add(originator)
             elif isinstance(e, Member.ClaimSubmitted):
-                eligible[e.claim_id] = to_fen(e.eligible)
-                wanted_enrolments.add((originator, e.period))
-            elif isinstance(e, Member.ClaimApproved | Member.ClaimRejected):
-                wanted_claims.add(e.claim_id)
+                eligible[e.claim_id] = 0 if e.item else to_fen(e.eligible)
                 wanted_enrolments.add((originator, e.period))
             elif isinstance(
-                e, MONEY_FACTS | PRO_RATING_FACTS | Member.ClaimReassessed | Member.ClaimAppealed
+                e, Member.ClaimApproved | Member.ClaimRejected | Member.ClaimReassessed
             ):
+                wanted_claims.add(e.claim_id)
+                wanted_enrolments.add((originator, e.period))
+            elif isinstance(e, MONEY_FACTS | PRO_RATING_FACTS | Member.ClaimAppealed):
                 wanted_enrolments.add((originator, e.period))
         for row in self._select(
             cursor, "statement_members", "originator_id", wanted_members - members.keys()
@@ -326,7 +326,8 @@ def _facts(
         return [(REJECTED, *where, claim, None, 0, eligible[claim], day, e.reason)]
     if isinstance(e, Member.ClaimReassessed):
         change = None if e.superseded == e.status else f"{e.superseded}>{e.status}"
-        difference, base = to_fen(e.difference), to_fen(e.eligible)
+        difference = to_fen(e.difference)
+        base = 0 if eligible.get(claim) == 0 else to_fen(e.eligible)  # an item's: no costs
         return [(REASSESSED, *where, claim, change, difference, base, day, e.reason)]
     if isinstance(e, Member.ClaimAppealed):
         return [(APPEALED, *where, claim, None, 0, None, day, e.grounds)]
@@ -388,30 +389,43 @@ class Statements(Projector):
     def group_tallies(self, period: int, known_at: int, county: str | None) -> list[Tally]:
         """The members' facts of the period summed by the group each member was enrolled in
         for it, by county and source (unit None)."""
-        return self._tallies_split(period, known_at, county, ENROLLED, "member_id")
+        return self._tallies_split(period, known_at, county, ENROLLED, "member_id", False)
 
     def item_tallies(self, period: int, known_at: int, county: str | None) -> list[Tally]:
         """The claims' facts of the period summed by the benefit item each claim is of (None:
-        the main benefit), by county and source (unit None)."""
-        return self._tallies_split(period, known_at, county, ITEM, "claim_id")
+        the main benefit), by county and source (unit None): a claim of an earlier period
+        too, whose carried benefit was released into this one."""
+        return self._tallies_split(period, known_at, county, ITEM, "claim_id", True)
 
     def _tallies_split(
-        self, period: int, known_at: int, county: str | None, by_kind: str, key: str
+        self,
+        period: int,
+        known_at: int,
+        county: str | None,
+        by_kind: str,
+        key: str,
+        of_any_period: bool,
     ) -> list[Tally]:
         """The facts of the period with a `key` (a member, a claim) summed by what the fact of
-        kind `by_kind` says of that key as its source, by county and source. Two scans of the
-        period's facts, summed here: a join of the facts on themselves has no index to go by
-        in SQLite."""
+        kind `by_kind` (of the period, or `of_any_period`) says of that key as its source,
+        by county and source. Two scans of the facts, summed here: a join of the facts on
+        themselves has no index to go by in SQLite."""
         where = "period = ? AND notification_id <= ?"
         params: list[object] = [period, known_at]
+        split_where = f"period IN ({OPENED}) AND notification_id <= ?"
+        split_params: list[object] = [known_at, known_at]
+        if not of_any_period:
+            split_where, split_params = where, list(params)
         if county is not None:
             where, params = where + " AND county = ?", [*params, county]
         keys = ", ".join(dict.fromkeys(("member_id", key)))
         sums: dict[tuple[str, str, str | None, str | None], tuple[list[int], set[str]]] = {}
         with self.db.transaction(commit=False) as cursor:
             cursor.execute(
-                self.db.sql(f"SELECT {key}, source FROM {{facts}} WHERE {where} AND kind = ?"),
-                [*params, by_kind],
+                self.db.sql(
+                    f"SELECT {key}, source FROM {{facts}} WHERE {split_where} AND kind = ?"
+                ),
+                [*split_params, by_kind],
             )
             split = {r[key]: r["source"] for r in cursor.fetchall()}
             cursor.execute(

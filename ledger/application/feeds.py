@@ -271,7 +271,8 @@ def pay_premium(record: PremiumRecord, work: FeedRun) -> bool:
 
 
 def settle_claim(record: SettlementRecord, work: FeedRun) -> bool:
-    owner = work.batch.claim_owner(record.settlement_no)
+    claim_id = record.reference
+    owner = work.batch.claim_owner(claim_id)
     if owner == record.member_id:
         return False
     if owner is not None:
@@ -295,7 +296,7 @@ def settle_claim(record: SettlementRecord, work: FeedRun) -> bool:
     )
     on = record.discharged_on
     submission, decision, calculation = member.settlement_facts(
-        record.settlement_no,
+        claim_id,
         period,
         record.eligible_self_paid,
         work.actor,
@@ -306,8 +307,8 @@ def settle_claim(record: SettlementRecord, work: FeedRun) -> bool:
     )
     work.batch.record(member, submission)
     work.batch.record(member, decision)
-    work.batch.index(claim_indexed(record.settlement_no, record.member_id, work.actor, on))
-    claim = member.claims[record.settlement_no]
+    work.batch.index(claim_indexed(claim_id, record.member_id, work.actor, on))
+    claim = member.claims[claim_id]
     if claim.item is None:
         work.summary.add("eligible_self_paid", claim.eligible)
     work.summary.add("benefits_approved", claim.approved)

@@ -308,6 +308,12 @@ class SettlementRecord(Record):
     """A benefit item of the period's policy besides the main one (a per-day item counts
     the stay's days); none: the main benefit."""
 
+    @property
+    def reference(self) -> str:
+        """The claim's id: the settlement number; for a benefit item's claim on the stay, the
+        item after it (JS-1/hospital_allowance), beside the stay's own claim."""
+        return self.settlement_no if self.item is None else f"{self.settlement_no}/{self.item}"
+
 
 class PayoutResultRecord(Record):
     kind = "payout-results"

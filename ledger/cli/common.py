@@ -28,15 +28,26 @@ from typer.core import TyperGroup
 from domain.errors import LedgerError
 from domain.scheme import PERIOD_NUMBERS
 from ledger.application.books import Books
+from ledger.application.province import DEFAULT_PROVINCE, ProvinceRegister
+from ledger.store.config import database
 from projections.projector import Projector
 
-GLOBAL_OPTIONS = ("db", "actor", "read_only")
+GLOBAL_OPTIONS = ("db", "actor", "read_only", "city", "province")
 
 
 class Settings:
-    def __init__(self, db: str, actor: str | None, read_only: bool) -> None:
-        """`actor`: as --actor or LEDGER_ACTOR gave it; None if neither did."""
+    def __init__(
+        self,
+        db: str | None,
+        actor: str | None,
+        read_only: bool,
+        city: str | None = None,
+        province: str | None = None,
+    ) -> None:
+        """`db`, `actor`: as --db (LEDGER_DB), --actor (LEDGER_ACTOR) gave them; None if
+        neither did. `city`: a city of the register at `province`, in place of --db."""
         self.db, self.actor, self.read_only = db, actor, read_only
+        self.city, self.province = city, province
         self.login: str | None = None
         """The database login the books were opened with, when the events must name it."""
 
@@ -46,9 +57,24 @@ def _settings(ctx: typer.Context) -> Settings:
     return settings
 
 
+def province_of(ctx: typer.Context) -> str:
+    """The register of cities: --province (LEDGER_PROVINCE), or province.db here."""
+    return _settings(ctx).province or DEFAULT_PROVINCE
+
+
 def database_of(ctx: typer.Context) -> str:
-    """The --db the command was given (or its default)."""
-    return _settings(ctx).db
+    """The ledger the command works on: --city's, as the register has it; else --db (or its
+    default)."""
+    settings = _settings(ctx)
+    if settings.city is None:
+        return settings.db or database()
+    if settings.db is not None:
+        raise LedgerError(f"--city {settings.city} and --db: give one, the city or its ledger")
+    register = ProvinceRegister(province_of(ctx), read_only=True)
+    try:
+        return register.city(settings.city).db
+    finally:
+        register.close()
 
 
 def _after_command(setting: str) -> Callable[[typer.Context, Any, Any], None]:
@@ -108,7 +134,7 @@ def open_books(
 ) -> Iterator[Books]:
     """The books at --db; only the commands that start a ledger `create` one if none is there."""
     settings = _settings(ctx)
-    books = Books(settings.db, read_only or settings.read_only, create)
+    books = Books(database_of(ctx), read_only or settings.read_only, create)
     try:
         settings.login = books.log.acting_login
         yield books

@@ -14,7 +14,6 @@ from eventsourcing.persistence import PersistenceError
 from domain.errors import LedgerError
 from ledger.cli import audit, claims, feeds, reports, scheme, service, users
 from ledger.cli.common import GROUP, Settings, say
-from ledger.store.config import database
 
 DB_HELP = "SQLite file or postgresql:// URL; default ledger.db in the working directory."
 ACTOR_HELP = (
@@ -22,6 +21,8 @@ ACTOR_HELP = (
     "itself (docs/roles.md)."
 )
 READ_ONLY_HELP = "Only read, as auditors and boards do: create nothing, catch nothing up."
+CITY_HELP = "A city of the register (ledger cities list), whose ledger to work on, for --db."
+PROVINCE_HELP = "The register of cities: SQLite file or postgresql:// URL; default province.db."
 
 cli = typer.Typer(
     help="Event-sourced ledger for city-pooled worker medical mutual-aid funds.",
@@ -70,6 +71,14 @@ def main_options(
             "--read-only", envvar="LEDGER_READ_ONLY", show_envvar=True, help=READ_ONLY_HELP
         ),
     ] = False,
+    city: Annotated[
+        str | None,
+        typer.Option("--city", envvar="LEDGER_CITY", show_envvar=True, help=CITY_HELP),
+    ] = None,
+    province: Annotated[
+        str | None,
+        typer.Option("--province", envvar="LEDGER_PROVINCE", show_envvar=True, help=PROVINCE_HELP),
+    ] = None,
     show_version: Annotated[
         bool,
         typer.Option(
@@ -77,7 +86,7 @@ def main_options(
         ),
     ] = False,
 ) -> None:
-    ctx.obj = Settings(db or database(), actor or os.environ.get("LEDGER_ACTOR"), read_only)
+    ctx.obj = Settings(db, actor or os.environ.get("LEDGER_ACTOR"), read_only, city, province)
 
 
 def main(argv: list[str] | None = None) -> None:

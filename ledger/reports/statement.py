@@ -21,7 +21,7 @@ from domain.accounts import (
 )
 from domain.errors import LedgerError
 from domain.money import ZERO, fmt, from_fen, to_fen
-from domain.policy import MAIN_ITEM
+from domain.policy import MAIN_ITEM, Policy
 from ledger.application.books import Books
 from ledger.reports.figures import (
     CountyChange,
@@ -356,9 +356,7 @@ def statement(
         groups=by_group(books.statements.group_tallies(period, at.position, county)),
         changes=[c for c in changes if c.period <= period and county in (None, c.county)],
         pro_rating=_pro_rating(books, period, at.position, county),
-        items=by_group(books.statements.item_tallies(period, at.position, county))
-        if policy.items
-        else {},
+        items=_by_item(books, policy, period, at.position, county),
         item_titles={None: MAIN_TITLE} | {code: i.title for code, i in policy.items.items()},
     )
 
@@ -518,6 +516,17 @@ def _pool_money(
         repaid=summed(ADVANCE_REPAID, lambda f: f.county),
         owed={c: amount for c, amount in owed.items() if amount},
     )
+
+
+def _by_item(
+    books: Books, policy: Policy, period: int, at: int, county: str | None
+) -> dict[str | None, Figures]:
+    """The main benefit's figures and each item's, every item of the policy's, in that
+    order; none for a policy without items."""
+    if not policy.items:
+        return {}
+    found = by_group(books.statements.item_tallies(period, at, county))
+    return {item: found.get(item, Figures()) for item in (None, *policy.items)}
 
 
 def _pro_rating(books: Books, period: int, at: int, county: str | None) -> ProRating | None:

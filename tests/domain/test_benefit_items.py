@@ -124,17 +124,19 @@ def test_a_per_day_claim_counts_its_days_from_the_stay(
     [
         ("dental", "100", None, "item", "'dental' is no benefit item of the policy"),
         ("condolence", "100", None, "eligible_self_paid", "pays a lump sum, on no eligible"),
-        ("condolence", None, 3, "days", "pays a lump sum: give no days"),
+        ("condolence", None, 3, "days", "only a per-day item's claim gives days"),
+        (None, "2000", 3, "days", "only a per-day item's claim gives days"),
+        ("chronic_outpatient", "2000", 3, "days", "only a per-day item's claim gives days"),
         ("hospital_allowance", "100", 3, "eligible_self_paid", "pays by the day in hospital"),
         ("hospital_allowance", None, None, "days", "needs the days in hospital, from 1 to 366"),
         ("hospital_allowance", None, 0, "days", "needs the days in hospital"),
-        ("chronic_outpatient", None, None, "eligible_self_paid", "needs its eligible amount"),
+        ("chronic_outpatient", None, None, "eligible_self_paid", "give the eligible self-paid"),
     ],
 )
 def test_a_claim_that_does_not_fit_its_item_is_refused_naming_the_field(
     open_scheme: OpenScheme,
     paid_up_member: PaidUpMember,
-    item: str,
+    item: str | None,
     eligible: object,
     days: int | None,
     field: str,

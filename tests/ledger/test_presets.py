@@ -80,10 +80,10 @@ def test_nanyang_reimburses_half_above_1000_up_to_100000_a_year() -> None:
 @pytest.mark.parametrize(
     ("period", "deductible", "version"),
     [
-        (1, "8000", "weihai-1"),
-        (14, "8000", "weihai-1"),
-        (15, "6000", "weihai-15"),
-        (99, "6000", "weihai-15"),
+        (1, "8000", "weihai-1.1"),
+        (14, "8000", "weihai-1.1"),
+        (15, "6000", "weihai-15.1"),
+        (99, "6000", "weihai-15.1"),
     ],
 )
 def test_weihai_threshold_is_8000_up_to_period_14_and_6000_from_period_15(

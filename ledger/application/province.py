@@ -1,0 +1,112 @@
+"""The province's register of city funds and its witness of their logs: an application of
+its own, in a store of its own (`--province`), chained and append-only as a city's ledger.
+The only code that loads and saves the Province aggregate."""
+
+from datetime import date
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import JSONTranscoder, PersistenceError, Transcoder
+
+from domain.errors import LedgerError
+from domain.province import City, Province, UnknownCity, Witnessed
+from ledger.application.app import DateAsISO, retry_on_conflict
+from ledger.store.codec import OrjsonTranscoder
+from ledger.store.config import (
+    ReadOnly,
+    create_schema,
+    is_postgres,
+    persistence_env,
+    require_folder_and_file,
+    shown,
+    sqlite_uri,
+)
+from ledger.store.recorders import GuardedPostgresRecorder, GuardedSQLiteRecorder
+
+DEFAULT_PROVINCE = "province.db"
+
+
+class NoRegister(LedgerError):
+    def __init__(self, db: str) -> None:
+        super().__init__(
+            f"no register of cities at {shown(db)} (start one with `ledger cities add`, or "
+            "give --province)"
+        )
+
+
+class ProvinceRegister(Application[UUID]):
+    name = "province"
+
+    def __init__(self, db: str, read_only: bool = False) -> None:
+        """Opened to read (`read_only`), there must be a register at `db` already; opened
+        to write, one is started there if none is."""
+        self.read_only = read_only
+        env = persistence_env(db)
+        env["CREATE_TABLE"] = "no"
+        if is_postgres(db):
+            if not read_only and env["POSTGRES_SCHEMA"]:
+                create_schema(env)
+        else:
+            require_folder_and_file(db, not read_only)
+            env["SQLITE_DBNAME"] = sqlite_uri(db, read_only, not read_only)
+        super().__init__(env)
+        recorder = self.recorder
+        assert isinstance(recorder, GuardedSQLiteRecorder | GuardedPostgresRecorder)
+        if read_only:
+            try:
+                recorder.max_notification_id()
+            except PersistenceError:
+                self.close()
+                raise NoRegister(db) from None
+        else:
+            recorder.create_table()
+        self.db = db
+
+    def construct_transcoder(self) -> Transcoder:
+        transcoder = OrjsonTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    def province(self) -> Province | None:
+        try:
+            province: Province = self.repository.get(Province.create_id())
+        except AggregateNotFoundError:
+            return None
+        return province
+
+    def cities(self) -> list[City]:
+        province = self.province()
+        return [] if province is None else sorted(province.cities.values(), key=lambda c: c.code)
+
+    def city(self, code: str) -> City:
+        province = self.province()
+        if province is None:
+            raise UnknownCity(code, [])
+        return province.city(code)
+
+    @retry_on_conflict
+    def add_city(self, code: str, name: str, db: str, actor: str, on: date) -> None:
+        province = self._to_change(actor, on)
+        province.add_city(code, name, db, actor, on)
+        self.save(province)
+
+    @retry_on_conflict
+    def witness(
+        self, city: str, position: int, digest: str, on: str, actor: str, day: date
+    ) -> None:
+        province = self._to_change(actor, day)
+        province.witness(city, position, digest, on, actor, day)
+        self.save(province)
+
+    def witnessed_of(self, city: str) -> list[Witnessed]:
+        province = self.province()
+        return [] if province is None else province.witnessed_of(city)
+
+    def _to_change(self, actor: str, on: date) -> Province:
+        if self.read_only:
+            raise ReadOnly
+        return self.province() or Province.create("province", actor, on)
