@@ -96,7 +96,7 @@ class Province(Aggregate):
         """Register a city's fund under a code of its own, at a store no other city has."""
         code = city_code(code)
         if code in self.cities:
-            raise Conflict(f"city {code!r} is in the register already ({self.cities[code].db})")
+            raise Conflict(f"city {code!r} is in the register already: {self.cities[code].name}")
         if not db.strip():
             raise FieldError(f"city {code!r}", "db", "where is its ledger? give --db")
         if clash := next((c for c in self.cities.values() if c.db == db), None):

@@ -13,6 +13,7 @@ from domain.province import City, Province, UnknownCity, Witnessed
 from ledger.application.app import DateAsISO, retry_on_conflict
 from ledger.store.codec import OrjsonTranscoder
 from ledger.store.config import (
+    NoLedger,
     ReadOnly,
     create_schema,
     is_postgres,
@@ -47,7 +48,10 @@ class ProvinceRegister(Application[UUID]):
             if not read_only and env["POSTGRES_SCHEMA"]:
                 create_schema(env)
         else:
-            require_folder_and_file(db, not read_only)
+            try:
+                require_folder_and_file(db, not read_only)
+            except NoLedger:
+                raise NoRegister(db) from None
             env["SQLITE_DBNAME"] = sqlite_uri(db, read_only, not read_only)
         super().__init__(env)
         recorder = self.recorder

@@ -24,6 +24,7 @@ from ledger.cli.common import (
     progress_bars,
     require_file,
     say,
+    witness,
 )
 from ledger.reports.payments import export_notifications, export_payouts
 
@@ -274,6 +275,7 @@ def payouts_export(
             parse_date(on),
             catching_up(progress, books),
         )
+        witness(ctx, books, "payouts")
     if as_json:
         print_json({**written.as_dict(), "files": [str(out)]})
         return

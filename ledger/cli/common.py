@@ -142,6 +142,30 @@ def open_books(
         books.close()
 
 
+def witness(ctx: typer.Context, books: Books, on: str, at: tuple[int, str] | None = None) -> None:
+    """A city of the register (--city) that published a digest (`on` a close, a payout
+    batch, a statement): the province keeps it in its own log, its witness of the city's;
+    `at`, the position and hash published, else the log's head. A province out of reach is
+    said on stderr: what the city recorded stands."""
+    settings = _settings(ctx)
+    if settings.city is None:
+        return
+    if at is None:
+        link = books.log.head()
+        if link is None:
+            return
+        at = (link.position, link.hash)
+    position, hash_ = at
+    try:
+        register = ProvinceRegister(province_of(ctx))
+        try:
+            register.witness(settings.city, position, hash_, on, actor(ctx), date.today())
+        finally:
+            register.close()
+    except LedgerError as e:
+        err.print(f"warning: the province did not witness {settings.city} at {position}: {e}")
+
+
 DateOption = Annotated[
     str | None, typer.Option("--date", help="Effective business date (YYYY-MM-DD); default today.")
 ]

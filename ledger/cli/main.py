@@ -12,7 +12,7 @@ import typer
 from eventsourcing.persistence import PersistenceError
 
 from domain.errors import LedgerError
-from ledger.cli import audit, claims, feeds, reports, scheme, service, users
+from ledger.cli import audit, claims, feeds, province, reports, scheme, service, users
 from ledger.cli.common import GROUP, Settings, say
 
 DB_HELP = "SQLite file or postgresql:// URL; default ledger.db in the working directory."
@@ -45,6 +45,8 @@ cli.add_typer(claims.notifications_cli, name="notifications")
 cli.add_typer(audit.projections_cli, name="projections")
 cli.add_typer(audit.audit_cli, name="audit")
 cli.add_typer(service.service_cli, name="service")
+cli.add_typer(province.cities_cli, name="cities")
+cli.add_typer(province.province_cli, name="province")
 
 
 def _version(value: bool) -> None:

@@ -32,6 +32,7 @@ from ledger.cli.common import (
     progress_bars,
     require_file,
     say,
+    witness,
 )
 from ledger.reports.benefit_notice import benefit_notice
 from ledger.reports.disclosure import disclosure
@@ -213,13 +214,13 @@ def accounts(as_json: JsonOption = False) -> None:
     out.print(table)
 
 
-def _format(value: str, allowed: tuple[str, ...]) -> str:
+def check_format(value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise LedgerError(f"--format: {value!r} is not one of {', '.join(allowed)}")
     return value
 
 
-def _document_out(out: Path | None, format: str, as_json: bool) -> Path | None:
+def document_path(out: Path | None, format: str, as_json: bool) -> Path | None:
     """The file a document goes to, or None for standard output (json only, with no --out
     or with --out -); checked before any work is done."""
     if out is not None and str(out) != "-":
@@ -231,7 +232,9 @@ def _document_out(out: Path | None, format: str, as_json: bool) -> Path | None:
     return None
 
 
-def _write(data: dict[str, Any], document: Callable[[], Document], format: str, path: Path) -> None:
+def write_file(
+    data: dict[str, Any], document: Callable[[], Document], format: str, path: Path
+) -> None:
     """A document's file: its figures as JSON, or the document drawn in `format`."""
     if format == "json":
         path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -266,15 +269,16 @@ def statement_(
 ) -> None:
     """The period statement for the boards: figures per county and for the city, as the log
     stood at a position, with that position and the chain's digest there."""
-    _format(format, (*FORMATS, "json"))
-    path = _document_out(out, format, as_json)
+    check_format(format, (*FORMATS, "json"))
+    path = document_path(out, format, as_json)
     with open_books(ctx) as books, progress_bars() as progress:
         known_at = known_at_position(books, as_known_at)
         found = statement(books, period, county, known_at, largest, catching_up(progress, books))
+        witness(ctx, books, "statement", (found.provenance.position, found.provenance.hash))
     if path is None:
         print_json(found.as_dict())
         return
-    _write(found.as_dict(), lambda: statement_document(found, units), format, path)
+    write_file(found.as_dict(), lambda: statement_document(found, units), format, path)
     _written(f"the period {period} statement", found.provenance, path, as_json)
 
 
@@ -299,16 +303,16 @@ def summary_(
 ) -> None:
     """A summary over several periods for the boards: each period's figures in a row of its
     own, the totals, and per member figures, as the log stood at a position."""
-    _format(format, (*FORMATS, "json"))
+    check_format(format, (*FORMATS, "json"))
     first, last = parse_periods(periods)
     sources = parse_sources(per_head_sources)
-    path = _document_out(out, format, as_json)
+    path = document_path(out, format, as_json)
     with open_books(ctx) as books:
         found = summary(books, first, last, county, known_at_position(books, as_known_at), sources)
     if path is None:
         print_json(found.as_dict())
         return
-    _write(found.as_dict(), lambda: summary_document(found), format, path)
+    write_file(found.as_dict(), lambda: summary_document(found), format, path)
     _written(f"the summary of periods {first} to {last}", found.provenance, path, as_json)
 
 
@@ -325,14 +329,14 @@ def claim_explain(
 
     The bill as insurance settled it, the bands the policy applied, the cap used and left,
     and what was paid, as the log stood at a position."""
-    _format(format, (*FORMATS, "json"))
-    path = _document_out(out, format, as_json)
+    check_format(format, (*FORMATS, "json"))
+    path = document_path(out, format, as_json)
     with open_books(ctx) as books:
         found = benefit_notice(books, claim, known_at_position(books, as_known_at))
     if path is None:
         print_json(found.as_dict())
         return
-    _write(found.as_dict(), lambda: benefit_notice_document(found), format, path)
+    write_file(found.as_dict(), lambda: benefit_notice_document(found), format, path)
     _written(f"the explanation of benefit of claim {claim}", found.provenance, path, as_json)
 
 
@@ -367,7 +371,7 @@ def screening_(
     """Referral slips (反馈单) for the unit unions: members whose self-paid costs exceed the
     threshold or who claim often. A unit is a name within a county; a unit's file names its
     own members, and only them."""
-    _format(format, ("html", "pdf"))
+    check_format(format, ("html", "pdf"))
     limit = non_negative(threshold, "--threshold")
     require_file(out)
     with open_books(ctx) as books, progress_bars() as progress:
@@ -447,15 +451,15 @@ def disclosure_(
 ) -> None:
     """Disclosure to a unit (信息公开): its members enrolled, premiums, claims and benefits
     beside the whole city's; members masked. A unit is a name within a county."""
-    _format(format, ("html", "pdf", "json"))
-    path = _document_out(out, format, as_json)
+    check_format(format, ("html", "pdf", "json"))
+    path = document_path(out, format, as_json)
     with open_books(ctx) as books, progress_bars() as progress:
         known_at = known_at_position(books, as_known_at)
         found = disclosure(books, period, unit, known_at, county, catching_up(progress, books))
     if path is None:
         print_json(found.as_dict())
         return
-    _write(found.as_dict(), lambda: disclosure_document(found), format, path)
+    write_file(found.as_dict(), lambda: disclosure_document(found), format, path)
     what = f"the disclosure to {found.unit.name} ({found.unit.county})"
     _written(what, found.provenance, path, as_json)
 

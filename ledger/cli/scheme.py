@@ -26,6 +26,7 @@ from ledger.cli.common import (
     print_json,
     progress_bars,
     say,
+    witness,
 )
 
 commands = typer.Typer()
@@ -140,6 +141,7 @@ def period_close(
         closes = books.close_period(
             period, actor(ctx), parse_date(on), catching_up(progress, books)
         )
+        witness(ctx, books, "close")
     if as_json:
         counties = {county: c.as_dict() for county, c in sorted(closes.items())}
         print_json({"period": period, "counties": counties})

@@ -33,26 +33,27 @@ class Ledger:
         monkeypatch.setenv("LEDGER_ACTOR", "tester")
         monkeypatch.delenv("LEDGER_DB", raising=False)
 
-    def __call__(self, db: str, *args: str) -> Result:
+    def __call__(self, db: str | None, *args: str) -> Result:
+        """`db` None: no --db, for a command that names its ledger otherwise (--city)."""
         self.capsys.readouterr()
         try:
-            main(["--db", db, *args])
+            main([*([] if db is None else ["--db", db]), *args])
             code = 0
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else 1
         captured = self.capsys.readouterr()
         return Result(code, captured.out, captured.err)
 
-    def ok(self, db: str, *args: str) -> str:
+    def ok(self, db: str | None, *args: str) -> str:
         result = self(db, *args)
         assert result.returncode == 0, result.stderr
         return result.stdout
 
-    def json(self, db: str, *args: str) -> dict[str, object]:
+    def json(self, db: str | None, *args: str) -> dict[str, object]:
         data: dict[str, object] = json.loads(self.ok(db, *args, "--json"))
         return data
 
-    def refused(self, db: str, *args: str) -> str:
+    def refused(self, db: str | None, *args: str) -> str:
         """A user error: exit status 1 and exactly one line on stderr, no traceback."""
         return one_line_error(self(db, *args))
 

@@ -16,6 +16,7 @@ from domain.money import ZERO, capitals, percent
 from ledger.reports.benefit_notice import BenefitNotice
 from ledger.reports.disclosure import Disclosure
 from ledger.reports.figures import Figures, Provenance, Unit, average
+from ledger.reports.province import ProvinceStatement
 from ledger.reports.screening import Screening, Slip
 from ledger.reports.statement import PeriodFigures, Statement
 from ledger.reports.summary import Summary
@@ -741,6 +742,150 @@ def summary_document(s: Summary) -> Document:
                     ("保费收入 Premium income", tuple(f.premium_income for _, f in s.periods)),
                     ("批准补助 Benefits", tuple(f.benefits_approved for _, f in s.periods)),
                 ),
+                "元",
+            ),
+        ),
+    )
+
+
+# The province statement
+
+
+def province_document(p: ProvinceStatement) -> Document:
+    """The cities side by side for a province's board: each column at a position of its
+    city's log, with the digest to check it by."""
+    rows: list[tuple[str, Figures, Decimal | None]] = [
+        (f"{c.name} ({c.code})", c.figures, c.reserve_per_member) for c in p.cities
+    ]
+    whole = p.total
+    rows.append(("合计 Total", whole, average(whole.closing_reserve, whole.members)))
+    sources = sorted({x for _, f, _ in rows for x in f.premiums})
+    still_open = [c.code for c in p.cities if c.period.closed_on is None]
+    provenance: list[str] = []
+    for c in p.cities:
+        provenance += [
+            f"{c.name} ({c.code}): 第{c.period.number}期 period {c.period.number}, as known at "
+            f"log position {c.provenance.position}; check: ledger --city {c.code} audit verify "
+            f"--digest {c.provenance.digest}",
+            DIGEST + c.provenance.digest,
+        ]
+    provenance += [
+        "在这些位置重新生成，数字不变 Produced again at these positions (--known-at), it shows "
+        "the same figures.",
+        "各市期均已结算 Every city's period is closed."
+        if not still_open
+        else f"尚未结算、数字为暂定 Still open, figures provisional: {', '.join(still_open)}.",
+    ]
+    return Document(
+        f"{TITLE} 全省汇总 The province's cities side by side",
+        f"{p.year} 年度 · {len(p.cities)} 个城市 cities",
+        tuple(provenance),
+        (
+            Section(
+                "各市情况 By city",
+                RATIO_BASES[:1],
+                Table(
+                    "By city",
+                    (
+                        "城市 City",
+                        *ACTIVITY,
+                        "市级分担 City share",
+                        "县级分担 County share",
+                        "期末储备 Reserve",
+                        "人均储备 Reserve per member",
+                    ),
+                    tuple(
+                        (
+                            name,
+                            *_activity(f),
+                            f.deficit_city_share,
+                            f.deficit_county_share,
+                            f.closing_reserve,
+                            per_member,
+                        )
+                        for name, f, per_member in rows
+                    ),
+                ),
+            ),
+            Section(
+                "保费收入来源 Premium income by funding source",
+                table=Table(
+                    "Premium sources",
+                    ("城市 City", *(source_title(x) for x in sources), "合计 Total"),
+                    tuple(
+                        (name, *(f.premiums.get(x, ZERO) for x in sources), f.premium_income)
+                        for name, f, _ in rows
+                    ),
+                ),
+            ),
+            Section(
+                "排名 Rankings",
+                table=Table(
+                    "Rankings",
+                    (
+                        "名次 Rank",
+                        "城市 City",
+                        "赔付率 Claims ratio",
+                        "城市 City",
+                        "人均储备 Reserve per member",
+                    ),
+                    tuple(
+                        (n, a.code, _percent(a.figures.claims_ratio), b.code, b.reserve_per_member)
+                        for n, (a, b) in enumerate(
+                            zip(p.by_claims_ratio, p.by_reserve_per_member, strict=True), 1
+                        )
+                    ),
+                ),
+            ),
+            Section(
+                "上年对比 The year before",
+                table=Table(
+                    "Year before",
+                    (
+                        "城市 City",
+                        f"{p.year} 赔付率 Ratio",
+                        f"{p.year - 1} 赔付率 Ratio",
+                        f"{p.year} 期末储备 Reserve",
+                        f"{p.year - 1} 期末储备 Reserve",
+                    ),
+                    tuple(
+                        (
+                            f"{c.name} ({c.code})",
+                            _percent(c.figures.claims_ratio),
+                            None if c.before is None else _percent(c.before.claims_ratio),
+                            c.figures.closing_reserve,
+                            None if c.before is None else c.before.closing_reserve,
+                        )
+                        for c in p.cities
+                    ),
+                ),
+            ),
+            Section(
+                "赤字分担 Deficits shared",
+                table=Table(
+                    "Deficits",
+                    ("城市 City", "县 County", "赤字 Deficit", "市级 City pool", "县级 County"),
+                    tuple(
+                        (c.code, d.county, d.deficit, d.city_share, d.county_share)
+                        for c in p.cities
+                        for d in c.deficits
+                    ),
+                ),
+            ),
+            Section("签章 Signatures", signatures=SIGNATURES),
+        ),
+        max(c.provenance.recorded_at for c in p.cities),
+        (
+            Chart(
+                "赔付率 Claims ratio by city",
+                tuple(c.code for c in p.cities),
+                (("赔付率 Claims ratio", tuple(c.figures.claims_ratio or ZERO for c in p.cities)),),
+                "%",
+            ),
+            Chart(
+                "人均储备 Reserve per member by city",
+                tuple(c.code for c in p.cities),
+                (("人均储备", tuple(c.reserve_per_member or ZERO for c in p.cities)),),
                 "元",
             ),
         ),

@@ -1,0 +1,134 @@
+"""The province, for its staff and its board: the register of city funds (`ledger cities`),
+and the cities side by side, verified and witnessed (`ledger province`). Each city's own
+commands are the usual ones, run with `--city CODE`."""
+
+from typing import Annotated
+
+import typer
+
+from domain.errors import LedgerError
+from ledger.application.books import Books
+from ledger.application.province import ProvinceRegister
+from ledger.cli.common import (
+    GROUP,
+    DateOption,
+    JsonOption,
+    actor,
+    out,
+    parse_date,
+    print_json,
+    province_of,
+    say,
+)
+from ledger.cli.reports import DocumentOutOption, check_format, document_path, write_file
+from ledger.reports.province import (
+    parse_positions,
+    province_statement,
+    province_verification,
+    witness_cities,
+)
+from ledger.reports.render import FORMATS
+from ledger.reports.render.document import province_document
+from ledger.store.config import shown
+
+cities_cli = typer.Typer(help="The register of the city funds a province oversees.", **GROUP)
+province_cli = typer.Typer(
+    help="The cities side by side: statements, verification, the province's witness.", **GROUP
+)
+
+
+@cities_cli.command("add")
+def cities_add(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="The city's code: ZS, TZ, LS.")],
+    name: Annotated[str, typer.Option(help="The city's name: 舟山 Zhoushan.")],
+    ledger: Annotated[
+        str, typer.Option(help="The city's ledger: SQLite file or postgresql:// URL.")
+    ],
+    on: DateOption = None,
+) -> None:
+    """Register a city's fund, whose ledger must be there already (with its scheme)."""
+    Books(ledger, read_only=True, create=False).close()  # refused if there is none
+    register = ProvinceRegister(province_of(ctx))
+    try:
+        register.add_city(code, name, ledger, actor(ctx), parse_date(on))
+    finally:
+        register.close()
+    say(f"Registered city {code} ({name}) at {shown(ledger)}.")
+
+
+@cities_cli.command("list")
+def cities_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """The cities of the register, by code."""
+    register = ProvinceRegister(province_of(ctx), read_only=True)
+    try:
+        cities = register.cities()
+    finally:
+        register.close()
+    if as_json:
+        print_json([{"code": c.code, "name": c.name, "ledger": shown(c.db)} for c in cities])
+        return
+    for city in cities:
+        out.print(f"{city.code}: {city.name}, {shown(city.db)}")
+
+
+@province_cli.command("statement")
+def province_statement_command(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Option("--period", help="The year: each city's period of it.")],
+    format: Annotated[str, typer.Option(help="html, pdf, xlsx or json.")] = "json",
+    output: DocumentOutOption = None,
+    known_at: Annotated[
+        list[str] | None,
+        typer.Option("--known-at", help="CITY=POSITION: a city's column as its log stood there."),
+    ] = None,
+) -> None:
+    """Each city's figures for the year side by side, with totals, ranks and the year
+    before; each column at a log position of its city, with its digest. Reproducible: the
+    same positions give the same document."""
+    check_format(format, (*FORMATS, "json"))
+    positions = parse_positions(known_at or [])
+    path = document_path(output, format, False)
+    register = ProvinceRegister(province_of(ctx), read_only=True)
+    try:
+        found = province_statement(register, year, positions)
+    finally:
+        register.close()
+    if path is None:
+        print_json(found.as_dict())
+        return
+    write_file(found.as_dict(), lambda: province_document(found), format, path)
+    at = ", ".join(f"{c.code} {c.provenance.digest}" for c in found.cities)
+    say(f"Wrote the province statement of {year}, as known at {at}, to {path}.")
+
+
+@province_cli.command("verify")
+def province_verify(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Each city's verification (its chain and read models), and every digest of it the
+    province witnessed. Exit status 1 if any city fails, or is out of reach."""
+    register = ProvinceRegister(province_of(ctx), read_only=True)
+    try:
+        results = province_verification(register)
+    finally:
+        register.close()
+    if as_json:
+        print_json([r.as_dict() for r in results])
+    else:
+        for r in results:
+            say(r.line())
+    failed = [r.city for r in results if not r.verified]
+    if failed:
+        raise LedgerError(f"verification failed for {', '.join(failed)}")
+
+
+@province_cli.command("witness")
+def province_witness(ctx: typer.Context, on: DateOption = None) -> None:
+    """Record each city's digest now in the province's log (the city's own commands that
+    publish one, `period close`, `payouts export` and `statement`, are witnessed too when
+    run with --city)."""
+    register = ProvinceRegister(province_of(ctx))
+    try:
+        for code, digest in witness_cities(register, actor(ctx), parse_date(on)):
+            say(f"Witnessed {code} at {digest}.")
+    finally:
+        register.close()
