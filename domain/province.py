@@ -7,7 +7,7 @@ matches a digest the province holds.
 """
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 from uuid import UUID, uuid5
@@ -97,10 +97,7 @@ class Province(Aggregate):
         code = city_code(code)
         if code in self.cities:
             raise Conflict(f"city {code!r} is in the register already: {self.cities[code].name}")
-        if not db.strip():
-            raise FieldError(f"city {code!r}", "db", "where is its ledger? give --db")
-        if clash := next((c for c in self.cities.values() if c.db == db), None):
-            raise Conflict(f"city {code!r}: {db} is the ledger of city {clash.code!r} already")
+        self._require_free(code, db)
         name = plain_text(name.strip(), "name")
         if not name:
             raise FieldError(f"city {code!r}", "name", "a city needs its name")
@@ -109,6 +106,25 @@ class Province(Aggregate):
     @event("CityAdded")
     def _city_added(self, code: str, name: str, db: str, actor: str, effective_date: date) -> None:
         self.cities[code] = City(code, name, db, effective_date)
+
+    def move_city(self, code: str, db: str, actor: str, effective_date: date) -> None:
+        """A city's ledger now at `db` (restored onto another server, say): the same ledger,
+        as `audit verify --digest` shows, at a new address."""
+        city = self.city(code)
+        if db == city.db:
+            raise Conflict(f"city {code!r}'s ledger is at {db} already")
+        self._require_free(code, db)
+        self._city_moved(code, db, actor, effective_date)
+
+    @event("CityMoved")
+    def _city_moved(self, code: str, db: str, actor: str, effective_date: date) -> None:
+        self.cities[code] = replace(self.cities[code], db=db)
+
+    def _require_free(self, code: str, db: str) -> None:
+        if not db.strip():
+            raise FieldError(f"city {code!r}", "ledger", "where is its ledger? give --ledger")
+        if clash := next((c for c in self.cities.values() if c.db == db), None):
+            raise Conflict(f"city {code!r}: {db} is the ledger of city {clash.code!r} already")
 
     def witness(
         self, city: str, position: int, digest: str, on: str, actor: str, effective_date: date

@@ -99,6 +99,12 @@ class ProvinceRegister(Application[UUID]):
         self.save(province)
 
     @retry_on_conflict
+    def move_city(self, code: str, db: str, actor: str, on: date) -> None:
+        province = self._to_change(actor, on)
+        province.move_city(code, db, actor, on)
+        self.save(province)
+
+    @retry_on_conflict
     def witness(
         self, city: str, position: int, digest: str, on: str, actor: str, day: date
     ) -> None:

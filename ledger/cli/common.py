@@ -5,6 +5,7 @@ Apart from main.py, which imports the command modules, so that they can import t
 import copy
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -68,7 +69,7 @@ def database_of(ctx: typer.Context) -> str:
     settings = _settings(ctx)
     if settings.city is None:
         return settings.db or database()
-    if settings.db is not None:
+    if settings.db is not None and settings.db != os.environ.get("LEDGER_DB"):
         raise LedgerError(f"--city {settings.city} and --db: give one, the city or its ledger")
     register = ProvinceRegister(province_of(ctx), read_only=True)
     try:

@@ -57,6 +57,24 @@ def cities_add(
     say(f"Registered city {code} ({name}) at {shown(ledger)}.")
 
 
+@cities_cli.command("move")
+def cities_move(
+    ctx: typer.Context,
+    code: Annotated[str, typer.Argument(help="The city's code.")],
+    ledger: Annotated[str, typer.Option(help="Where its ledger is now.")],
+    on: DateOption = None,
+) -> None:
+    """Record that a city's ledger is at another address now (restored onto another server):
+    it must be there, and verify against the city's digests (`ledger province verify`)."""
+    Books(ledger, read_only=True, create=False).close()  # refused if there is none
+    register = ProvinceRegister(province_of(ctx))
+    try:
+        register.move_city(code, ledger, actor(ctx), parse_date(on))
+    finally:
+        register.close()
+    say(f"City {code}'s ledger is at {shown(ledger)} now.")
+
+
 @cities_cli.command("list")
 def cities_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """The cities of the register, by code."""

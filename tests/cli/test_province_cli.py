@@ -40,7 +40,7 @@ def province(tmp_path: Path) -> tuple[str, ...]:
 
 
 def test_the_register_takes_each_city_once_and_commands_run_per_city(
-    ledger: Ledger, cities: tuple[str, str], tmp_path: Path
+    ledger: Ledger, cities: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db, tz = cities
     p = province(tmp_path)
@@ -74,6 +74,9 @@ def test_the_register_takes_each_city_once_and_commands_run_per_city(
     assert ledger.refused(tz, *p, "--city", "TZ", "balances") == (
         "error: --city TZ and --db: give one, the city or its ledger"
     )
+    monkeypatch.setenv("LEDGER_DB", tz)  # a default in the environment gives way to --city
+    zs = json.loads(ledger.ok(None, *p, "--city", "ZS", "scheme", "show", "--json"))
+    assert zs["preset"] == "pinghu"
 
 
 def test_the_province_statement_sets_the_cities_side_by_side_reproducibly(
@@ -113,13 +116,15 @@ def test_a_province_statement_short_of_a_city_is_not_written(
     )
     unknown = ("province", "statement", "--period", YEAR, "--known-at", "HZ=3")
     assert ledger.refused(db, *p, *unknown) == "error: unknown city 'HZ': the register has TZ, ZS"
-    Path(tz).rename(tmp_path / "moved.db")
+    moved = tmp_path / "moved.db"
+    Path(tz).rename(moved)
     out = tmp_path / "province.pdf"
-    refused = ledger.refused(
-        db, *p, "province", "statement", "--period", YEAR, "--format", "pdf", "--out", str(out)
-    )
-    assert refused.startswith("error: city TZ: no ledger at")
+    statement = ("province", "statement", "--period", YEAR, "--format", "pdf", "--out", str(out))
+    assert ledger.refused(db, *p, *statement).startswith("error: city TZ: no ledger at")
     assert not out.exists()
+    ledger.ok(db, *p, "cities", "move", "TZ", "--ledger", str(moved))
+    ledger.ok(db, *p, *statement)
+    assert out.exists()
 
 
 def test_the_provinces_witness_finds_a_history_rewritten_with_its_chain(

@@ -45,3 +45,15 @@ def test_only_a_registered_citys_digest_is_witnessed(province: Province) -> None
     assert [(w.position, w.digest, w.on) for w in province.witnessed_of("ZS")] == [
         (3, HASH, "close")
     ]
+
+
+def test_a_city_moves_to_a_ledger_no_other_city_has(province: Province) -> None:
+    province.add_city("TZ", "台州 Taizhou", "tz.db", "admin", ON)
+    with pytest.raises(Conflict, match=r"tz\.db is the ledger of city 'TZ' already"):
+        province.move_city("ZS", "tz.db", "admin", ON)
+    with pytest.raises(Conflict, match=r"ledger is at zs\.db already"):
+        province.move_city("ZS", "zs.db", "admin", ON)
+    with pytest.raises(UnknownCity):
+        province.move_city("LS", "ls.db", "admin", ON)
+    province.move_city("ZS", "postgresql://db2/zs", "admin", ON)
+    assert province.city("ZS").db == "postgresql://db2/zs"
