@@ -106,13 +106,22 @@ def main(argv: list[str] | None = None) -> None:
                 "; this database role may not write: a reader (`ledger audit grant-reader`) "
                 "runs read-only commands with --read-only"
             )
+        elif _caused_by(e, psycopg.errors.ReadOnlySqlTransaction):
+            reason += (
+                "; a replica (a hot standby) is only read: run read-only commands on it with "
+                "--read-only, and write to the primary"
+            )
         fail(f"database: {reason}")
 
 
 def _privilege_refused(error: BaseException | None) -> bool:
+    return _caused_by(error, psycopg.errors.InsufficientPrivilege)
+
+
+def _caused_by(error: BaseException | None, kind: type[BaseException]) -> bool:
     """The library wraps the driver's errors: look down the chain of causes."""
     while error is not None:
-        if isinstance(error, psycopg.errors.InsufficientPrivilege):
+        if isinstance(error, kind):
             return True
         error = error.__cause__ or error.__context__
     return False

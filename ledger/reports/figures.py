@@ -72,13 +72,29 @@ def provenance(
     books.catch_up(on_batch=on_progress)
     if last == 0:
         raise LedgerError("the log is empty: there is nothing to report on yet")
-    if known_at is not None and not 1 <= known_at <= last:
+    if known_at is not None and known_at > last:
+        raise beyond_the_log(books, known_at, last)
+    if known_at is not None and known_at < 1:
         raise LedgerError(f"--as-known-at: position {known_at} is not in the log (1 to {last})")
     position = last if known_at is None else known_at
     found = books.log.link_as_of(position)
     if found is None:
         raise LedgerError(f"position {position} has no link in the hash chain")
     return Provenance(found.position, found.hash, found.recorded_at)
+
+
+def beyond_the_log(books: Books, position: int, last: int) -> LedgerError:
+    """A position asked for past the end of the log; on a replica, how far it has replayed."""
+    lag = (
+        f"; this is a replica, which has replayed the log to {last}: wait for it to catch up, "
+        "or read the primary"
+        if books.log.on_replica()
+        else ""
+    )
+    return LedgerError(
+        f"--as-known-at: position {position} is beyond the end of the log (the last is {last})"
+        + lag
+    )
 
 
 def period_known(books: Books, number: int, at: int) -> tuple[PeriodKnown, list[PeriodKnown]]:

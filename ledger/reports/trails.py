@@ -24,6 +24,7 @@ from domain.money import ZERO, fmt, from_fen
 from domain.postings import postings_for
 from domain.scheme import Scheme
 from ledger.application.books import Books
+from ledger.reports.figures import beyond_the_log
 from ledger.store.log import EventLog, Recorded
 from projections.balances import Filters
 
@@ -366,10 +367,7 @@ def known_at_position(books: Books, value: str | None) -> int | None:
     if text.isascii() and text.isdigit():
         position, last = int(text), books.log.last_position()
         if position > last:
-            raise LedgerError(
-                f"--as-known-at: position {position} is beyond the end of the log "
-                f"(the last is {last})"
-            )
+            raise beyond_the_log(books, position, last)
         return position
     try:
         date.fromisoformat(text)

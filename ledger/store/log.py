@@ -113,6 +113,14 @@ class EventLog:
         """The position of the last event; 0 for an empty log."""
         return self.recorder.max_notification_id() or 0
 
+    def on_replica(self) -> bool:
+        """Whether the log is read from a PostgreSQL hot standby, which holds the primary's
+        log only as far as it has replayed it."""
+        if not self._postgres:
+            return False
+        rows = self._rows("SELECT pg_is_in_recovery() AS replica", ())
+        return bool(rows[0]["replica"])
+
     def notifications_after(self, position: int, limit: int) -> list[Notification]:
         """Up to `limit` stored events past a position, in log order, as stored: what the
         library's `select_notifications` gives, read from PostgreSQL in its binary format,
