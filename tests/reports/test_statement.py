@@ -217,7 +217,7 @@ def test_a_statement_needs_a_period_and_a_position_in_the_log(closed: Books) -> 
     with pytest.raises(LedgerError, match="period 3 had not been opened"):
         statement(closed, 3)
     end = closed.app.recorder.max_notification_id() or 0
-    with pytest.raises(LedgerError, match=f"position {end + 1} is not in the log"):
+    with pytest.raises(LedgerError, match=f"position {end + 1} is beyond the end of the log"):
         statement(closed, 1, known_at=end + 1)
     with pytest.raises(LedgerError, match="county 'C9'"):
         statement(closed, 1, county="C9")
