@@ -9,6 +9,7 @@ same spreadsheet.
 import codecs
 import csv
 import json
+import re
 import zipfile
 import zlib
 from collections.abc import Iterable, Iterator
@@ -301,10 +302,10 @@ def _write_csv_rejects(
     headers: tuple[str, ...], out: TextIO, rejects: Iterable[tuple[SourceRow, str]]
 ) -> int:
     writer = csv.writer(out, dialect="excel")
-    writer.writerow(_reject_headers(headers))
+    writer.writerow(spreadsheet_row(_reject_headers(headers)))
     written = 0
     for row, reason in rejects:
-        writer.writerow(_reject_cells(headers, row, reason))
+        writer.writerow(spreadsheet_row(_reject_cells(headers, row, reason)))
         written += 1
     return written
 
@@ -315,18 +316,37 @@ def _write_xlsx_rejects(
     """A workbook of one sheet, named as the feed's, its dates written as date cells again."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(feed.sheet)
-    sheet.append(_reject_headers(feed.headers))
+    sheet.append(spreadsheet_row(_reject_headers(feed.headers)))
     written = 0
     for row, reason in rejects:
-        sheet.append(
-            [_written_cell(sheet, cell) for cell in _reject_cells(feed.headers, row, reason)]
-        )
+        cells = spreadsheet_row(_reject_cells(feed.headers, row, reason))
+        sheet.append([_written_cell(sheet, cell) for cell in cells])
         written += 1
     try:
         book.save(path)
     except OSError as e:
         raise FeedError(path, f"cannot write: {e.strerror}") from None
     return written
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet takes a cell beginning with for a formula: a name `=cmd|' /C calc'!A0`
+in a bank file or a rejects file would run when a clerk opened it."""
+PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
+
+
+def spreadsheet_cell(value: object) -> object:
+    """A cell of an exported file (CSV or XLSX), a text a spreadsheet would take for a
+    formula neutralised by a leading apostrophe, as spreadsheets themselves write one; a
+    number, and a text that is only a number (an amount of -716.92), as it is."""
+    formula = isinstance(value, str) and value.startswith(FORMULA_START)
+    if formula and not PLAIN_NUMBER.fullmatch(str(value)):
+        return f"'{value}"
+    return value
+
+
+def spreadsheet_row(cells: Iterable[object]) -> list[object]:
+    return [spreadsheet_cell(c) for c in cells]
 
 
 def _reject_headers(headers: tuple[str, ...]) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from eventsourcing.persistence import IntegrityError
 from domain.errors import LedgerError
 from domain.money import ZERO, capitals, fmt
 from ledger.application.books import Books
+from ledger.application.files import spreadsheet_row
 from projections.claims import Owed, Payment
 
 PAYMENT_COLUMNS = (
@@ -117,23 +118,25 @@ def export_payouts(
                 lines[payment.bank_reference].append(payment)
         total = ZERO
         writer = csv.writer(file.text)
-        writer.writerow(PAYMENT_COLUMNS)
+        writer.writerow(spreadsheet_row(PAYMENT_COLUMNS))
         for reference, paid in sorted(lines.items()):
             amount = sum((p.amount for p in paid), ZERO)
             total += amount
             payee = paid[0]
             writer.writerow(
-                [
-                    batch,
-                    reference,
-                    payee.member_id,
-                    payee.name or "",
-                    payee.bank_account or "",
-                    payee.bank or "",
-                    payee.county,
-                    fmt(amount),
-                    len(paid),
-                ]
+                spreadsheet_row(
+                    [
+                        batch,
+                        reference,
+                        payee.member_id,
+                        payee.name or "",
+                        payee.bank_account or "",
+                        payee.bank or "",
+                        payee.county,
+                        fmt(amount),
+                        len(paid),
+                    ]
+                )
             )
         file.put_in_place()
     except OSError as e:

@@ -24,6 +24,7 @@ from domain.money import ZERO, fmt, from_fen
 from domain.postings import postings_for
 from domain.scheme import Scheme
 from ledger.application.books import Books
+from ledger.application.files import spreadsheet_row
 from ledger.reports.figures import beyond_the_log
 from ledger.store.log import EventLog, Recorded
 from projections.balances import Filters
@@ -236,7 +237,7 @@ def write_trail_csv(entries: Sequence[TrailEntry], out: TextIO) -> int:
     """One row per posting, the event's columns repeated; an event without postings gets
     one row with the posting columns empty. Returns the number of rows."""
     writer = csv.writer(out, dialect="excel")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(spreadsheet_row(CSV_COLUMNS))
     rows = 0
     for e in entries:
         amounts = "; ".join(f"{name}={fmt(amount)}" for name, amount in e.amounts.items())
@@ -253,7 +254,7 @@ def write_trail_csv(entries: Sequence[TrailEntry], out: TextIO) -> int:
         ]
         postings = [[p.entity, p.account, p.period, fmt(p.amount)] for p in e.postings]
         for posting in postings or [["", "", "", ""]]:
-            writer.writerow([*head, *posting])
+            writer.writerow(spreadsheet_row([*head, *posting]))
             rows += 1
     return rows
 

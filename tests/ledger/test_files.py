@@ -1,5 +1,6 @@
 """Feed files as spreadsheets export them: real bytes in UTF-8, UTF-8 with BOM and GB18030,
-and xlsx workbooks written by openpyxl as Excel writes them."""
+and xlsx workbooks written by openpyxl as Excel writes them; and the cells the ledger
+writes back, never a formula."""
 
 import codecs
 import zipfile
@@ -9,16 +10,21 @@ from pathlib import Path
 
 import pytest
 from feed_files import write_workbook
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from ledger.application.files import (
     ERROR,
     EXTRA,
+    FORMULA_START,
+    PLAIN_NUMBER,
     REASON,
     FeedError,
     SourceRow,
     open_feed,
     read_rows,
+    spreadsheet_cell,
     write_rejects,
 )
 
@@ -457,3 +463,19 @@ def test_rejects_are_written_in_the_feeds_format_and_must_be_named_so(
     ):
         write_rejects(feed, tmp_path / rejects_name, [(next(read_rows(feed)), "x")])
     assert not (tmp_path / rejects_name).exists()
+
+
+@given(st.text(max_size=20))
+def test_no_exported_cell_begins_a_formula_but_a_number(text: str) -> None:
+    cell = spreadsheet_cell(text)
+    assert isinstance(cell, str)
+    if cell != text:
+        assert cell == "'" + text  # the text itself is kept, after the apostrophe
+    assert not cell.startswith(FORMULA_START) or PLAIN_NUMBER.fullmatch(cell)
+
+
+def test_numbers_and_amounts_stay_as_they_are() -> None:
+    assert [spreadsheet_cell(v) for v in (-716, "-716.92", "+3", "12", None)] == [
+        -716, "-716.92", "+3", "12", None
+    ]  # fmt: skip
+    assert spreadsheet_cell("=1+1") == "'=1+1" and spreadsheet_cell("-1+1") == "'-1+1"

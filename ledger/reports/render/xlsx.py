@@ -15,6 +15,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
+from ledger.application.files import spreadsheet_cell, spreadsheet_row
 from ledger.reports.render.document import AMOUNTS_IN, Cell, Document, Percent, Table
 
 MONEY = "#,##0.00"
@@ -31,7 +32,7 @@ def write(document: Document, path: Path) -> None:
     assert about is not None
     about.title = "About"
     for line in (document.title, document.subtitle, AMOUNTS_IN, "", *document.provenance):
-        about.append([line])
+        about.append([spreadsheet_cell(line)])
     about["A1"].font = Font(bold=True, size=14)
     about.column_dimensions["A"].width = 110
     keys = {"About"}
@@ -79,11 +80,11 @@ def _sheet_name(key: str, taken: set[str]) -> str:
 
 
 def _sheet(sheet: Worksheet, title: str, lines: tuple[str, ...], table: Table) -> None:
-    sheet.append([title])
+    sheet.append([spreadsheet_cell(title)])
     sheet["A1"].font = Font(bold=True, size=12)
     for line in lines:
-        sheet.append([line])
-    sheet.append(list(table.columns))
+        sheet.append([spreadsheet_cell(line)])
+    sheet.append(spreadsheet_row(table.columns))
     header = sheet.max_row
     for cell in sheet[header]:
         cell.font = HEADING
@@ -109,7 +110,10 @@ def _sheet(sheet: Worksheet, title: str, lines: tuple[str, ...], table: Table) -
 
 
 def _value(cell: Cell) -> str | int | Decimal | date | None:
-    """Money and counts as numbers; a ratio as the fraction a percentage format shows."""
+    """Money and counts as numbers; a ratio as the fraction a percentage format shows; a
+    text a spreadsheet would take for a formula, neutralised."""
     if isinstance(cell, Percent):
         return cell.value / 100
+    if isinstance(cell, str):
+        return str(spreadsheet_cell(cell))
     return cell
