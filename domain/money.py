@@ -9,8 +9,9 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 LIMIT = Decimal("1000000000000")
 """No single amount reaches a trillion yuan; the limit keeps every sum within 64-bit fen."""
-PLAIN = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$")
-"""Digits, optionally grouped in thousands by commas, and a decimal point."""
+PLAIN = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$", re.ASCII)
+"""Digits 0-9 (not full-width nor any other script's), optionally grouped in thousands by
+commas, and a decimal point."""
 
 
 def money(value: object, field: str = "amount") -> Decimal:
@@ -23,9 +24,15 @@ def money(value: object, field: str = "amount") -> Decimal:
         text = value.strip()
         if not PLAIN.match(text):
             special = text.lower().lstrip("+-") in {"nan", "snan", "inf", "infinity"}
-            raise InvalidAmount(
-                field, value, "not a finite number" if special else "not a number in yuan"
+            other = not text.isascii() and any(c.isdigit() for c in text)
+            reason = (
+                "not a finite number"
+                if special
+                else "written in other digits than 0-9"
+                if other
+                else "not a number in yuan"
             )
+            raise InvalidAmount(field, value, reason)
         amount = Decimal(text.replace(",", ""))
     else:
         raise InvalidAmount(field, value, f"unsupported type {type(value).__name__}")

@@ -11,13 +11,28 @@ import unicodedata
 
 from domain.errors import FieldError, InvalidText
 
-REFUSED_CATEGORIES = {"Cc": "a control character", "Cs": "an unpaired surrogate"}
-"""Unicode categories no record may hold: C0 and C1 controls (tab and newline included),
-and surrogates, which cannot even be stored as UTF-8."""
+REFUSED_CATEGORIES = {
+    "Cc": "a control character",
+    "Cs": "an unpaired surrogate",
+    "Cf": "an invisible format character",
+}
+"""Unicode categories no record may hold: C0 and C1 controls (tab and newline included);
+surrogates, which cannot even be stored as UTF-8; and format characters (zero-width space,
+word joiner, direction marks, BOM), which show as nothing and would make `JS-777` and
+`JS-777` followed by one two settlements, two members, two users."""
+TEXT_LIMIT = 2000
+"""The most characters a recorded text holds (a reason, a name, a unit)."""
+ID_LIMIT = 64
+"""The most characters an id holds (a member, a claim, a receipt, a user)."""
 
 
 def plain_text(value: str, field: str) -> str:
-    """The value unchanged, if it holds nothing a statement cannot show."""
+    """The value unchanged, if it holds nothing a statement cannot show, and is not longer
+    than TEXT_LIMIT."""
+    if len(value) > TEXT_LIMIT:
+        raise InvalidText(
+            field, value[:40] + "...", f"is {len(value):,} characters, over {TEXT_LIMIT:,}"
+        )
     if value.isprintable():  # the usual case, at C speed: every refused sign is unprintable
         return value
     for char in value:
@@ -40,7 +55,17 @@ def identifier(value: str, field: str) -> str:
         raise InvalidText(field, value, "must not be blank")
     if value != value.strip():
         raise InvalidText(field, value, "must not begin or end with spaces")
-    return plain_text(value, field)
+    if len(value) > ID_LIMIT:
+        raise InvalidText(
+            field, value[:40] + "...", f"is {len(value):,} characters, over {ID_LIMIT} for an id"
+        )
+    plain_text(value, field)
+    seen = unicodedata.normalize("NFKC", value)
+    if seen != value:
+        raise InvalidText(
+            field, value, f"is written in characters that read as {seen!r}: write it so"
+        )
+    return value
 
 
 BANK_ACCOUNT = re.compile(r"[0-9]{12,30}")

@@ -26,7 +26,7 @@ from domain.money import non_negative, positive
 from domain.text import plain_text
 
 DATE_FORMS = tuple(
-    re.compile(form)
+    re.compile(form, re.ASCII)
     for form in (
         r"(?P<year>\d{4})(?P<mark>[-/.])(?P<month>\d{1,2})(?P=mark)(?P<day>\d{1,2})",
         r"(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})",
@@ -35,14 +35,14 @@ DATE_FORMS = tuple(
 )
 """The date forms docs/feeds.md lists; a date in any other form is refused."""
 DATE_EXAMPLES = "2025-03-01, 2025/3/1, 2025.3.1, 20250301 or 2025年3月1日"
-TIME_OF_DAY = re.compile(r"(?P<day>\S+?)(?:T|\s+)\D*\d{1,2}:\d{2}\S*")
-NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
+TIME_OF_DAY = re.compile(r"(?P<day>\S+?)(?:T|\s+)\D*\d{1,2}:\d{2}\S*", re.ASCII)
+NUMBER = re.compile(r"[+-]?\d+(\.\d+)?", re.ASCII)
 EXCEL_SERIALS = (1, 2_958_466)
 """Excel's day numbers of 1900-01-01 and of the day after 9999-12-31."""
 SHOWN = 40
 """The most characters of a bad value a reason quotes."""
-PERIOD_NUMBER = re.compile(r"\d{1,9}")
-"""A period number as text: digits, no sign, no fraction."""
+PERIOD_NUMBER = re.compile(r"[1-9][0-9]{0,8}")
+"""A period number as text: digits 0-9, from 1, no sign, no fraction, no full-width digits."""
 STATUS_WORDS = {"成功": "paid", "已支付": "paid", "退回": "returned", "失败": "returned"}
 """Chinese words banks use in result files, mapped to the status names."""
 STATUSES = ("paid", "returned")
@@ -164,11 +164,14 @@ def _period(value: object) -> int:
     """A whole number, as digits or a number cell: never true or false, never a fraction."""
     if isinstance(value, str) and PERIOD_NUMBER.fullmatch(value.strip()):
         return int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return value
-    if isinstance(value, Decimal) and value == value.to_integral_value() and 0 <= value < 10**9:
+    if isinstance(value, Decimal) and value == value.to_integral_value() and 1 <= value < 10**9:
         return int(value)
-    raise ValueError(f"{_shown(value)} is not a period number: give a whole number, such as 1")
+    raise ValueError(
+        f"{_shown(value)} is not a period number: give a whole number from 1 in digits 0-9, "
+        "such as 1"
+    )
 
 
 def _optional_period(value: object) -> int | None:

@@ -130,7 +130,7 @@ def test_a_phone_an_sms_cannot_reach_is_refused(value: str) -> None:
 def test_plain_text_refuses_exactly_the_controls_surrogates_and_noncharacters(value: str) -> None:
     """Its quick test of printable text must agree with the rule, sign by sign."""
     refused = any(
-        unicodedata.category(c) in ("Cc", "Cs")
+        unicodedata.category(c) in ("Cc", "Cs", "Cf")
         or ord(c) & 0xFFFE == 0xFFFE
         or 0xFDD0 <= ord(c) <= 0xFDEF
         for c in value
@@ -141,3 +141,32 @@ def test_plain_text_refuses_exactly_the_controls_surrogates_and_noncharacters(va
         assert refused
     else:
         assert not refused
+
+
+@pytest.mark.parametrize("mark", ["\u200b", "\u2060", "\u200e", "\u200f", "\ufeff", "\u202e"])
+def test_an_invisible_format_character_makes_no_second_identity(mark: str) -> None:
+    """`JS-777` and `JS-777` with a zero-width space after it show alike: the second is
+    refused, as a second settlement, member or user would otherwise be made of it."""
+    for value, check in ((f"JS-777{mark}", identifier), (f"wang{mark}", identifier)):
+        with pytest.raises(InvalidText, match="contains an invisible format character"):
+            check(value, "settlement_no")
+    with pytest.raises(InvalidText, match="invisible format character"):
+        plain_text(f"平湖{mark}玻璃", "unit")
+
+
+@pytest.mark.parametrize(
+    ("value", "seen"),
+    [("\uff2d\uff2f01", "MO01"), ("M\uff10\uff11", "M01"), ("\uff57\uff41\uff4e\uff47", "wang")],
+)
+def test_an_id_in_characters_that_read_as_another_is_refused(value: str, seen: str) -> None:
+    """Full-width letters and digits read as their plain twins."""
+    with pytest.raises(InvalidText, match=f"read as '{seen}': write it so"):
+        identifier(value, "member_id")
+
+
+def test_texts_and_ids_have_a_length_limit() -> None:
+    assert plain_text("长" * 2000, "reason") == "长" * 2000
+    with pytest.raises(InvalidText, match="is 100,000 characters, over 2,000"):
+        plain_text("x" * 100_000, "reason")
+    with pytest.raises(InvalidText, match="is 65 characters, over 64 for an id"):
+        identifier("M" * 65, "member_id")

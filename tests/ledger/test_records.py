@@ -38,12 +38,16 @@ GOOD: dict[str, list[object]] = {
 BAD: dict[str, list[object]] = {
     "day": [
         *("2025-3-1", "2025-02-30", "2025-03-01 10:00", "2025-03-01T00:00", "45000", "-3"),
+        "\uff12\uff10\uff12\uff15-03-01",
         *(datetime(2025, 3, 1, 9, 30), 45_000),
     ],
-    "amount": ["0", "0.00", "-1.00", "1.234", "nan", "1e3", "abc", True, 1.0, Decimal("1.000")],
-    "period": ["0", "1.5", "-1", "一"],
+    "amount": [
+        *("0", "0.00", "-1.00", "1.234", "nan", "1e3", "abc", True, 1.0, Decimal("1.000")),
+        *("\uff11\uff12", "\u0661\u0662"),  # full-width and Arabic-Indic digits
+    ],
+    "period": ["0", "1.5", "-1", "一", "+1", "0_1", "1.0", "\uff11", "\u0663"],
     "status": ["ok", "成 功"],
-    "text": [" M1 ", "a\x07b", "  "],
+    "text": [" M1 ", "a\x07b", "  ", "M1\u200b", "M" * 3000],
 }
 """Cells of each kind of column, good and bad, drawn from few values so that rows repeat
 them: text, and cells equal to a text's reading that are read otherwise (1.0 and True are
@@ -122,3 +126,23 @@ def test_remembered_readings_validate_as_reading_every_text_anew(
     again = [_parse(row, model) for row in reversed(feed_rows)][::-1]
     assert shown(first) == shown(anew)
     assert shown(again) == shown(anew)
+
+
+def test_every_bad_cell_of_a_premium_line_is_refused_under_its_column() -> None:
+    """A premium line good but for one cell is refused naming that cell's column: full-width
+    and Arabic-Indic digits, a period +1, 0_1, 1.0 or 0, an id with a zero-width space or in
+    full-width letters, a field of thousands of characters."""
+    good = {"receipt": "R1", "member_id": "M1", "period": "1", "source": "worker",
+            "amount": "1.00", "paid_on": "2025-03-01"}  # fmt: skip
+    bad = {
+        "amount": ["\uff11\uff12", "\u0661\u0662", "1\u200b"],
+        "period": ["+1", "0_1", "1.0", "0", "\uff11", "\u0663"],
+        "member_id": ["M1\u200b", "M1\u2060", "\ufeffM1", "M" * 3000],
+        "receipt": ["R1\u200e"],
+        "paid_on": ["\uff12\uff10\uff12\uff15-03-01", "2025-03-01T00:00"],
+    }
+    for column, cells in bad.items():
+        for cell in cells:
+            parsed = _parse(SourceRow(2, {**good, column: cell}), RECORDS["premiums"])
+            assert isinstance(parsed, Reject) and parsed.field == column, (column, cell, parsed)
+    assert not isinstance(_parse(SourceRow(2, good), RECORDS["premiums"]), Reject)

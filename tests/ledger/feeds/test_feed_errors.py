@@ -269,7 +269,12 @@ REJECTIONS = [
         "premiums",
         "p.csv",
         [PREMIUM_HEADER, "R9,M2,1.5,worker,1.00,2025-01-06"],
-        Reject(2, "period", "1.5", "'1.5' is not a period number: give a whole number, such as 1"),
+        Reject(
+            2,
+            "period",
+            "1.5",
+            "'1.5' is not a period number: give a whole number from 1 in digits 0-9, such as 1",
+        ),
         id="period-not-a-whole-number",
     ),
     pytest.param(
