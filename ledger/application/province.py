@@ -2,7 +2,9 @@
 its own, in a store of its own (`--province`), chained and append-only as a city's ledger.
 The only code that loads and saves the Province aggregate."""
 
+import os
 from datetime import date
+from urllib.parse import urlsplit
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -33,6 +35,20 @@ class NoRegister(LedgerError):
             f"no register of cities at {shown(db)} (start one with `ledger cities add`, or "
             "give --province)"
         )
+
+
+def kept_address(db: str) -> str:
+    """A city's ledger as the register keeps it, for good: an SQLite file by its absolute
+    path (`zs.db` typed in one folder is not another folder's `zs.db`); a PostgreSQL URL as
+    given, but never with a password, which a log kept for good could not give up."""
+    if not is_postgres(db):
+        return os.path.realpath(db)
+    if urlsplit(db).password is not None:
+        raise LedgerError(
+            f"--ledger {shown(db)}: a city's URL is kept for good, so it carries no password: "
+            "give the password by a .pgpass file or PGPASSWORD"
+        )
+    return db
 
 
 class ProvinceRegister(Application[UUID]):
@@ -95,13 +111,13 @@ class ProvinceRegister(Application[UUID]):
     @retry_on_conflict
     def add_city(self, code: str, name: str, db: str, actor: str, on: date) -> None:
         province = self._to_change(actor, on)
-        province.add_city(code, name, db, actor, on)
+        province.add_city(code, name, kept_address(db), actor, on)
         self.save(province)
 
     @retry_on_conflict
     def move_city(self, code: str, db: str, actor: str, on: date) -> None:
         province = self._to_change(actor, on)
-        province.move_city(code, db, actor, on)
+        province.move_city(code, kept_address(db), actor, on)
         self.save(province)
 
     @retry_on_conflict

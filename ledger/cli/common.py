@@ -149,7 +149,7 @@ def witness(ctx: typer.Context, books: Books, on: str, at: tuple[int, str] | Non
     `at`, the position and hash published, else the log's head. A province out of reach is
     said on stderr: what the city recorded stands."""
     settings = _settings(ctx)
-    if settings.city is None:
+    if settings.city is None or settings.read_only:
         return
     if at is None:
         link = books.log.head()
@@ -163,8 +163,9 @@ def witness(ctx: typer.Context, books: Books, on: str, at: tuple[int, str] | Non
             register.witness(settings.city, position, hash_, on, actor(ctx), date.today())
         finally:
             register.close()
-    except LedgerError as e:
-        err.print(f"warning: the province did not witness {settings.city} at {position}: {e}")
+    except Exception as e:  # whatever keeps the register away, what the city did stands
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        err.print(f"warning: the province did not witness {settings.city} at {position}: {reason}")
 
 
 DateOption = Annotated[

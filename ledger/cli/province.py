@@ -146,7 +146,11 @@ def province_witness(ctx: typer.Context, on: DateOption = None) -> None:
     run with --city)."""
     register = ProvinceRegister(province_of(ctx))
     try:
-        for code, digest in witness_cities(register, actor(ctx), parse_date(on)):
-            say(f"Witnessed {code} at {digest}.")
+        found = witness_cities(register, actor(ctx), parse_date(on))
     finally:
         register.close()
+    for code, digest, why in found:
+        say(f"Witnessed {code} at {digest}." if why is None else f"{code}: NOT WITNESSED: {why}")
+    missed = [code for code, _, why in found if why is not None]
+    if missed:
+        raise LedgerError(f"not witnessed: {', '.join(missed)}")

@@ -5,6 +5,7 @@ witnessed; and the witnessing itself. A city out of reach fails the whole docume
 total is ever printed short of a city."""
 
 import re
+import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from domain.province import City
 from ledger.application.books import Books
 from ledger.application.province import ProvinceRegister
 from ledger.reports.audit import head, verify
-from ledger.reports.figures import Figures, Provenance, average, period_dict, total
+from ledger.reports.figures import Figures, Provenance, average, period_dict, provenance, total
 from ledger.reports.statement import DeficitShare, statement
 from projections.statements import PeriodKnown
 
@@ -49,13 +50,16 @@ def city_books(city: City) -> Iterator[Books]:
         books = Books(city.db, read_only=True, create=False)
     except LedgerError as e:
         raise LedgerError(f"city {city.code}: {e}") from None
-    except (psycopg.Error, PersistenceError, OSError) as e:
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise LedgerError(f"city {city.code} is out of reach: {reason}") from None
+    except (psycopg.Error, sqlite3.Error, PersistenceError, OSError) as e:
+        raise LedgerError(f"city {city.code} is out of reach: {_first_line(e)}") from None
     try:
         yield books
     finally:
         books.close()
+
+
+def _first_line(e: BaseException) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 @dataclass(frozen=True)
@@ -149,14 +153,24 @@ def province_statement(
                 columns.append(_column(books, city, year, positions.get(city.code)))
             except LedgerError as e:
                 raise LedgerError(f"city {city.code}: {e}") from None
+            except (psycopg.Error, sqlite3.Error, PersistenceError) as e:
+                raise LedgerError(f"city {city.code} could not be read: {_first_line(e)}") from None
     return ProvinceStatement(year, tuple(columns))
 
 
 def _column(books: Books, city: City, year: int, known_at: int | None) -> CityColumn:
-    periods = {p.start.year: p.number for p in books.app.scheme().periods.values()}
-    if year not in periods:
+    """The city's period of the year, as its log stood at the position: one period that
+    starts in the year, or none (a province statement needs every city's)."""
+    at = provenance(books, known_at)
+    numbers = [p.number for p in books.statements.periods(at.position) if p.start.year == year]
+    if not numbers:
         raise LedgerError(f"it has no period of {year}: no province statement without it")
-    s = statement(books, periods[year], known_at=known_at, largest=0)
+    if len(numbers) > 1:
+        raise LedgerError(
+            f"it has {len(numbers)} periods starting in {year} ({', '.join(map(str, numbers))}): "
+            "a province statement takes a city's year as one period"
+        )
+    s = statement(books, numbers[0], known_at=at.position, largest=0)
     before = None
     if s.previous is not None and s.previous.period.start.year == year - 1:
         before = s.previous.subject
@@ -222,6 +236,11 @@ def province_verification(register: ProvinceRegister) -> list[CityCheck]:
         except LedgerError as e:
             checks.append(CityCheck(city.code, None, (), (), str(e)))
             continue
+        except (psycopg.Error, sqlite3.Error, PersistenceError) as e:
+            checks.append(
+                CityCheck(city.code, None, (), (), f"could not be read: {_first_line(e)}")
+            )
+            continue
         witnessed = tuple(
             (f"{w.position}:{w.digest}", (link := links[w.position]) is not None
              and link.hash == w.digest)
@@ -235,14 +254,26 @@ def province_verification(register: ProvinceRegister) -> list[CityCheck]:
     return checks
 
 
-def witness_cities(register: ProvinceRegister, actor: str, on: date) -> list[tuple[str, str]]:
-    """Record each city's digest now in the province's log."""
-    found = []
+def witness_cities(
+    register: ProvinceRegister, actor: str, on: date
+) -> list[tuple[str, str | None, str | None]]:
+    """Record each city's digest now in the province's log: (city, digest, None) for each
+    one witnessed, (city, None, why) for each that could not be, the others witnessed
+    still."""
+    found: list[tuple[str, str | None, str | None]] = []
     for city in register.cities():
-        with city_books(city) as books:
-            digest = head(books.log)
+        try:
+            with city_books(city) as books:
+                digest = head(books.log)
+        except LedgerError as e:
+            found.append((city.code, None, str(e)))
+            continue
+        except (psycopg.Error, sqlite3.Error, PersistenceError) as e:
+            found.append((city.code, None, f"could not be read: {_first_line(e)}"))
+            continue
         if digest is None:
-            raise LedgerError(f"city {city.code}: its log is empty: nothing to witness")
+            found.append((city.code, None, "its log is empty: nothing to witness"))
+            continue
         register.witness(city.code, digest.position, digest.hash, "witness", actor, on)
-        found.append((city.code, str(digest)))
+        found.append((city.code, str(digest), None))
     return found

@@ -11,6 +11,8 @@ import pytest
 from cli_runner import Ledger, create_scheme
 from rawdb import raw
 
+from ledger.application.policies import load_preset
+from ledger.application.province import ProvinceRegister
 from ledger.store.chain import link
 
 YEAR = "2025"
@@ -161,3 +163,34 @@ def test_the_provinces_witness_finds_a_history_rewritten_with_its_chain(
     assert [w["holds"] for w in checks["ZS"]["witnessed"]] == [False, False]
     said = ledger.refused(db, *p, "province", "verify")
     assert said == "error: verification failed for ZS"
+
+
+def test_a_reader_is_no_witness_and_a_year_of_two_periods_is_refused(
+    ledger: Ledger, cities: tuple[str, str], tmp_path: Path
+) -> None:
+    db, tz = cities
+    p = province(tmp_path)
+    register = ProvinceRegister(str(tmp_path / "province.db"), read_only=True)
+    before = len(register.witnessed_of("ZS"))
+    register.close()
+    ledger.ok(None, *p, "--read-only", "--city", "ZS", "statement", "--period", "1",
+              "--format", "json", "--out", str(tmp_path / "zs.json"))  # fmt: skip
+    register = ProvinceRegister(str(tmp_path / "province.db"), read_only=True)
+    assert len(register.witnessed_of("ZS")) == before  # reading records nothing anywhere
+    register.close()
+
+    halves = ("--policy-file", str(tmp_path / "policy.json"))
+    (tmp_path / "policy.json").write_text(
+        json.dumps(load_preset("pinghu").policy_for(1).model_dump(mode="json")), "utf-8"
+    )
+    ledger.ok(db, "period", "open", "2", "--start", "2026-01-01", "--end", "2026-06-30", *halves)
+    ledger.ok(db, "period", "open", "3", "--start", "2026-07-01", "--end", "2026-12-31", *halves)
+    assert ledger.refused(db, *p, "province", "statement", "--period", "2026") == (
+        "error: city TZ: it has no period of 2026: no province statement without it"
+    )
+    ledger.ok(tz, "--actor", "demo-approver", "period", "open", "2", "--start", "2026-01-01",
+              "--end", "2026-12-31")  # fmt: skip
+    assert ledger.refused(db, *p, "province", "statement", "--period", "2026") == (
+        "error: city ZS: it has 2 periods starting in 2026 (2, 3): a province statement takes "
+        "a city's year as one period"
+    )

@@ -1,11 +1,13 @@
 """The province's register on each backend: kept in a log of its own, read back the same by
 a reader, refused to a reader who would write, and missing when none was started."""
 
+import os
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from domain.errors import LedgerError
 from domain.province import UnknownCity
 from ledger.application.province import NoRegister, ProvinceRegister
 from ledger.store.config import ReadOnly
@@ -23,7 +25,7 @@ def test_the_register_keeps_cities_and_witnessed_digests_in_its_own_log(db: str)
     reader = ProvinceRegister(db, read_only=True)
     assert [(c.code, c.db) for c in reader.cities()] == [
         ("TZ", "postgresql://x@h/db?schema=tz"),
-        ("ZS", "zs.db"),
+        ("ZS", os.path.realpath("zs.db")),  # a file by its absolute path, wherever typed
     ]
     assert [(w.position, w.on) for w in reader.witnessed_of("ZS")] == [(12, "close")]
     with pytest.raises(UnknownCity, match="the register has TZ, ZS"):
@@ -36,3 +38,11 @@ def test_the_register_keeps_cities_and_witnessed_digests_in_its_own_log(db: str)
 def test_a_register_not_started_is_said_so(tmp_path: Path) -> None:
     with pytest.raises(NoRegister, match=r"no register of cities at .*nowhere\.db"):
         ProvinceRegister(str(tmp_path / "nowhere.db"), read_only=True)
+
+
+def test_a_citys_url_is_kept_without_a_password(tmp_path: Path) -> None:
+    register = ProvinceRegister(str(tmp_path / "province.db"))
+    with pytest.raises(LedgerError, match=r"carries no password: give the password by a \.pgpass"):
+        register.add_city("ZS", "舟山", "postgresql://u:s3cret@h/db?schema=zs", "admin", ON)
+    assert register.cities() == []
+    register.close()
