@@ -135,7 +135,33 @@ def refusals_recorded(
     return run
 
 
-class MutualAidLedger(Application[UUID]):
+class StoredApplication(Application[UUID]):
+    """An application kept as the ledger keeps its events: in the store --db names alone,
+    in the library's JSON written by orjson, each event kind's later fields stored only
+    where they differ from their defaults. The city's ledger and the province's register."""
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        """Only --db decides the store: the library would otherwise let any variable of the
+        shell (SQLITE_DBNAME, POSTGRES_ENABLE_DB_FUNCTIONS, ...) override it."""
+        return Environment(name, env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """The library's mapper, storing the events that leave their later fields at their
+        defaults as they were stored before those fields existed (ledger/store/codec.py)."""
+        return self.factory.mapper(self.construct_transcoder(), StoredAsBefore)
+
+    def construct_transcoder(self) -> Transcoder:
+        """The library's JSON, written and read by orjson (ledger/store/codec.py)."""
+        transcoder = OrjsonTranscoder()
+        self.register_transcodings(transcoder)
+        return transcoder
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+
+class MutualAidLedger(StoredApplication):
     name = "ledger"
 
     def __init__(self, db: str, read_only: bool = False, create: bool = True) -> None:
@@ -167,26 +193,6 @@ class MutualAidLedger(Application[UUID]):
         if not read_only:
             recorder.create_table()
             recorder.seal_history()
-
-    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
-        """Only --db decides the store: the library would otherwise let any variable of the
-        shell (SQLITE_DBNAME, POSTGRES_ENABLE_DB_FUNCTIONS, ...) override it."""
-        return Environment(name, env)
-
-    def construct_mapper(self) -> Mapper[UUID]:
-        """The library's mapper, storing the events that leave their later fields at their
-        defaults as they were stored before those fields existed (ledger/store/codec.py)."""
-        return self.factory.mapper(self.construct_transcoder(), StoredAsBefore)
-
-    def construct_transcoder(self) -> Transcoder:
-        """The library's JSON, written and read by orjson (ledger/store/codec.py)."""
-        transcoder = OrjsonTranscoder()
-        self.register_transcodings(transcoder)
-        return transcoder
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        transcoder.register(DateAsISO())
 
     def save(
         self,

@@ -5,15 +5,13 @@ The only code that loads and saves the Province aggregate."""
 import os
 from datetime import date
 from urllib.parse import urlsplit
-from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import JSONTranscoder, PersistenceError, Transcoder
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import PersistenceError
 
 from domain.errors import LedgerError
 from domain.province import City, Province, UnknownCity, Witnessed
-from ledger.application.app import DateAsISO, retry_on_conflict
-from ledger.store.codec import OrjsonTranscoder
+from ledger.application.app import StoredApplication, retry_on_conflict
 from ledger.store.config import (
     NoLedger,
     ReadOnly,
@@ -51,7 +49,7 @@ def kept_address(db: str) -> str:
     return db
 
 
-class ProvinceRegister(Application[UUID]):
+class ProvinceRegister(StoredApplication):
     name = "province"
 
     def __init__(self, db: str, read_only: bool = False) -> None:
@@ -81,15 +79,6 @@ class ProvinceRegister(Application[UUID]):
         else:
             recorder.create_table()
         self.db = db
-
-    def construct_transcoder(self) -> Transcoder:
-        transcoder = OrjsonTranscoder()
-        self.register_transcodings(transcoder)
-        return transcoder
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
-        transcoder.register(DateAsISO())
 
     def province(self) -> Province | None:
         try:

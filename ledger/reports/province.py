@@ -45,17 +45,23 @@ def parse_positions(texts: Sequence[str]) -> dict[str, int]:
 
 @contextmanager
 def city_books(city: City) -> Iterator[Books]:
-    """A city's ledger, opened to read; out of reach, a one-line error naming the city."""
+    """A city's ledger, opened to read. Out of reach, or failing as it is read (a corrupt
+    file), a one-line LedgerError naming the city: the one kind of error a caller meets."""
     try:
         books = Books(city.db, read_only=True, create=False)
     except LedgerError as e:
         raise LedgerError(f"city {city.code}: {e}") from None
-    except (psycopg.Error, sqlite3.Error, PersistenceError, OSError) as e:
+    except (*DATABASE_ERRORS, OSError) as e:
         raise LedgerError(f"city {city.code} is out of reach: {_first_line(e)}") from None
     try:
         yield books
+    except DATABASE_ERRORS as e:
+        raise LedgerError(f"city {city.code} could not be read: {_first_line(e)}") from None
     finally:
         books.close()
+
+
+DATABASE_ERRORS = (psycopg.Error, sqlite3.Error, PersistenceError)
 
 
 def _first_line(e: BaseException) -> str:
@@ -153,8 +159,6 @@ def province_statement(
                 columns.append(_column(books, city, year, positions.get(city.code)))
             except LedgerError as e:
                 raise LedgerError(f"city {city.code}: {e}") from None
-            except (psycopg.Error, sqlite3.Error, PersistenceError) as e:
-                raise LedgerError(f"city {city.code} could not be read: {_first_line(e)}") from None
     return ProvinceStatement(year, tuple(columns))
 
 
@@ -227,24 +231,20 @@ def province_verification(register: ProvinceRegister) -> list[CityCheck]:
     """Each city verified as its own `audit verify --read-only --partial` would, and each
     digest the province witnessed compared with the city's chain at its position."""
     checks = []
+    province = register.province()  # its log read once, for every city
     for city in register.cities():
+        kept = [] if province is None else province.witnessed_of(city.code)
         try:
             with city_books(city) as books:
                 chain, replay = verify(books)
-                links = {w.position: books.log.link_as_of(w.position) for w in
-                         register.witnessed_of(city.code)}  # fmt: skip
+                links = {w.position: books.log.link_as_of(w.position) for w in kept}
         except LedgerError as e:
             checks.append(CityCheck(city.code, None, (), (), str(e)))
-            continue
-        except (psycopg.Error, sqlite3.Error, PersistenceError) as e:
-            checks.append(
-                CityCheck(city.code, None, (), (), f"could not be read: {_first_line(e)}")
-            )
             continue
         witnessed = tuple(
             (f"{w.position}:{w.digest}", (link := links[w.position]) is not None
              and link.hash == w.digest)
-            for w in register.witnessed_of(city.code)
+            for w in kept
         )  # fmt: skip
         problems = tuple(str(f) for f in chain.findings) + tuple(str(d) for d in replay.differences)
         checks.append(
@@ -267,9 +267,6 @@ def witness_cities(
                 digest = head(books.log)
         except LedgerError as e:
             found.append((city.code, None, str(e)))
-            continue
-        except (psycopg.Error, sqlite3.Error, PersistenceError) as e:
-            found.append((city.code, None, f"could not be read: {_first_line(e)}"))
             continue
         if digest is None:
             found.append((city.code, None, "its log is empty: nothing to witness"))
