@@ -3,6 +3,9 @@ its own, in a store of its own (`--province`), chained and append-only as a city
 The only code that loads and saves the Province aggregate."""
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit
 
@@ -63,7 +66,7 @@ class ProvinceRegister(StoredApplication):
                 create_schema(env)
         else:
             try:
-                require_folder_and_file(db, not read_only)
+                require_folder_and_file(db, not read_only, "--province")
             except NoLedger:
                 raise NoRegister(db) from None
             env["SQLITE_DBNAME"] = sqlite_uri(db, read_only, not read_only)
@@ -125,3 +128,42 @@ class ProvinceRegister(StoredApplication):
         if self.read_only:
             raise ReadOnly
         return self.province() or Province.create("province", actor, on)
+
+
+@contextmanager
+def register_to_change(db: str) -> Iterator[ProvinceRegister]:
+    """The register, opened to write. An SQLite register this opening started is removed
+    again if the change is refused: a refused first `cities add` leaves no empty file."""
+    started = not is_postgres(db) and not os.path.exists(db)
+    register = ProvinceRegister(db)
+    try:
+        yield register
+    except BaseException:
+        register.close()
+        if started:
+            for path in (db, f"{db}-wal", f"{db}-shm"):
+                with suppress(FileNotFoundError):
+                    os.remove(path)
+        raise
+    register.close()
+
+
+@dataclass(frozen=True)
+class Witness:
+    """The province a city's published digests are reported to: by its commands run with
+    --city, and by its HTTP service (`ledger --city CODE serve`)."""
+
+    province: str
+    city: str
+
+    def publish(self, position: int, digest: str, on: str, actor: str, day: date) -> str | None:
+        """Record the digest `on` a close, a payout batch or a statement: None once done,
+        else why not, in one line. What the city did stands either way, so nothing that
+        keeps the register away is raised."""
+        try:
+            with register_to_change(self.province) as register:
+                register.witness(self.city, position, digest, on, actor, day)
+        except Exception as e:  # whatever keeps the register away, what the city did stands
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            return f"the province did not witness {self.city} at {position}: {reason}"
+        return None

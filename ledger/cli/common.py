@@ -29,7 +29,7 @@ from typer.core import TyperGroup
 from domain.errors import LedgerError
 from domain.scheme import PERIOD_NUMBERS
 from ledger.application.books import Books
-from ledger.application.province import DEFAULT_PROVINCE, ProvinceRegister
+from ledger.application.province import DEFAULT_PROVINCE, ProvinceRegister, Witness
 from ledger.store.config import database
 from projections.projector import Projector
 
@@ -143,29 +143,31 @@ def open_books(
         books.close()
 
 
+def witness_of(ctx: typer.Context) -> Witness | None:
+    """The province that witnesses this city's published digests: none without --city,
+    and none for a reader, who publishes nothing."""
+    settings = _settings(ctx)
+    if settings.city is None or settings.read_only:
+        return None
+    return Witness(province_of(ctx), settings.city)
+
+
 def witness(ctx: typer.Context, books: Books, on: str, at: tuple[int, str] | None = None) -> None:
     """A city of the register (--city) that published a digest (`on` a close, a payout
     batch, a statement): the province keeps it in its own log, its witness of the city's;
     `at`, the position and hash published, else the log's head. A province out of reach is
     said on stderr: what the city recorded stands."""
-    settings = _settings(ctx)
-    if settings.city is None or settings.read_only:
+    province = witness_of(ctx)
+    if province is None:
         return
     if at is None:
         link = books.log.head()
         if link is None:
             return
         at = (link.position, link.hash)
-    position, hash_ = at
-    try:
-        register = ProvinceRegister(province_of(ctx))
-        try:
-            register.witness(settings.city, position, hash_, on, actor(ctx), date.today())
-        finally:
-            register.close()
-    except Exception as e:  # whatever keeps the register away, what the city did stands
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        err.print(f"warning: the province did not witness {settings.city} at {position}: {reason}")
+    missed = province.publish(*at, on, actor(ctx), date.today())
+    if missed is not None:
+        err.print(f"warning: {missed}")
 
 
 DateOption = Annotated[

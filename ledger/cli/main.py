@@ -88,7 +88,8 @@ def main_options(
         ),
     ] = False,
 ) -> None:
-    ctx.obj = Settings(db, actor or os.environ.get("LEDGER_ACTOR"), read_only, city, province)
+    code = None if city is None else city.strip().upper()  # a code is in capitals: zs is ZS
+    ctx.obj = Settings(db, actor or os.environ.get("LEDGER_ACTOR"), read_only, code, province)
 
 
 def main(argv: list[str] | None = None) -> None:

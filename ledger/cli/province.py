@@ -8,7 +8,7 @@ import typer
 
 from domain.errors import LedgerError
 from ledger.application.books import Books
-from ledger.application.province import ProvinceRegister
+from ledger.application.province import ProvinceRegister, register_to_change
 from ledger.cli.common import (
     GROUP,
     DateOption,
@@ -49,11 +49,8 @@ def cities_add(
 ) -> None:
     """Register a city's fund, whose ledger must be there already (with its scheme)."""
     Books(ledger, read_only=True, create=False).close()  # refused if there is none
-    register = ProvinceRegister(province_of(ctx))
-    try:
+    with register_to_change(province_of(ctx)) as register:
         register.add_city(code, name, ledger, actor(ctx), parse_date(on))
-    finally:
-        register.close()
     say(f"Registered city {code} ({name}) at {shown(ledger)}.")
 
 
@@ -67,11 +64,8 @@ def cities_move(
     """Record that a city's ledger is at another address now (restored onto another server):
     it must be there, and verify against the city's digests (`ledger province verify`)."""
     Books(ledger, read_only=True, create=False).close()  # refused if there is none
-    register = ProvinceRegister(province_of(ctx))
-    try:
+    with register_to_change(province_of(ctx)) as register:
         register.move_city(code, ledger, actor(ctx), parse_date(on))
-    finally:
-        register.close()
     say(f"City {code}'s ledger is at {shown(ledger)} now.")
 
 
@@ -122,19 +116,20 @@ def province_statement_command(
 
 @province_cli.command("verify")
 def province_verify(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Each city's verification (its chain and read models), and every digest of it the
-    province witnessed. Exit status 1 if any city fails, or is out of reach."""
+    """The province's own log (its chain), then each city's verification (its chain and
+    read models) and every digest of it the province witnessed. Exit status 1 if the
+    province's log or any city fails, or a city is out of reach."""
     register = ProvinceRegister(province_of(ctx), read_only=True)
     try:
-        results = province_verification(register)
+        found = province_verification(register)
     finally:
         register.close()
     if as_json:
-        print_json([r.as_dict() for r in results])
+        print_json(found.as_dict())
     else:
-        for r in results:
-            say(r.line())
-    failed = [r.city for r in results if not r.verified]
+        for line in found.lines():
+            say(line)
+    failed = found.failed
     if failed:
         raise LedgerError(f"verification failed for {', '.join(failed)}")
 
@@ -144,11 +139,8 @@ def province_witness(ctx: typer.Context, on: DateOption = None) -> None:
     """Record each city's digest now in the province's log (the city's own commands that
     publish one, `period close`, `payouts export` and `statement`, are witnessed too when
     run with --city)."""
-    register = ProvinceRegister(province_of(ctx))
-    try:
+    with register_to_change(province_of(ctx)) as register:
         found = witness_cities(register, actor(ctx), parse_date(on))
-    finally:
-        register.close()
     for code, digest, why in found:
         say(f"Witnessed {code} at {digest}." if why is None else f"{code}: NOT WITNESSED: {why}")
     missed = [code for code, _, why in found if why is not None]

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.common import GROUP, actor, database_of, err, open_books, say
+from ledger.cli.common import GROUP, actor, database_of, err, open_books, say, witness_of
 
 commands = typer.Typer()
 service_cli = typer.Typer(help="The HTTP service's tokens: issue and revoke them.", **GROUP)
@@ -48,12 +48,13 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the ledger over HTTP to finance systems (docs/service.md)."""
+    """Serve the ledger over HTTP to finance systems (docs/service.md). With --city, the
+    province witnesses each statement handed out, as for the city's own commands."""
     import uvicorn
 
     from ledger.service.api import create_app
 
-    app = create_app(database_of(ctx))
+    app = create_app(database_of(ctx), witness_of(ctx))
     service = app.state.service
     ledger = service.books.app
     if admin is None and sys.stdin.isatty() and not ledger.service.has_tokens():

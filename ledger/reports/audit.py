@@ -92,7 +92,7 @@ def head(log: EventLog) -> Digest | None:
 
 
 def check_chain(
-    books: Books,
+    log: EventLog,
     published: Digest | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> ChainCheck:
@@ -103,28 +103,28 @@ def check_chain(
     reported once, at its own position. The digest is compared with the chain recomputed
     from the events as they are now, which no rewriting of the stored links can fake.
     """
-    last = head(books.log)
+    last = head(log)
     end = 0 if last is None else last.position
-    recorder = books.log.recorder
+    recorder = log.recorder
     if isinstance(recorder, GuardedPostgresRecorder):
         intact = recorder.count_intact_links(end)
         if intact is not None:
             check = ChainCheck(checked=intact, head=last)
             if published is not None:
-                _judge(check, published, _stored_hash(books.log, published.position, end))
-            check.findings += _unlinked_after(books, end)
+                _judge(check, published, _stored_hash(log, published.position, end))
+            check.findings += _unlinked_after(log, end)
             return check
-    return walk_chain(books, published, end, on_batch)
+    return walk_chain(log, published, end, on_batch)
 
 
 def walk_chain(
-    books: Books, published: Digest | None, end: int, on_batch: Callable[[int], None] | None
+    log: EventLog, published: Digest | None, end: int, on_batch: Callable[[int], None] | None
 ) -> ChainCheck:
     """The chain checked in Python, event by event: the reference check, and the one that
     names each problem."""
     check = ChainCheck()
     previous = recomputed = GENESIS
-    events, links = _events(books.log, end, on_batch), books.log.links(end, BATCH)
+    events, links = _events(log, end, on_batch), log.links(end, BATCH)
     event, stored = next(events, None), next(links, None)
     while event is not None or stored is not None:
         if stored is None or (event is not None and event.id < stored.position):
@@ -157,7 +157,7 @@ def walk_chain(
         if published is not None and position == published.position:
             _judge(check, published, recomputed)
         stored = next(links, None)
-    check.findings += _unlinked_after(books, end)
+    check.findings += _unlinked_after(log, end)
     if published is not None and check.digest_matches is None:
         _judge(check, published, None)
     return check
@@ -183,14 +183,14 @@ def _stored_hash(log: EventLog, position: int, end: int) -> str | None:
     return None if stored is None else stored.hash
 
 
-def _unlinked_after(books: Books, end: int) -> list[Finding]:
+def _unlinked_after(log: EventLog, end: int) -> list[Finding]:
     """Events past the checked part of the log that have no link. The ledger writes an event
     and its link in one transaction, so an event read before its link is looked for has one,
     unless it was put there some other way."""
-    later = [n.id for n in _events(books.log, MAX_POSITION, None, after=end)]
+    later = [n.id for n in _events(log, MAX_POSITION, None, after=end)]
     if not later:
         return []
-    linked = books.log.linked_after(end)
+    linked = log.linked_after(end)
     return [
         Finding(position, "an event with no link: inserted outside the ledger")
         for position in later
@@ -241,7 +241,7 @@ def verify(
     """The hash chain's check and the replay's, at once: the chain is checked in a second
     thread, with the live read models' digests after it, while this one replays the log."""
     with ThreadPoolExecutor(max_workers=1) as worker:
-        chain = worker.submit(check_chain, books, published, on_chain)
+        chain = worker.submit(check_chain, books.log, published, on_chain)
         replay = check_read_models(books, on_replay, worker)
         return chain.result(), replay
 

@@ -63,19 +63,23 @@ class Provenance:
 
 
 def provenance(
-    books: Books, known_at: int | None, on_progress: Callable[[int], None] | None = None
+    books: Books,
+    known_at: int | None,
+    on_progress: Callable[[int], None] | None = None,
+    option: str = "--as-known-at",
 ) -> Provenance:
     """Bring the read models up to the end of the log and pin the position to report at:
-    `known_at`, or the end of the log; the digest is the chain's link there.
-    `on_progress` is told the position reached, batch by batch, for a progress bar."""
+    `known_at` (asked for by `option`), or the end of the log; the digest is the chain's
+    link there. `on_progress` is told the position reached, batch by batch, for a progress
+    bar."""
     last = books.log.last_position()
     books.catch_up(on_batch=on_progress)
     if last == 0:
         raise LedgerError("the log is empty: there is nothing to report on yet")
     if known_at is not None and known_at > last:
-        raise beyond_the_log(books, known_at, last)
+        raise beyond_the_log(books, known_at, last, option)
     if known_at is not None and known_at < 1:
-        raise LedgerError(f"--as-known-at: position {known_at} is not in the log (1 to {last})")
+        raise LedgerError(f"{option}: position {known_at} is not in the log (1 to {last})")
     position = last if known_at is None else known_at
     found = books.log.link_as_of(position)
     if found is None:
@@ -83,7 +87,9 @@ def provenance(
     return Provenance(found.position, found.hash, found.recorded_at)
 
 
-def beyond_the_log(books: Books, position: int, last: int) -> LedgerError:
+def beyond_the_log(
+    books: Books, position: int, last: int, option: str = "--as-known-at"
+) -> LedgerError:
     """A position asked for past the end of the log; on a replica, how far it has replayed."""
     lag = (
         f"; this is a replica, which has replayed the log to {last}: wait for it to catch up, "
@@ -92,8 +98,7 @@ def beyond_the_log(books: Books, position: int, last: int) -> LedgerError:
         else ""
     )
     return LedgerError(
-        f"--as-known-at: position {position} is beyond the end of the log (the last is {last})"
-        + lag
+        f"{option}: position {position} is beyond the end of the log (the last is {last})" + lag
     )
 
 

@@ -21,9 +21,10 @@ from domain.money import fmt
 from domain.province import City
 from ledger.application.books import Books
 from ledger.application.province import ProvinceRegister
-from ledger.reports.audit import head, verify
+from ledger.reports.audit import ChainCheck, check_chain, head, verify
 from ledger.reports.figures import Figures, Provenance, average, period_dict, provenance, total
 from ledger.reports.statement import DeficitShare, statement
+from ledger.store.log import EventLog
 from projections.statements import PeriodKnown
 
 POSITION = re.compile(r"([A-Z][A-Z0-9]{1,9})=([0-9]+)")
@@ -165,7 +166,7 @@ def province_statement(
 def _column(books: Books, city: City, year: int, known_at: int | None) -> CityColumn:
     """The city's period of the year, as its log stood at the position: one period that
     starts in the year, or none (a province statement needs every city's)."""
-    at = provenance(books, known_at)
+    at = provenance(books, known_at, option="--known-at")
     numbers = [p.number for p in books.statements.periods(at.position) if p.start.year == year]
     if not numbers:
         raise LedgerError(f"it has no period of {year}: no province statement without it")
@@ -227,9 +228,48 @@ class CityCheck:
         }
 
 
-def province_verification(register: ProvinceRegister) -> list[CityCheck]:
-    """Each city verified as its own `audit verify --read-only --partial` would, and each
-    digest the province witnessed compared with the city's chain at its position."""
+@dataclass(frozen=True)
+class ProvinceVerification:
+    """The province's own log checked first, link by link, for the witness is only as good
+    as the record it keeps; then each city."""
+
+    register: ChainCheck
+    cities: list[CityCheck]
+
+    @property
+    def register_verified(self) -> bool:
+        return not self.register.findings
+
+    @property
+    def failed(self) -> list[str]:
+        """What did not verify: `province` for its own log, and each city by its code."""
+        own = [] if self.register_verified else ["province"]
+        return own + [c.city for c in self.cities if not c.verified]
+
+    def lines(self) -> list[str]:
+        state = "verified" if self.register_verified else "NOT VERIFIED"
+        found = "".join(f"; {f}" for f in self.register.findings)
+        at = self.register.head or "an empty log"
+        own = f"province: {state} at {at}, {self.register.checked} link(s) checked{found}"
+        return [own] + [c.line() for c in self.cities]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "province": {
+                "verified": self.register_verified,
+                "head": None if self.register.head is None else str(self.register.head),
+                "links_checked": self.register.checked,
+                "problems": [str(f) for f in self.register.findings],
+            },
+            "cities": [c.as_dict() for c in self.cities],
+        }
+
+
+def province_verification(register: ProvinceRegister) -> ProvinceVerification:
+    """The province's own chain, then each city verified as its own `audit verify
+    --read-only --partial` would, and each digest the province witnessed compared with the
+    city's chain at its position."""
+    own = check_chain(EventLog(register))
     checks = []
     province = register.province()  # its log read once, for every city
     for city in register.cities():
@@ -251,7 +291,7 @@ def province_verification(register: ProvinceRegister) -> list[CityCheck]:
             CityCheck(city.code, None if chain.head is None else str(chain.head), problems,
                       witnessed)
         )  # fmt: skip
-    return checks
+    return ProvinceVerification(own, checks)
 
 
 def witness_cities(

@@ -8,6 +8,7 @@ so that a client may retry any write it did not see answered (docs/service.md).
 import datetime as dt
 import hashlib
 import json
+import logging
 import pathlib
 import tempfile
 import threading
@@ -33,11 +34,12 @@ from domain.errors import (
 from domain.money import fmt
 from ledger.application.books import Books
 from ledger.application.feeds import ImportRefused, import_feed
+from ledger.application.province import Witness
 from ledger.application.records import PositiveAmount
 from ledger.reports.audit import Digest, head, verification, verify
 from ledger.reports.benefit_notice import benefit_notice
 from ledger.reports.render.document import benefit_notice_document, summary_document
-from ledger.reports.statement import statement
+from ledger.reports.statement import Statement, statement
 from ledger.reports.summary import parse_periods, parse_sources, summary
 from ledger.reports.trails import explain, known_at_position, trail
 from ledger.service import pages
@@ -172,10 +174,22 @@ class Service:
     """The books, shared by the routes one request at a time: the store's lock orders the
     writers of several processes, this lock the requests of one."""
 
-    def __init__(self, db: str) -> None:
+    def __init__(self, db: str, witness: Witness | None = None) -> None:
         self.books = Books(db)
         self.store = self.books.app.service
         self.lock = threading.Lock()
+        self.witness = witness
+        """The province of the city served, which keeps each statement's digest."""
+
+    def issued(self, found: Statement, user: str) -> None:
+        """A statement handed out: the province witnesses the digest it stands on, as for
+        `ledger --city CODE statement`; a province out of reach is logged, not refused."""
+        if self.witness is None:
+            return
+        at = found.provenance
+        missed = self.witness.publish(at.position, at.hash, "statement", user, dt.date.today())
+        if missed is not None:
+            logging.getLogger("ledger.service").warning(missed)
 
     @contextmanager
     def acting(self, user: str) -> Iterator[Books]:
@@ -223,8 +237,8 @@ class Service:
         self.books.close()
 
 
-def create_app(db: str) -> FastAPI:
-    service = Service(db)
+def create_app(db: str, witness: Witness | None = None) -> FastAPI:
+    service = Service(db, witness)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
@@ -547,6 +561,7 @@ def create_app(db: str) -> FastAPI:
         with service.reading() as books:
             known_at = known_at_position(books, as_known_at)
             found = statement(books, period, county, known_at, largest)
+        service.issued(found, who)
         return Response(
             statement_file(found, format),
             media_type=MEDIA_TYPES[format],

@@ -261,6 +261,7 @@ def router(service: "Service") -> APIRouter:
                 found = statement(books, period, county or None)
         except LedgerError as e:
             return refused(who, STATEMENTS, e)
+        service.issued(found, who.user)
         name = f"statement-{period}{'-' + county if county else ''}.{format}"
         return Response(
             statement_file(found, format),

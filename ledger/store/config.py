@@ -164,12 +164,12 @@ def taking_turns(db: str, read_only: bool) -> Iterator[None]:
         yield
 
 
-def require_folder_and_file(path: str, starting: bool) -> None:
-    """An SQLite ledger is a file in an existing folder; only a ledger being started may
-    not exist yet."""
+def require_folder_and_file(path: str, starting: bool, option: str = "--db") -> None:
+    """An SQLite store (given by `option`) is a file in an existing folder; only a store
+    being started may not exist yet."""
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise LedgerError(f"--db: there is no folder {folder} to hold {os.path.basename(path)}")
+        raise LedgerError(f"{option}: there is no folder {folder} to hold {os.path.basename(path)}")
     if not starting and not os.path.exists(path):
         raise NoLedger(path)
 

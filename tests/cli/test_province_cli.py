@@ -139,7 +139,8 @@ def test_the_provinces_witness_finds_a_history_rewritten_with_its_chain(
     ledger.ok(None, *p, "--city", "ZS", "statement", "--period", "1", "--format", "json",
               "--out", str(tmp_path / "zs.json"))  # fmt: skip
     ledger.ok(db, *p, "province", "witness")
-    assert all(c["verified"] for c in json.loads(ledger.ok(db, *p, "province", "verify", "--json")))
+    found = json.loads(ledger.ok(db, *p, "province", "verify", "--json"))
+    assert found["province"]["verified"] and all(c["verified"] for c in found["cities"])
 
     with raw(db) as r:  # the city's owner moves the time of the 3rd event, and re-chains all
         r.unprotect()
@@ -156,9 +157,9 @@ def test_the_provinces_witness_finds_a_history_rewritten_with_its_chain(
                       at, previous, position)  # fmt: skip
     ledger.ok(db, "--read-only", "audit", "verify", "--partial")  # the city's own: no finding
 
-    checks = {
-        c["city"]: c for c in json.loads(ledger(db, *p, "province", "verify", "--json").stdout)
-    }
+    found = json.loads(ledger(db, *p, "province", "verify", "--json").stdout)
+    assert found["province"]["verified"]  # the province's own log is untouched
+    checks = {c["city"]: c for c in found["cities"]}
     assert checks["TZ"]["verified"] and not checks["ZS"]["verified"]
     assert [w["holds"] for w in checks["ZS"]["witnessed"]] == [False, False]
     said = ledger.refused(db, *p, "province", "verify")
@@ -193,4 +194,54 @@ def test_a_reader_is_no_witness_and_a_year_of_two_periods_is_refused(
     assert ledger.refused(db, *p, "province", "statement", "--period", "2026") == (
         "error: city ZS: it has 2 periods starting in 2026 (2, 3): a province statement takes "
         "a city's year as one period"
+    )
+
+
+def test_the_provinces_own_log_is_verified_before_its_witness_is_relied_on(
+    ledger: Ledger, cities: tuple[str, str], tmp_path: Path
+) -> None:
+    """Whoever can write the register's file could make a witnessed digest agree with a
+    rewritten city: the province's own chain names the event changed."""
+    db, _ = cities
+    p = province(tmp_path)
+    ledger.ok(db, *p, "province", "witness")
+    said = ledger.ok(db, *p, "province", "verify")
+    assert said.splitlines()[0].startswith("province: verified at ")
+    register = str(tmp_path / "province.db")
+    with raw(register) as r:
+        r.unprotect()
+        at = r.position_of("CityWitnessed", 0)
+        where = f"WHERE {r.id_column} = ?"
+        [(state,)] = r.rows(f"SELECT state FROM {{events}} {where}", at)
+        forged = bytes(state).replace(b'"witness"', b'"close"')
+        assert forged != bytes(state)
+        r.execute(f"UPDATE {{events}} SET state = ? {where}", forged, at)
+    found = json.loads(ledger(db, *p, "province", "verify", "--json").stdout)
+    assert not found["province"]["verified"]
+    assert found["province"]["problems"] == [
+        f"position {at}: the event does not match its link: changed or reordered"
+    ]
+    assert all(c["verified"] for c in found["cities"])  # the cities themselves are sound
+    assert ledger.refused(db, *p, "province", "verify") == (
+        "error: verification failed for province"
+    )
+
+
+def test_a_refused_first_city_leaves_no_register_and_codes_are_read_in_capitals(
+    ledger: Ledger, cities: tuple[str, str], tmp_path: Path
+) -> None:
+    db, tz = cities
+    fresh = ("--province", str(tmp_path / "fresh.db"))
+    assert ledger.refused(db, *fresh, "cities", "add", "zs-1", "--name", "x", "--ledger", tz)
+    assert not (tmp_path / "fresh.db").exists()  # nothing half-registered, not even a file
+    p = province(tmp_path)
+    shown = json.loads(ledger.ok(None, *p, "--city", "tz", "scheme", "show", "--json"))
+    assert shown["preset"] == "nanyang"
+    assert ledger.refused(db, *p, "province", "statement", "--period", YEAR,
+                          "--known-at", "ZS=9999").startswith(
+        "error: city ZS: --known-at: position 9999 is beyond the end of the log"
+    )  # fmt: skip
+    nowhere = ("--province", str(tmp_path / "no" / "province.db"))
+    assert ledger.refused(db, *nowhere, "cities", "list").startswith(
+        "error: --province: there is no folder"
     )

@@ -67,4 +67,4 @@ def test_no_request_gets_a_server_error(
                 assert answer.status_code < 500, (case.method, case.formatted_path, answer.text)
 
         answered()
-    assert not check_chain(books).findings
+    assert not check_chain(books.log).findings

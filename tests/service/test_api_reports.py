@@ -1,15 +1,20 @@
 """What the service reads out: statements in each format, a balance explained posting by
 posting, a county's trail a page at a time, and the audit's verification."""
 
+from datetime import date
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 from service_calls import D, as_, enrolled, submitted
 
 from ledger.application.books import Books
+from ledger.application.province import ProvinceRegister, Witness
 from ledger.reports.audit import head
 from ledger.reports.benefit_notice import benefit_notice
 from ledger.reports.statement import statement
 from ledger.reports.summary import summary
+from ledger.service.api import create_app
 
 
 @pytest.fixture
@@ -117,3 +122,38 @@ def test_the_summary_over_periods_is_the_books_own(
         answer = client.get(f"/summary?{query}", headers=headers)
         assert answer.status_code == status, query
         assert reason in answer.json()["error"]["reason"], query
+
+
+def test_a_citys_service_has_the_province_witness_each_statement_it_hands_out(
+    books: Books,
+    db: str,
+    tokens: dict[str, str],
+    paid: str,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """`ledger --city ZS serve`: a statement from the API, or downloaded from the pages,
+    is witnessed at the digest it stands on; a province out of reach costs no statement."""
+    register_at = str(tmp_path / "province.db")
+    register = ProvinceRegister(register_at)
+    register.add_city("ZS", "舟山 Zhoushan", db, "admin", date(2025, 1, 1))
+    register.close()
+    app = create_app(db, Witness(register_at, "ZS"))
+    with TestClient(app) as served:
+        answer = served.get("/statements/1", headers=as_(tokens, "approver"))
+        assert answer.status_code == 200
+        at = answer.json()["known_at"]
+        login = served.post("/pages/login", data={"token": tokens["approver"]})
+        assert login.status_code == 200
+        assert served.get("/pages/statement?period=1&format=pdf").status_code == 200
+    register = ProvinceRegister(register_at, read_only=True)
+    kept = register.witnessed_of("ZS")
+    register.close()
+    assert [(f"{w.position}:{w.digest}", w.on) for w in kept] == [(at["digest"], "statement")] * 2
+
+    away = create_app(db, Witness(str(tmp_path / "no" / "province.db"), "ZS"))
+    with TestClient(away) as served:
+        assert served.get("/statements/1", headers=as_(tokens, "approver")).status_code == 200
+    assert f"the province did not witness ZS at {at['position']}: --province: there is no" in (
+        caplog.text
+    )

@@ -12,7 +12,7 @@ from ledger.reports.audit import check_chain
 
 
 def problems(books: Books) -> list[tuple[int | None, str]]:
-    return [(f.position, f.problem) for f in check_chain(books).findings]
+    return [(f.position, f.problem) for f in check_chain(books.log).findings]
 
 
 def test_the_store_refuses_to_update_or_delete_an_event(ledger_of_three: Books, db: str) -> None:
