@@ -50,6 +50,7 @@ DUTIES: dict[str, Duty] = {
     "join_county": Duty(ADMIN, "bring counties into the city pool"),
     "leave_county": Duty(ADMIN, "settle counties leaving the city pool"),
     "change_notice_template": Duty(ADMIN, "change the SMS text sent for payouts"),
+    "seal_history": Duty(ADMIN, "seal the log's unlinked events"),
     "close_period": Duty(APPROVER, "close periods"),
     "pro_rate": Duty(APPROVER, "pro-rate a period's benefits"),
     "release_carried": Duty(APPROVER, "release benefits a pro-rating carried"),

@@ -754,6 +754,35 @@ class Scheme(Aggregate):
     ) -> None:
         self.left[county] = after_period
 
+    def seal_history(
+        self, first: int, last: int, reason: str, actor: str, effective_date: date
+    ) -> None:
+        """The record that the log's events `first` to `last`, which had no link in the hash
+        chain, were linked as of now: a ledger recorded before the chain existed, sealed
+        after an auditor looked. What happened to them before, the chain cannot say; the
+        reason says who looked, and what they found."""
+        text = plain_text(reason.strip(), "reason")
+        if not text:
+            raise FieldError(
+                "seal", "reason", "say why the log may be sealed: who verified it, and when"
+            )
+        if not 1 <= first <= last:
+            raise FieldError("seal", "positions", f"{first} to {last} are no positions to seal")
+        self._history_sealed(first, last, text, actor, effective_date)
+
+    class HistorySealed(Aggregate.Event):
+        first: int
+        last: int
+        reason: str
+        actor: str
+        effective_date: date
+
+    @event(HistorySealed)
+    def _history_sealed(
+        self, first: int, last: int, reason: str, actor: str, effective_date: date
+    ) -> None:
+        """Nothing of the scheme changes: the event is the record of the seal."""
+
     def change_notice_template(self, template: str, actor: str, effective_date: date) -> None:
         """The SMS text payouts send from now on: `{claim_id}` in it refers the member to
         the claim's explanation of benefit. Messages already in the outbox keep theirs."""

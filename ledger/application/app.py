@@ -61,8 +61,10 @@ from ledger.store.recorders import (
     FIGURES_AT,
     POSTS_INTO,
     READ_AT,
+    SEALS,
     GuardedPostgresRecorder,
     GuardedSQLiteRecorder,
+    NothingToSeal,
 )
 from ledger.store.refusals import Refusals
 from ledger.store.service import ServiceStore
@@ -192,7 +194,6 @@ class MutualAidLedger(StoredApplication):
         self.service = ServiceStore(recorder.datastore)
         if not read_only:
             recorder.create_table()
-            recorder.seal_history()
 
     def save(
         self,
@@ -484,6 +485,21 @@ class MutualAidLedger(StoredApplication):
         )
         self.save(scheme, **{FIGURES_AT: figures_at})
         return transferred
+
+    @refusals_recorded
+    @retry_on_conflict
+    def seal_history(self, reason: str, actor: str, on: date) -> tuple[int, int]:
+        """Link the log's unlinked events, as of now, with the record of the seal
+        (Scheme.HistorySealed) in the same transaction: the positions sealed."""
+        recorder = self.recorder
+        assert isinstance(recorder, GuardedSQLiteRecorder | GuardedPostgresRecorder)
+        scheme = self._scheme_to_change(actor, "seal_history")
+        linked, last = recorder.unlinked()
+        if linked == last:
+            raise NothingToSeal
+        scheme.seal_history(linked + 1, last, reason, actor, on)
+        self.save(scheme, **{SEALS: last})
+        return linked + 1, last
 
     @refusals_recorded
     @retry_on_conflict

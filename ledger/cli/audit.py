@@ -15,8 +15,10 @@ from domain.errors import LedgerError
 from domain.money import fmt
 from ledger.cli.common import (
     GROUP,
+    DateOption,
     JsonOption,
     KnownAtOption,
+    actor,
     catching_up,
     filters_note,
     open_books,
@@ -223,6 +225,22 @@ def print_trail(title: str, entries: list[TrailEntry]) -> None:
     wide = out if out.is_terminal else Console(width=max(out.width, 200))
     wide.print(table)
     out.print(f"{len(entries)} events.")
+
+
+@audit_cli.command("seal")
+def audit_seal(
+    ctx: typer.Context,
+    reason: Annotated[
+        str, typer.Option(help="Who verified the log, and when: kept in the seal's event.")
+    ],
+    on: DateOption = None,
+) -> None:
+    """Link the log's events that have no link in the hash chain, as of now, with an event
+    that records it (admins only). For a ledger recorded before the chain existed, once an
+    auditor has verified it: a chain emptied or cut is tampering (docs/audit.md)."""
+    with open_books(ctx) as books:
+        first, last = books.app.seal_history(reason, actor(ctx), parse_date(on))
+    say(f"Sealed positions {first} to {last} of the log, recorded in the event after them.")
 
 
 @audit_cli.command("grant-reader")

@@ -25,7 +25,7 @@ from psycopg import Cursor
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
-from domain.errors import PeriodNotOpen
+from domain.errors import LedgerError, PeriodNotOpen
 from ledger.store import identity, refusals, service
 from ledger.store.chain import CHAIN_TABLE, GENESIS, link, recorded_now
 from ledger.store.dialect import Dialect
@@ -39,6 +39,11 @@ FIGURES_AT = "figures_at"
 """Keyword of Application.save(): the log position the figures the saved events were decided
 on (a close's, a leaving county's reserve) were read at; the save is refused (IntegrityError,
 to be recomputed) if anything came after."""
+SEALS = "seals"
+"""Keyword of Application.save(): the last position of the log's unlinked events, which the
+save links (as of now) before its own events: the explicit seal of a ledger recorded before
+the chain existed. Without it, a save onto a log with unlinked events is refused
+(UnlinkedLog)."""
 READ_AT = "read_at"
 """Keyword of Application.save(): {aggregate id: version} of aggregates the saved events were
 decided on without changing them (the scheme, for a member's command); the save is refused
@@ -60,8 +65,7 @@ APPEND_ONLY = "the event log is append-only: stored events and their links are n
 CLOSED_PERIODS = "closed_periods"
 
 # Statements both recorders run (see Dialect; `{events}` is the recorder's events table)
-ANY_LINK = f"SELECT 1 FROM {{{CHAIN_TABLE}}} LIMIT 1"
-LAST_LINK = f"SELECT hash FROM {{{CHAIN_TABLE}}} ORDER BY position DESC LIMIT 1"
+LAST_LINK = f"SELECT position, hash FROM {{{CHAIN_TABLE}}} ORDER BY position DESC LIMIT 1"
 CLOSE = f"INSERT INTO {{{CLOSED_PERIODS}}} VALUES (?)"
 IS_CLOSED = f"SELECT 1 FROM {{{CLOSED_PERIODS}}} WHERE period = ?"
 MOVED_ON = "SELECT 1 FROM {events} WHERE originator_id = ? AND originator_version > ? LIMIT 1"
@@ -69,6 +73,49 @@ LAST_POSITION = "SELECT COALESCE(MAX(notification_id), 0) AS last FROM {events}"
 """PostgreSQL's; SQLite's recorder counts by rowid instead."""
 ADD_LINK = f"INSERT INTO {{{CHAIN_TABLE}}} VALUES (?, ?, ?)"
 """SQLite's; PostgreSQL's recorder copies links in."""
+
+
+class UnlinkedLog(LedgerError):
+    """Events past the chain's last link: the chain emptied or cut, or events inserted
+    outside the ledger. Nothing is written after them, for a write would chain on as if
+    they were sound: an auditor looks first, and an admin seals them explicitly."""
+
+    def __init__(self, linked: int, last: int) -> None:
+        self.linked, self.last = linked, last
+        if linked == 0:
+            found = (
+                f"the log's events up to position {last} have no link in the hash chain: its "
+                "chain was emptied, or the ledger was recorded before the chain existed"
+            )
+        else:
+            found = (
+                f"the hash chain ends at position {linked} but the log at {last}: the events "
+                "after it have no link (the chain was cut, or they were inserted outside the "
+                "ledger)"
+            )
+        super().__init__(
+            f"{found}. Nothing more is written until an auditor has looked (`ledger "
+            "--read-only audit verify`) and an admin has sealed them (`ledger audit seal "
+            "--reason TEXT`)"
+        )
+
+
+class NothingToSeal(LedgerError):
+    def __init__(self) -> None:
+        super().__init__("every event of the log has its link: there is nothing to seal")
+
+
+def _guard_unlinked(linked: int, last: int, seals: int | None) -> None:
+    """Refuse a save onto unlinked events (UnlinkedLog), unless it seals them, exactly those
+    as the sealing command found them (IntegrityError, to look again, if more came)."""
+    if seals is None:
+        if linked != last:
+            raise UnlinkedLog(linked, last)
+        return
+    if linked == last:
+        raise NothingToSeal
+    if seals != last:
+        raise IntegrityError("events were recorded after the unlinked ones were counted")
 
 
 def _links(
@@ -99,20 +146,13 @@ class _Statements:
 class GuardedSQLiteRecorder(SQLiteApplicationRecorder, _Statements):
     dialect = Dialect(None)
 
-    def seal_history(self) -> None:
-        """Link the events of a ledger recorded before the chain existed (see _sealed)."""
-        with self.datastore.transaction(commit=True) as c:
-            c.execute(self.sql(ANY_LINK))
-            if c.fetchone():
-                return
-            c.execute(
-                self.sql(
-                    "SELECT rowid, originator_id, originator_version, topic, state "
-                    "FROM {events} ORDER BY rowid"
-                )
-            )
-            rows = [(r[0], StoredEvent(UUID(r[1]), r[2], r[3], r[4])) for r in c.fetchall()]
-            c.executemany(self.sql(ADD_LINK), _sealed(rows))
+    def unlinked(self) -> tuple[int, int]:
+        """(the chain's last position, the log's): equal unless events have no link."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self.sql(LAST_LINK))
+            last = c.fetchone()
+            c.execute(self.sql("SELECT COALESCE(MAX(rowid), 0) FROM {events}"))
+            return (last["position"] if last else 0), int(c.fetchone()[0])
 
     @property
     def acting_login(self) -> str | None:
@@ -170,7 +210,24 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder, _Statements):
         assert ids is not None
         c.execute(self.sql(LAST_LINK))
         last = c.fetchone()
-        links = _links(last["hash"] if last else GENESIS, ids, stored_events)
+        linked, previous = (last["position"], last["hash"]) if last else (0, GENESIS)
+        earlier = "SELECT COALESCE(MAX(rowid), 0) FROM {events} WHERE rowid < ?"
+        c.execute(self.sql(earlier), (ids[0],))
+        before = int(c.fetchone()[0])
+        _guard_unlinked(linked, before, kwargs.get(SEALS))
+        if before != linked:
+            c.execute(
+                self.sql(
+                    "SELECT rowid, originator_id, originator_version, topic, state FROM {events} "
+                    "WHERE rowid > ? AND rowid <= ? ORDER BY rowid"
+                ),
+                (linked, before),
+            )
+            rows = [(r[0], StoredEvent(UUID(r[1]), r[2], r[3], r[4])) for r in c.fetchall()]
+            sealed = _links(previous, *_columns(rows))
+            c.executemany(self.sql(ADD_LINK), sealed)
+            previous = sealed[-1][2]
+        links = _links(previous, ids, stored_events)
         c.executemany(self.sql(ADD_LINK), links)
         if kwargs.get(FIGURES_AT) is not None:
             c.execute(
@@ -248,38 +305,18 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
         with self.datastore.get_connection() as conn:
             identity.revoke_writer(conn, self.datastore.schema, login)
 
-    def seal_history(self) -> None:
-        """Link the events of a ledger recorded before the chain existed (see _sealed)."""
-        with (
-            self.datastore.get_connection() as conn,
-            conn.transaction(),
-            conn.cursor() as curs,
-        ):
-            curs.execute(self.sql(ANY_LINK))
-            if curs.fetchone():
-                return
-            self._lock_table(curs)
-            curs.execute(self.sql(ANY_LINK))
-            if curs.fetchone():
-                return
+    def unlinked(self) -> tuple[int, int]:
+        """(the chain's last position, the log's): equal unless events have no link."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
                 self.sql(
-                    "SELECT notification_id, originator_id, originator_version, topic, state "
-                    "FROM {events} ORDER BY notification_id"
+                    f"SELECT (SELECT COALESCE(MAX(position), 0) FROM {{{CHAIN_TABLE}}}) AS linked, "
+                    "(SELECT COALESCE(MAX(notification_id), 0) FROM {events}) AS last"
                 )
             )
-            rows = [
-                (
-                    r["notification_id"],
-                    StoredEvent(
-                        r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])
-                    ),
-                )
-                for r in curs.fetchall()
-            ]
-            with curs.copy(self.sql(f"COPY {{{CHAIN_TABLE}}} FROM STDIN")) as copy:
-                for link_row in _sealed(rows):
-                    copy.write_row(link_row)
+            row = curs.fetchone()
+        assert row is not None
+        return int(row["linked"]), int(row["last"])
 
     def refresh_statistics(self) -> None:
         """ANALYZE the log's tables: PostgreSQL plans queries by their statistics, which only
@@ -361,13 +398,14 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
             conn.cursor() as curs,
         ):
             self._lock_and_notify(curs)
-            last, previous = self._guarded_state(curs, kwargs)
+            last, linked, previous = self._guarded_state(curs, kwargs)
             if kwargs.get(CLOSES) is not None:
                 curs.execute(self.sql(CLOSE), (kwargs[CLOSES],))
             if not stored_events:
                 return None
+            sealed = self._sealed(curs, linked, last, previous)
             ids = self._insert_rows(curs, stored_events, last)
-            links = _links(previous, ids, stored_events)
+            links = sealed + _links(sealed[-1][2] if sealed else previous, ids, stored_events)
             if len(stored_events) <= FEW:
                 curs.execute(
                     self.sql(
@@ -392,16 +430,44 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
         channel = SQL("NOTIFY {0}").format(Identifier(self.channel_name))
         curs.execute(SQL("; ").join([*self.lock_table_statements, channel]))
 
-    def _guarded_state(self, curs: Cursor[DictRow], kwargs: dict[str, Any]) -> tuple[int, str]:
+    def _sealed(
+        self, curs: Cursor[DictRow], linked: int, last: int, previous: str
+    ) -> list[tuple[int, str, str]]:
+        """Links for the unlinked events after `linked`, up to `last`, chained on from
+        `previous`: what a sealing save writes before its own (_guard_unlinked let it)."""
+        if linked == last:
+            return []
+        curs.execute(
+            self.sql(
+                "SELECT notification_id, originator_id, originator_version, topic, state "
+                "FROM {events} WHERE notification_id > ? AND notification_id <= ? "
+                "ORDER BY notification_id"
+            ),
+            (linked, last),
+        )
+        rows = [
+            (
+                r["notification_id"],
+                StoredEvent(
+                    r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])
+                ),
+            )
+            for r in curs.fetchall()
+        ]
+        return _links(previous, *_columns(rows))
+
+    def _guarded_state(self, curs: Cursor[DictRow], kwargs: dict[str, Any]) -> tuple[int, int, str]:
         """Under the lock, in one query: refuse a save that posts into a closed period
-        (PeriodNotOpen), a close whose figures were read before the last event, or a save
-        decided on an aggregate that has moved on since (IntegrityError); else the last
-        notification id and the last link's hash, to go on from."""
+        (PeriodNotOpen), a close whose figures were read before the last event, a save
+        decided on an aggregate that has moved on since (IntegrityError), or one onto
+        unlinked events (UnlinkedLog); else the last notification id, the last link's
+        position and its hash, to go on from."""
         read_at = kwargs.get(READ_AT, {})
         curs.execute(
             self.sql(
                 "SELECT (SELECT COALESCE(MAX(notification_id), 0) FROM {events}) AS last, "
                 f"(SELECT hash FROM {{{CHAIN_TABLE}}} ORDER BY position DESC LIMIT 1) AS hash, "
+                f"(SELECT COALESCE(MAX(position), 0) FROM {{{CHAIN_TABLE}}}) AS linked, "
                 f"ARRAY(SELECT period FROM {{{CLOSED_PERIODS}}} WHERE period = ANY(?::int[]) "
                 "ORDER BY period) AS closed, "
                 "ARRAY(SELECT r.id FROM unnest(?::uuid[], ?::bigint[]) AS r(id, version) "
@@ -418,7 +484,8 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
             raise PeriodNotOpen(row["closed"][0])
         if row["moved"]:
             raise IntegrityError(f"aggregate {row['moved'][0]} changed since it was read")
-        return int(row["last"]), row["hash"] or GENESIS
+        _guard_unlinked(int(row["linked"]), int(row["last"]), kwargs.get(SEALS))
+        return int(row["last"]), int(row["linked"]), row["hash"] or GENESIS
 
     def _insert_rows(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], last: int
@@ -454,14 +521,11 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
         return [row["notification_id"] for row in curs.fetchall()]
 
 
-def _sealed(rows: list[tuple[int, StoredEvent]]) -> list[tuple[int, str, str]]:
-    """Links for the events of a ledger started before the chain existed, all recorded as of
-    now: from here on they are as evident as later ones; what happened to them before, the
-    chain cannot say. Only a ledger with no link at all is sealed."""
-    if not rows:
-        return []
-    positions, events = zip(*rows, strict=True)
-    return _links(GENESIS, positions, events)
+def _columns(rows: list[tuple[int, StoredEvent]]) -> tuple[list[int], list[StoredEvent]]:
+    """The unlinked events a seal links, as positions and events: linked as of now, they are
+    as evident from here on as later ones; what happened to them before, the chain cannot
+    say, which is why an auditor looks first."""
+    return [p for p, _ in rows], [e for _, e in rows]
 
 
 def _append_only_trigger(schema: str, table: str) -> Composed:

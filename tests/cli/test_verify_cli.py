@@ -140,6 +140,34 @@ def test_a_deleted_event_fails_verification_naming_its_position(ledger: Ledger, 
     assert report["chain"]["findings"][0]["position"] == position
 
 
+def test_an_emptied_chain_fails_verify_refuses_writes_and_is_sealed_only_explicitly(
+    ledger: Ledger, db: str
+) -> None:
+    enrolled(ledger, db, "m1", "m2")
+    with raw(db) as r:
+        r.unprotect()
+        r.execute("DELETE FROM event_chain")
+        last = int(r.rows(f"SELECT MAX({r.id_column}) FROM {{events}}")[0][0])
+    enrol = ("enrol", "m3", *IN_GLASS_WORKS, *ON_2_JANUARY)
+    refused = ledger.refused(db, *enrol)
+    assert refused.startswith(f"error: the log's events up to position {last} have no link")
+    assert refused.endswith("and an admin has sealed them (`ledger audit seal --reason TEXT`)")
+    result = ledger(db, "audit", "verify")  # opening it to write sealed nothing
+    assert result.returncode == 1
+    assert f"DIFFERS position {last}: an event with no link: inserted outside the ledger" in (
+        result.stdout
+    )
+    sealed = ledger.ok(db, "audit", "seal", "--reason", "verified by shen, 2025-03-01")
+    assert sealed.strip() == (
+        f"Sealed positions 1 to {last} of the log, recorded in the event after them."
+    )
+    assert "Verified: the log is intact" in ledger.ok(db, "audit", "verify")
+    ledger.ok(db, *enrol)
+    assert ledger.refused(db, "audit", "seal", "--reason", "again") == (
+        "error: every event of the log has its link: there is nothing to seal"
+    )
+
+
 def test_a_corrupted_read_model_fails_verification(ledger: Ledger, db: str) -> None:
     enrolled(ledger, db, "m1")
     ledger.ok(db, "balances")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from domain.duties import DUTIES, POLICY
-from domain.errors import ClaimError, DutyRefused, PeriodError
+from domain.errors import ClaimError, DutyRefused, LedgerError, PeriodError
 from domain.member import Member, member_uuid
 from ledger.application.books import Books
 from ledger.application.feeds import import_feed, import_records
@@ -96,6 +96,16 @@ def release_carried(books: Books, user: str, _: Path) -> object:
     return None
 
 
+def seal_history(books: Books, user: str, _: Path) -> object:
+    """Past the role, refused on substance: every event has its link (a seal itself is
+    tested in tests/store/test_chain.py)."""
+    if user != USER_OF_ROLE["admin"]:
+        return books.app.seal_history("verified by shen", user, ON)
+    with pytest.raises(LedgerError, match="nothing to seal"):
+        books.app.seal_history("verified by shen", user, ON)
+    return None
+
+
 COMMANDS: dict[str, tuple[str, Command]] = {
     # the command: (a user without its role, the command run by a user)
     "grant_role": ("clerk", lambda b, user, _: b.app.grant_role("wang", "clerk", user, ON)),
@@ -151,6 +161,7 @@ COMMANDS: dict[str, tuple[str, Command]] = {
     "close_period": ("cashier", lambda b, user, _: b.close_period(1, user, date(2026, 1, 31))),
     "pro_rate": ("clerk", pro_rate),
     "release_carried": ("cashier", release_carried),
+    "seal_history": ("clerk", seal_history),
     "post_adjustment": (
         "clerk",
         lambda b, user, _: b.app.post_adjustment(
