@@ -1,6 +1,7 @@
 """The ledger application: the use cases, and the only code that loads and saves aggregates."""
 
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import date
 from decimal import Decimal
 from functools import wraps
@@ -19,7 +20,7 @@ from eventsourcing.persistence import (
     Transcoder,
     Transcoding,
 )
-from eventsourcing.utils import Environment, EnvType
+from eventsourcing.utils import Environment, EnvType, get_topic
 
 from domain.errors import (
     ClaimError,
@@ -42,6 +43,7 @@ from domain.member import (
 )
 from domain.money import ZERO
 from domain.policy import BenefitCalculation, Policy
+from domain.refusal import Refusal
 from domain.scheme import CountyClose, CountyResult, Scheme
 from domain.text import identifier
 from ledger.application.batch import Batch
@@ -65,8 +67,9 @@ from ledger.store.recorders import (
     GuardedPostgresRecorder,
     GuardedSQLiteRecorder,
     NothingToSeal,
+    UnlinkedLog,
 )
-from ledger.store.refusals import Refusals
+from ledger.store.refusals import RefusedCommand, earlier_refusals
 from ledger.store.service import ServiceStore
 
 
@@ -122,8 +125,8 @@ def retry_on_conflict(command: Callable[P, R]) -> Callable[P, R]:
 def refusals_recorded(
     command: Callable[Concatenate["MutualAidLedger", P], R],
 ) -> Callable[Concatenate["MutualAidLedger", P], R]:
-    """Keep each refused duty in `refused_commands`: the attempt is kept, but it is no event,
-    for nothing of it was recorded."""
+    """Keep each refused duty as an event of its own (Refusal.Recorded): nothing of the
+    command was recorded, but the attempt is part of the audit record, chained with it."""
 
     @wraps(command)
     def run(app: "MutualAidLedger", /, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -131,7 +134,8 @@ def refusals_recorded(
             return command(app, *args, **kwargs)
         except DutyRefused as refused:
             if not app.read_only:
-                app.refusals.record(refused)
+                with suppress(UnlinkedLog):  # a log frozen for an auditor takes no refusal
+                    app.save(Refusal.record(refused.user, refused.command, str(refused)))
             raise
 
     return run
@@ -190,7 +194,6 @@ class MutualAidLedger(StoredApplication):
                 raise NoLedger(db) from None
         recorder = self.recorder
         assert isinstance(recorder, GuardedSQLiteRecorder | GuardedPostgresRecorder)
-        self.refusals = Refusals(recorder.datastore)
         self.service = ServiceStore(recorder.datastore)
         if not read_only:
             recorder.create_table()
@@ -251,6 +254,21 @@ class MutualAidLedger(StoredApplication):
         scheme = self._replayed_scheme()
         scheme.require_duty(actor, command)
         return scheme
+
+    def refusals(self) -> list[RefusedCommand]:
+        """Every refused duty, oldest first: those kept before refusals were events, then
+        the log's."""
+        recorder = self.recorder
+        assert isinstance(recorder, GuardedSQLiteRecorder | GuardedPostgresRecorder)
+        recorded = [
+            self.mapper.to_domain_event(stored)
+            for stored in recorder.events_of_topic(get_topic(Refusal.Recorded))
+        ]
+        return earlier_refusals(recorder.datastore) + [
+            RefusedCommand(e.timestamp.isoformat(), e.actor, e.command, e.reason)
+            for e in recorded
+            if isinstance(e, Refusal.Recorded)
+        ]
 
     def has_scheme(self) -> bool:
         return self.recorder.max_notification_id() is not None

@@ -94,9 +94,9 @@ def users_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 @users_cli.command("refusals")
 def users_refusals(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Commands refused for want of a duty, oldest first (kept outside the event log)."""
+    """Commands refused for want of a duty, oldest first (each an event of the log)."""
     with open_books(ctx, read_only=True) as books:
-        refusals = books.app.refusals.all()
+        refusals = books.app.refusals()
     if as_json:
         print_json({"refusals": [r.as_dict() for r in refusals]})
         return

@@ -541,7 +541,7 @@ def create_app(db: str, witness: Witness | None = None) -> FastAPI:
     def refusals(who: User, offset: Offset = 0, limit: Limit = PAGE) -> dict[str, Any]:
         """The commands refused for want of a duty, oldest first, a page at a time."""
         with service.reading() as books:
-            every = [r.as_dict() for r in books.app.refusals.all()]
+            every = [r.as_dict() for r in books.app.refusals()]
         return page_of(every, offset, limit)
 
     @app.get(

@@ -59,6 +59,7 @@ def _periods(value: int | Iterable[int] | None) -> list[int]:
 
 
 IDS_PER_QUERY = 500
+MAX_ROWID = 2**63 - 1
 FEW = 50
 """Events a save writes with one INSERT (PostgreSQL); more go by COPY."""
 APPEND_ONLY = "the event log is append-only: stored events and their links are never changed"
@@ -181,6 +182,19 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder, _Statements):
                 found += [StoredEvent(UUID(r[0]), r[1], r[2], r[3]) for r in c.fetchall()]
         return found
 
+    def events_of_topic(self, topic: str) -> list[StoredEvent]:
+        """Every event of one kind, in log order: the few kinds read without a read model
+        (refusals)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(
+                self.sql(
+                    "SELECT originator_id, originator_version, topic, state FROM {events} "
+                    "WHERE topic = ? ORDER BY rowid"
+                ),
+                (topic,),
+            )
+            return [StoredEvent(UUID(r[0]), r[1], r[2], r[3]) for r in c.fetchall()]
+
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
@@ -212,10 +226,11 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder, _Statements):
         last = c.fetchone()
         linked, previous = (last["position"], last["hash"]) if last else (0, GENESIS)
         earlier = "SELECT COALESCE(MAX(rowid), 0) FROM {events} WHERE rowid < ?"
-        c.execute(self.sql(earlier), (ids[0],))
+        c.execute(self.sql(earlier), (ids[0] if ids else MAX_ROWID,))
         before = int(c.fetchone()[0])
-        _guard_unlinked(linked, before, kwargs.get(SEALS))
-        if before != linked:
+        if ids:  # a save of no event writes nothing onto the log
+            _guard_unlinked(linked, before, kwargs.get(SEALS))
+        if ids and before != linked:
             c.execute(
                 self.sql(
                     "SELECT rowid, originator_id, originator_version, topic, state FROM {events} "
@@ -381,6 +396,24 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
                     for r in curs.fetchall()
                 ]
         return found
+
+    def events_of_topic(self, topic: str) -> list[StoredEvent]:
+        """Every event of one kind, in log order: the few kinds read without a read model
+        (refusals)."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                self.sql(
+                    "SELECT originator_id, originator_version, topic, state FROM {events} "
+                    "WHERE topic = ? ORDER BY notification_id"
+                ),
+                (topic,),
+            )
+            return [
+                StoredEvent(
+                    r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])
+                )
+                for r in curs.fetchall()
+            ]
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

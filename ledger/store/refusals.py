@@ -1,18 +1,17 @@
-"""Refused commands, kept beside the event log and not in it.
+"""Refused commands as the ledger lists them, and those kept before refusals were events.
 
-A refused command changed nothing, so it is no fact of the books and makes no event; but
-who tried what is worth keeping. Each refusal is one row of the plain table
-`refused_commands`, in the events' database, written in a transaction of its own.
+Each refused duty is now the event `Refusal.Recorded` (domain/refusal.py), chained with
+the rest of the log. A ledger that refused commands before that kept them in the plain
+table `refused_commands`, one row each: nothing writes there any more, and they are
+listed still, before the log's.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 
-from domain.errors import DutyRefused
 from ledger.store.dialect import Dialect
 
 TABLE = "refused_commands"
@@ -20,7 +19,7 @@ COLUMNS = "at text NOT NULL, actor text NOT NULL, command text NOT NULL, reason 
 
 
 @dataclass(frozen=True)
-class Refusal:
+class RefusedCommand:
     at: str
     """When, in UTC (ISO 8601)."""
     actor: str
@@ -41,23 +40,12 @@ def create_table(dialect: Dialect) -> Any:
     return dialect.sql(f"CREATE TABLE IF NOT EXISTS {{{TABLE}}} ({key}, {COLUMNS})")
 
 
-class Refusals:
-    def __init__(self, datastore: SQLiteDatastore | PostgresDatastore) -> None:
-        self.datastore = datastore
-        dialect = Dialect.of(datastore)
-        self.insert = dialect.sql(
-            f"INSERT INTO {{{TABLE}}} (at, actor, command, reason) VALUES (?, ?, ?, ?)"
-        )
-        self.select = dialect.sql(f"SELECT at, actor, command, reason FROM {{{TABLE}}} ORDER BY id")
-
-    def record(self, refused: DutyRefused) -> None:
-        at = datetime.now(UTC).isoformat()
-        with self.datastore.transaction(commit=True) as cursor:
-            cursor.execute(self.insert, (at, refused.user, refused.command, str(refused)))
-
-    def all(self) -> list[Refusal]:
-        """Every refusal, oldest first."""
-        with self.datastore.transaction(commit=False) as cursor:
-            cursor.execute(self.select)
-            rows = cursor.fetchall()
-        return [Refusal(r["at"], r["actor"], r["command"], r["reason"]) for r in rows]
+def earlier_refusals(datastore: SQLiteDatastore | PostgresDatastore) -> list[RefusedCommand]:
+    """The refusals kept in `refused_commands`, before they were events, oldest first."""
+    select = Dialect.of(datastore).sql(
+        f"SELECT at, actor, command, reason FROM {{{TABLE}}} ORDER BY id"
+    )
+    with datastore.transaction(commit=False) as cursor:
+        cursor.execute(select)
+        rows = cursor.fetchall()
+    return [RefusedCommand(r["at"], r["actor"], r["command"], r["reason"]) for r in rows]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from recorded import events_less_refusals
 
 from ledger.application.app import MutualAidLedger
 from ledger.cli.main import main
@@ -95,11 +96,12 @@ def on_a_terminal(*args: str) -> str:
     return drawn.decode("utf-8", "replace")
 
 
-def events_in(db: str) -> int | None:
-    """How many events the ledger holds: the measure of 'nothing was recorded'."""
+def events_in(db: str) -> int:
+    """How many events the ledger holds, its refusals aside: the measure of 'nothing was
+    recorded'."""
     app = MutualAidLedger(db)
     try:
-        return app.recorder.max_notification_id()
+        return events_less_refusals(app)
     finally:
         app.close()
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from recorded import events_less_refusals
 
 from domain.duties import DUTIES, POLICY
 from domain.errors import ClaimError, DutyRefused, LedgerError, PeriodError
@@ -16,7 +17,7 @@ from ledger.application.feeds import import_feed, import_records
 from ledger.application.policies import load_preset
 from ledger.application.records import PayoutResultRecord
 from ledger.reports.payments import export_notifications, export_payouts
-from ledger.store.refusals import Refusal
+from ledger.store.refusals import RefusedCommand
 
 ON = date(2025, 3, 1)
 RECEIVED = date(2025, 3, 12)  # the day a claims feed arrives: after its discharges of 2025-03-10
@@ -26,12 +27,12 @@ CLAIM_HEADER = (
 )
 
 
-def events(books: Books) -> int | None:
-    return books.app.recorder.max_notification_id()
+def events(books: Books) -> int:
+    return events_less_refusals(books.app)
 
 
-def refusals(books: Books) -> list[Refusal]:
-    return books.app.refusals.all()
+def refusals(books: Books) -> list[RefusedCommand]:
+    return books.app.refusals()
 
 
 def feed(path: Path, *lines: str) -> Path:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from feed_files import CLAIM_HEADER, ROSTER_HEADER, claim, write_feed
 from rawdb import raw
+from recorded import events_less_refusals
 from rosters import import_roster, roster_line
 
 from domain.errors import LedgerError
@@ -58,8 +59,8 @@ def bank_lines(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(path.read_text("utf-8"))))
 
 
-def events(books: Books) -> int | None:
-    return books.app.recorder.max_notification_id()
+def events(books: Books) -> int:
+    return events_less_refusals(books.app)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from service_calls import D, as_, enrolled, submitted
 
 from domain.money import money
+from domain.refusal import Refusal
 from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
 from ledger.application.policies import load_preset
@@ -64,7 +65,7 @@ def test_a_refused_write_is_answered_the_same_on_retry(
     assert (again.status_code, again.json()) == (404, first.json())
 
 
-def test_a_write_needs_its_role_and_a_refusal_records_nothing(
+def test_a_write_needs_its_role_and_a_refusal_records_nothing_but_itself(
     client: TestClient, tokens: dict[str, str], books: Books
 ) -> None:
     enrolled(client, tokens, "m1")
@@ -75,7 +76,8 @@ def test_a_write_needs_its_role_and_a_refusal_records_nothing(
     )
     assert refused.status_code == 403
     assert "clerk may not approve claims" in refused.json()["error"]["reason"]
-    assert books.log.last_position() == position
+    [(at, refusal)] = books.log.events_after(position, 10)  # the refusal, and nothing else
+    assert (at, type(refusal)) == (position + 1, Refusal.Recorded)
     listed = client.get("/refusals", headers=as_(tokens, "admin")).json()
     assert [r["command"] for r in listed["items"]] == ["approve_claim"]
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from feed_files import CLAIM_HEADER, write_feed
+from recorded import events_less_refusals
 from rosters import import_roster, roster_line
 
 from ledger.application.app import MutualAidLedger
@@ -43,8 +44,8 @@ def importer(kind: str) -> str:
     return CASHIER if kind == "payout-results" else CLERK
 
 
-def events(books: Books) -> int | None:
-    return books.app.recorder.max_notification_id()
+def events(books: Books) -> int:
+    return events_less_refusals(books.app)
 
 
 def accounts(books: Books, county: str = "C1") -> dict[str, str]:
