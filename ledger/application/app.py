@@ -262,7 +262,7 @@ class MutualAidLedger(StoredApplication):
         assert isinstance(recorder, GuardedSQLiteRecorder | GuardedPostgresRecorder)
         recorded = [
             self.mapper.to_domain_event(stored)
-            for stored in recorder.events_of_topic(get_topic(Refusal.Recorded))
+            for _, stored in recorder.events_of_topic(get_topic(Refusal.Recorded))
         ]
         return earlier_refusals(recorder.datastore) + [
             RefusedCommand(e.timestamp.isoformat(), e.actor, e.command, e.reason)

@@ -20,6 +20,7 @@ from eventsourcing.persistence import Notification
 
 from domain.errors import LedgerError
 from domain.money import fmt, from_fen
+from domain.scheme import Scheme
 from ledger.application.books import Books, read_models
 from ledger.store.chain import GENESIS, link
 from ledger.store.log import EventLog
@@ -243,7 +244,38 @@ def verify(
     with ThreadPoolExecutor(max_workers=1) as worker:
         chain = worker.submit(check_chain, books.log, published, on_chain)
         replay = check_read_models(books, on_replay, worker)
-        return chain.result(), replay
+        checked = chain.result()
+    checked.findings += check_closed_periods(books.log)
+    return checked, replay
+
+
+def check_closed_periods(log: EventLog) -> list[Finding]:
+    """The store's guard against postings into closed periods (`closed_periods`), which is
+    no read model, against the log's closes: a row deleted would let postings into a
+    closed period in unseen, a row added would refuse an open period's. The guard is read
+    first, then the log: a close committed in between (its row and its event are written
+    together) is in the log only, past the position read before the guard, and left out."""
+    before = log.last_position()
+    guarded = log.recorder.closed_periods()
+    closes = {e.period: position for position, e in log.events_of_kind(Scheme.PeriodClosed)}
+    findings = [
+        Finding(
+            position,
+            f"period {period} is closed here but not in the store's guard (closed_periods, "
+            "a row deleted): postings into it would not be refused",
+        )
+        for period, position in closes.items()
+        if period not in guarded and position <= before
+    ]
+    findings += [
+        Finding(
+            None,
+            f"period {period} is in the store's guard (closed_periods) but the log never "
+            "closed it (a row inserted): postings into it are refused",
+        )
+        for period in sorted(guarded - closes.keys())
+    ]
+    return findings
 
 
 def verification(chain: ChainCheck, replay: ReplayCheck, partial: bool) -> dict[str, Any]:

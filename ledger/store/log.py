@@ -16,7 +16,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import JSONTranscoder, Notification, StoredEvent
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
-from eventsourcing.utils import resolve_topic
+from eventsourcing.utils import get_topic, resolve_topic
 from psycopg.rows import tuple_row
 
 from ledger.store.chain import CHAIN_TABLE, as_recorded
@@ -200,6 +200,13 @@ class EventLog:
             return _revive(value, self._decoders)
         except (orjson.JSONDecodeError, _Unusual):
             return self._mapper.transcoder.decode(state)
+
+    def events_of_kind(self, kind: type[Any]) -> list[tuple[int, Any]]:
+        """Every event of one kind, decoded, with its position, in log order."""
+        return [
+            (position, self._mapper.to_domain_event(stored))
+            for position, stored in self.recorder.events_of_topic(get_topic(kind))
+        ]
 
     def events_of(self, ids: Sequence[UUID], first_only: bool = False) -> list[Recorded]:
         """The events of these aggregates (only their first, with `first_only`), in log

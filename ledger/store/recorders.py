@@ -182,18 +182,24 @@ class GuardedSQLiteRecorder(SQLiteApplicationRecorder, _Statements):
                 found += [StoredEvent(UUID(r[0]), r[1], r[2], r[3]) for r in c.fetchall()]
         return found
 
-    def events_of_topic(self, topic: str) -> list[StoredEvent]:
-        """Every event of one kind, in log order: the few kinds read without a read model
-        (refusals)."""
+    def events_of_topic(self, topic: str) -> list[tuple[int, StoredEvent]]:
+        """Every event of one kind with its position, in log order: the few kinds read
+        without a read model (refusals, closes)."""
         with self.datastore.transaction(commit=False) as c:
             c.execute(
                 self.sql(
-                    "SELECT originator_id, originator_version, topic, state FROM {events} "
+                    "SELECT rowid, originator_id, originator_version, topic, state FROM {events} "
                     "WHERE topic = ? ORDER BY rowid"
                 ),
                 (topic,),
             )
-            return [StoredEvent(UUID(r[0]), r[1], r[2], r[3]) for r in c.fetchall()]
+            return [(r[0], StoredEvent(UUID(r[1]), r[2], r[3], r[4])) for r in c.fetchall()]
+
+    def closed_periods(self) -> set[int]:
+        """The periods the store's guard refuses postings into."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(self.sql(f"SELECT period FROM {{{CLOSED_PERIODS}}}"))
+            return {int(r[0]) for r in c.fetchall()}
 
     def construct_create_table_statements(self) -> list[str]:
         return [
@@ -397,23 +403,32 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
                 ]
         return found
 
-    def events_of_topic(self, topic: str) -> list[StoredEvent]:
-        """Every event of one kind, in log order: the few kinds read without a read model
-        (refusals)."""
+    def events_of_topic(self, topic: str) -> list[tuple[int, StoredEvent]]:
+        """Every event of one kind with its position, in log order: the few kinds read
+        without a read model (refusals, closes)."""
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(
                 self.sql(
-                    "SELECT originator_id, originator_version, topic, state FROM {events} "
-                    "WHERE topic = ? ORDER BY notification_id"
+                    "SELECT notification_id, originator_id, originator_version, topic, state "
+                    "FROM {events} WHERE topic = ? ORDER BY notification_id"
                 ),
                 (topic,),
             )
             return [
-                StoredEvent(
-                    r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])
+                (
+                    r["notification_id"],
+                    StoredEvent(
+                        r["originator_id"], r["originator_version"], r["topic"], bytes(r["state"])
+                    ),
                 )
                 for r in curs.fetchall()
             ]
+
+    def closed_periods(self) -> set[int]:
+        """The periods the store's guard refuses postings into."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.sql(f"SELECT period FROM {{{CLOSED_PERIODS}}}"))
+            return {int(r["period"]) for r in curs.fetchall()}
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from rawdb import Raw, raw
+from statement_books import record_period
 
 import ledger.reports.audit as audit
 import projections.projector as projector
@@ -269,3 +270,23 @@ def test_verify_finds_what_the_chain_check_and_the_replay_find(
     chain, replay = verify(ledger_of_three, published)
     assert chain == check_chain(ledger_of_three.log, published) and chain.findings
     assert replay == check_read_models(ledger_of_three) and replay.differences
+
+
+def test_the_closed_period_guard_is_checked_against_the_logs_closes(books: Books, db: str) -> None:
+    """`closed_periods` is no read model and not in the chain: verify compares it with the
+    closes in the log, so a row deleted (postings let in) or added (an open period shut) is
+    named."""
+    record_period(books)
+    chain, _ = verify(books)
+    assert chain.findings == []
+    with raw(db) as r:
+        closed_at = r.position_of("PeriodClosed")
+        r.execute("DELETE FROM closed_periods WHERE period = 1")
+        r.execute("INSERT INTO closed_periods VALUES (7)")
+    chain, _ = verify(books)
+    assert [(f.position, f.problem) for f in chain.findings] == [
+        (closed_at, "period 1 is closed here but not in the store's guard (closed_periods, a row "
+         "deleted): postings into it would not be refused"),
+        (None, "period 7 is in the store's guard (closed_periods) but the log never closed it "
+         "(a row inserted): postings into it are refused"),
+    ]  # fmt: skip
