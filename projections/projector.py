@@ -19,6 +19,7 @@ digests (`Database.digest`), which both databases write out the same way.
 
 import gc
 import hashlib
+import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,10 +28,11 @@ from typing import Any, ClassVar, NamedTuple, Protocol, cast
 from uuid import uuid4
 
 import psycopg
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
+from domain.errors import LedgerError
 from ledger.store.config import ReadOnly, lock_key
 from ledger.store.dialect import Dialect
 from ledger.store.log import Entry, EventLog
@@ -516,10 +518,30 @@ def _applied(
                 if unseen:
                     tracking = Tracking(projector.tracking_name, unseen[-1].position)
                     db.record_tracking(cursor, tracking)
-                    projector.model.apply(cursor, unseen)
+                    try:
+                        projector.model.apply(cursor, unseen)
+                    except DUPLICATES:
+                        raise ReadModelAhead(projector.model.name, position) from None
     except Moved:  # another process got there first: follow it
         return False
     return True
+
+
+DUPLICATES = (sqlite3.IntegrityError, psycopg.errors.IntegrityError, IntegrityError)
+"""What a read model's own keys raise when it is given an event it has applied already."""
+
+
+class ReadModelAhead(LedgerError):
+    """A read model holding rows past its tracked position: re-applied, they would clash or
+    count twice, so it takes nothing until rebuilt."""
+
+    def __init__(self, model: str, position: int) -> None:
+        super().__init__(
+            f"the read model {model} already holds events after its recorded position "
+            f"{position} (its tracking row was set back, or its tables written outside the "
+            "ledger): it takes nothing more until rebuilt with `ledger projections rebuild`; "
+            "what the log recorded stands"
+        )
 
 
 @contextmanager

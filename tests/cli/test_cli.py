@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from cli_runner import Ledger, console_script, create_scheme, events_in, one_line_error
 from feed_files import CLAIM_HEADER, claim, write_feed
+from rawdb import raw
 
 from ledger.application.books import Books
 
@@ -459,6 +460,23 @@ def test_a_rebuild_gives_the_same_balances(ledger: Ledger, db: str) -> None:
     ledger.ok(db, "demo", "--members", "300", "--counties", "2")
     before = ledger.ok(db, "balances", "--json")
     assert "Rebuilt 4 read models" in ledger.ok(db, "projections", "rebuild")
+    assert ledger.ok(db, "balances", "--json") == before
+
+
+def test_a_read_model_set_back_is_one_line_naming_the_rebuild(ledger: Ledger, db: str) -> None:
+    ledger.ok(db, "demo", "--members", "60", "--counties", "2")
+    before = ledger.ok(db, "balances", "--json")
+    books = Books(db, read_only=True)
+    table = books.db.tracking_table
+    books.close()
+    with raw(db) as r:
+        r.execute(
+            f"UPDATE {table} SET notification_id = 5 WHERE application_name LIKE ?", "%balances"
+        )
+    refused = ledger.refused(db, "balances")
+    assert refused.startswith("error: the read model balances already holds events after its ")
+    assert "rebuilt with `ledger projections rebuild`" in refused
+    ledger.ok(db, "projections", "rebuild")
     assert ledger.ok(db, "balances", "--json") == before
 
 
