@@ -226,13 +226,39 @@ def _detect_encoding(path: Path) -> str:
                 path, f"byte {byte} is not UTF-8, though the file has a UTF-8 BOM", line
             )
         return "utf-8-sig"
-    if _first_undecodable(path, "utf-8") is None:
+    not_utf8 = _first_undecodable(path, "utf-8")
+    if not_utf8 is None:
         return "utf-8"
     bad = _first_undecodable(path, "gb18030")
     if bad is not None:
         line, byte = bad
         raise FeedError(path, f"byte {byte} is neither UTF-8 nor GB18030 text", line)
+    utf8 = _first_utf8_chinese(path)
+    if utf8 is not None:
+        line, byte = not_utf8
+        raise FeedError(
+            path,
+            f"mixes encodings: line {utf8} is UTF-8 text, this line is not (byte {byte}); read "
+            "as GB18030 the UTF-8 lines would be garbled: save the whole file again in one "
+            "encoding, UTF-8",
+            line,
+        )
     return "gb18030"
+
+
+def _first_utf8_chinese(path: Path) -> int | None:
+    """The first line that is UTF-8 with characters of three bytes or more (Chinese is):
+    in a GB18030 file such a line is almost never there by chance, as GB18030 Chinese is
+    almost never valid UTF-8; in a file otherwise GB18030 it is a line saved in UTF-8."""
+    with path.open("rb") as raw:
+        for line, data in enumerate(raw, 1):
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                continue
+            if any(ord(c) >= 0x800 for c in text):
+                return line
+    return None
 
 
 def _first_undecodable(path: Path, encoding: str) -> tuple[int, str] | None:

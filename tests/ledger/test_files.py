@@ -479,3 +479,19 @@ def test_numbers_and_amounts_stay_as_they_are() -> None:
         -716, "-716.92", "+3", "12", None
     ]  # fmt: skip
     assert spreadsheet_cell("=1+1") == "'=1+1" and spreadsheet_cell("-1+1") == "'-1+1"
+
+
+def test_a_file_mixing_utf8_and_gb18030_lines_is_refused_naming_the_line(tmp_path: Path) -> None:
+    """Read as GB18030 (the one encoding both decode in), the UTF-8 lines would come in as
+    mojibake: 平湖玻璃 as 骞虫箹鐜荤拑."""
+    path = tmp_path / "roster.csv"
+    path.write_bytes(
+        "会员编号,姓名,单位\r\nM001,张三,平湖玻璃\r\n".encode()
+        + "M002,李四,嘉兴纺织\r\n".encode("gb18030")
+    )
+    assert "平湖玻璃".encode().decode("gb18030") == "骞虫箹鐜荤拑"
+    with pytest.raises(FeedError) as raised:
+        open_feed(path)
+    assert str(raised.value).startswith(
+        f"{path}: line 3: mixes encodings: line 1 is UTF-8 text, this line is not (byte 0x"
+    )
