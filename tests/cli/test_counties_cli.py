@@ -58,7 +58,9 @@ def test_joining_and_leaving_refuse_bad_requests_in_one_line(ledger: Ledger, db:
         (("leave", "C9", "--after-period", "1"), "county 'C9' is not part of this scheme"),
     ):  # fmt: skip
         assert message in ledger.refused(db, "county", *args), args
+    assert ledger.json(db, "audit", "digest") == before
     assert ledger.refused(
         db, "--actor", "approver", "county", "join", "YH", "--name", "Yunhe", "--period", "1"
     ).startswith("error: approver may not bring counties into the city pool")
-    assert ledger.json(db, "audit", "digest") == before
+    refusal = ledger.json(db, "audit", "digest")  # the refusal is recorded, and nothing else
+    assert refusal["position"] == before["position"] + 1  # type: ignore[operator]
