@@ -33,7 +33,7 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from domain.errors import LedgerError
-from ledger.store.config import ReadOnly, lock_key
+from ledger.store.config import TURN_TIMEOUT_SECONDS, ReadOnly
 from ledger.store.dialect import Dialect
 from ledger.store.log import Entry, EventLog
 from ledger.store.recorders import IDS_PER_QUERY
@@ -246,13 +246,16 @@ class Database:
         serialises writers but not what they read before writing; PostgreSQL's row locks
         don't cover a reset deleting rows while a batch adds others. Hence a lock per
         ledger taken first: on SQLite, BEGIN IMMEDIATE's (via a write to the tracking table);
-        on PostgreSQL, a transaction advisory lock."""
+        on PostgreSQL, the tracking table's EXCLUSIVE lock, which only a role that may change
+        the table can take (an advisory lock, any reader could hold and stall every
+        writer), waited for TURN_TIMEOUT_SECONDS at most."""
         with self.transaction(commit=True) as cursor:
             if isinstance(self.recorder, PostgresTrackingRecorder):
-                cursor.execute(
-                    self.sql("SELECT pg_advisory_xact_lock(hashtext(?))"),
-                    (lock_key("read-models", self.recorder.datastore.schema),),
-                )
+                cursor.execute(f"SET LOCAL lock_timeout = '{TURN_TIMEOUT_SECONDS}s'")
+                try:
+                    cursor.execute(self.sql("LOCK TABLE {tracking} IN EXCLUSIVE MODE"))
+                except psycopg.errors.LockNotAvailable:
+                    raise ReadModelsBusy from None
             else:
                 cursor.execute(self.sql("DELETE FROM {tracking} WHERE 0"))
             yield cursor
@@ -437,6 +440,15 @@ class Projector:
         """Apply the whole log again from nothing."""
         self.reset()
         return self.catch_up(on_batch=on_batch)
+
+
+class ReadModelsBusy(LedgerError):
+    def __init__(self) -> None:
+        super().__init__(
+            f"the read models have been busy for over {TURN_TIMEOUT_SECONDS} s (another "
+            "process catching them up or rebuilding them): try again, or look for a process "
+            "stuck there"
+        )
 
 
 class Moved(Exception):

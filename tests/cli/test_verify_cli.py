@@ -13,6 +13,8 @@ from cli_runner import Ledger, create_scheme, events_in, on_a_terminal, one_line
 from psycopg import sql
 from rawdb import raw
 
+from ledger.application.books import Books
+
 IN_GLASS_WORKS = ("--period", "1", "--county", "C1", "--unit", "Glass Works")
 ON_2_JANUARY = ("--date", "2025-01-02")
 
@@ -293,6 +295,34 @@ def test_an_auditor_role_verifies_but_cannot_write(
     assert "with --read-only" in ledger.refused(as_reader, "balances")
     with raw(as_reader) as r, pytest.raises(psycopg.errors.InsufficientPrivilege):
         r.execute("DELETE FROM postings")
+
+
+def test_an_auditor_cannot_stall_the_writers_catch_ups(
+    ledger: Ledger, postgres_url: str, reader_role: str
+) -> None:
+    """The read models' turn is the tracking table's EXCLUSIVE lock, which a reader cannot
+    take; what a reader can hold (a long read, an advisory lock of any key) does not stop
+    the writers'."""
+    enrolled(ledger, postgres_url, "m1")
+    ledger.ok(postgres_url, "audit", "grant-reader", reader_role)
+    parts = urlsplit(postgres_url)
+    as_reader = urlunsplit(parts._replace(netloc=f"{reader_role}@{parts.hostname}:{parts.port}"))
+    books = Books(postgres_url, read_only=True)
+    tracking = books.db.tracking_table
+    books.close()
+    with raw(as_reader) as r:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            r.execute(f"BEGIN; LOCK TABLE {tracking} IN EXCLUSIVE MODE")
+        r.execute("ROLLBACK")
+        r.execute("BEGIN")
+        r.execute(f"LOCK TABLE {tracking} IN ACCESS SHARE MODE")  # all it may take
+        r.execute(
+            "SELECT pg_advisory_lock(hashtext('mutual-aid-ledger/read-models:' || ?))",
+            urlsplit(postgres_url).query.partition("=")[2],
+        )  # the old lock's key
+        ledger.ok(postgres_url, "enrol", "m2", *IN_GLASS_WORKS, *ON_2_JANUARY)
+        assert ledger.json(postgres_url, "balances")["trial_balance"] == "0.00"
+        r.execute("ROLLBACK")
 
 
 def test_grant_reader_is_for_postgresql(ledger: Ledger, tmp_path: Path) -> None:
