@@ -69,6 +69,8 @@ class Books:
 
     def __init__(self, db: str, read_only: bool = False, create: bool = True) -> None:
         """`create`: start a new ledger at `db` if there is none (see MutualAidLedger)."""
+        self.address = db
+        """Where the ledger is, as given: what its turns are kept by (ledger/store/turns.py)."""
         with taking_turns(db, read_only):  # the app and read models create their tables
             self.app = MutualAidLedger(db, read_only, create)
             self.log = EventLog(self.app)

@@ -66,6 +66,7 @@ from ledger.application.records import (
     SettlementRecord,
     blank,
 )
+from ledger.store.turns import one_at_a_time
 from projections.claims import Payment
 
 T = TypeVar("T")
@@ -357,6 +358,13 @@ APPLY: dict[str, Callable[[Any, FeedRun], bool]] = {
 _MEMBER_RECORDS = (EnrolmentRecord, PremiumRecord, SettlementRecord)
 
 
+IMPORT_WAIT_SECONDS = 600
+IMPORT_BUSY = (
+    f"another import has held this ledger for over {IMPORT_WAIT_SECONDS // 60} minutes: "
+    "nothing of this feed was recorded; import it again once that one has finished"
+)
+
+
 def import_feed(
     books: Books,
     kind: str,
@@ -376,7 +384,10 @@ def import_feed(
 
     `received_on` is the day the feed reached the ledger, today unless given: a settlement
     is a claim received that day, so its period's claim deadline is checked against it,
-    while the claim keeps its discharge date as its effective date."""
+    while the claim keeps its discharge date as its effective date.
+
+    Imports take turns: one waits up to IMPORT_WAIT_SECONDS for another to finish, as two
+    at once would each find the members the other changed, and fail."""
     model = _authorised(books, kind, actor)
     if partial and rejects_path is None:
         raise LedgerError("--partial needs --rejects FILE for the records it leaves out")
@@ -391,7 +402,10 @@ def import_feed(
 
     summary = ImportSummary(kind, str(path))
     parsed = ((row, _parse(row, model)) for row in read_rows(feed))
-    with fewer_collections():
+    with (
+        one_at_a_time(books.address, "import", IMPORT_WAIT_SECONDS, IMPORT_BUSY),
+        fewer_collections(),
+    ):
         _import(
             books,
             summary,

@@ -19,6 +19,7 @@ from domain.errors import LedgerError
 from domain.money import ZERO, capitals, fmt
 from ledger.application.books import Books
 from ledger.application.files import spreadsheet_row
+from ledger.store.turns import one_at_a_time
 from projections.claims import Owed, Payment
 
 PAYMENT_COLUMNS = (
@@ -78,6 +79,13 @@ class BatchFile:
         }
 
 
+EXPORT_BUSY = (
+    "another payout export is running on this ledger now: one at a time, so that no bank "
+    "file is written twice; nothing was recorded or written. The file to send is that "
+    "export's (run this again once it has finished to write it again)"
+)
+
+
 def export_payouts(
     books: Books,
     batch: str,
@@ -96,60 +104,62 @@ def export_payouts(
     only when complete. Running the same batch again records nothing new and writes its
     file again, leaving out payments the bank has since returned (they are payable again,
     in a later batch); so an export interrupted between recording and writing is
-    completed by running it again. `on_progress` is told the position the read models
-    reach as they catch up."""
+    completed by running it again. One export at a time (of any batch): another export
+    running meanwhile is refused at once, so no batch's file is written twice at once.
+    `on_progress` is told the position the read models reach as they catch up."""
     books.app.authorise(actor, "pay_out_batch")
     batch = batch.strip()
     if not batch or "/" in batch:
         raise LedgerError(f"--batch: {batch!r}: give a reference without '/'")
-    file = _NewFile(out)
-    recorded, already_recorded = 0, False
-    try:
-        books.claims.catch_up(on_batch=on_progress)
-        prefix = f"{batch}/"
-        already_recorded = bool(books.claims.payments(prefix=prefix))
-        payable = books.claims.payable()
-        if not already_recorded:
-            recorded = _record_payouts(books, payable, prefix, actor, on)
-            books.catch_up(on_batch=on_progress)
-        lines: dict[str, list[Payment]] = defaultdict(list)
-        for payment in books.claims.payments(prefix=prefix):
-            if payment.status != "returned":
-                lines[payment.bank_reference].append(payment)
-        total = ZERO
-        writer = csv.writer(file.text)
-        writer.writerow(spreadsheet_row(PAYMENT_COLUMNS))
-        for reference, paid in sorted(lines.items()):
-            amount = sum((p.amount for p in paid), ZERO)
-            total += amount
-            payee = paid[0]
-            writer.writerow(
-                spreadsheet_row(
-                    [
-                        batch,
-                        reference,
-                        payee.member_id,
-                        payee.name or "",
-                        payee.bank_account or "",
-                        payee.bank or "",
-                        payee.county,
-                        fmt(amount),
-                        len(paid),
-                    ]
+    with one_at_a_time(books.address, "payouts-export", 0, EXPORT_BUSY):
+        file = _NewFile(out)
+        recorded, already_recorded = 0, False
+        try:
+            books.claims.catch_up(on_batch=on_progress)
+            prefix = f"{batch}/"
+            already_recorded = bool(books.claims.payments(prefix=prefix))
+            payable = books.claims.payable()
+            if not already_recorded:
+                recorded = _record_payouts(books, payable, prefix, actor, on)
+                books.catch_up(on_batch=on_progress)
+            lines: dict[str, list[Payment]] = defaultdict(list)
+            for payment in books.claims.payments(prefix=prefix):
+                if payment.status != "returned":
+                    lines[payment.bank_reference].append(payment)
+            total = ZERO
+            writer = csv.writer(file.text)
+            writer.writerow(spreadsheet_row(PAYMENT_COLUMNS))
+            for reference, paid in sorted(lines.items()):
+                amount = sum((p.amount for p in paid), ZERO)
+                total += amount
+                payee = paid[0]
+                writer.writerow(
+                    spreadsheet_row(
+                        [
+                            batch,
+                            reference,
+                            payee.member_id,
+                            payee.name or "",
+                            payee.bank_account or "",
+                            payee.bank or "",
+                            payee.county,
+                            fmt(amount),
+                            len(paid),
+                        ]
+                    )
                 )
-            )
-        file.put_in_place()
-    except OSError as e:
-        if not (recorded or already_recorded):
-            reason = f"{e.strerror or e}; nothing was recorded"
-            raise LedgerError(f"{out}: cannot write: {reason}") from None
-        raise LedgerError(
-            f"{out}: cannot write: {e.strerror or e}; the payouts of batch {batch} are "
-            f"recorded as paid: `ledger payouts export --batch {batch} --out FILE` writes "
-            "its file again"
-        ) from None
-    finally:
-        file.discard()
+            file.put_in_place()
+        except OSError as e:
+            if not (recorded or already_recorded):
+                reason = f"{e.strerror or e}; nothing was recorded"
+                raise LedgerError(f"{out}: cannot write: {reason}") from None
+            raise LedgerError(
+                f"{out}: cannot write: {e.strerror or e}; the payouts of batch {batch} are "
+                f"recorded as paid: `ledger payouts export --batch {batch} --out FILE` writes "
+                "its file again"
+            ) from None
+        finally:
+            file.discard()
     return BatchFile(batch, len(lines), total, recorded, already_recorded, _unpaid(payable))
 
 

@@ -26,7 +26,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Composed, Identifier
 
 from domain.errors import LedgerError, PeriodNotOpen
-from ledger.store import identity, refusals, service
+from ledger.store import identity, refusals, service, turns
 from ledger.store.chain import CHAIN_TABLE, GENESIS, link, recorded_now
 from ledger.store.dialect import Dialect
 
@@ -283,6 +283,7 @@ class GuardedPostgresRecorder(PostgresApplicationRecorder, _Statements):
             ),
             refusals.create_table(self.dialect),
             *service.create_tables(self.dialect),
+            turns.create_table(self.dialect),
             *(
                 _append_only_trigger(self.datastore.schema, table)
                 for table in (self.events_table_name, CHAIN_TABLE)

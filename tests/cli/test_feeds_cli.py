@@ -754,3 +754,28 @@ def test_a_bank_account_in_a_number_cell_too_long_for_excel_is_refused_not_round
     assert "format the column as text" in error
     assert "line 2" not in error  # 15 digits are kept whole: that line is good
     assert events_in(db) == before
+
+
+def test_overlapping_imports_take_turns_and_all_complete(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    """Three settlement feeds of the same members started at once, as three clerks would:
+    each waits for the one before (the ledger's turn at importing) instead of finding the
+    members changed under it and being told to import it again."""
+    members = [f"M{n:05d}" for n in range(1, 1001)]
+    pinghu_members(ledger, db, tmp_path, *members)
+    env = {**os.environ, "PYTHONPATH": str(Path.cwd()), "LEDGER_ACTOR": "tester"}
+    processes = []
+    for clerk in range(3):
+        feed = tmp_path / f"claims-{clerk}.csv"
+        settlements = [claim(f"S{clerk}-{m}", m, "1500.00") for m in members]
+        write_feed(feed, CLAIM_HEADER, *settlements)
+        command = [sys.executable, "-m", "ledger", "--db", db, "import", "claims", str(feed),
+                   "--date", CLAIMS_RECEIVED, "--json"]  # fmt: skip
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        processes.append(subprocess.Popen(command, text=True, env=env, **pipes))
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+        assert json.loads(out)["imported"] == len(members)
+    assert ledger.json(db, "balances")["trial_balance"] == "0.00"

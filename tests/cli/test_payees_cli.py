@@ -9,6 +9,8 @@ from pathlib import Path
 from cli_runner import Ledger, create_scheme, events_in
 from feed_files import CLAIM_HEADER, claim, write_feed
 
+from ledger.store.turns import one_at_a_time
+
 ENROLLED = ("--period", "1", "--county", "C1", "--unit", "U1", "--date", "2025-01-06")
 ACCOUNT = "6222021204001234567"
 
@@ -90,3 +92,19 @@ def test_a_corrected_roster_says_how_many_members_changed_details(
     shown = ledger.ok(db, "import", "enrolments", str(fixed))
 
     assert "imported 1" in shown and "members with changed details: 1" in shown
+
+
+def test_a_second_payout_export_while_one_runs_is_refused_and_writes_no_file(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    create_scheme(ledger, db)
+    enrol_and_claim(ledger, db, tmp_path, "M1", "--bank-account", ACCOUNT)
+    before = events_in(db)
+    out = tmp_path / "bank.csv"
+    export = ("payouts", "export", "--batch", "B1", "--out", str(out), "--date", "2025-06-30")
+    with one_at_a_time(db, "payouts-export", 0, "unused"):  # another export, running
+        refused = ledger.refused(db, *export)
+    assert refused.startswith("error: another payout export is running on this ledger now")
+    assert not out.exists() and events_in(db) == before
+    assert "Batch B1" in ledger.ok(db, *export)
+    assert out.exists() and events_in(db) == before + 1
