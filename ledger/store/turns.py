@@ -59,9 +59,16 @@ def _row_locked(db: str, work: str, wait: float, busy: str) -> Iterator[None]:
     env = persistence_env(db)
     table = Identifier(env["POSTGRES_SCHEMA"] or "public", TABLE)
     with connect(env) as conn:
-        conn.execute(
-            SQL("INSERT INTO {} VALUES (%s) ON CONFLICT DO NOTHING").format(table), (work,)
-        )
+        try:
+            conn.execute(
+                SQL("INSERT INTO {} VALUES (%s) ON CONFLICT DO NOTHING").format(table), (work,)
+            )
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedTable):
+            raise LedgerError(
+                f"this login may not take the ledger's turns ({TABLE}, new in this version): "
+                "the ledger's owner opens it once, and makes the login a writer again "
+                "(`ledger users grant USER ROLE --login`)"
+            ) from None
         with conn.transaction():
             conn.execute(f"SET LOCAL lock_timeout = '{max(int(wait * 1000), 1)}ms'")
             try:
