@@ -29,7 +29,7 @@ from ledger.cli.common import (
     progress_bars,
     say,
 )
-from ledger.reports.audit import Digest, head, verification, verify
+from ledger.reports.audit import Digest, head, problems_of, verification, verify
 from ledger.reports.trails import (
     TrailEntry,
     known_at_position,
@@ -94,7 +94,7 @@ def audit_verify(
             lambda p: progress.update(chain_task, completed=p),
             lambda p: progress.update(replay_task, completed=p),
         )
-    problems = [str(f) for f in chain.findings] + [str(d) for d in replay.differences]
+    problems = problems_of(chain, replay)
     end = 0 if chain.head is None else chain.head.position
     lagging = replay.lagging(end)
     if as_json:

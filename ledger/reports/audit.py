@@ -10,26 +10,31 @@ this one replays the log.
 """
 
 import gc
-from collections.abc import Callable, Iterator
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from decimal import Decimal
+from typing import Any, ClassVar
 
 from eventsourcing.persistence import Notification
 
+from domain.accounts import BENEFITS_PAYABLE
 from domain.errors import LedgerError
 from domain.money import fmt, from_fen
+from domain.postings import postings_for
 from domain.scheme import Scheme
 from ledger.application.books import Books, read_models
 from ledger.store.chain import GENESIS, link
-from ledger.store.log import EventLog
+from ledger.store.log import Entry, EventLog
 from ledger.store.recorders import GuardedPostgresRecorder
 from projections.balances import Balances
 from projections.projector import (
     MAX_POSITION,
     Database,
     Projector,
+    ReadModel,
     TableDigest,
     catch_up_together,
 )
@@ -226,6 +231,9 @@ class ReplayCheck:
     """How far each read model was compared: the position its live twin had reached."""
     rows: dict[str, int] = field(default_factory=dict)
     differences: list[Difference] = field(default_factory=list)
+    broken: list[Finding] = field(default_factory=list)
+    """Where the log, replayed, breaks a rule the ledger's commands keep: a fact that no
+    command would have recorded (written outside the ledger, with a valid link)."""
 
     def lagging(self, end: int) -> dict[str, int]:
         """The read models compared short of `end` (they had not projected that far), with
@@ -296,9 +304,22 @@ def verification(chain: ChainCheck, replay: ReplayCheck, partial: bool) -> dict[
             "rows": replay.rows,
             "differences": [{"model": d.model, "difference": d.what} for d in replay.differences],
         },
+        "rules": {
+            "broken": [{"position": f.position, "problem": f.problem} for f in replay.broken]
+        },
         "complete": not lagging,
-        "verified": not chain.findings and not replay.differences and (partial or not lagging),
+        "verified": not problems_of(chain, replay) and (partial or not lagging),
     }
+
+
+def problems_of(chain: ChainCheck, replay: ReplayCheck) -> list[str]:
+    """Everything verify found, a line each: the chain's findings, the read models'
+    differences, and the rules the log breaks."""
+    return (
+        [str(f) for f in chain.findings]
+        + [str(d) for d in replay.differences]
+        + [f"{f} (a rule the ledger keeps, broken)" for f in replay.broken]
+    )
 
 
 def check_read_models(
@@ -322,14 +343,74 @@ def check_read_models(
         )
         until = {replay: live.position if live.has_tables else 0 for live, replay in twins}
         snapshots = {live: worker.submit(_snapshot, live) for live, _ in twins if live.has_tables}
-        catch_up_together([replay for _, replay in twins], BATCH, on_batch, until)
+        rules = Projector(books.log, RulesKept, scratch)
+        catch_up_together([replay for _, replay in twins] + [rules], BATCH, on_batch, until)
         check = ReplayCheck()
+        assert isinstance(rules.model, RulesKept)
+        check.broken = rules.model.broken
         for live, replay in twins:
             if live in snapshots:
                 _compare_model(check, live, replay, snapshots[live], on_batch)
             else:
                 check.positions[live.model.name] = 0
         return check
+
+
+class RulesKept(ReadModel):
+    """The replay's check of rules every command keeps, applied to the log's events as
+    they come (the domain's own postings, `postings_for`): no posting into a period after
+    its close, and no county's benefits payable in a period paid below zero (more paid out
+    than approved). A forged event with a correctly computed link passes the chain; it
+    does not pass these. Kept in memory, for the replay only: no table."""
+
+    name = "rules"
+    tables: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        self.closed: dict[int, int] = {}
+        """Period -> the position of its close: the last of the scheme's events its save
+        made (the deficits shared are recorded after Scheme.PeriodClosed, and post into
+        the period)."""
+        self.closing: tuple[int, str] | None = None
+        """The period whose close is being read, and the scheme's id as text."""
+        self.payable: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
+        """(entity, period) -> benefits payable, debit positive (a liability: at most 0)."""
+        self.broken: list[Finding] = []
+
+    def apply(self, cursor: Any, entries: Sequence[Entry]) -> None:
+        for position, originator, event in entries:
+            if self.closing is not None and originator == self.closing[1]:
+                self.closed[self.closing[0]] = position
+            elif self.closing is not None:
+                self.closing = None
+            kind = type(event).__qualname__
+            postings = postings_for(event)
+            for period in sorted({p.period for p in postings}):
+                if period in self.closed and position > self.closed[period]:
+                    self.broken.append(
+                        Finding(
+                            position,
+                            f"{kind} posts into period {period}, closed at position "
+                            f"{self.closed[period]}: no command records that",
+                        )
+                    )
+            for p in postings:
+                if p.account == BENEFITS_PAYABLE:
+                    key = (p.entity, p.period)
+                    self.payable[key] += p.amount
+                    if self.payable[key] > 0:
+                        self.broken.append(
+                            Finding(
+                                position,
+                                f"{kind} leaves {p.entity}'s benefits payable of period "
+                                f"{p.period} at {fmt(-self.payable[key])}: more paid out than "
+                                "approved",
+                            )
+                        )
+            if isinstance(event, Scheme.PeriodClosed) and event.period not in self.closed:
+                self.closed[event.period] = position
+                self.closing = (event.period, originator)
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from domain.money import fmt
 from domain.province import City
 from ledger.application.books import Books
 from ledger.application.province import ProvinceRegister
-from ledger.reports.audit import ChainCheck, check_chain, head, verify
+from ledger.reports.audit import ChainCheck, check_chain, head, problems_of, verify
 from ledger.reports.figures import Figures, Provenance, average, period_dict, provenance, total
 from ledger.reports.statement import DeficitShare, statement
 from ledger.store.log import EventLog
@@ -286,7 +286,7 @@ def province_verification(register: ProvinceRegister) -> ProvinceVerification:
              and link.hash == w.digest)
             for w in kept
         )  # fmt: skip
-        problems = tuple(str(f) for f in chain.findings) + tuple(str(d) for d in replay.differences)
+        problems = tuple(problems_of(chain, replay))
         checks.append(
             CityCheck(city.code, None if chain.head is None else str(chain.head), problems,
                       witnessed)

@@ -10,7 +10,8 @@ at 0.00, with `scheme show` naming none joined or left; and when it gained the a
 pro-rating, listed at 0.00, the JSON statement saying none (`pro_rating`), and the HTML
 statement's embedded font subset taking in the new accounts' names, and `scheme show`
 saying of each period that it was not pro-rated; and when the statement gained its figures
-by benefit item, `by_item`, empty for a policy without items.)"""
+by benefit item, `by_item`, empty for a policy without items; and when `audit verify
+--json` gained the rules its replay checks, `rules`, none broken.)"""
 
 import json
 import os

@@ -10,8 +10,16 @@ from statement_books import record_period
 
 import ledger.reports.audit as audit
 import projections.projector as projector
+from domain.scheme import Scheme
 from ledger.application.books import Books
-from ledger.reports.audit import Digest, check_chain, check_read_models, head, verify
+from ledger.reports.audit import (
+    Digest,
+    check_chain,
+    check_read_models,
+    head,
+    verification,
+    verify,
+)
 from ledger.store.chain import link
 from ledger.store.recorders import GuardedPostgresRecorder
 from projections.projector import Projector
@@ -290,3 +298,52 @@ def test_the_closed_period_guard_is_checked_against_the_logs_closes(books: Books
         (None, "period 7 is in the store's guard (closed_periods) but the log never closed it "
          "(a row inserted): postings into it are refused"),
     ]  # fmt: skip
+
+
+def forge_at_the_tail(r: Raw, model: int, change: Callable[[bytes], bytes]) -> int:
+    """A copy of the event at `model`, changed, as the next event of its aggregate, with its
+    link computed by the published formula: the chain holds. Its position."""
+    originator, _, topic, state = r.rows(
+        f"SELECT originator_id, originator_version, topic, state FROM {{events}} "
+        f"WHERE {r.id_column} = ?",
+        model,
+    )[0]
+    (version,) = r.rows(
+        "SELECT MAX(originator_version) FROM {events} WHERE originator_id = ?", originator
+    )[0]
+    forged = change(bytes(state))
+    r.execute(
+        "INSERT INTO {events} (originator_id, originator_version, topic, state) "
+        "VALUES (?, ?, ?, ?)",
+        originator, version + 1, topic, forged,
+    )  # fmt: skip
+    (position,) = r.rows(f"SELECT MAX({r.id_column}) FROM {{events}}")[0]
+    (previous,) = r.rows("SELECT hash FROM event_chain ORDER BY position DESC LIMIT 1")[0]
+    at = "2026-02-01T00:00:00.000000Z"
+    r.execute(
+        "INSERT INTO event_chain VALUES (?, ?, ?)",
+        position, at, link(previous, position, at, str(originator), version + 1, topic, forged),
+    )  # fmt: skip
+    return int(position)
+
+
+def test_a_forged_payout_at_the_tail_with_a_valid_link_breaks_the_rules(
+    books: Books, db: str
+) -> None:
+    """The chain cannot tell a well-linked forgery from a fact; the replay, applying the
+    rules every command keeps, can: a second payout of a paid claim, in a closed period."""
+    record_period(books)
+    with raw(db) as r:
+        paid = r.position_of("PayoutMade", 0)
+        forged = forge_at_the_tail(r, paid, lambda s: s.replace(b'"B-1"', b'"B-1-again"'))
+    chain, replay = verify(books)
+    assert chain.findings == []  # the chain holds
+    [(closed_at, _)] = books.log.events_of_kind(Scheme.PeriodClosed)
+    shared = closed_at + 2  # the close's save ends with the two counties' deficits shared
+    assert [(f.position, f.problem) for f in replay.broken] == [
+        (forged, f"Member.PayoutMade posts into period 1, closed at position {shared}: no "
+         "command records that"),
+        (forged, "Member.PayoutMade leaves C1's benefits payable of period 1 at -10279.80: "
+         "more paid out than approved"),
+    ]  # fmt: skip
+    assert not verification(chain, replay, partial=False)["verified"]
