@@ -29,7 +29,7 @@ from ledger.cli.common import (
     progress_bars,
     say,
 )
-from ledger.reports.audit import Digest, head, problems_of, verification, verify
+from ledger.reports.audit import head, problems_of, published_digests, verification, verify
 from ledger.reports.trails import (
     TrailEntry,
     known_at_position,
@@ -64,7 +64,10 @@ def audit_verify(
     ctx: typer.Context,
     digest: Annotated[
         str | None,
-        typer.Option(help="POSITION:HASH published earlier; the log up to it must match."),
+        typer.Option(
+            help="POSITION:HASH published earlier, or a file of them (as --digests keeps "
+            "it): the log up to each must match."
+        ),
     ] = None,
     partial: Annotated[
         bool,
@@ -80,7 +83,7 @@ def audit_verify(
     log in memory and compare it with the live one, after catching the live ones up (not
     under --read-only). Exit status 1 if anything differs, or if less than the whole log
     was compared (a read model lagging under --read-only) without --partial."""
-    published = None if digest is None else Digest.parse(digest)
+    published = [] if digest is None else published_digests(digest)
     with open_books(ctx) as books, progress_bars() as progress:
         total = books.log.last_position()
         if books.db.writable:
@@ -101,10 +104,8 @@ def audit_verify(
         print_json(verification(chain, replay, partial))
     else:
         say(f"Hash chain: {chain.checked} events checked, head {chain.head or 'none'}.")
-        if published is not None:
-            say(
-                f"Published digest {published}: {'matches' if chain.digest_matches else 'DIFFERS'}."
-            )
+        for given, matches in chain.digests.items():
+            say(f"Published digest {given}: {'matches' if matches else 'DIFFERS'}.")
         for name, position in replay.positions.items():
             behind = (
                 f"; it has not yet projected {position + 1} to {end}, so they are not compared"

@@ -22,9 +22,9 @@ from ledger.cli.common import (
     period_number,
     print_json,
     progress_bars,
+    publish,
     require_file,
     say,
-    witness,
 )
 from ledger.reports.payments import export_notifications, export_payouts
 
@@ -275,9 +275,9 @@ def payouts_export(
             parse_date(on),
             catching_up(progress, books),
         )
-        witness(ctx, books, "payouts")
+        digest = publish(ctx, books, "payouts")
     if as_json:
-        print_json({**written.as_dict(), "files": [str(out)]})
+        print_json({**written.as_dict(), "files": [str(out)], "digest": str(digest)})
         return
     for unpaid in written.unpaid:
         sys.stderr.write(
@@ -301,6 +301,7 @@ def payouts_export(
         f"Batch {written.batch}: {written.lines} payments, {fmt(written.total)} yuan "
         f"(大写 {capitals(written.total)}), written to {out}{note}.{left_out}"
     )
+    say(f"The log's digest after the batch: {digest} (publish it with the file).")
 
 
 @notifications_cli.command("template")

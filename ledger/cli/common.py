@@ -30,10 +30,11 @@ from domain.errors import LedgerError
 from domain.scheme import PERIOD_NUMBERS
 from ledger.application.books import Books
 from ledger.application.province import DEFAULT_PROVINCE, ProvinceRegister, Witness
+from ledger.reports.audit import Digest, head, keep_digest
 from ledger.store.config import database
 from projections.projector import Projector
 
-GLOBAL_OPTIONS = ("db", "actor", "read_only", "city", "province")
+GLOBAL_OPTIONS = ("db", "actor", "read_only", "city", "province", "digests")
 
 
 class Settings:
@@ -44,11 +45,13 @@ class Settings:
         read_only: bool,
         city: str | None = None,
         province: str | None = None,
+        digests: str | None = None,
     ) -> None:
         """`db`, `actor`: as --db (LEDGER_DB), --actor (LEDGER_ACTOR) gave them; None if
-        neither did. `city`: a city of the register at `province`, in place of --db."""
+        neither did. `city`: a city of the register at `province`, in place of --db.
+        `digests`: the file each digest published is appended to (--digests)."""
         self.db, self.actor, self.read_only = db, actor, read_only
-        self.city, self.province = city, province
+        self.city, self.province, self.digests = city, province, digests
         self.login: str | None = None
         """The database login the books were opened with, when the events must name it."""
 
@@ -152,22 +155,27 @@ def witness_of(ctx: typer.Context) -> Witness | None:
     return Witness(province_of(ctx), settings.city)
 
 
-def witness(ctx: typer.Context, books: Books, on: str, at: tuple[int, str] | None = None) -> None:
-    """A city of the register (--city) that published a digest (`on` a close, a payout
-    batch, a statement): the province keeps it in its own log, its witness of the city's;
-    `at`, the position and hash published, else the log's head. A province out of reach is
-    said on stderr: what the city recorded stands."""
+def publish(ctx: typer.Context, books: Books, on: str, at: Digest | None = None) -> Digest | None:
+    """The digest a close, a payout batch or a statement (`on`) stands on: `at`, else the
+    log's head, for the command to print. Appended to the file of published digests, if one
+    is kept (--digests, LEDGER_DIGESTS), and, for a city of the register (--city), kept by
+    the province in its own log, its witness of the city's; a province out of reach is said
+    on stderr, for what the city recorded stands."""
+    digest = at or head(books.log)
+    if digest is None:
+        return None
+    settings = _settings(ctx)
+    if settings.digests is not None:
+        try:
+            keep_digest(Path(settings.digests), digest, on, settings.city)
+        except LedgerError as e:
+            err.print(f"warning: {e}; what was recorded stands: publish {digest} by hand")
     province = witness_of(ctx)
-    if province is None:
-        return
-    if at is None:
-        link = books.log.head()
-        if link is None:
-            return
-        at = (link.position, link.hash)
-    missed = province.publish(*at, on, actor(ctx), date.today())
-    if missed is not None:
-        err.print(f"warning: {missed}")
+    if province is not None:
+        missed = province.publish(digest.position, digest.hash, on, actor(ctx), date.today())
+        if missed is not None:
+            err.print(f"warning: {missed}")
+    return digest
 
 
 DateOption = Annotated[

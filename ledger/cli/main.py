@@ -23,6 +23,10 @@ ACTOR_HELP = (
 READ_ONLY_HELP = "Only read, as auditors and boards do: create nothing, catch nothing up."
 CITY_HELP = "A city of the register (ledger cities list), whose ledger to work on, for --db."
 PROVINCE_HELP = "The register of cities: SQLite file or postgresql:// URL; default province.db."
+DIGESTS_HELP = (
+    "A file each published digest (of a period close, a payout batch, a statement) is "
+    "appended to, for `audit verify --digest FILE`; lodge it with the board (docs/audit.md)."
+)
 
 cli = typer.Typer(
     help="Event-sourced ledger for city-pooled worker medical mutual-aid funds.",
@@ -81,6 +85,10 @@ def main_options(
         str | None,
         typer.Option("--province", envvar="LEDGER_PROVINCE", show_envvar=True, help=PROVINCE_HELP),
     ] = None,
+    digests: Annotated[
+        str | None,
+        typer.Option("--digests", envvar="LEDGER_DIGESTS", show_envvar=True, help=DIGESTS_HELP),
+    ] = None,
     show_version: Annotated[
         bool,
         typer.Option(
@@ -89,7 +97,9 @@ def main_options(
     ] = False,
 ) -> None:
     code = None if city is None else city.strip().upper()  # a code is in capitals: zs is ZS
-    ctx.obj = Settings(db, actor or os.environ.get("LEDGER_ACTOR"), read_only, code, province)
+    ctx.obj = Settings(
+        db, actor or os.environ.get("LEDGER_ACTOR"), read_only, code, province, digests
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

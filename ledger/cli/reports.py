@@ -30,10 +30,11 @@ from ledger.cli.common import (
     period_number,
     print_json,
     progress_bars,
+    publish,
     require_file,
     say,
-    witness,
 )
+from ledger.reports.audit import Digest
 from ledger.reports.benefit_notice import benefit_notice
 from ledger.reports.disclosure import disclosure
 from ledger.reports.figures import Provenance
@@ -274,7 +275,7 @@ def statement_(
     with open_books(ctx) as books, progress_bars() as progress:
         known_at = known_at_position(books, as_known_at)
         found = statement(books, period, county, known_at, largest, catching_up(progress, books))
-        witness(ctx, books, "statement", (found.provenance.position, found.provenance.hash))
+        publish(ctx, books, "statement", Digest(found.provenance.position, found.provenance.hash))
     if path is None:
         print_json(found.as_dict())
         return

@@ -25,8 +25,8 @@ from ledger.cli.common import (
     period_number,
     print_json,
     progress_bars,
+    publish,
     say,
-    witness,
 )
 
 commands = typer.Typer()
@@ -141,10 +141,10 @@ def period_close(
         closes = books.close_period(
             period, actor(ctx), parse_date(on), catching_up(progress, books)
         )
-        witness(ctx, books, "close")
+        digest = publish(ctx, books, "close")
     if as_json:
         counties = {county: c.as_dict() for county, c in sorted(closes.items())}
-        print_json({"period": period, "counties": counties})
+        print_json({"period": period, "counties": counties, "digest": str(digest)})
         return
     out.print(f"Closed period {period}.")
     for county, c in sorted(closes.items()):
@@ -161,6 +161,7 @@ def period_close(
             f"  {county}: income {fmt(c.result.income)}, benefits {fmt(c.result.expense)}, "
             + ("; ".join(notes) or "no deficit")
         )
+    say(f"The log's digest after the close: {digest} (publish it).")
 
 
 @period_cli.command("pro-rate")

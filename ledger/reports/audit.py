@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, ClassVar
 
 from eventsourcing.persistence import Notification
@@ -72,6 +74,44 @@ class Digest:
         return f"{self.position}:{self.hash}"
 
 
+def keep_digest(path: Path, digest: Digest, on: str, city: str | None) -> None:
+    """Append a digest published `on` a close, a payout batch or a statement to the file of
+    them `verify --digest FILE` checks: the digest first, then what it was published on,
+    the city, and when (UTC)."""
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    try:
+        with path.open("a", encoding="utf-8") as file:
+            file.write(f"{digest}\t{on}\t{city or '-'}\t{at}\n")
+    except OSError as e:
+        raise LedgerError(f"--digests {path}: cannot append {digest}: {e.strerror}") from None
+
+
+def published_digests(value: str) -> list[Digest]:
+    """--digest: one POSITION:HASH, or a file of them as `--digests` keeps it (each line's
+    first word a digest; blank lines and lines starting with # left out)."""
+    if ":" in value and not Path(value).is_file():
+        return [Digest.parse(value)]
+    try:
+        lines = Path(value).read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        reason = e.strerror if isinstance(e, OSError) else "it is not UTF-8 text"
+        raise LedgerError(
+            f"--digest {value}: neither POSITION:HASH nor a file of digests ({reason})"
+        ) from None
+    found = []
+    for number, line in enumerate(lines, 1):
+        words = line.split()
+        if not words or words[0].startswith("#"):
+            continue
+        try:
+            found.append(Digest.parse(words[0]))
+        except LedgerError as e:
+            raise LedgerError(f"--digest {value}: line {number}: {e}") from None
+    if not found:
+        raise LedgerError(f"--digest {value}: the file holds no digest")
+    return found
+
+
 @dataclass(frozen=True)
 class Finding:
     position: int | None
@@ -87,8 +127,13 @@ class ChainCheck:
     checked: int = 0
     head: Digest | None = None
     findings: list[Finding] = field(default_factory=list)
-    digest_matches: bool | None = None
-    """With a published digest: whether the log up to it is what was published."""
+    digests: dict[Digest, bool] = field(default_factory=dict)
+    """Each published digest given: whether the log up to it is what was published."""
+
+    @property
+    def digest_matches(self) -> bool | None:
+        """Whether every published digest given matches; None if none was given."""
+        return all(self.digests.values()) if self.digests else None
 
 
 def head(log: EventLog) -> Digest | None:
@@ -99,11 +144,11 @@ def head(log: EventLog) -> Digest | None:
 
 def check_chain(
     log: EventLog,
-    published: Digest | None = None,
+    published: Sequence[Digest] = (),
     on_batch: Callable[[int], None] | None = None,
 ) -> ChainCheck:
     """Recompute the chain from the first event and compare it, link by link, with the links
-    stored beside the events; and with a published digest, if one is given.
+    stored beside the events; and with each published digest given.
 
     After a broken link the check goes on from the stored link, so each separate change is
     reported once, at its own position. The digest is compared with the chain recomputed
@@ -116,19 +161,25 @@ def check_chain(
         intact = recorder.count_intact_links(end)
         if intact is not None:
             check = ChainCheck(checked=intact, head=last)
-            if published is not None:
-                _judge(check, published, _stored_hash(log, published.position, end))
+            for digest in published:
+                _judge(check, digest, _stored_hash(log, digest.position, end))
             check.findings += _unlinked_after(log, end)
             return check
     return walk_chain(log, published, end, on_batch)
 
 
 def walk_chain(
-    log: EventLog, published: Digest | None, end: int, on_batch: Callable[[int], None] | None
+    log: EventLog,
+    published: Sequence[Digest],
+    end: int,
+    on_batch: Callable[[int], None] | None,
 ) -> ChainCheck:
     """The chain checked in Python, event by event: the reference check, and the one that
     names each problem."""
     check = ChainCheck()
+    wanted: dict[int, list[Digest]] = defaultdict(list)
+    for digest in published:
+        wanted[digest.position].append(digest)
     previous = recomputed = GENESIS
     events, links = _events(log, end, on_batch), log.links(end, BATCH)
     event, stored = next(events, None), next(links, None)
@@ -160,21 +211,22 @@ def walk_chain(
             event = next(events, None)
         previous = expected
         check.head = Digest(position, expected)
-        if published is not None and position == published.position:
-            _judge(check, published, recomputed)
+        for digest in wanted.pop(position, []):
+            _judge(check, digest, recomputed)
         stored = next(links, None)
     check.findings += _unlinked_after(log, end)
-    if published is not None and check.digest_matches is None:
-        _judge(check, published, None)
+    for digests in wanted.values():  # positions the log has no link at
+        for digest in digests:
+            _judge(check, digest, None)
     return check
 
 
 def _judge(check: ChainCheck, published: Digest, hash_at_position: str | None) -> None:
     """Compare a published digest with the chain's hash at its position (None: no link)."""
-    check.digest_matches = hash_at_position == published.hash
+    check.digests[published] = hash_at_position == published.hash
     if hash_at_position is None:
         problem = f"the published digest {published} names no link of this log"
-    elif not check.digest_matches:
+    elif not check.digests[published]:
         problem = (
             f"the log up to here is not what was published ({published}): "
             "events before it were changed, removed or added"
@@ -243,7 +295,7 @@ class ReplayCheck:
 
 def verify(
     books: Books,
-    published: Digest | None = None,
+    published: Sequence[Digest] = (),
     on_chain: Callable[[int], None] | None = None,
     on_replay: Callable[[int], None] | None = None,
 ) -> tuple[ChainCheck, ReplayCheck]:
@@ -297,6 +349,7 @@ def verification(chain: ChainCheck, replay: ReplayCheck, partial: bool) -> dict[
             "checked": chain.checked,
             "head": None if chain.head is None else str(chain.head),
             "digest_matches": chain.digest_matches,
+            "digests": [{"digest": str(d), "matches": m} for d, m in chain.digests.items()],
             "findings": [{"position": f.position, "problem": f.problem} for f in chain.findings],
         },
         "read_models": {

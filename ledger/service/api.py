@@ -175,7 +175,7 @@ class Service:
     writers of several processes, this lock the requests of one."""
 
     def __init__(self, db: str, witness: Witness | None = None) -> None:
-        self.books = Books(db)
+        self.books = Books(db, create=False)  # a ledger to serve, never a new one
         self.store = self.books.app.service
         self.lock = threading.Lock()
         self.witness = witness
@@ -632,7 +632,7 @@ def create_app(db: str, witness: Witness | None = None) -> FastAPI:
     ) -> JSONResponse:
         """Recompute the hash chain and replay every read model against the live one, as
         `ledger audit verify --json`: 200 if verified, 409 with the same body if not."""
-        published = None if digest is None else Digest.parse(digest)
+        published = [] if digest is None else [Digest.parse(digest)]
         with service.reading() as books:
             books.catch_up()
             found = verification(*verify(books, published), partial=False)

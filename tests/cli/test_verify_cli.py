@@ -14,6 +14,7 @@ from psycopg import sql
 from rawdb import raw
 
 from ledger.application.books import Books
+from ledger.store.chain import link
 
 IN_GLASS_WORKS = ("--period", "1", "--county", "C1", "--unit", "Glass Works")
 ON_2_JANUARY = ("--date", "2025-01-02")
@@ -330,4 +331,56 @@ def test_grant_reader_is_for_postgresql(ledger: Ledger, tmp_path: Path) -> None:
     enrolled(ledger, db)
     assert "grant-reader is for PostgreSQL" in ledger.refused(
         db, "audit", "grant-reader", "auditor"
+    )
+
+
+def test_every_close_batch_and_statement_publishes_its_digest_and_verify_checks_them_all(
+    ledger: Ledger, db: str, tmp_path: Path
+) -> None:
+    digests = tmp_path / "digests.txt"
+    kept = ("--digests", str(digests))
+    enrolled(ledger, db, "m1")
+    ledger.ok(db, "claim", "submit", "m1", "--period", "1", "--self-paid", "2000",
+              "--claim-id", "S1", "--date", "2025-02-01")  # fmt: skip
+    ledger.ok(db, "--actor", "approver", "claim", "approve", "S1", "--date", "2025-02-01")
+    bank = tmp_path / "bank.csv"
+    paid = ledger.json(db, *kept, "payouts", "export", "--batch", "B1", "--out", str(bank))
+    statement = ("statement", "--period", "1", "--format", "json", "--out")
+    ledger.ok(db, *kept, *statement, str(tmp_path / "s.json"))
+    closed = ledger.ok(db, *kept, "period", "close", "1", "--date", "2026-01-31")
+    lines = [line.split("\t") for line in digests.read_text("utf-8").splitlines()]
+    assert [(line[1], line[2]) for line in lines] == [
+        ("payouts", "-"),
+        ("statement", "-"),
+        ("close", "-"),
+    ]
+    assert lines[0][0] == paid["digest"]
+    assert f"The log's digest after the close: {lines[2][0]} (publish it)." in closed
+    checked = ledger.ok(db, "audit", "verify", "--digest", str(digests))
+    for line in lines:
+        assert f"Published digest {line[0]}: matches." in checked
+
+    with raw(db) as r:  # the owner rewrites the first event's time, and re-chains all
+        r.unprotect()
+        rows = r.rows(
+            f"SELECT {r.id_column}, originator_id, originator_version, topic, state "
+            "FROM {events} ORDER BY 1"
+        )
+        chain = dict(r.rows("SELECT position, recorded_at FROM event_chain"))
+        previous = "0" * 64
+        for position, originator, version, topic, state in rows:
+            at = "2025-01-01T00:00:00.000000Z" if position == 1 else chain[position]
+            previous = link(previous, position, at, str(originator), version, topic, bytes(state))
+            r.execute("UPDATE event_chain SET recorded_at = ?, hash = ? WHERE position = ?",
+                      at, previous, position)  # fmt: skip
+    assert "Verified" in ledger.ok(db, "audit", "verify")  # the links agree again
+    result = ledger(db, "audit", "verify", "--digest", str(digests))
+    assert result.returncode == 1
+    for line in lines:
+        assert f"Published digest {line[0]}: DIFFERS." in result.stdout
+
+    digests.write_text("# lodged with the board\n\n12:abc\n", "utf-8")
+    assert ledger.refused(db, "audit", "verify", "--digest", str(digests)) == (
+        f"error: --digest {digests}: line 3: --digest: '12:abc' is not POSITION:HASH "
+        "(64 hex digits)"
     )

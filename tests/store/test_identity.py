@@ -187,6 +187,27 @@ def test_a_writer_changes_and_deletes_nothing(
             )
 
 
+def test_a_writer_owns_nothing_so_cannot_lift_the_append_only_guards(
+    ledger: Books, postgres_url: str, new_login: Callable[[str], str]
+) -> None:
+    """The owner's rights alone alter a table or its triggers: a writer's login, what
+    people and the service run under, cannot disable or drop the guards."""
+    wang = new_login("wang")
+    writer(ledger, wang, "clerk")
+    schema = schema_of(postgres_url)
+    events, chain = sql.Identifier(schema, "ledger_events"), sql.Identifier(schema, "event_chain")
+    with raw(postgres_url, wang) as conn:
+        for statement in (
+            sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(events),
+            sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(chain),
+            sql.SQL("DROP TRIGGER ledger_events_append_only_rows ON {}").format(events),
+            sql.SQL("ALTER TABLE {} OWNER TO {}").format(events, sql.Identifier(wang)),
+            sql.SQL("DROP TABLE {}").format(chain),
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="must be owner"):
+                conn.execute(statement)
+
+
 def test_a_writer_without_the_role_is_refused_its_duty_and_writes_nothing(
     ledger: Books, postgres_url: str, new_login: Callable[[str], str]
 ) -> None:
@@ -246,3 +267,36 @@ def test_the_service_writes_as_its_user_and_the_next_request_starts_afresh(
         with service.acting(wang) as books, books.app.recorder.datastore.get_connection() as conn:
             assert conn.execute("SELECT current_user AS u").fetchone()["u"] == wang
         assert current_users(service.books) == {"postgres"}
+
+
+def test_the_service_runs_under_a_login_that_owns_nothing(
+    ledger: Books, postgres_url: str, new_login: Callable[[str], str]
+) -> None:
+    """docs/roles.md's set-up: the service's login reads the ledger, keeps its own tokens and
+    answers, and writes only as each user (SET ROLE), owning nothing."""
+    wang, service_login = new_login("wang"), new_login("svc")
+    writer(ledger, wang, "clerk")
+    schema = schema_of(postgres_url)
+    with psycopg.connect(without_schema(postgres_url), autocommit=True) as owner:
+        names = {"svc": sql.Identifier(service_login), "wang": sql.Identifier(wang)}
+        owner.execute(sql.SQL("CREATE ROLE {svc} LOGIN").format(**names))
+        owner.execute(sql.SQL("GRANT {wang} TO {svc}").format(**names))
+        for table in ("service_tokens", "service_requests"):
+            owner.execute(
+                sql.SQL("GRANT SELECT, INSERT, UPDATE ON {} TO {svc}").format(
+                    sql.Identifier(schema, table), **names
+                )
+            )
+    recorder = ledger.app.recorder
+    assert isinstance(recorder, GuardedPostgresRecorder)
+    recorder.grant_read_only(service_login)
+    token = ServiceStore(recorder.datastore).issue_token(wang)
+    with TestClient(create_app(as_login(postgres_url, service_login))) as client:
+        body = {"member_id": "m1", "period": 1, "county": "C1", "unit": "U1", "date": "2025-03-01"}
+        answer = client.post(
+            "/enrolments",
+            json=body,
+            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "k1"},
+        )
+        assert answer.status_code == 200, answer.text
+    assert json.loads(bytes(last_event(postgres_url)[3]))["actor"] == wang  # type: ignore[arg-type]
