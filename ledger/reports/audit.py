@@ -89,7 +89,7 @@ def keep_digest(path: Path, digest: Digest, on: str, city: str | None) -> None:
 def published_digests(value: str) -> list[Digest]:
     """--digest: one POSITION:HASH, or a file of them as `--digests` keeps it (each line's
     first word a digest; blank lines and lines starting with # left out)."""
-    if ":" in value and not Path(value).is_file():
+    if not Path(value).is_file():
         return [Digest.parse(value)]
     try:
         lines = Path(value).read_text("utf-8").splitlines()

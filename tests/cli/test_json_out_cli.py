@@ -114,6 +114,7 @@ def test_exports_closing_and_rebuilding_summarise_in_json(
         "already_recorded": False,
         "no_bank_account": [],
         "total_in_words": batch["total_in_words"],
+        "digest": ledger.ok(db, "audit", "digest").strip(),  # the log's, after the batch
     }
     assert read_capitals(batch["total_in_words"]) == Decimal(benefit)
     assert len(bank.read_text(encoding="utf-8").splitlines()) == 2
@@ -155,6 +156,7 @@ def test_exports_closing_and_rebuilding_summarise_in_json(
                 "repaid": "0.00",
             },
         },
+        "digest": ledger.ok(db, "audit", "digest").strip(),
     }
     assert ledger.ok(db, "balances", "--json") != paid  # the deficit was shared
     rebuilt = ledger.json(db, "projections", "rebuild")

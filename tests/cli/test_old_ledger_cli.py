@@ -11,7 +11,8 @@ pro-rating, listed at 0.00, the JSON statement saying none (`pro_rating`), and t
 statement's embedded font subset taking in the new accounts' names, and `scheme show`
 saying of each period that it was not pro-rated; and when the statement gained its figures
 by benefit item, `by_item`, empty for a policy without items; and when `audit verify
---json` gained the rules its replay checks, `rules`, none broken.)"""
+--json` gained the rules its replay checks, `rules`, none broken, and the published
+digests it checked, `chain.digests`, none given.)"""
 
 import json
 import os
