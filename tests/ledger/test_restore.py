@@ -67,7 +67,7 @@ def test_a_city_restored_from_its_dump_verifies_against_its_published_digest(
         )  # fmt: skip
         restored = Books(f"{restored_db}?schema={schema}", read_only=True, create=False)
         try:
-            chain, replay = verify(restored, published)
+            chain, replay = verify(restored, [published])
         finally:
             restored.close()
         assert chain.digest_matches and chain.head == published
