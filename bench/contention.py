@@ -243,7 +243,8 @@ def report(
     lines += [f"- {name}: {value}" for name, value in found.items()]
     for command, _, err, code in beside:
         said = err.strip().splitlines()[-1] if err.strip() else "no error"
-        lines.append(f"- beside it, `ledger {' '.join(map(str, command))}`: exit {code} ({said})")
+        shown = " ".join("roster.csv" if str(c).endswith(".csv") else str(c) for c in command)
+        lines.append(f"- beside it, `ledger {shown}`: exit {code} ({said})")
     lines += ["", "The reasons the losers were told, most often first:", ""]
     lines += [f"- {count:,} times: {reason}" for reason, count in reasons.most_common(8)]
     return lines
