@@ -13,7 +13,6 @@ from rawdb import raw
 
 from ledger.application.policies import load_preset
 from ledger.application.province import ProvinceRegister
-from ledger.store.chain import link
 
 YEAR = "2025"
 
@@ -143,18 +142,7 @@ def test_the_provinces_witness_finds_a_history_rewritten_with_its_chain(
     assert found["province"]["verified"] and all(c["verified"] for c in found["cities"])
 
     with raw(db) as r:  # the city's owner moves the time of the 3rd event, and re-chains all
-        r.unprotect()
-        rows = r.rows(
-            f"SELECT {r.id_column}, originator_id, originator_version, topic, state "
-            "FROM {events} ORDER BY 1"
-        )
-        chain = dict(r.rows("SELECT position, recorded_at FROM event_chain"))
-        previous = "0" * 64
-        for position, originator, version, topic, state in rows:
-            at = "2025-01-01T00:00:00.000000Z" if position == 3 else chain[position]
-            previous = link(previous, position, at, str(originator), version, topic, bytes(state))
-            r.execute("UPDATE event_chain SET recorded_at = ?, hash = ? WHERE position = ?",
-                      at, previous, position)  # fmt: skip
+        r.rewrite_time_and_rechain(3, "2025-01-01T00:00:00.000000Z")
     ledger.ok(db, "--read-only", "audit", "verify", "--partial")  # the city's own: no finding
 
     found = json.loads(ledger(db, *p, "province", "verify", "--json").stdout)

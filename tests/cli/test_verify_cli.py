@@ -14,7 +14,6 @@ from psycopg import sql
 from rawdb import raw
 
 from ledger.application.books import Books
-from ledger.store.chain import link
 
 IN_GLASS_WORKS = ("--period", "1", "--county", "C1", "--unit", "Glass Works")
 ON_2_JANUARY = ("--date", "2025-01-02")
@@ -361,18 +360,7 @@ def test_every_close_batch_and_statement_publishes_its_digest_and_verify_checks_
         assert f"Published digest {line[0]}: matches." in checked
 
     with raw(db) as r:  # the owner rewrites the first event's time, and re-chains all
-        r.unprotect()
-        rows = r.rows(
-            f"SELECT {r.id_column}, originator_id, originator_version, topic, state "
-            "FROM {events} ORDER BY 1"
-        )
-        chain = dict(r.rows("SELECT position, recorded_at FROM event_chain"))
-        previous = "0" * 64
-        for position, originator, version, topic, state in rows:
-            at = "2025-01-01T00:00:00.000000Z" if position == 1 else chain[position]
-            previous = link(previous, position, at, str(originator), version, topic, bytes(state))
-            r.execute("UPDATE event_chain SET recorded_at = ?, hash = ? WHERE position = ?",
-                      at, previous, position)  # fmt: skip
+        r.rewrite_time_and_rechain(1, "2025-01-01T00:00:00.000000Z")
     assert "Verified" in ledger.ok(db, "audit", "verify")  # the links agree again
     result = ledger(db, "audit", "verify", "--digest", str(digests))
     assert result.returncode == 1
