@@ -24,6 +24,7 @@ from eventsourcing.persistence import Notification
 
 from domain.accounts import BENEFITS_PAYABLE
 from domain.errors import LedgerError
+from domain.member import Member
 from domain.money import fmt, from_fen
 from domain.postings import postings_for
 from domain.scheme import Scheme
@@ -412,9 +413,10 @@ def check_read_models(
 class RulesKept(ReadModel):
     """The replay's check of rules every command keeps, applied to the log's events as
     they come (the domain's own postings, `postings_for`): no posting into a period after
-    its close, and no county's benefits payable in a period paid below zero (more paid out
-    than approved). A forged event with a correctly computed link passes the chain; it
-    does not pass these. Kept in memory, for the replay only: no table."""
+    its close, no payout beyond what was payable on its claim, and no county's benefits
+    payable in a period paid below zero (more paid out than approved). A forged event with
+    a correctly computed link passes the chain; it does not pass these. Kept in memory,
+    for the replay only: no table."""
 
     name = "rules"
     tables: ClassVar[dict[str, str]] = {}
@@ -429,6 +431,8 @@ class RulesKept(ReadModel):
         """The period whose close is being read, and the scheme's id as text."""
         self.payable: dict[tuple[str, int], Decimal] = defaultdict(Decimal)
         """(entity, period) -> benefits payable, debit positive (a liability: at most 0)."""
+        self.claim_payable: dict[str, Decimal] = defaultdict(Decimal)
+        """Claim -> its benefits payable, by the postings of the events that name it."""
         self.broken: list[Finding] = []
 
     def apply(self, cursor: Any, entries: Sequence[Entry]) -> None:
@@ -446,6 +450,19 @@ class RulesKept(ReadModel):
                             position,
                             f"{kind} posts into period {period}, closed at position "
                             f"{self.closed[period]}: no command records that",
+                        )
+                    )
+            claim = getattr(event, "claim_id", None)
+            if isinstance(claim, str):
+                self.claim_payable[claim] += sum(
+                    (p.amount for p in postings if p.account == BENEFITS_PAYABLE), Decimal(0)
+                )
+                if isinstance(event, Member.PayoutMade) and self.claim_payable[claim] > 0:
+                    self.broken.append(
+                        Finding(
+                            position,
+                            f"{kind} pays claim {claim!r} {fmt(self.claim_payable[claim])} "
+                            "beyond what was payable on it",
                         )
                     )
             for p in postings:

@@ -346,6 +346,8 @@ def test_a_forged_payout_at_the_tail_with_a_valid_link_breaks_the_rules(
     assert [(f.position, f.problem) for f in replay.broken] == [
         (forged, f"Member.PayoutMade posts into period 1, closed at position {shared}: no "
          "command records that"),
+        (forged, "Member.PayoutMade pays claim 'M0010001-1-1' 10380.00 beyond what was "
+         "payable on it"),
         (forged, "Member.PayoutMade leaves C1's benefits payable of period 1 at -10279.80: "
          "more paid out than approved"),
     ]  # fmt: skip
