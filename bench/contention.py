@@ -46,7 +46,7 @@ HEADING = "Concurrency at volume"
 CAP = Decimal("6000.00")
 START, END, ON = date(2025, 1, 1), date(2025, 12, 31), date(2025, 3, 1)
 ELIGIBLE = ("9000.00", "12000.00", "15000.00")
-"""Benefits of 2,980.00, 4,780.00 and 6,880.00 before the cap: two or three reach it."""
+"""Benefits of 2,880.00, 4,780.00 and 6,880.00 before the cap: two or three reach it."""
 
 
 def set_up(db: str, members: int, claims: int, rng: random.Random) -> list[str]:

@@ -24,8 +24,9 @@ from eventsourcing.persistence import Notification
 
 from domain.accounts import BENEFITS_PAYABLE
 from domain.errors import LedgerError
-from domain.member import Member
+from domain.member import NO_DETAILS, Member, MemberState
 from domain.money import fmt, from_fen
+from domain.policy import Policy
 from domain.postings import postings_for
 from domain.scheme import Scheme
 from ledger.application.books import Books, read_models
@@ -433,6 +434,10 @@ class RulesKept(ReadModel):
         """(entity, period) -> benefits payable, debit positive (a liability: at most 0)."""
         self.claim_payable: dict[str, Decimal] = defaultdict(Decimal)
         """Claim -> its benefits payable, by the postings of the events that name it."""
+        self.policies: dict[int, Policy] = {}
+        self.members: dict[str, MemberState] = {}
+        """Each member's state, folded by its events' own `apply`, as the aggregate's
+        replay folds it: what its annual caps have used."""
         self.broken: list[Finding] = []
 
     def apply(self, cursor: Any, entries: Sequence[Entry]) -> None:
@@ -478,9 +483,42 @@ class RulesKept(ReadModel):
                                 "approved",
                             )
                         )
+            self._within_the_caps(position, originator, event, kind)
+            if isinstance(event, Scheme.PeriodOpened):
+                self.policies[event.period] = Policy.model_validate(event.policy)
             if isinstance(event, Scheme.PeriodClosed) and event.period not in self.closed:
                 self.closed[event.period] = position
                 self.closing = (event.period, originator)
+
+    def _within_the_caps(self, position: int, originator: str, event: Any, kind: str) -> None:
+        """Fold a member's event into its state, then: does an approval take what the
+        period's cap (of the main benefit, or of an item) has used past the cap?"""
+        if isinstance(event, Member.Registered):
+            self.members[originator] = MemberState(event.member_id)
+            return
+        state = self.members.get(originator)
+        if state is None or not isinstance(event, Member.Event):
+            return
+        event.apply(state)
+        state.receipts.clear()  # what the caps need is the enrolments and the claims:
+        state.roster_lines.clear()  # the rest is dropped, for a city's members at once
+        state.details = NO_DETAILS
+        period = getattr(event, "period", None)
+        enrolment = None if period is None else state.enrolments.get(period)
+        policy = None if period is None else self.policies.get(period)
+        if enrolment is None or policy is None:
+            return
+        for item in (None, *enrolment.approved_items):
+            cap = policy.rule_for(item).cap_for(enrolment.group)
+            if cap is not None and enrolment.used(item) > cap:
+                what = "benefit" if item is None else f"item {item}"
+                self.broken.append(
+                    Finding(
+                        position,
+                        f"{kind} takes {state.member_id}'s {what} of period {period} to "
+                        f"{fmt(enrolment.used(item))}, past its annual cap of {fmt(cap)}",
+                    )
+                )
 
 
 @contextmanager

@@ -3,6 +3,7 @@ to the database behind the ledger's back is found and named by its position."""
 
 from collections.abc import Callable
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from rawdb import Raw, raw
@@ -12,6 +13,7 @@ import ledger.reports.audit as audit
 import projections.projector as projector
 from domain.scheme import Scheme
 from ledger.application.books import Books
+from ledger.application.policies import load_preset
 from ledger.reports.audit import (
     Digest,
     check_chain,
@@ -352,3 +354,33 @@ def test_a_forged_payout_at_the_tail_with_a_valid_link_breaks_the_rules(
          "more paid out than approved"),
     ]  # fmt: skip
     assert not verification(chain, replay, partial=False)["verified"]
+
+
+def test_a_forged_approval_past_the_annual_cap_breaks_the_rules(db: str) -> None:
+    """A second approval of the same amount, forged with its link: the member's cap (here
+    6,000.00 on Pinghu's bands) is past, which no command would have let through."""
+    books = Books(db)
+    app = books.app
+    app.create_scheme("Capped", None, {"C1": "C1"}, "admin", date(2025, 1, 1))
+    for user in ("clerk", "approver"):
+        app.grant_role(user, user, "admin", date(2025, 1, 1))
+    policy = load_preset("pinghu").policy_for(1)
+    capped = policy.model_copy(
+        update={"benefit": policy.benefit.model_copy(update={"annual_cap": Decimal("6000.00")})}
+    )
+    app.open_period(1, date(2025, 1, 1), date(2025, 12, 31), capped, "approver", date(2025, 1, 1))
+    on = date(2025, 3, 1)
+    app.enrol("m1", 1, "C1", "U1", None, "clerk", on)
+    app.pay_premium("m1", 1, None, "R1", "clerk", on)
+    claim = app.submit_claim("m1", 1, "9000.00", "clerk", on)  # benefit 2,880.00
+    app.approve_claim(claim, "approver", on)
+    assert verify(books)[1].broken == []
+    with raw(db) as r:
+        approved = r.position_of("ClaimApproved")
+        amount = (b'"_data_":"2880.00"', b'"_data_":"5000.00"')
+        forged = forge_at_the_tail(r, approved, lambda s: s.replace(*amount))
+    _, replay = verify(books)
+    broken = [(f.position, f.problem) for f in replay.broken]
+    past = "Member.ClaimApproved takes m1's benefit of period 1 to 7880.00, past its annual cap"
+    assert (forged, f"{past} of 6000.00") in broken
+    books.close()
