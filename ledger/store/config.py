@@ -144,12 +144,23 @@ def taking_turns(db: str, read_only: bool) -> Iterator[None]:
     tables, types and triggers if missing, and the library's statements for them race:
     of several processes opening a new ledger at once, all but one failed
     (duplicate key in pg_type). A session advisory lock per schema, released when its
-    connection closes, makes them take turns; readers create nothing and don't wait."""
+    connection closes, makes them take turns. Readers create nothing and don't wait; nor
+    does a login that may create nothing in the ledger's schema (a writer, the service):
+    so a reader holding the lock's key stalls only the owner's opens, never the daily
+    work."""
     if read_only or not is_postgres(db):
         yield
         return
     env = persistence_env(db)
     with connect(env) as conn:
+        found = conn.execute(
+            "SELECT has_schema_privilege(current_user, oid, 'CREATE') FROM pg_namespace "
+            "WHERE nspname = %s",
+            (env["POSTGRES_SCHEMA"] or "public",),
+        ).fetchone()
+        if found is not None and not found[0]:
+            yield
+            return
         conn.execute(f"SET lock_timeout = '{TURN_TIMEOUT_SECONDS}s'")
         try:
             conn.execute(

@@ -4,6 +4,7 @@ the service writes as its user by SET ROLE, and no later request inherits it. Re
 no mocks."""
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from datetime import date
 
@@ -18,6 +19,7 @@ from ledger.application.app import MutualAidLedger
 from ledger.application.books import Books
 from ledger.application.policies import load_preset
 from ledger.service.api import create_app
+from ledger.store.config import lock_key
 from ledger.store.identity import FORGED
 from ledger.store.recorders import GuardedPostgresRecorder
 from ledger.store.service import ServiceStore
@@ -300,3 +302,21 @@ def test_the_service_runs_under_a_login_that_owns_nothing(
         )
         assert answer.status_code == 200, answer.text
     assert json.loads(bytes(last_event(postgres_url)[3]))["actor"] == wang  # type: ignore[arg-type]
+
+
+def test_a_reader_holding_the_opening_turn_stalls_no_writer(
+    ledger: Books, postgres_url: str, postgres_server: str, new_login: Callable[[str], str]
+) -> None:
+    """A writer's login creates nothing, so its open takes no turn: the key of the owner's
+    turn, which any reader can hold, holds no writer up."""
+    wang = new_login("wang")
+    writer(ledger, wang, "clerk")
+    with psycopg.connect(postgres_server, autocommit=True) as reader:
+        reader.execute(
+            "SELECT pg_advisory_lock(hashtext(%s))", (lock_key("opening", schema_of(postgres_url)),)
+        )
+        started = time.monotonic()
+        books = Books(as_login(postgres_url, wang), create=False)
+        books.app.enrol("m1", 1, "C1", "U1", None, wang, date(2025, 3, 1))
+        books.close()
+        assert time.monotonic() - started < 10  # not the 60 s of a turn waited for
