@@ -1,13 +1,9 @@
 """Where the ledger is stored: an SQLite file (default) or a PostgreSQL URL."""
 
-import hashlib
 import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from functools import cache
-from importlib.metadata import version
-from pathlib import Path
 from urllib.parse import parse_qs, quote, urlencode, urlsplit, urlunsplit
 
 import psycopg
@@ -138,7 +134,7 @@ def connect(env: dict[str, str]) -> psycopg.Connection[tuple[object, ...]]:
 
 def lock_key(purpose: str, schema: str) -> str:
     """Text of one of the PostgreSQL advisory locks of the ledger in `schema` (hashed with
-    hashtext): "opening" (see taking_turns)."""
+    hashtext): "opening" (see taking_turns), "read-models" (see projections' Database.turn)."""
     return f"mutual-aid-ledger/{purpose}:{schema or 'public'}"
 
 
@@ -149,10 +145,9 @@ def taking_turns(db: str, read_only: bool) -> Iterator[None]:
     of several processes opening a new ledger at once, all but one failed
     (duplicate key in pg_type). A session advisory lock per schema, released when its
     connection closes, makes them take turns. Readers create nothing and don't wait; nor
-    does a login that may create nothing in the ledger's schema (a writer, the service);
-    nor the owner's open of a ledger last set up by this very code (`set_up_by()`), which
-    has nothing to create. So a reader, who can hold any advisory lock's key, stalls only
-    the first open of a ledger and the first after an upgrade."""
+    does a login that may create nothing in the ledger's schema (a writer, the service):
+    so a reader holding the lock's key stalls only the owner's opens, never the daily
+    work."""
     if read_only or not is_postgres(db):
         yield
         return
@@ -164,10 +159,6 @@ def taking_turns(db: str, read_only: bool) -> Iterator[None]:
             (env["POSTGRES_SCHEMA"] or "public",),
         ).fetchone()
         if found is not None and not found[0]:
-            yield
-            return
-        marker = Identifier(env["POSTGRES_SCHEMA"] or "public", SET_UP_TABLE)
-        if found is not None and _set_up_by(conn, marker) == set_up_by():
             yield
             return
         conn.execute(f"SET lock_timeout = '{TURN_TIMEOUT_SECONDS}s'")
@@ -182,36 +173,6 @@ def taking_turns(db: str, read_only: bool) -> Iterator[None]:
                 f"{TURN_TIMEOUT_SECONDS} s; try again, or look for a process stuck there"
             ) from None
         yield
-        with conn.transaction():  # set up whole: the next opens by this code need no turn
-            conn.execute(SQL("CREATE TABLE IF NOT EXISTS {} (code text NOT NULL)").format(marker))
-            conn.execute(SQL("DELETE FROM {}").format(marker))
-            conn.execute(SQL("INSERT INTO {} VALUES (%s)").format(marker), (set_up_by(),))
-
-
-SET_UP_TABLE = "ledger_set_up_by"
-"""The fingerprint of the code that last set the ledger up whole (PostgreSQL)."""
-
-
-@cache
-def set_up_by() -> str:
-    """A fingerprint of the code that sets a ledger up: the source of the store's and the
-    read models' modules, whose statements create the tables, triggers and indexes, and
-    the library's version, whose own statements create the rest. An open by code of the
-    same fingerprint as the last whole set-up finds nothing to create."""
-    here = Path(__file__).resolve().parent
-    sources = sorted([*here.glob("*.py"), *(here.parents[1] / "projections").glob("*.py")])
-    digest = hashlib.sha256(version("eventsourcing").encode())
-    for source in sources:
-        digest.update(source.read_bytes())
-    return digest.hexdigest()
-
-
-def _set_up_by(conn: psycopg.Connection[tuple[object, ...]], marker: Identifier) -> str | None:
-    exists = conn.execute("SELECT to_regclass(%s)", (marker.as_string(conn),)).fetchone()
-    if exists is None or exists[0] is None:
-        return None
-    row = conn.execute(SQL("SELECT code FROM {}").format(marker)).fetchone()
-    return None if row is None else str(row[0])
 
 
 def require_folder_and_file(path: str, starting: bool, option: str = "--db") -> None:
