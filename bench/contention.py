@@ -43,6 +43,9 @@ from ledger.application.books import Books
 from ledger.application.policies import load_preset
 
 HEADING = "Concurrency at volume"
+WORKER_SECONDS = 1800
+"""How long the race waits for a worker's tally: a worker that died unheard ends the bench
+(queue.Empty) instead of hanging it, as one did in CI."""
 CAP = Decimal("6000.00")
 START, END, ON = date(2025, 1, 1), date(2025, 12, 31), date(2025, 3, 1)
 ELIGIBLE = ("9000.00", "12000.00", "15000.00")
@@ -176,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                     ("--actor", "admin", "projections", "rebuild"),
                 )
             ]
-            results = [queue.get() for _ in processes]
+            results = [queue.get(timeout=WORKER_SECONDS) for _ in processes]
             for p in processes:
                 p.join()
             beside = [(s.args[5:], *s.communicate(), s.returncode) for s in side]
